@@ -1,0 +1,115 @@
+"""Which attribute names a program may read, write and define, and why not.
+
+One table serves the compiler (``a.b`` written in source, checked before
+anything runs) and the runtime guards (``getattr(a, name)`` with a computed
+name), so both give the same answer and the same reason.
+"""
+
+from __future__ import annotations
+
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+
+__all__ = [
+    "DEFINABLE_DUNDER_METHODS",
+    "FRAME_ATTRIBUTES",
+    "NAMEDTUPLE_API",
+    "READABLE_DUNDERS",
+    "RUNTIME_CHECKED",
+    "is_dunder",
+    "is_private",
+    "read_denial",
+    "write_denial",
+]
+
+READABLE_DUNDERS: frozenset[str] = frozenset(
+    {
+        # Each is a string, None, or (for the two exception links) an exception
+        # the program could already catch; none leads to code, frames or globals.
+        "__name__",
+        "__qualname__",
+        "__doc__",
+        "__module__",
+        "__cause__",
+        "__context__",
+    }
+)
+
+FRAME_ATTRIBUTES: frozenset[str] = frozenset(INSPECT_ATTRIBUTES) | frozenset(
+    {
+        # RestrictedPython's list covers frames, code, generators, coroutines and
+        # tracebacks; these are the same family on newer objects.
+        "f_generator",
+        "gi_suspended",
+        "ag_running",
+    }
+)
+
+RUNTIME_CHECKED: frozenset[str] = frozenset(
+    {
+        # str.format / str.format_map follow "{0.attr}" paths in C, so they are
+        # replaced by the safe formatter when read from a str.
+        "format",
+        "format_map",
+        # AttributeError.obj (and memoryview.obj) hand out the object behind a
+        # failed lookup, which may be one the program never held.
+        "obj",
+    }
+)
+
+NAMEDTUPLE_API: frozenset[str] = frozenset(
+    {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
+)
+
+_OPERATORS = (
+    "add sub mul truediv floordiv mod pow matmul and or xor lshift rshift divmod"
+).split()
+
+DEFINABLE_DUNDER_METHODS: frozenset[str] = frozenset(
+    [
+        "__init__", "__post_init__", "__repr__", "__str__", "__format__", "__eq__", "__ne__",
+        "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__", "__len__", "__iter__",
+        "__next__", "__reversed__", "__contains__", "__getitem__", "__setitem__", "__delitem__",
+        "__call__", "__enter__", "__exit__", "__neg__", "__pos__", "__abs__", "__invert__",
+        "__round__", "__int__", "__float__", "__index__", "__missing__",
+    ]
+    + [f"__{op}__" for op in _OPERATORS]
+    + [f"__r{op}__" for op in _OPERATORS]
+    + [f"__i{op}__" for op in _OPERATORS if op != "divmod"]
+)
+"""Special methods a program's classes may define.
+
+Each is called by the interpreter with ordinary arguments, so defining one
+grants nothing the program did not have. Hooks that run at odd times or in the
+host (``__del__``, ``__getattribute__``, ``__set_name__``, ``__init_subclass__``,
+``__class_getitem__``, ``__reduce__``) are not in the list.
+"""
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def is_private(name: str) -> bool:
+    """``_balance`` or ``__balance``: private by convention, not a special name."""
+    return name.startswith("_") and not is_dunder(name) and name != "_"
+
+
+def read_denial(name: str) -> str | None:
+    """The reason reading ``obj.name`` is denied for every object, or None."""
+    if name in FRAME_ATTRIBUTES:
+        return f'"{name}" exposes interpreter frames, code or tracebacks and is denied'
+    if name.endswith("__roles__"):
+        return f'"{name}" is a reserved security name'
+    if is_dunder(name) and name not in READABLE_DUNDERS:
+        allowed = ", ".join(sorted(READABLE_DUNDERS))
+        return f'"{name}" is a special attribute; programs may read only {allowed}'
+    return None
+
+
+def write_denial(name: str) -> str | None:
+    """The reason assigning or deleting ``obj.name`` is denied for every object, or None."""
+    if name in FRAME_ATTRIBUTES or name.endswith("__roles__"):
+        return f'"{name}" is a reserved name and cannot be assigned'
+    if is_dunder(name):
+        return f'"{name}" is a special attribute and cannot be assigned'
+    return None

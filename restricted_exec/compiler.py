@@ -1,0 +1,498 @@
+"""Source text -> code object, through RestrictedPython and our transformer subclass.
+
+The transformer keeps every check RestrictedPython makes (default-deny for AST
+nodes nobody reviewed, underscore names, guard-hook shadowing, ``except*``,
+lazy imports, ...) and changes what it *generates*, so that guards sit only
+where a rule can fail:
+
+=====================================  =========================================
+source                                 compiled as
+=====================================  =========================================
+``a.b`` (ordinary name)                ``a.b`` - no rule depends on the object
+``a.format`` / ``a.format_map``        ``_getattr_(a, "format")`` - safe formatter
+``a.obj``                              ``_getattr_(a, "obj")`` - AttributeError.obj
+``a._b``                               ``_private_(a, "_b")._b`` - own objects only
+``a.b = v`` / ``del a.b``              ``_write_(a).b = v`` - own objects only
+``a[i]``, ``a[i] = v``, ``a[i] += v``  unchanged - item access has no rule
+``n += 1``                             unchanged
+``for x in it``                        ``for x in _getiter_(it)``
+``class C(B): ...``                    ``class C(B, metaclass=__metaclass__)``
+``math.sqrt`` (preloaded, not rebound)  ``_rx_math__sqrt`` - bound to the proxy's value
+last expression statement ``e``        ``_rx_value_(e)`` - the REPL-like result
+=====================================  =========================================
+
+Dunder reads other than a short reviewed list, frame/code/generator internals,
+and dunder writes are compile-time violations. Imports of modules outside the
+policy's set are found here, before anything runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Any
+
+from RestrictedPython.transformer import FORBIDDEN_FUNC_NAMES, RestrictingNodeTransformer
+
+from restricted_exec.attribute_rules import (
+    DEFINABLE_DUNDER_METHODS,
+    READABLE_DUNDERS,
+    RUNTIME_CHECKED,
+    is_private,
+    read_denial,
+    write_denial,
+)
+from restricted_exec.catalogue import CATALOGUE, denial_reason
+from restricted_exec.safe_builtins import DENIED as DENIED_BUILTINS
+
+__all__ = [
+    "PROGRAM_FILENAME",
+    "CompileOutcome",
+    "CompileSettings",
+    "Violation",
+    "compile_source",
+    "hoisted_global_name",
+]
+
+PROGRAM_FILENAME = "<program>"
+"""The file name tracebacks show for the program's own lines."""
+
+VALUE_HOOK = "_rx_value_"
+CHECK_HOOK = "_rx_check_"
+_HOIST_PREFIX = "_rx_"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One thing in the source that the policy refuses (or a syntax error)."""
+
+    line: int | None
+    column: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompileSettings:
+    """What the compiler needs to know of the policy."""
+
+    modules: frozenset[str]
+    preload: tuple[str, ...]
+    max_source_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompileOutcome:
+    """The result of compiling: a code object, or why there is none."""
+
+    code: CodeType | None
+    source_sha256: str
+    kind: str  # "ok" | "syntax_error" | "policy_violation"
+    violations: tuple[Violation, ...] = ()
+    hoisted: tuple[tuple[str, str], ...] = field(default=())
+
+
+def hoisted_global_name(module: str, attribute: str) -> str:
+    """The global name a hoisted ``module.attribute`` read is compiled to."""
+    return f"{_HOIST_PREFIX}{module}__{attribute}"
+
+
+def compile_source(source: str, settings: CompileSettings) -> CompileOutcome:
+    """Compile untrusted source; never raises for anything the source contains.
+
+    Args:
+        source: the program text.
+        settings: allowed modules, preloaded modules and the source size limit.
+
+    Returns:
+        A CompileOutcome whose ``kind`` is ``ok``, ``syntax_error`` or
+        ``policy_violation``; every violation is reported, each with its line
+        and column.
+    """
+    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size > settings.max_source_bytes:
+        message = (
+            f"the program is {size:,} bytes; the policy allows at most "
+            f"{settings.max_source_bytes:,} (max_source_bytes)"
+        )
+        return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
+    try:
+        tree = ast.parse(source, PROGRAM_FILENAME, "exec")
+    except SyntaxError as error:
+        return CompileOutcome(None, digest, "syntax_error", (_syntax_violation(error),))
+    except (ValueError, MemoryError, RecursionError) as error:
+        return CompileOutcome(None, digest, "syntax_error", (_nesting_violation(error),))
+    try:
+        return _transform_and_compile(tree, digest, settings)
+    except SyntaxError as error:
+        return CompileOutcome(None, digest, "syntax_error", (_syntax_violation(error),))
+    except (RecursionError, MemoryError, ValueError) as error:
+        # A 5,000-term `1+1+...` chain recurses past Python's limit in the
+        # transformer; we report it instead of raising the limit, which would
+        # let hostile source overflow the C stack of the caller's process.
+        return CompileOutcome(None, digest, "policy_violation", (_nesting_violation(error),))
+
+
+def _syntax_violation(error: SyntaxError) -> Violation:
+    return Violation(error.lineno, error.offset, error.msg)
+
+
+def _nesting_violation(error: BaseException) -> Violation:
+    if isinstance(error, ValueError):
+        return Violation(None, None, str(error))
+    return Violation(
+        None, None, "the program is nested too deeply to compile safely; simplify the expression"
+    )
+
+
+def _transform_and_compile(
+    tree: ast.Module, digest: str, settings: CompileSettings
+) -> CompileOutcome:
+    stable_preloads = _preloads_never_rebound(tree, settings.preload)
+    transformer = ProgramTransformer(settings, _bound_names(tree, ()))
+    transformer.visit(tree)
+    if transformer.violations:
+        return CompileOutcome(None, digest, "policy_violation", tuple(transformer.violations))
+    hoister = _PreloadHoister(stable_preloads)
+    hoister.visit(tree)
+    ast.fix_missing_locations(tree)
+    code = compile(tree, PROGRAM_FILENAME, "exec", dont_inherit=True)
+    return CompileOutcome(code, digest, "ok", (), tuple(sorted(hoister.used)))
+
+
+class ProgramTransformer(RestrictingNodeTransformer):  # type: ignore[misc]
+    """RestrictedPython's transformer with restricted_exec's code generation.
+
+    Every ``visit_X`` here either narrows what RestrictedPython allows or keeps
+    its check and emits a cheaper guard; AST nodes without a visitor stay
+    denied by RestrictedPython's ``generic_visit``.
+    """
+
+    def __init__(self, settings: CompileSettings, program_names: set[str]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.program_names = program_names
+        self.violations: list[Violation] = []
+
+    # -- reporting ---------------------------------------------------------
+
+    def error(self, node: ast.AST, info: str) -> None:
+        line = getattr(node, "lineno", None)
+        column = getattr(node, "col_offset", None)
+        self.violations.append(Violation(line, None if column is None else column + 1, info))
+        super().error(node, info)
+
+    def inject_print_collector(self, node: ast.AST, position: int = 0) -> None:
+        # print is an ordinary builtin writing to the run's single stdout, so
+        # prints in every scope interleave exactly as in CPython.
+        return None
+
+    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
+        if name is None:
+            return
+        if (
+            allow_magic_methods
+            and name in DEFINABLE_DUNDER_METHODS
+            and getattr(node, "col_offset", 0) != 0
+        ):
+            return
+        if name.startswith("_") and name != "_":
+            self.error(node, f'"{name}" is an invalid name because it starts with "_"')
+        elif name.endswith("__roles__"):
+            self.error(node, f'"{name}" is an invalid name because it ends with "__roles__"')
+        elif name in FORBIDDEN_FUNC_NAMES:
+            self.error(node, f'"{name}" is a reserved name and cannot be assigned')
+
+    # -- names ---------------------------------------------------------------
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if isinstance(node.ctx, ast.Load):
+            if node.id in ("print", "__name__"):
+                return node
+            if node.id == "printed":
+                self.error(node, '"printed" is not supported; print() writes to stdout')
+                return node
+            reason = DENIED_BUILTINS.get(node.id)
+            if reason is not None and node.id not in self.program_names:
+                self.error(node, f"`{node.id}` is not available: {reason}")
+                return node
+        self.check_name(node, node.id)
+        return node
+
+    def visit_Global(self, node: ast.Global) -> ast.AST:
+        for name in node.names:
+            self.check_name(node, name)
+        return node
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> ast.AST:
+        for name in node.names:
+            self.check_name(node, name)
+        return node
+
+    # -- attributes ----------------------------------------------------------
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        name = node.attr
+        if isinstance(node.ctx, ast.Load):
+            reason = read_denial(name)
+            if reason is not None:
+                self.error(node, reason)
+            node = self.node_contents_visit(node)
+            if name in READABLE_DUNDERS:
+                return node
+            if is_private(name):
+                node.value = self._hook_call("_private_", node.value, ast.Constant(name))
+                return node
+            if name in RUNTIME_CHECKED:
+                return self._hook_call("_getattr_", node.value, ast.Constant(name), like=node)
+            return node
+        reason = write_denial(name)
+        if reason is not None:
+            self.error(node, reason)
+        node = self.node_contents_visit(node)
+        node.value = self._hook_call("_write_", node.value)
+        return node
+
+    def _hook_call(self, hook: str, *args: ast.expr, like: ast.AST | None = None) -> ast.Call:
+        call = ast.Call(func=ast.Name(hook, ast.Load()), args=list(args), keywords=[])
+        ast.copy_location(call, like if like is not None else args[0])
+        return call
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        # Item access carries no rule in restricted_exec: no reachable object
+        # hands out shared state through __getitem__, and the catalogue exposes
+        # no process-wide mutable container (tests/security walk the graph).
+        return self.node_contents_visit(node)
+
+    # -- statements ----------------------------------------------------------
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        # Unpacking iterates in C, exactly as _getiter_ (= iter) would.
+        return self.node_contents_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        """Annotated assignments (dataclass fields); the target is checked like any store."""
+        return self.node_contents_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        """``n += 1``, ``self.n += 1`` and ``counts[k] += 1`` compile natively.
+
+        The attribute form checks the object once with ``_write_`` (own objects
+        only), then CPython reads and writes the attribute on it.
+        """
+        return self.node_contents_visit(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
+        """Every handler first calls ``_rx_check_()``, so inline mode's timeout
+        cannot be swallowed by ``except:`` or ``except BaseException:``."""
+        self.check_name(node, node.name)
+        node = self.node_contents_visit(node)
+        node.body.insert(0, self._check_statement(node.body[0] if node.body else node))
+        return node
+
+    def visit_Try(self, node: ast.Try) -> ast.AST:
+        node = self.node_contents_visit(node)
+        if node.finalbody:
+            # `finally: continue` would swallow inline mode's timeout.
+            node.finalbody.insert(0, self._check_statement(node.finalbody[0]))
+        return node
+
+    def _check_statement(self, like: ast.AST) -> ast.stmt:
+        check = ast.Expr(ast.Call(func=ast.Name(CHECK_HOOK, ast.Load()), args=[], keywords=[]))
+        return ast.copy_location(check, like)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        result = super().visit_FunctionDef(node)
+        if node.name == "__exit__" and node.body:
+            # A program's __exit__ returning True would swallow inline mode's timeout.
+            position = 1 if ast.get_docstring(node) is not None else 0
+            anchor = node.body[min(position, len(node.body) - 1)]
+            node.body.insert(position, self._check_statement(anchor))
+        return result  # type: ignore[no-any-return]
+
+    def visit_With(self, node: ast.With) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if isinstance(node.func, ast.Name) and node.func.id in ("exec", "eval"):
+            self.error(node, f"{node.func.id}() is not allowed: programs cannot create code")
+        # *args / **kwargs stay native: arguments carry no rule.
+        return self.node_contents_visit(node)
+
+    def guard_iter(self, node: Any) -> Any:
+        node = self.node_contents_visit(node)
+        node.iter = self._hook_call("_getiter_", node.iter)
+        return node
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        self.check_name(node, node.name)
+        node = self.node_contents_visit(node)
+        if any(keyword.arg == "metaclass" for keyword in node.keywords):
+            self.error(node, 'the keyword argument "metaclass" is not allowed')
+            return node
+        hook = ast.keyword(arg="metaclass", value=ast.Name("__metaclass__", ast.Load()))
+        ast.copy_location(hook, node)
+        node.keywords.append(hook)
+        return node
+
+    def visit_Module(self, node: ast.Module) -> ast.AST:
+        node = self.node_contents_visit(node)
+        if node.body and isinstance(node.body[-1], ast.Expr):
+            last = node.body[-1]
+            last.value = self._hook_call(VALUE_HOOK, last.value)
+        return node
+
+    # -- imports -------------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        for alias in node.names:
+            self._check_module(node, alias.name)
+        return self.check_import_names(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+        if node.level:
+            self.error(node, "relative imports are not allowed: programs have no package")
+            return node
+        module = node.module or ""
+        if self._check_module(node, module):
+            spec = CATALOGUE[module]
+            for alias in node.names:
+                if alias.name != "*" and alias.name not in spec.allowed:
+                    self.error(node, denial_reason(module, alias.name))
+        return self.check_import_names(node)
+
+    def _check_module(self, node: ast.AST, dotted: str) -> bool:
+        if dotted in self.settings.modules:
+            return True
+        top = dotted.partition(".")[0]
+        allowed = ", ".join(sorted(self.settings.modules)) or "none"
+        if top in self.settings.modules:
+            self.error(node, f"`{dotted}` is not an allowed module (only `{top}` itself is)")
+        else:
+            self.error(node, f"`{dotted}` is not an allowed module; allowed: {allowed}")
+        return False
+
+    # -- match statements (reviewed: patterns bind names and read attributes) --
+
+    def visit_Match(self, node: ast.Match) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_match_case(self, node: ast.match_case) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_MatchValue(self, node: ast.MatchValue) -> ast.AST:
+        node = self.node_contents_visit(node)
+        if not isinstance(node.value, ast.Attribute | ast.Constant | ast.UnaryOp | ast.BinOp):
+            self.error(node, "this attribute cannot be used as a case pattern")
+        return node
+
+    def visit_MatchSingleton(self, node: ast.MatchSingleton) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_MatchSequence(self, node: ast.MatchSequence) -> ast.AST:
+        return self.node_contents_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> ast.AST:
+        self.check_name(node, node.name)
+        return self.node_contents_visit(node)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> ast.AST:
+        self.check_name(node, node.rest)
+        return self.node_contents_visit(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> ast.AST:
+        # Keyword patterns read attributes in C (no _getattr_), so they get the
+        # compile-time rules and may not name private or runtime-checked ones.
+        for name in node.kwd_attrs:
+            reason = read_denial(name)
+            if reason is None and (is_private(name) or name in RUNTIME_CHECKED):
+                reason = f'"{name}" cannot be matched by a class pattern'
+            if reason is not None:
+                self.error(node, reason)
+        return self.node_contents_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> ast.AST:
+        self.check_name(node, node.name)
+        return self.node_contents_visit(node)
+
+    def visit_MatchOr(self, node: ast.MatchOr) -> ast.AST:
+        return self.node_contents_visit(node)
+
+
+def _bound_names(tree: ast.AST, neutral_imports: Iterable[str]) -> set[str]:
+    """Every name the program binds anywhere, except ``import M`` of a preloaded M.
+
+    ``import math`` rebinds ``math`` to the very proxy it is preloaded as, so it
+    does not stop ``math.sqrt`` from being hoisted.
+    """
+    neutral = set(neutral_imports)
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                local = alias.asname or alias.name.partition(".")[0]
+                is_neutral = (
+                    isinstance(node, ast.Import) and alias.asname is None and local in neutral
+                )
+                if not is_neutral:
+                    bound.add(local)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bound.update(node.names)
+    return bound
+
+
+def _preloads_never_rebound(tree: ast.AST, preload: tuple[str, ...]) -> frozenset[str]:
+    bound = _bound_names(tree, preload)
+    return frozenset(name for name in preload if name not in bound)
+
+
+class _PreloadHoister(ast.NodeTransformer):
+    """Replace ``math.sqrt`` by a global bound to the very value the proxy returns.
+
+    Only for a preloaded module name that the program never rebinds, and only
+    for attributes the catalogue allows, so the replacement is exactly what the
+    proxy would hand out - without its lookup on every iteration of a loop.
+    """
+
+    def __init__(self, stable: frozenset[str]) -> None:
+        self.stable = stable
+        self.used: set[tuple[str, str]] = set()
+
+    def visit_MatchValue(self, node: ast.MatchValue) -> ast.AST:
+        return node  # a Name there would become a capture pattern
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        value = node.value
+        if (
+            isinstance(node.ctx, ast.Load)
+            and isinstance(value, ast.Name)
+            and value.id in self.stable
+            and node.attr in CATALOGUE[value.id].allowed
+        ):
+            self.used.add((value.id, node.attr))
+            name = ast.Name(hoisted_global_name(value.id, node.attr), ast.Load())
+            return ast.copy_location(name, node)
+        self.generic_visit(node)
+        return node
+
+
+if sys.version_info >= (3, 12):  # pragma: no cover - reviewed nodes of newer Pythons
+    # TypeAlias (`type X = ...`) and type parameters stay denied by
+    # RestrictedPython's generic_visit until someone reviews them.
+    pass

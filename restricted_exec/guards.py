@@ -1,0 +1,236 @@
+"""The runtime hooks the compiled program calls, bound to one run.
+
+Each hook enforces one rule and shows the rewrite that calls it:
+
+- ``_getattr_(a, "format")``     ``a.format`` / ``a.format_map`` / ``a.obj``: safe formatter,
+                                 no ``AttributeError.obj``
+- ``_private_(a, "_b")._b``      private attributes only on the program's own objects
+                                 (plus namedtuple's ``_replace``/``_asdict``/``_fields``/``_make``)
+- ``_write_(a).b = v``           attribute writes only on the program's own objects
+- ``_getiter_(it)``              the C builtin ``iter``: iteration carries no rule
+- ``class C(B, metaclass=__metaclass__)``  records C as the program's own class
+- ``getattr``/``hasattr``/``setattr``/``delattr`` apply the same rules to computed names.
+
+"Own objects" are instances of classes the program's ``class`` statements
+created, those classes themselves, and functions whose globals are the
+program's globals. Nothing in the catalogue is own, so a program cannot patch
+``json.JSONEncoder`` or a module proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import FunctionType
+from typing import Any
+
+from restricted_exec.attribute_rules import (
+    NAMEDTUPLE_API,
+    RUNTIME_CHECKED,
+    is_private,
+    read_denial,
+    write_denial,
+)
+from restricted_exec.formatting import (
+    bound_format,
+    bound_format_map,
+    unbound_format,
+    unbound_format_map,
+)
+
+__all__ = ["AccessDenied", "RunGuards", "checked_public_getattr", "safe_type"]
+
+_MISSING: Any = object()
+
+
+class AccessDenied(AttributeError):  # noqa: N818 - reads as the program sees it
+    """A program tried to read or change something the policy denies."""
+
+
+def _attribute_name(name: object) -> str:
+    # A str subclass could lie through __eq__/__hash__/startswith; take its exact text.
+    if type(name) is str:
+        return name
+    if isinstance(name, str):
+        return str.__str__(name)
+    raise TypeError(f"attribute name must be string, not '{type(name).__name__}'")
+
+
+def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
+    if name in ("format", "format_map"):
+        if isinstance(obj, str):
+            return bound_format(obj) if name == "format" else bound_format_map(obj)
+        if isinstance(obj, type) and issubclass(obj, str):
+            return unbound_format if name == "format" else unbound_format_map
+    elif isinstance(obj, AttributeError | memoryview):  # name == "obj"
+        raise AccessDenied(
+            f'"{name}" of {type(obj).__name__} would hand out the object behind the failed '
+            "lookup, which the program may never have held"
+        )
+    if default is _MISSING:
+        return getattr(obj, name)
+    return getattr(obj, name, default)
+
+
+def checked_public_getattr(obj: Any, name: object) -> Any:
+    """getattr for code that has no run context (operator.attrgetter's replacement).
+
+    Reads ordinary names with the runtime-checked rules; refuses private names,
+    which need to know the program's own classes.
+    """
+    text = _attribute_name(name)
+    reason = read_denial(text)
+    if reason is None and is_private(text):
+        reason = f'"{text}" is private; read it with obj.{text} in the program instead'
+    if reason is not None:
+        raise AccessDenied(reason)
+    if text in RUNTIME_CHECKED:
+        return _runtime_checked(obj, text, _MISSING)
+    return getattr(obj, text)
+
+
+def safe_type(*args: Any) -> type:
+    """``type(x)`` with one argument; never a metaclass, never class creation."""
+    if len(args) != 1:
+        raise TypeError(
+            "type() takes exactly one argument in restricted_exec: creating classes with "
+            "type(name, bases, namespace) is not allowed; use a class statement"
+        )
+    result = type(args[0])
+    if issubclass(result, type):
+        raise AccessDenied(
+            "type() of a class is its metaclass, which programs cannot use; "
+            "compare classes directly instead"
+        )
+    return result
+
+
+def _is_namedtuple(obj: Any) -> bool:
+    cls = obj if isinstance(obj, type) else type(obj)
+    return issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
+
+
+def _metaclass_for(bases: tuple[Any, ...]) -> type:
+    # The same "most derived metaclass" rule as CPython's __build_class__.
+    winner: type = type
+    for base in bases:
+        candidate = type(base)
+        if issubclass(winner, candidate):
+            continue
+        if issubclass(candidate, winner):
+            winner = candidate
+            continue
+        raise TypeError(
+            "metaclass conflict: the metaclass of a derived class must be a (non-strict) "
+            "subclass of the metaclasses of all its bases"
+        )
+    return winner
+
+
+class _ClassFactory:
+    """The ``__metaclass__`` every class statement uses: builds the class as
+    CPython would (honouring Enum's, NamedTuple's and TypedDict's metaclasses)
+    and records it as one of the program's own classes."""
+
+    __slots__ = ("_own",)
+
+    def __init__(self, own: set[type]) -> None:
+        self._own = own
+
+    def __prepare__(self, name: str, bases: tuple[Any, ...], **kwargs: Any) -> Any:
+        return _metaclass_for(bases).__prepare__(name, bases, **kwargs)
+
+    def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
+        cls = _metaclass_for(bases)(name, bases, namespace, **kwargs)
+        self._own.add(cls)
+        return cls
+
+
+class RunGuards:
+    """The hooks of one run; they share the run's set of own classes."""
+
+    def __init__(self, program_globals: dict[str, Any]) -> None:
+        self.own_classes: set[type] = set()
+        self.program_globals = program_globals
+        self.class_factory = _ClassFactory(self.own_classes)
+
+    def is_own(self, obj: Any) -> bool:
+        cls = type(obj)
+        if issubclass(cls, type):
+            return obj in self.own_classes
+        if cls in self.own_classes:
+            return True
+        return cls is FunctionType and obj.__globals__ is self.program_globals
+
+    # -- hooks the compiler emits ---------------------------------------
+
+    def getattr_hook(self, obj: Any, name: str) -> Any:
+        """``_getattr_(a, "format")``: the runtime-checked names, written statically."""
+        return _runtime_checked(obj, name, _MISSING)
+
+    def private_hook(self, obj: Any, name: str) -> Any:
+        """``_private_(a, "_b")._b``: returns ``a`` if it may show private attributes."""
+        if self.is_own(obj) or (name in NAMEDTUPLE_API and _is_namedtuple(obj)):
+            return obj
+        raise AccessDenied(
+            f'"{name}" is private to {type(obj).__name__}; programs may read private '
+            "attributes only on objects they created"
+        )
+
+    def write_hook(self, obj: Any) -> Any:
+        """``_write_(a).b = v``: returns ``a`` if the program may change its attributes."""
+        if self.is_own(obj):
+            return obj
+        raise AccessDenied(
+            f"cannot change attributes of {type(obj).__name__} objects: programs may "
+            "only change objects they created"
+        )
+
+    # -- builtins with computed names -----------------------------------
+
+    def safe_getattr(self, obj: Any, name: Any, default: Any = _MISSING) -> Any:
+        """``getattr(obj, name[, default])`` under the same rules as ``obj.name``."""
+        text = _attribute_name(name)
+        reason = read_denial(text)
+        if reason is not None:
+            raise AccessDenied(reason)
+        if is_private(text):
+            self.private_hook(obj, text)
+        elif text in RUNTIME_CHECKED:
+            return _runtime_checked(obj, text, default)
+        if default is _MISSING:
+            return getattr(obj, text)
+        return getattr(obj, text, default)
+
+    def safe_hasattr(self, obj: Any, name: Any) -> bool:
+        """``hasattr``: False for a missing attribute and for a denied one."""
+        try:
+            self.safe_getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+
+    def safe_setattr(self, obj: Any, name: Any, value: Any) -> None:
+        """``setattr`` under the same rules as ``obj.name = value``."""
+        text = _attribute_name(name)
+        reason = write_denial(text)
+        if reason is not None:
+            raise AccessDenied(reason)
+        setattr(self.write_hook(obj), text, value)
+
+    def safe_delattr(self, obj: Any, name: Any) -> None:
+        """``delattr`` under the same rules as ``del obj.name``."""
+        text = _attribute_name(name)
+        reason = write_denial(text)
+        if reason is not None:
+            raise AccessDenied(reason)
+        delattr(self.write_hook(obj), text)
+
+    def hooks(self) -> dict[str, Callable[..., Any]]:
+        """The names the compiled program refers to."""
+        return {
+            "_getattr_": self.getattr_hook,
+            "_private_": self.private_hook,
+            "_write_": self.write_hook,
+            "_getiter_": iter,
+            "__metaclass__": self.class_factory,
+        }

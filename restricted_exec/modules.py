@@ -1,0 +1,205 @@
+"""Read-only, allowlisted proxies (wrapt) for catalogue modules.
+
+A program never holds a real module. It holds a ``ModuleProxy`` whose class
+carries exactly the catalogue's allowed attributes, so a read of an allowed
+name is a plain class-attribute lookup, and every other name (``json.codecs``,
+``random._os``, ``math.__dict__``, ``math.__wrapped__``) fails with a fresh
+``AttributeError`` that names the reason and references nothing behind the
+proxy. Proxies refuse writes and deletes.
+
+Some attributes are served by guarded replacements:
+- ``operator.attrgetter`` / ``methodcaller`` read attributes with the same rules
+  as ``obj.name`` written in the program;
+- ``functools.wraps`` / ``update_wrapper`` copy only the standard attributes
+  (a caller-chosen ``assigned=("__globals__",)`` would copy hidden ones);
+- ``random``'s functions are bound to a generator private to the run, so one
+  run's ``random.seed`` cannot steer another's, and forked children do not
+  replay the same sequence.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import operator
+import random
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import wrapt
+
+from restricted_exec.catalogue import CATALOGUE, denial_reason
+from restricted_exec.guards import checked_public_getattr
+
+__all__ = ["ModuleProxy", "ModuleTable", "load_catalogue_module"]
+
+
+class ModuleProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
+    """The base class of every module proxy; subclasses hold the allowed attributes."""
+
+    _catalogue_name = ""
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names the proxy class does not carry. The error is
+        # built here, outside any except block: no __context__, no .obj chain.
+        raise AttributeError(denial_reason(type(self)._catalogue_name, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"module {type(self)._catalogue_name!r} is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"module {type(self)._catalogue_name!r} is read-only")
+
+    @property
+    def __dict__(self) -> Any:  # type: ignore[override]
+        # wrapt would forward this to the real module's namespace; functools.wraps
+        # and others read __dict__ in C, so it must not exist here.
+        raise AttributeError(denial_reason(type(self)._catalogue_name, "__dict__"))
+
+    @property
+    def __wrapped__(self) -> Any:
+        raise AttributeError(denial_reason(type(self)._catalogue_name, "__wrapped__"))
+
+    def __reduce__(self) -> Any:
+        raise TypeError("module proxies cannot be pickled or copied")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("module proxies cannot be pickled or copied")
+
+
+def _as_class_attribute(value: Any) -> Any:
+    # Plain functions are descriptors and would bind the proxy as `self`.
+    if not isinstance(value, type) and hasattr(type(value), "__get__"):
+        return staticmethod(value)
+    return value
+
+
+def load_catalogue_module(name: str) -> ModuleType:
+    """Import a catalogue module for real (trusted code only)."""
+    if name not in CATALOGUE:
+        raise KeyError(name)
+    return importlib.import_module(name)
+
+
+def _make_proxy(name: str, module: ModuleType, overrides: dict[str, Any]) -> ModuleProxy:
+    spec = CATALOGUE[name]
+    namespace: dict[str, Any] = {"_catalogue_name": name, "__slots__": ()}
+    for attribute in spec.allowed:
+        value = overrides[attribute] if attribute in overrides else getattr(module, attribute)
+        if isinstance(value, ModuleType):  # the catalogue review forbids this; fail loudly
+            raise RuntimeError(f"catalogue error: {name}.{attribute} is a module")
+        namespace[attribute] = _as_class_attribute(value)
+    proxy_class = type(f"{name}_module", (ModuleProxy,), namespace)
+    return proxy_class(module)  # type: ignore[no-any-return]
+
+
+# -- guarded replacements ----------------------------------------------------
+
+
+def _attrgetter(*names: str) -> Callable[[Any], Any]:
+    paths = [str.split(str.__str__(n), ".") for n in names]
+    for path in paths:
+        for part in path:
+            checked_public_getattr(None, part) if part.startswith("_") else None
+
+    def get(obj: Any) -> Any:
+        values = []
+        for path in paths:
+            value = obj
+            for part in path:
+                value = checked_public_getattr(value, part)
+            values.append(value)
+        return values[0] if len(values) == 1 else tuple(values)
+
+    return get
+
+
+def _methodcaller(name: str, /, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    def call(obj: Any) -> Any:
+        return checked_public_getattr(obj, name)(*args, **kwargs)
+
+    return call
+
+
+def _update_wrapper(wrapper: Any, wrapped: Any) -> Any:
+    return functools.update_wrapper(wrapper, wrapped)
+
+
+def _wraps(wrapped: Any) -> Callable[[Any], Any]:
+    return functools.wraps(wrapped)
+
+
+_STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
+    "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
+    "functools": {"wraps": _wraps, "update_wrapper": _update_wrapper},
+}
+
+
+def _random_overrides() -> dict[str, Any]:
+    generator = random.Random()  # seeded from os.urandom: private to this run
+    spec = CATALOGUE["random"]
+    return {
+        name: getattr(generator, name)
+        for name in spec.allowed
+        if name not in ("Random", "SystemRandom")
+    }
+
+
+class ModuleTable:
+    """The proxies of one run: shared for stateless modules, fresh for per-run ones."""
+
+    _shared: dict[str, ModuleProxy] = {}  # noqa: RUF012 - process-wide cache, by design
+
+    def __init__(self, allowed: frozenset[str]) -> None:
+        self._allowed = allowed
+        self._per_run: dict[str, ModuleProxy] = {}
+
+    def get(self, name: str) -> ModuleProxy:
+        """The proxy for ``name``; KeyError if the policy does not allow it."""
+        if name not in self._allowed:
+            raise KeyError(name)
+        spec = CATALOGUE[name]
+        if spec.per_run:
+            proxy = self._per_run.get(name)
+            if proxy is None:
+                proxy = _make_proxy(name, load_catalogue_module(name), _random_overrides())
+                self._per_run[name] = proxy
+            return proxy
+        proxy = ModuleTable._shared.get(name)
+        if proxy is None:
+            overrides = _STATELESS_OVERRIDES.get(name, {})
+            proxy = _make_proxy(name, load_catalogue_module(name), overrides)
+            ModuleTable._shared[name] = proxy
+        return proxy
+
+    def import_hook(self) -> Callable[..., ModuleProxy]:
+        """The ``__import__`` the program's import statements call."""
+
+        def guarded_import(
+            name: str,
+            globals: Any = None,  # noqa: A002 - CPython's signature
+            locals: Any = None,  # noqa: A002
+            fromlist: Any = (),
+            level: int = 0,
+        ) -> ModuleProxy:
+            if level != 0:
+                raise ImportError("relative imports are not allowed: programs have no package")
+            text = name if type(name) is str else str.__str__(name)
+            top = text.partition(".")[0]
+            if text != top or top not in self._allowed:
+                allowed = ", ".join(sorted(self._allowed))
+                raise ImportError(f"`{text}` is not an allowed module; allowed: {allowed}")
+            return self.get(top)
+
+        return guarded_import
+
+
+def warm_catalogue(names: frozenset[str]) -> None:
+    """Import every catalogue module and build its proxy once (before forking)."""
+    table = ModuleTable(names)
+    for name in sorted(names):
+        table.get(name)
+
+
+_ = operator  # operator is imported so the module is loaded before forking

@@ -1,0 +1,112 @@
+"""Policy: what a run may use and how much of it. Frozen, keyword-only, comparable.
+
+Limits carry their units in their names. A Policy is passed down to every
+layer; nothing reads process globals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from restricted_exec.catalogue import CATALOGUE, DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.compiler import CompileSettings
+from restricted_exec.errors import PolicyError
+
+__all__ = ["Isolation", "Policy"]
+
+Isolation = Literal["process", "inline"]
+
+
+class Policy(BaseModel):
+    """Limits and permissions of a run.
+
+    Attributes:
+        timeout_s: wall-clock seconds the program may run.
+        cpu_time_s: CPU seconds the program may use (process mode); None means
+            the same as ``timeout_s``.
+        memory_mb: megabytes the program may allocate on top of the
+            interpreter's own baseline (process mode; inline mode cannot limit memory).
+        output_bytes: bytes of stdout kept; more ends the run with ``output_limit``.
+        max_source_bytes: largest program accepted, in bytes of UTF-8.
+        max_value_items: most items (scalars and containers) the final value may hold.
+        modules: catalogue modules the program may import.
+        preload: modules bound as globals before the program starts.
+        isolation: ``"process"`` (a fresh locked-down child per run) or
+            ``"inline"`` (the caller's thread: weaker, see README).
+        allow_degraded: process mode only - run even where seccomp or Landlock is
+            unavailable, listing the active layers in the result, instead of failing closed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout_s: float = Field(default=5.0, gt=0, le=3600)
+    cpu_time_s: float | None = Field(default=None, gt=0, le=3600)
+    memory_mb: int = Field(default=256, ge=16, le=65536)
+    output_bytes: int = Field(default=1_000_000, ge=0, le=1 << 30)
+    max_source_bytes: int = Field(default=1_000_000, ge=1, le=1 << 30)
+    max_value_items: int = Field(default=100_000, ge=1, le=10_000_000)
+    modules: frozenset[str] = DEFAULT_MODULES
+    preload: tuple[str, ...] = DEFAULT_PRELOAD
+    isolation: Isolation = "inline"
+    allow_degraded: bool = False
+
+    def __init__(self, **settings: object) -> None:
+        try:
+            super().__init__(**settings)
+        except ValidationError as error:
+            raise PolicyError(_readable(error)) from None
+
+    @field_validator("modules", mode="before")
+    @classmethod
+    def _known_modules(cls, value: object) -> frozenset[str]:
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise ValueError("modules must be a collection of module names")
+        names = frozenset(value)
+        unknown = sorted(str(name) for name in names if name not in CATALOGUE)
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)} not in the reviewed catalogue; a module cannot be "
+                f"allowed by name alone. Catalogue: {', '.join(sorted(CATALOGUE))}"
+            )
+        return names
+
+    @model_validator(mode="after")
+    def _preload_is_allowed(self) -> Policy:
+        missing = [name for name in self.preload if name not in self.modules]
+        if missing:
+            raise ValueError(f"preload names modules the policy does not allow: {missing}")
+        return self
+
+    @property
+    def effective_cpu_time_s(self) -> float:
+        return self.timeout_s if self.cpu_time_s is None else self.cpu_time_s
+
+    def compile_settings(self) -> CompileSettings:
+        """What the compiler needs to know of this policy."""
+        return CompileSettings(
+            modules=self.modules,
+            preload=self.preload,
+            max_source_bytes=self.max_source_bytes,
+        )
+
+    def digest(self) -> str:
+        """A sha256 of the canonical JSON of this policy (for caches and audit)."""
+        canonical = self.model_dump_json(round_trip=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def replace(self, **changes: object) -> Policy:
+        """A copy with some settings changed (validated like a new Policy)."""
+        merged = {**self.model_dump(), **changes}
+        return Policy(**merged)
+
+
+def _readable(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "policy"
+        problems.append(f"{where}: {item['msg']}")
+    return "invalid Policy - " + "; ".join(problems)

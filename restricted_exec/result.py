@@ -1,0 +1,151 @@
+"""ExecutionResult and ErrorInfo: how a run ended, as data that round-trips through JSON.
+
+``value`` holds Python values (Decimal stays Decimal); in JSON it is written in
+the tagged form described in :mod:`restricted_exec.values`, so
+``ExecutionResult.model_validate_json(r.model_dump_json()) == r``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationInfo,
+    computed_field,
+    field_serializer,
+    field_validator,
+)
+
+from restricted_exec import errors
+from restricted_exec.values import decode, encode
+
+__all__ = ["ErrorInfo", "ErrorKind", "ExecutionResult", "Status", "Violation"]
+
+Status = Literal[
+    "ok",
+    "error",
+    "syntax_error",
+    "policy_violation",
+    "timeout",
+    "memory_limit",
+    "output_limit",
+    "crashed",
+    "rejected",
+]
+
+ErrorKind = Literal[
+    "exception", "syntax", "policy", "timeout", "memory", "output", "crash", "rejected", "value"
+]
+
+
+class Violation(BaseModel):
+    """One reason the compiler refused the program."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int | None
+    column: int | None
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    """Why a run did not end with ``ok``.
+
+    Attributes:
+        kind: the phase or limit that ended the run.
+        type: the exception's type name (``ZeroDivisionError``), or a name for the limit.
+        message: the exception's message, or a sentence about the limit.
+        line: the line of the program where it happened, if known.
+        traceback: a traceback restricted to the program's own frames.
+        violations: every violation, for ``syntax_error`` and ``policy_violation``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ErrorKind
+    type: str
+    message: str
+    line: int | None = None
+    traceback: str = ""
+    violations: tuple[Violation, ...] = ()
+
+
+_EXCEPTION_FOR_STATUS: dict[str, type[errors.ExecutionError]] = {
+    "error": errors.ProgramError,
+    "syntax_error": errors.ProgramSyntaxError,
+    "policy_violation": errors.PolicyViolationError,
+    "timeout": errors.ExecutionTimeout,
+    "memory_limit": errors.MemoryLimitExceeded,
+    "output_limit": errors.OutputLimitExceeded,
+    "crashed": errors.SandboxCrashed,
+    "rejected": errors.RunRejected,
+}
+
+
+class ExecutionResult(BaseModel):
+    """How one run ended.
+
+    Attributes:
+        status: ``ok`` or the reason it is not.
+        stdout: everything the program printed (up to ``output_bytes``).
+        stdout_truncated: True if output was cut at ``output_bytes``.
+        value: the value of the program's final expression statement, like a
+            REPL (None if there is none): JSON types, Decimal, Fraction,
+            datetime/date/time/timedelta; tuples and sets arrive as lists.
+        error: why the run did not succeed, or None.
+        duration_ms: wall-clock milliseconds from the caller's point of view.
+        cpu_ms: CPU milliseconds the program's process used (process mode).
+        peak_rss_kb: the program's process's peak resident memory (process mode).
+        timeout_kind: ``wall`` or ``cpu`` when status is ``timeout``.
+        signal: the signal's name when status is ``crashed`` by a signal.
+        code_sha256: sha256 of the program's source.
+        isolation: where the program ran.
+        layers: the isolation layers that were active.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    stdout: str = ""
+    stdout_truncated: bool = False
+    value: Any = None
+    error: ErrorInfo | None = None
+    duration_ms: float = 0.0
+    cpu_ms: float | None = None
+    peak_rss_kb: int | None = None
+    timeout_kind: Literal["wall", "cpu"] | None = None
+    signal: str | None = None
+    code_sha256: str = ""
+    isolation: Literal["process", "inline"] = "inline"
+    layers: tuple[str, ...] = ()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        """True when status is ``ok``."""
+        return self.status == "ok"
+
+    @field_serializer("value", when_used="json")
+    def _value_as_tagged_json(self, value: Any) -> Any:
+        return encode(value)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_from_tagged_json(cls, value: Any, info: ValidationInfo) -> Any:
+        # Python-mode construction receives Python values; only JSON is tagged.
+        return decode(value) if info.mode == "json" else value
+
+    def raise_for_status(self) -> ExecutionResult:
+        """Return self if ``ok``; otherwise raise the matching ExecutionError subclass."""
+        if self.status == "ok":
+            return self
+        raise _EXCEPTION_FOR_STATUS[self.status](self)
+
+    def summary(self) -> str:
+        """One line for people: the status and, if any, the error."""
+        if self.error is None:
+            return self.status
+        where = f" (line {self.error.line})" if self.error.line else ""
+        return f"{self.status}: {self.error.type}: {self.error.message}{where}"
