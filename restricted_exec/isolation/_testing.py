@@ -1,0 +1,66 @@
+"""PRIVATE, TEST-ONLY: run plain, unrestricted Python in a locked-down child.
+
+This exists so that the isolation tests can prove each OS layer on its own, with no language
+layer in the way: the exec'd source has real builtins and real imports (of modules preloaded
+below), and only the OS layers stand between it and the host. Nothing in the public API or the
+CLI references this module; the zygote accepts it only under its own entry name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from typing import Any, ClassVar
+
+from restricted_exec.isolation.pool import ProcessRunner
+
+
+def warm_up() -> None:
+    # Landlock forbids reading any file once the child is locked down, so every module the tests'
+    # hostile snippets import must already be in sys.modules.
+    import ctypes  # noqa: F401
+    import errno  # noqa: F401
+    import mmap  # noqa: F401
+    import os  # noqa: F401
+    import resource  # noqa: F401
+    import signal  # noqa: F401
+    import socket  # noqa: F401
+    import subprocess  # noqa: F401
+    import threading  # noqa: F401
+    import time  # noqa: F401
+
+
+def run_request(request: bytes) -> bytes:
+    source = request.decode("utf-8")
+    out = io.StringIO()
+    error: dict[str, Any] | None = None
+    with contextlib.redirect_stdout(out):
+        try:
+            exec(compile(source, "<unrestricted-test>", "exec"), {"__name__": "__unrestricted__"})
+        except BaseException as exc:
+            error = {
+                "type": type(exc).__name__,
+                "message": str(exc),
+                "errno": getattr(exc, "errno", None),
+            }
+    return json.dumps({"stdout": out.getvalue(), "error": error}).encode()
+
+
+def encode(source: str) -> bytes:
+    return source.encode("utf-8")
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    value = json.loads(payload)
+    assert isinstance(value, dict)
+    return value
+
+
+class UnrestrictedRunner(ProcessRunner):
+    """A ProcessRunner whose children exec plain Python. For the isolation tests only."""
+
+    _entry: ClassVar[str] = "testing"
+
+
+__all__ = ["UnrestrictedRunner", "decode", "encode", "run_request", "warm_up"]

@@ -1,0 +1,112 @@
+"""The host's side of one conversation with a child, on a non-blocking socket with a deadline.
+
+Everything here runs in the calling thread: the deadline of ``poll`` *is* the watchdog, so a run
+costs no extra thread, and the host wakes exactly once when the reply (or the deadline) arrives.
+"""
+
+from __future__ import annotations
+
+import math
+import select
+import socket
+import time
+from dataclasses import dataclass
+
+from restricted_exec.isolation import frames
+
+# Before blocking in poll, keep trying to read for this long. A blocked thread whose CPU went idle
+# pays the idle-exit latency (hundreds of microseconds on this kind of VM) to wake up; a trivial
+# program replies well within this window, and a slow one costs only this much wasted spinning.
+SPIN_S = 0.0004
+
+
+class Deadline(Exception):
+    """The deadline passed before the expected bytes arrived."""
+
+
+class Closed(Exception):
+    """The peer closed (or reset) the socket before the expected bytes arrived."""
+
+
+def _wait(sock: socket.socket, events: int, deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise Deadline
+    poller = select.poll()
+    poller.register(sock.fileno(), events)
+    # poll takes whole milliseconds: round up so it never returns before the deadline.
+    poller.poll(math.ceil(remaining * 1000))
+
+
+def recv_exactly(
+    sock: socket.socket, size: int, deadline: float, *, spin_until: float = 0.0
+) -> bytearray:
+    """Read exactly ``size`` bytes or raise Deadline/Closed. Never reads past ``size``."""
+    buf = bytearray(size)
+    view = memoryview(buf)
+    got = 0
+    while got < size:
+        try:
+            n = sock.recv_into(view[got:], size - got)
+        except BlockingIOError:
+            if spin_until and time.monotonic() < spin_until:
+                continue
+            _wait(sock, select.POLLIN, deadline)
+            continue
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            raise Closed from exc
+        if n == 0:
+            raise Closed
+        got += n
+    return buf
+
+
+def send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = sock.send(view)
+        except BlockingIOError:
+            _wait(sock, select.POLLOUT, deadline)
+            continue
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            raise Closed from exc
+        view = view[n:]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    header: frames.ReplyHeader
+    payload: bytes
+
+
+class ProtocolError(Exception):
+    """The child sent something that is not a valid reply (garbage, oversize)."""
+
+
+def read_hello(sock: socket.socket, deadline: float) -> frames.Hello | None:
+    """The child's hello, or None if it died, said nonsense or did not report in time."""
+    try:
+        raw = recv_exactly(sock, frames.HELLO.size, deadline)
+    except (Deadline, Closed):
+        return None
+    return frames.decode_hello(raw)
+
+
+def read_reply(sock: socket.socket, deadline: float, max_payload: int) -> Reply:
+    """Read one reply; raise Deadline, Closed or ProtocolError. Reads <= header + max_payload."""
+    spin_until = time.monotonic() + SPIN_S
+    raw = recv_exactly(sock, frames.REPLY.size, deadline, spin_until=spin_until)
+    header = frames.decode_reply(raw)
+    if header is None:
+        raise ProtocolError("the child wrote garbage instead of a reply header")
+    if header.length > max_payload:
+        raise ProtocolError(
+            f"the child's reply ({header.length} bytes) exceeds the payload limit "
+            f"({max_payload} bytes)"
+        )
+    try:
+        payload = recv_exactly(sock, header.length, deadline) if header.length else bytearray()
+    except Closed:
+        raise ProtocolError("the child closed its socket in the middle of its reply") from None
+    return Reply(header, bytes(payload))

@@ -1,0 +1,100 @@
+"""Wire formats between the host, the zygote and the children.
+
+Fixed-size little-endian headers with a magic tag: the host validates every header it reads from
+a child (which may be running hostile code), so a wrong tag or an absurd length is recognised as
+garbage immediately and never drives an allocation.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+# The fd number the child's socket is moved to, so the child's fd table is the same every time.
+CHILD_SOCKET_FD = 3
+
+# child -> host, once the child has warmed up and is ready for its one request.
+HELLO = struct.Struct("<4sIQQQ")  # magic, pid, baseline rss kb, baseline cpu us, layers mask
+HELLO_MAGIC = b"RXhi"
+
+# host -> child: the one request.
+REQUEST = struct.Struct("<4sIdQQ")  # magic, flags, cpu_s, memory_mb, request length
+REQUEST_MAGIC = b"RXrq"
+FLAG_ALLOW_DEGRADED = 1
+
+# child -> host: the one reply.
+REPLY = struct.Struct("<4sIQQQ")  # magic, layers mask, cpu us (this request), peak rss kb, length
+REPLY_MAGIC = b"RXok"
+
+# zygote -> host on the control socket
+CTL_READY = b"R"  # + JSON {"pid", "layers", "missing"}
+CTL_ERROR = b"E"  # + UTF-8 text: the zygote could not start
+CTL_EXIT = b"X"  # + EXIT: a child was reaped
+EXIT = struct.Struct("<iiQQ")  # pid, raw wait status, cpu us (user + system), peak rss kb
+# host -> zygote on the control socket
+CTL_FORK = b"F"  # with one fd (SCM_RIGHTS): the child's end of its socketpair
+CTL_QUIT = b"Q"
+CTL_MAX_MESSAGE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    pid: int
+    baseline_rss_kb: int
+    baseline_cpu_us: int
+    layers_mask: int
+
+
+def encode_hello(hello: Hello) -> bytes:
+    return HELLO.pack(
+        HELLO_MAGIC, hello.pid, hello.baseline_rss_kb, hello.baseline_cpu_us, hello.layers_mask
+    )
+
+
+def decode_hello(data: bytes | bytearray | memoryview) -> Hello | None:
+    magic, pid, rss, cpu, mask = HELLO.unpack(data)
+    if magic != HELLO_MAGIC or pid <= 1:
+        return None
+    return Hello(pid, rss, cpu, mask)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHeader:
+    flags: int
+    cpu_s: float
+    memory_mb: int
+    length: int
+
+
+def encode_request(header: RequestHeader) -> bytes:
+    return REQUEST.pack(
+        REQUEST_MAGIC, header.flags, header.cpu_s, header.memory_mb, header.length
+    )
+
+
+def decode_request(data: bytes) -> RequestHeader | None:
+    magic, flags, cpu_s, memory_mb, length = REQUEST.unpack(data)
+    if magic != REQUEST_MAGIC:
+        return None
+    return RequestHeader(flags, cpu_s, memory_mb, length)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyHeader:
+    layers_mask: int
+    cpu_us: int
+    peak_rss_kb: int
+    length: int
+
+
+def encode_reply(header: ReplyHeader) -> bytes:
+    return REPLY.pack(
+        REPLY_MAGIC, header.layers_mask, header.cpu_us, header.peak_rss_kb, header.length
+    )
+
+
+def decode_reply(data: bytes | bytearray | memoryview) -> ReplyHeader | None:
+    magic, mask, cpu_us, rss, length = REPLY.unpack(data)
+    if magic != REPLY_MAGIC:
+        return None
+    return ReplyHeader(mask, cpu_us, rss, length)

@@ -1,0 +1,383 @@
+"""ProcessRunner: fresh, single-use, locked-down child processes served by a zygote.
+
+A run takes a pre-forked child's socket from the ready queue, sends it the request, asks the
+zygote for a replacement (so the fork overlaps the run) and waits for the reply with the wall-clock
+deadline; on the deadline it SIGKILLs the child. The caller's thread talks to its child directly:
+one wake-up each way, no broker process or thread in between.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from types import TracebackType
+from typing import ClassVar
+
+from restricted_exec.isolation import channel, exitcodes, frames, layers
+from restricted_exec.isolation.errors import IsolationUnavailable, QueueFull, RunnerClosed
+from restricted_exec.isolation.limits import ChildLimits
+from restricted_exec.isolation.outcome import ChildOutcome
+from restricted_exec.isolation.zygote_client import Zygote
+
+# How long a checked-out child may take to say hello (fork + warm-up; generous for loaded CI).
+CHILD_START_TIMEOUT_S = 30.0
+# Attempts to get a working child before the run reports crashed (a child may die in warm-up).
+CHILD_START_ATTEMPTS = 3
+# How long to wait for the zygote's wait4 report of a child that died without replying. The
+# child is SIGKILLed first, so this is only ever reached if the zygote itself is wedged.
+EXIT_REPORT_TIMEOUT_S = 5.0
+# How long close() lets in-flight runs finish (their children are being killed) before returning.
+CLOSE_DRAIN_TIMEOUT_S = 5.0
+
+
+@dataclass(slots=True)
+class _Slot:
+    sock: socket.socket
+    generation: int
+
+
+class ProcessRunner:
+    """Runs opaque requests in fresh, single-use, locked-down child processes. Thread-safe."""
+
+    # Which child entry point the zygote loads. Only the private test helper overrides it.
+    _entry: ClassVar[str] = "production"
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int | None = None,
+        prefork: int = 2,
+        queue_limit: int = 256,
+        allow_degraded: bool = False,
+    ) -> None:
+        if max_concurrency is None:
+            max_concurrency = os.cpu_count() or 1
+        if max_concurrency < 1 or prefork < 0 or queue_limit < 0:
+            raise ValueError("max_concurrency must be >= 1, prefork and queue_limit >= 0")
+        self._max_concurrency = max_concurrency
+        self._prefork = prefork
+        self._queue_limit = queue_limit
+        self._allow_degraded = allow_degraded
+        self._admission = threading.Condition()
+        self._active = 0
+        self._waiting = 0
+        self._closed = False
+        self._lock = threading.Lock()  # guards the zygote and the ready queue
+        self._ready: collections.deque[_Slot] = collections.deque()
+        self._generation = 0
+        self._zygote: Zygote | None = None
+        # A private directory for the zygote's empty working directory; removed at close.
+        self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
+        self._workdir = os.path.join(self._tmpdir, "cwd")
+        os.mkdir(self._workdir)
+        # Read-only and empty: nothing to read, nowhere to write (root ignores the mode bits,
+        # which is why the child also drops root and Landlock/seccomp deny writes).
+        os.chmod(self._workdir, 0o555)
+        try:
+            with self._lock:
+                zygote = self._ensure_zygote_locked()
+                missing = sorted(layers.REQUIRED - set(zygote.info.layers))
+                if missing and not allow_degraded:
+                    reasons = "; ".join(
+                        f"{name}: {zygote.info.missing.get(name, 'unavailable')}"
+                        for name in missing
+                    )
+                    raise IsolationUnavailable(
+                        "required OS isolation layers are unavailable "
+                        f"({reasons}); refusing to run untrusted code. Pass "
+                        "allow_degraded=True to run with only the layers listed by "
+                        "layers_available()."
+                    )
+                self._replenish_locked(zygote)
+        except BaseException:
+            self.close()
+            raise
+        _live_runners.add(self)
+
+    # ----- public API ---------------------------------------------------------------------
+
+    def layers_available(self) -> tuple[str, ...]:
+        """The OS layers each child gets on this machine (the zygote probed its kernel)."""
+        with self._lock:
+            zygote = self._zygote
+            return zygote.info.layers if zygote is not None else ()
+
+    def run(self, request: bytes, limits: ChildLimits) -> ChildOutcome:
+        """Run one request in a fresh child and report how it ended.
+
+        Blocks. Never raises for anything the child does. Raises RunnerClosed, QueueFull, or
+        IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the zygote
+        cannot be restarted).
+        """
+        self._enter()
+        try:
+            return self._run_admitted(bytes(request), limits)
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        """Kill the zygote and every child, reap them, remove the private directory. Idempotent."""
+        with self._admission:
+            already = self._closed
+            self._closed = True
+            self._admission.notify_all()
+        with self._lock:
+            zygote, self._zygote = self._zygote, None
+            ready = list(self._ready)
+            self._ready.clear()
+        for slot in ready:
+            slot.sock.close()  # the child sees EOF and exits; the zygote's quit kills it anyway
+        if zygote is not None:
+            zygote.close()
+        if not already:
+            # In-flight runs see their children die; let them finish so no fd outlives close().
+            with self._admission:
+                deadline = time.monotonic() + CLOSE_DRAIN_TIMEOUT_S
+                while self._active and time.monotonic() < deadline:
+                    self._admission.wait(0.05)
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            _live_runners.discard(self)
+
+    def __enter__(self) -> ProcessRunner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ----- admission ------------------------------------------------------------------------
+
+    def _enter(self) -> None:
+        with self._admission:
+            if self._closed:
+                raise RunnerClosed("the runner is closed")
+            if self._active < self._max_concurrency:
+                self._active += 1
+                return
+            if self._waiting >= self._queue_limit:
+                raise QueueFull(
+                    f"all {self._max_concurrency} child slots are busy and "
+                    f"{self._waiting} runs are already queued"
+                )
+            self._waiting += 1
+            try:
+                while self._active >= self._max_concurrency and not self._closed:
+                    self._admission.wait()
+                if self._closed:
+                    raise RunnerClosed("the runner was closed while this run was queued")
+                self._active += 1
+            finally:
+                self._waiting -= 1
+
+    def _leave(self) -> None:
+        with self._admission:
+            self._active -= 1
+            self._admission.notify_all()
+
+    # ----- zygote and ready queue -------------------------------------------------------------
+
+    def _ensure_zygote_locked(self) -> Zygote:
+        zygote = self._zygote
+        if zygote is not None and not zygote.dead.is_set():
+            return zygote
+        if self._closed:
+            raise RunnerClosed("the runner is closed")
+        if zygote is not None:
+            # A dead zygote is replaced transparently; its children died with it (PDEATHSIG).
+            zygote.close()
+            for slot in self._ready:
+                slot.sock.close()
+            self._ready.clear()
+        self._generation += 1
+        self._zygote = Zygote(
+            entry=self._entry, workdir=self._workdir, generation=self._generation
+        )
+        return self._zygote
+
+    def _replenish_locked(self, zygote: Zygote) -> None:
+        while len(self._ready) < self._prefork and not zygote.dead.is_set():
+            try:
+                self._ready.append(_Slot(zygote.request_child(), zygote.generation))
+            except OSError:
+                return
+
+    def _replenish(self) -> None:
+        with self._lock:
+            zygote = self._zygote
+            if zygote is not None and not self._closed:
+                self._replenish_locked(zygote)
+
+    def _take_slot(self) -> tuple[_Slot, Zygote] | None:
+        with self._lock:
+            zygote = self._ensure_zygote_locked()
+            while self._ready:
+                slot = self._ready.popleft()
+                if slot.generation == zygote.generation:
+                    return slot, zygote
+                slot.sock.close()
+            try:
+                return _Slot(zygote.request_child(), zygote.generation), zygote
+            except OSError:
+                return None
+
+    def _checkout(self) -> tuple[_Slot, Zygote, frames.Hello] | None:
+        for _ in range(CHILD_START_ATTEMPTS):
+            taken = self._take_slot()
+            if taken is None:
+                continue
+            slot, zygote = taken
+            hello = channel.read_hello(slot.sock, time.monotonic() + CHILD_START_TIMEOUT_S)
+            if hello is not None:
+                return slot, zygote, hello
+            slot.sock.close()
+        return None
+
+    # ----- one run ------------------------------------------------------------------------------
+
+    def _run_admitted(self, request: bytes, limits: ChildLimits) -> ChildOutcome:
+        expected = self.layers_available()
+        if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
+            raise IsolationUnavailable(
+                "required OS isolation layers are unavailable and these limits do not allow "
+                f"degraded mode (active: {', '.join(expected) or 'none'})"
+            )
+        cpu_limit_ms = limits.cpu_s * 1000.0
+        checked_out = self._checkout()
+        if checked_out is None:
+            return ChildOutcome(
+                None, None, None, 0.0, None, None, False,
+                "no child process could be started", expected, cpu_limit_ms,
+            )
+        slot, zygote, hello = checked_out
+        memory_ceiling_kb = hello.baseline_rss_kb + limits.memory_mb * 1024
+        pidfd = _open_pidfd(hello.pid)
+        sock = slot.sock
+        try:
+            header = frames.RequestHeader(
+                frames.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0,
+                limits.cpu_s,
+                limits.memory_mb,
+                len(request),
+            )
+            started = time.monotonic()
+            deadline = started + limits.wall_s
+            error: str | None = None
+            watchdog = False
+            try:
+                channel.send_all(sock, frames.encode_request(header) + request, deadline)
+                # Fork the replacement while this child works (off the critical path).
+                self._replenish()
+                reply = channel.read_reply(sock, deadline, limits.max_payload_bytes)
+            except channel.Deadline:
+                watchdog = True
+            except channel.Closed:
+                error = "the child closed its socket before replying"
+            except channel.ProtocolError as exc:
+                error = str(exc)
+            else:
+                wall_ms = (time.monotonic() - started) * 1000.0
+                # The child has nothing left to do but exit; make sure it does, right now.
+                _kill(pidfd, hello.pid)
+                zygote.board.ignore(hello.pid)
+                return ChildOutcome(
+                    payload=reply.payload,
+                    exit_code=None,
+                    term_signal=None,
+                    wall_ms=wall_ms,
+                    cpu_ms=reply.header.cpu_us / 1000.0,
+                    peak_rss_kb=reply.header.peak_rss_kb,
+                    killed_by_watchdog=False,
+                    protocol_error=None,
+                    layers=layers.ordered((*layers.from_mask(reply.header.layers_mask),
+                                           "watchdog")),
+                    cpu_limit_ms=cpu_limit_ms,
+                    memory_ceiling_kb=memory_ceiling_kb,
+                )
+            _kill(pidfd, hello.pid)
+            wall_ms = (time.monotonic() - started) * 1000.0
+        finally:
+            sock.close()
+            if pidfd is not None:
+                os.close(pidfd)
+        report = zygote.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
+        exit_code = term_signal = None
+        cpu_ms: float | None = None
+        peak_rss_kb: int | None = None
+        if report is not None:
+            exit_code, term_signal = report.exit_code, report.term_signal
+            cpu_ms = max(0.0, (report.cpu_us - hello.baseline_cpu_us) / 1000.0)
+            peak_rss_kb = report.peak_rss_kb
+            if exit_code == exitcodes.EXIT_LOCKDOWN_FAILED and error is not None:
+                error = f"{error} ({exitcodes.DESCRIPTIONS[exit_code]})"
+        elif zygote.dead.is_set():
+            error = f"{error + '; ' if error else ''}the zygote died during the run"
+        return ChildOutcome(
+            payload=None,
+            exit_code=exit_code,
+            term_signal=term_signal,
+            wall_ms=wall_ms,
+            cpu_ms=cpu_ms,
+            peak_rss_kb=peak_rss_kb,
+            killed_by_watchdog=watchdog,
+            protocol_error=error,
+            layers=expected,
+            cpu_limit_ms=cpu_limit_ms,
+            memory_ceiling_kb=memory_ceiling_kb,
+        )
+
+
+def _open_pidfd(pid: int) -> int | None:
+    """A pidfd pins the child's identity: signalling through it can never hit a recycled pid."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None  # already gone (and possibly reaped): nothing to kill
+
+
+def _kill(pidfd: int | None, pid: int) -> None:
+    """SIGKILL the child and its process group.
+
+    The group kill is what stops a child that managed to fork in degraded mode. It is sent only
+    after the pidfd proved the child unreaped: while the group leader is unreaped (alive or a
+    zombie) its pid, and so its group id, cannot have been recycled for someone else.
+    """
+    if pidfd is not None:
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # already reaped: the group id may belong to a stranger now
+        except OSError:
+            pass
+    elif not hasattr(os, "pidfd_open"):
+        pass  # no pidfds on this platform: fall through to the group kill
+    else:
+        return  # pidfd_open failed, i.e. the child was already gone
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+_live_runners: weakref.WeakSet[ProcessRunner] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_runners() -> None:
+    """At interpreter exit, stop every runner still open, so no zygote or child outlives us."""
+    for runner in list(_live_runners):
+        with contextlib.suppress(Exception):
+            runner.close()

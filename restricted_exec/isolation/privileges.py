@@ -1,0 +1,44 @@
+"""Process-identity hardening for the child: no root, no new privileges, not dumpable."""
+
+from __future__ import annotations
+
+import os
+
+from restricted_exec.isolation import syscalls
+
+# The conventional overflow/"nobody" id. It owns nothing on the host, so a child running as it
+# can read or write nothing by ordinary permissions even before Landlock applies.
+NOBODY = 65534
+
+
+def drop_root() -> bool:
+    """If running as root, become nobody: clears every capability (so no CAP_SYS_RESOURCE to raise
+    hard rlimits, no CAP_DAC_OVERRIDE, no CAP_KILL) and makes RLIMIT_NPROC effective.
+
+    Returns whether root was dropped (False if the child was not root to begin with).
+    """
+    if os.geteuid() != 0:
+        return False
+    # Supplementary groups first: once uid is not 0 we could no longer clear them.
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)
+    return True
+
+
+def set_no_new_privs() -> None:
+    """PR_SET_NO_NEW_PRIVS: no setuid binary or file capability can ever grant privileges again.
+    Required before an unprivileged process may install seccomp or Landlock."""
+    syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def set_not_dumpable() -> None:
+    """Not dumpable: no core file, and other processes of the same uid (sibling children) cannot
+    ptrace it or open its /proc/<pid>/mem even if some other layer failed."""
+    syscalls.prctl(syscalls.PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def die_with_parent(signum: int) -> None:
+    """Deliver ``signum`` to this process when its parent (the zygote) dies, so children never
+    outlive the zygote that the host uses to reap them."""
+    syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signum, 0, 0, 0)

@@ -1,0 +1,170 @@
+"""The fork server: a clean interpreter that warms the runtime once and forks children on demand.
+
+Started by ``zygote_client.Zygote`` with ``python -I -S`` and an empty environment. It talks to
+the host over one SOCK_SEQPACKET control socket:
+
+* host -> zygote ``F`` + one fd (SCM_RIGHTS): fork a child that will serve on that fd;
+* host -> zygote ``Q`` (or EOF): kill every child, reap them, exit;
+* zygote -> host ``R``/``E`` once at startup, then ``X`` for every child it reaps (wait4 status and
+  rusage, so the host can classify children that died without replying).
+
+The zygote never runs untrusted code and never reads a child's socket; it only forks and reaps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, cast
+
+from restricted_exec.isolation import frames, landlock, layers, syscalls
+from restricted_exec.isolation.child import ChildContext, child_main
+from restricted_exec.isolation.seccomp import FilterProgram
+
+# The only code a child may be told to run. The host names an entry; the zygote never imports an
+# arbitrary module path it was sent. "testing" is the private unrestricted switch used by the
+# isolation tests; nothing in the public API or the CLI passes it.
+ENTRIES: dict[str, str] = {
+    "production": "restricted_exec.runtime",
+    "testing": "restricted_exec.isolation._testing",
+}
+
+
+def _load_entry(name: str) -> tuple[Callable[[], None], Callable[[bytes], bytes]]:
+    module = importlib.import_module(ENTRIES[name])
+    warm_up = cast(Callable[[], None], module.warm_up)
+    run_request = cast(Callable[[bytes], bytes], module.run_request)
+    return warm_up, run_request
+
+
+class _Zygote:
+    def __init__(self, ctl: socket.socket, ctx: ChildContext) -> None:
+        self.ctl = ctl
+        self.ctx = ctx
+        self.children: set[int] = set()
+        # SIGCHLD only writes a byte to this pipe; reaping happens in the main loop, never inside a
+        # signal handler, so a child exit cannot interrupt a fork half-way.
+        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+
+    def serve(self) -> None:
+        poller = select.poll()
+        poller.register(self.ctl.fileno(), select.POLLIN)
+        poller.register(self.wake_r, select.POLLIN)
+        while True:
+            for fd, _ in poller.poll():
+                if fd == self.wake_r:
+                    self._drain_wakeups()
+                    self._reap()
+                elif not self._handle_control():
+                    self._shutdown()
+                    return
+
+    def _handle_control(self) -> bool:
+        try:
+            msg, fds, _, _ = socket.recv_fds(self.ctl, frames.CTL_MAX_MESSAGE, 1)
+        except OSError:
+            return False
+        if not msg or msg[:1] == frames.CTL_QUIT:
+            for fd in fds:
+                os.close(fd)
+            return False
+        if msg[:1] == frames.CTL_FORK and len(fds) == 1:
+            self._fork(fds[0])
+        else:
+            for fd in fds:
+                os.close(fd)
+        return True
+
+    def _fork(self, sock_fd: int) -> None:
+        try:
+            pid = os.fork()
+        except OSError:
+            # Closing our copy makes the host see EOF on this child's socket, which it treats as
+            # a child that failed to start and replaces.
+            os.close(sock_fd)
+            return
+        if pid == 0:
+            child_main(sock_fd, self.ctx)  # never returns
+        os.close(sock_fd)
+        self.children.add(pid)
+
+    def _drain_wakeups(self) -> None:
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _reap(self, *, block: bool = False) -> None:
+        while self.children:
+            try:
+                pid, status, usage = os.wait4(-1, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                self.children.clear()
+                return
+            if pid == 0:
+                return
+            self.children.discard(pid)
+            cpu_us = int((usage.ru_utime + usage.ru_stime) * 1e6)
+            report = frames.CTL_EXIT + frames.EXIT.pack(pid, status, cpu_us, usage.ru_maxrss)
+            # If the host is gone the send fails; keep reaping anyway so no zombie remains.
+            with contextlib.suppress(OSError):
+                self.ctl.send(report)
+
+    def _shutdown(self) -> None:
+        for pid in list(self.children):
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        self._reap(block=True)
+
+
+def main(config: dict[str, Any]) -> None:
+    """Entry point, called by the bootstrap one-liner the host passes to ``python -c``."""
+    ctl = socket.socket(fileno=int(config["control_fd"]))
+    try:
+        warm_up, run_request = _load_entry(str(config["entry"]))
+        # The runtime is imported and warmed once here; every child inherits it through fork.
+        warm_up()
+        syscalls.load()
+        available, missing = layers.probe()
+        abi = landlock.abi_version()
+        seccomp_filter = FilterProgram() if "seccomp" in available else None
+        ctx = ChildContext(
+            zygote_pid=os.getpid(),
+            workdir=str(config["workdir"]),
+            warm_up=warm_up,
+            run_request=run_request,
+            available=frozenset(available),
+            seccomp_filter=seccomp_filter,
+            landlock_abi=abi,
+        )
+        server = _Zygote(ctl, ctx)
+    except BaseException:
+        ctl.send(frames.CTL_ERROR + traceback.format_exc().encode("utf-8", "replace")[-3000:])
+        raise
+    # Move every object that exists now into the permanent generation: the garbage collector in a
+    # child then never walks (and so never copy-on-write-faults) the inherited heap.
+    gc.collect()
+    gc.freeze()
+    ready = {"pid": os.getpid(), "layers": list(available), "missing": missing, "abi": abi}
+    ctl.send(frames.CTL_READY + json.dumps(ready).encode())
+    # From now on nothing should be written to stderr (the host stops reading it): point it at
+    # /dev/null so that a stray warning cannot block or break on a closed pipe.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    server.serve()
+    sys.exit(0)

@@ -1,0 +1,184 @@
+"""Host-side handle on one zygote process: start it, ask it to fork, hear about exits, stop it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from restricted_exec.isolation import frames
+from restricted_exec.isolation.errors import IsolationUnavailable
+from restricted_exec.isolation.exits import ExitBoard, ExitReport
+
+# The zygote's program: put the host's import path in place (-I -S gave it none), then hand over.
+_BOOTSTRAP = (
+    "import sys, json; c = json.loads(sys.argv[1]); sys.path[:0] = c['path']; "
+    "from restricted_exec.isolation.zygote import main; main(c)"
+)
+STARTUP_TIMEOUT_S = 60.0
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+def _import_path() -> list[str]:
+    """The directories the zygote needs to import restricted_exec and its dependencies.
+
+    ``-S`` skips site (no site-packages, no .pth processing) and ``-I`` drops the script directory
+    and PYTHON* variables, so the zygote sees exactly the host's resolved sys.path, made absolute
+    (a relative entry would resolve against the zygote's empty working directory).
+    """
+    package_root = str(Path(__file__).resolve().parents[2])
+    entries = [package_root]
+    for entry in sys.path:
+        absolute = os.path.abspath(entry or os.curdir)
+        if absolute not in entries and os.path.exists(absolute):
+            entries.append(absolute)
+    return entries
+
+
+def _minimal_env() -> dict[str, str]:
+    """Nothing from the host's environment reaches the zygote (so none reaches a child): no
+    secrets, no PATH, no PYTHONHASHSEED/PYTHON* tuning (ignored under -I anyway). ``-X utf8``
+    replaces LANG/LC_* for the one thing the runtime needs from the locale: text encoding."""
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class ZygoteInfo:
+    pid: int
+    layers: tuple[str, ...]
+    missing: dict[str, str]
+
+
+class Zygote:
+    """One running fork server. Thread-safe: forks may be requested from any thread."""
+
+    def __init__(self, *, entry: str, workdir: str, generation: int) -> None:
+        self.generation = generation
+        self.board = ExitBoard()
+        self.dead = threading.Event()
+        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._ctl = host_end
+        config = {
+            "path": _import_path(),
+            "entry": entry,
+            "workdir": workdir,
+            "control_fd": zygote_end.fileno(),
+        }
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", "-X", "utf8", "-c", _BOOTSTRAP,
+                 json.dumps(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                close_fds=True,  # only the control socket crosses over
+                pass_fds=(zygote_end.fileno(),),
+                cwd=workdir,
+                env=_minimal_env(),
+                # Own session: a Ctrl-C aimed at the host's terminal group does not reach it.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            host_end.close()
+            raise IsolationUnavailable(f"could not start the zygote: {exc}") from exc
+        finally:
+            zygote_end.close()
+        try:
+            self.info = self._await_ready()
+        except BaseException:
+            self._kill_and_wait()
+            self._ctl.close()
+            raise
+        self._reader = threading.Thread(
+            target=self._read_reports, name=f"restricted-exec-zygote-{generation}", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def _await_ready(self) -> ZygoteInfo:
+        stderr = self._proc.stderr
+        assert stderr is not None
+        self._ctl.settimeout(STARTUP_TIMEOUT_S)
+        try:
+            msg = self._ctl.recv(frames.CTL_MAX_MESSAGE)
+        except TimeoutError:
+            msg = b""
+        finally:
+            self._ctl.settimeout(None)
+        if msg[:1] == frames.CTL_READY:
+            stderr.close()
+            data = json.loads(msg[1:])
+            return ZygoteInfo(int(data["pid"]), tuple(data["layers"]), dict(data["missing"]))
+        if msg[:1] == frames.CTL_ERROR:
+            why = msg[1:].decode("utf-8", "replace")
+        else:
+            self._kill_and_wait()
+            why = stderr.read().decode("utf-8", "replace")[-3000:] or "no output"
+        stderr.close()
+        raise IsolationUnavailable(f"the zygote failed to start:\n{why}")
+
+    def _read_reports(self) -> None:
+        while True:
+            try:
+                msg = self._ctl.recv(frames.CTL_MAX_MESSAGE)
+            except OSError:
+                msg = b""
+            if not msg:
+                break
+            if msg[:1] == frames.CTL_EXIT and len(msg) == 1 + frames.EXIT.size:
+                pid, status, cpu_us, rss = frames.EXIT.unpack(msg[1:])
+                self.board.post(pid, ExitReport(status, cpu_us, rss))
+        self.dead.set()
+        self.board.close()
+        # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.
+        self._kill_and_wait()
+
+    def request_child(self) -> socket.socket:
+        """Ask for one new child; returns the host's end of its socket (non-blocking).
+
+        Raises OSError if the zygote is gone.
+        """
+        host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(self._ctl, [frames.CTL_FORK], [child_end.fileno()])
+        except OSError:
+            host_end.close()
+            self.dead.set()
+            raise
+        finally:
+            child_end.close()
+        host_end.setblocking(False)
+        return host_end
+
+    def _kill_and_wait(self) -> None:
+        with contextlib.suppress(OSError):
+            self._proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(SHUTDOWN_TIMEOUT_S)
+
+    def close(self) -> None:
+        """Stop the zygote (it SIGKILLs and reaps every child it has), reap it, join the reader."""
+        with contextlib.suppress(OSError):
+            self._ctl.send(frames.CTL_QUIT)
+        try:
+            self._proc.wait(SHUTDOWN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._kill_and_wait()
+        # The zygote's end is closed now, so the reader sees EOF; shutdown also covers a zygote
+        # that somehow left a duplicate of its end open.
+        with contextlib.suppress(OSError):
+            self._ctl.shutdown(socket.SHUT_RDWR)
+        if self._reader is not threading.current_thread():
+            self._reader.join(SHUTDOWN_TIMEOUT_S)
+        self._ctl.close()
+        self.dead.set()
+        self.board.close()
