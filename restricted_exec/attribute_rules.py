@@ -16,7 +16,9 @@ __all__ = [
     "READABLE_DUNDERS",
     "RUNTIME_CHECKED",
     "is_dunder",
+    "is_hook_like",
     "is_private",
+    "is_special_method",
     "read_denial",
     "write_denial",
 ]
@@ -60,17 +62,58 @@ NAMEDTUPLE_API: frozenset[str] = frozenset(
     {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 )
 
-_OPERATORS = (
-    "add sub mul truediv floordiv mod pow matmul and or xor lshift rshift divmod"
-).split()
+_OPERATORS = [
+    "add",
+    "sub",
+    "mul",
+    "truediv",
+    "floordiv",
+    "mod",
+    "pow",
+    "matmul",
+    "and",
+    "or",
+    "xor",
+    "lshift",
+    "rshift",
+    "divmod",
+]
 
 DEFINABLE_DUNDER_METHODS: frozenset[str] = frozenset(
     [
-        "__init__", "__post_init__", "__repr__", "__str__", "__format__", "__eq__", "__ne__",
-        "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__bool__", "__len__", "__iter__",
-        "__next__", "__reversed__", "__contains__", "__getitem__", "__setitem__", "__delitem__",
-        "__call__", "__enter__", "__exit__", "__neg__", "__pos__", "__abs__", "__invert__",
-        "__round__", "__int__", "__float__", "__index__", "__missing__",
+        "__init__",
+        "__post_init__",
+        "__repr__",
+        "__str__",
+        "__format__",
+        "__eq__",
+        "__ne__",
+        "__lt__",
+        "__le__",
+        "__gt__",
+        "__ge__",
+        "__hash__",
+        "__bool__",
+        "__len__",
+        "__iter__",
+        "__next__",
+        "__reversed__",
+        "__contains__",
+        "__getitem__",
+        "__setitem__",
+        "__delitem__",
+        "__call__",
+        "__enter__",
+        "__exit__",
+        "__neg__",
+        "__pos__",
+        "__abs__",
+        "__invert__",
+        "__round__",
+        "__int__",
+        "__float__",
+        "__index__",
+        "__missing__",
     ]
     + [f"__{op}__" for op in _OPERATORS]
     + [f"__r{op}__" for op in _OPERATORS]
@@ -100,10 +143,27 @@ def read_denial(name: str) -> str | None:
         return f'"{name}" exposes interpreter frames, code or tracebacks and is denied'
     if name.endswith("__roles__"):
         return f'"{name}" is a reserved security name'
-    if is_dunder(name) and name not in READABLE_DUNDERS:
+    if is_dunder(name) and name not in READABLE_DUNDERS | DEFINABLE_DUNDER_METHODS:
         allowed = ", ".join(sorted(READABLE_DUNDERS))
-        return f'"{name}" is a special attribute; programs may read only {allowed}'
+        return (
+            f'"{name}" is a special attribute; programs may read only {allowed}, '
+            "and special methods such as __init__ on their own objects"
+        )
     return None
+
+
+def is_special_method(name: str) -> bool:
+    """A definable special method (``__init__``, ``__add__``): readable on own objects only."""
+    return name in DEFINABLE_DUNDER_METHODS
+
+
+def is_hook_like(name: str) -> bool:
+    """Names the compiler's generated code uses (``_getattr_``, ``_rx_value_``, ``_rx_math__sqrt``).
+
+    A program may not bind them: a class-body ``_write_ = ...`` would replace
+    the guard for the rest of that class body.
+    """
+    return name.endswith("_") or name.startswith(("_rx", "_tmp"))
 
 
 def write_denial(name: str) -> str | None:

@@ -12,6 +12,8 @@ source                                 compiled as
 ``a.format`` / ``a.format_map``        ``_getattr_(a, "format")`` - safe formatter
 ``a.obj``                              ``_getattr_(a, "obj")`` - AttributeError.obj
 ``a._b``                               ``_private_(a, "_b")._b`` - own objects only
+``a.__init__`` (special methods)       ``_special_(a, "__init__").__init__`` - own objects,
+                                       ``super()`` of own objects, builtin classes
 ``a.b = v`` / ``del a.b``              ``_write_(a).b = v`` - own objects only
 ``a[i]``, ``a[i] = v``, ``a[i] += v``  unchanged - item access has no rule
 ``n += 1``                             unchanged
@@ -42,7 +44,9 @@ from restricted_exec.attribute_rules import (
     DEFINABLE_DUNDER_METHODS,
     READABLE_DUNDERS,
     RUNTIME_CHECKED,
+    is_hook_like,
     is_private,
+    is_special_method,
     read_denial,
     write_denial,
 )
@@ -201,7 +205,14 @@ class ProgramTransformer(RestrictingNodeTransformer):  # type: ignore[misc]
         ):
             return
         if name.startswith("_") and name != "_":
-            self.error(node, f'"{name}" is an invalid name because it starts with "_"')
+            if is_private(name) and not is_hook_like(name):
+                return  # `_balance`, `__secret`: private by convention, allowed
+            self.error(
+                node,
+                f'"{name}" is an invalid name: names that start with "_" may not end with "_" '
+                'or start with "_rx" or "_tmp" (reserved for the sandbox), and dunder names '
+                "are reserved",
+            )
         elif name.endswith("__roles__"):
             self.error(node, f'"{name}" is an invalid name because it ends with "__roles__"')
         elif name in FORBIDDEN_FUNC_NAMES:
@@ -243,6 +254,9 @@ class ProgramTransformer(RestrictingNodeTransformer):  # type: ignore[misc]
                 self.error(node, reason)
             node = self.node_contents_visit(node)
             if name in READABLE_DUNDERS:
+                return node
+            if is_special_method(name):
+                node.value = self._hook_call("_special_", node.value, ast.Constant(name))
                 return node
             if is_private(name):
                 node.value = self._hook_call("_private_", node.value, ast.Constant(name))
@@ -312,7 +326,7 @@ class ProgramTransformer(RestrictingNodeTransformer):  # type: ignore[misc]
             position = 1 if ast.get_docstring(node) is not None else 0
             anchor = node.body[min(position, len(node.body) - 1)]
             node.body.insert(position, self._check_statement(anchor))
-        return result  # type: ignore[no-any-return]
+        return result  # type: ignore[return-value]
 
     def visit_With(self, node: ast.With) -> ast.AST:
         return self.node_contents_visit(node)
@@ -446,9 +460,9 @@ def _bound_names(tree: ast.AST, neutral_imports: Iterable[str]) -> set[str]:
                 )
                 if not is_neutral:
                     bound.add(local)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        elif (isinstance(node, ast.ExceptHandler) and node.name) or (
+            isinstance(node, ast.MatchAs | ast.MatchStar) and node.name
+        ):
             bound.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             bound.add(node.rest)

@@ -35,7 +35,7 @@ class _PlainFieldFormatter(string.Formatter):
 
 def _split_field(field_name: str) -> tuple[int | str, Any]:
     # _string is the C helper string.Formatter itself uses to parse fields.
-    import _string
+    import _string  # type: ignore[import-not-found]
 
     first, rest = _string.formatter_field_name_split(field_name)
     return first, rest
@@ -52,7 +52,7 @@ def safe_format(template: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -
 def bound_format(template: str) -> Callable[..., str]:
     """The safe replacement for ``template.format``."""
 
-    def format(*args: Any, **kwargs: Any) -> str:  # noqa: A001 - mirrors str.format
+    def format(*args: Any, **kwargs: Any) -> str:
         return safe_format(template, args, kwargs)
 
     return format
@@ -86,7 +86,11 @@ class _MappingView(Mapping[str, Any]):
 def unbound_format(template: str, /, *args: Any, **kwargs: Any) -> str:
     """The safe replacement for ``str.format`` read from the class."""
     if not isinstance(template, str):
-        raise TypeError("descriptor 'format' for 'str' objects doesn't apply to a '" + type(template).__name__ + "' object")
+        raise TypeError(
+            "descriptor 'format' for 'str' objects doesn't apply to a '"
+            + type(template).__name__
+            + "' object"
+        )
     return safe_format(template, args, kwargs)
 
 

@@ -19,6 +19,7 @@ program's globals. Nothing in the catalogue is own, so a program cannot patch
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable
 from types import FunctionType
 from typing import Any
@@ -27,6 +28,7 @@ from restricted_exec.attribute_rules import (
     NAMEDTUPLE_API,
     RUNTIME_CHECKED,
     is_private,
+    is_special_method,
     read_denial,
     write_denial,
 )
@@ -41,8 +43,14 @@ __all__ = ["AccessDenied", "RunGuards", "checked_public_getattr", "safe_type"]
 
 _MISSING: Any = object()
 
+WRITABLE_FOREIGN_TYPES: dict[type, str] = {
+    # Types the program did not define whose attributes it may still set, each
+    # with the reason no other run (nor the host) can see the change.
+    decimal.Context: "every run computes in its own fresh context (getcontext().prec = 50)",
+}
 
-class AccessDenied(AttributeError):  # noqa: N818 - reads as the program sees it
+
+class AccessDenied(AttributeError):
     """A program tried to read or change something the policy denies."""
 
 
@@ -79,7 +87,7 @@ def checked_public_getattr(obj: Any, name: object) -> Any:
     """
     text = _attribute_name(name)
     reason = read_denial(text)
-    if reason is None and is_private(text):
+    if reason is None and (is_private(text) or is_special_method(text)):
         reason = f'"{text}" is private; read it with obj.{text} in the program instead'
     if reason is not None:
         raise AccessDenied(reason)
@@ -176,9 +184,31 @@ class RunGuards:
             "attributes only on objects they created"
         )
 
+    def special_hook(self, obj: Any, name: str) -> Any:
+        """``_special_(a, "__init__").__init__``: special methods of objects the program owns.
+
+        Allowed on the program's own objects and classes, on ``super()`` bound
+        to them, and on builtin classes (``dict.__init__(self)``), whose slots
+        need the instance passed explicitly. Not on catalogue objects: calling
+        ``calendar.day_name.__init__("%a")`` would change an object every later
+        run shares.
+        """
+        if self.is_own(obj):
+            return obj
+        if type(obj) is super:
+            bound = obj.__self__  # type: ignore[attr-defined]
+            if bound is not None and (self.is_own(bound) or self.is_own(type(bound))):
+                return obj
+        elif isinstance(obj, type) and obj.__module__ == "builtins":
+            return obj
+        raise AccessDenied(
+            f'"{name}" of {type(obj).__name__} objects is not available: programs may use '
+            "special methods only on their own objects and builtin classes"
+        )
+
     def write_hook(self, obj: Any) -> Any:
         """``_write_(a).b = v``: returns ``a`` if the program may change its attributes."""
-        if self.is_own(obj):
+        if self.is_own(obj) or type(obj) in WRITABLE_FOREIGN_TYPES:
             return obj
         raise AccessDenied(
             f"cannot change attributes of {type(obj).__name__} objects: programs may "
@@ -195,6 +225,8 @@ class RunGuards:
             raise AccessDenied(reason)
         if is_private(text):
             self.private_hook(obj, text)
+        elif is_special_method(text):
+            self.special_hook(obj, text)
         elif text in RUNTIME_CHECKED:
             return _runtime_checked(obj, text, default)
         if default is _MISSING:
@@ -230,6 +262,7 @@ class RunGuards:
         return {
             "_getattr_": self.getattr_hook,
             "_private_": self.private_hook,
+            "_special_": self.special_hook,
             "_write_": self.write_hook,
             "_getiter_": iter,
             "__metaclass__": self.class_factory,

@@ -31,11 +31,14 @@ from restricted_exec.runtime import ExecutionInterrupted
 
 __all__ = ["Deadline", "InlineWatchdog"]
 
-_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-_set_async_exc.argtypes = [ctypes.c_ulong, ctypes.py_object]
-_set_async_exc.restype = ctypes.c_int
-_clear_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-_clear_async_exc.argtypes = [ctypes.c_ulong, ctypes.c_void_p]
+# Two prototypes of one C function: ctypes.pythonapi caches a single function
+# object per name, so setting argtypes twice on it would overwrite the first.
+_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
+_clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
 
 
 @dataclass(order=True)

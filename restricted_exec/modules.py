@@ -35,10 +35,11 @@ from restricted_exec.guards import checked_public_getattr
 __all__ = ["ModuleProxy", "ModuleTable", "load_catalogue_module"]
 
 
-class ModuleProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
+class ModuleProxy(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
     """The base class of every module proxy; subclasses hold the allowed attributes."""
 
     _catalogue_name = ""
+    _initialised = False
 
     def __getattr__(self, name: str) -> Any:
         # Reached only for names the proxy class does not carry. The error is
@@ -60,6 +61,13 @@ class ModuleProxy(wrapt.BaseObjectProxy):  # type: ignore[misc]
     @property
     def __wrapped__(self) -> Any:
         raise AttributeError(denial_reason(type(self)._catalogue_name, "__wrapped__"))
+
+    def __init__(self, wrapped: Any) -> None:
+        # wrapt lets __init__ be called again to re-point a proxy; a program
+        # must not re-point a proxy that every later run shares.
+        if type(self)._initialised:
+            raise TypeError("module proxies cannot be re-initialised")
+        super().__init__(wrapped)
 
     def __reduce__(self) -> Any:
         raise TypeError("module proxies cannot be pickled or copied")
@@ -91,7 +99,9 @@ def _make_proxy(name: str, module: ModuleType, overrides: dict[str, Any]) -> Mod
             raise RuntimeError(f"catalogue error: {name}.{attribute} is a module")
         namespace[attribute] = _as_class_attribute(value)
     proxy_class = type(f"{name}_module", (ModuleProxy,), namespace)
-    return proxy_class(module)  # type: ignore[no-any-return]
+    proxy = proxy_class(module)
+    proxy_class._initialised = True  # type: ignore[attr-defined]  # one proxy per class: no second __init__
+    return proxy  # type: ignore[no-any-return]
 
 
 # -- guarded replacements ----------------------------------------------------
@@ -146,6 +156,9 @@ def _random_overrides() -> dict[str, Any]:
     }
 
 
+_INTERNAL_LAZY_IMPORTS = frozenset({"_strptime"})
+
+
 class ModuleTable:
     """The proxies of one run: shared for stateless modules, fresh for per-run ones."""
 
@@ -178,14 +191,18 @@ class ModuleTable:
 
         def guarded_import(
             name: str,
-            globals: Any = None,  # noqa: A002 - CPython's signature
-            locals: Any = None,  # noqa: A002
+            globals: Any = None,
+            locals: Any = None,
             fromlist: Any = (),
             level: int = 0,
         ) -> ModuleProxy:
             if level != 0:
                 raise ImportError("relative imports are not allowed: programs have no package")
             text = name if type(name) is str else str.__str__(name)
+            if text in _INTERNAL_LAZY_IMPORTS:
+                # C code (datetime.strptime) imports these through the calling
+                # frame's __import__; the compiler refuses them in programs.
+                return importlib.import_module(text)  # type: ignore[return-value]
             top = text.partition(".")[0]
             if text != top or top not in self._allowed:
                 allowed = ", ".join(sorted(self._allowed))

@@ -31,6 +31,8 @@ __all__ = [
     "OutputLimitReached",
     "RunOptions",
     "execute",
+    "run_request",
+    "warm_up",
 ]
 
 Payload = dict[str, Any]
@@ -89,7 +91,9 @@ class _Stdout:
 def _make_print(stream: _Stdout) -> Callable[..., None]:
     real_print = print
 
-    def print_(*args: Any, sep: Any = " ", end: Any = "\n", file: Any = None, flush: Any = False) -> None:
+    def print_(
+        *args: Any, sep: Any = " ", end: Any = "\n", file: Any = None, flush: Any = False
+    ) -> None:
         if file is not None:
             raise ValueError("print(file=...) is not supported: programs have one stdout")
         real_print(*args, sep=sep, end=end, file=stream)
@@ -180,7 +184,7 @@ def execute(
         return _payload("memory_limit", stream, error=_memory_error())
     except ExecutionInterrupted:
         raise
-    except BaseException as error:  # noqa: BLE001 - every program failure becomes data
+    except BaseException as error:
         if stream.truncated:
             return _payload("output_limit", stream, error=_limit_error("output", stream))
         return _payload("error", stream, error=describe_exception(error, options.source))
@@ -250,7 +254,7 @@ def describe_exception(error: BaseException, source: str) -> dict[str, Any]:
     type_name = type(error).__name__
     try:
         message = str(error)
-    except BaseException:  # noqa: BLE001 - a program's __str__ may itself fail
+    except BaseException:
         message = f"<{type_name} whose str() failed>"
     lines = source.splitlines()
     frames: list[tuple[int, str]] = []
@@ -273,3 +277,111 @@ def describe_exception(error: BaseException, source: str) -> dict[str, Any]:
         "line": frames[-1][0] if frames else None,
         "traceback": "\n".join(text),
     }
+
+
+# -- process mode: the child's entry points (called by restricted_exec.isolation) --
+
+_WARM_PROGRAM = """
+import statistics, random, decimal, fractions, re, json, itertools, functools, collections
+import calendar, time, string, heapq, bisect, operator, dataclasses, enum, typing, textwrap, cmath
+from dataclasses import dataclass
+from enum import Enum
+class _Warm(Enum):
+    A = 1
+@dataclass
+class Warm:
+    x: int = 1
+print(statistics.mean([1, 2]), re.sub(r"\\d", "x", "a1"), json.loads(json.dumps({"a": [1]})))
+print(datetime.datetime.strptime("2024-01-02", "%Y-%m-%d"), time.strptime("2024", "%Y"))
+print(decimal.Decimal("1.1") + 1, fractions.Fraction(1, 3), calendar.month(2024, 1)[:5])
+print("{:>4}".format(1), textwrap.fill("a b", 2), random.random() >= 0)
+"""
+
+
+def warm_up() -> None:
+    """Import and exercise everything a program may need, before forking.
+
+    In process mode the child has no file access, so lazily imported helpers
+    (``_strptime``, ``encodings``, ``re``'s compiler, ...) must already be
+    loaded; running one representative program also pre-faults the
+    copy-on-write pages a first run would touch.
+    """
+    import _strptime  # type: ignore[import-not-found]  # noqa: F401 - datetime.strptime imports it lazily
+
+    from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+    from restricted_exec.compiler import CompileSettings, compile_source
+    from restricted_exec.modules import warm_catalogue
+
+    for encoding in ("utf-8", "latin-1", "ascii", "utf-16", "utf-32", "cp1252", "idna"):
+        "warm".encode(encoding)
+    warm_catalogue(DEFAULT_MODULES)
+    outcome = compile_source(
+        _WARM_PROGRAM, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1_000_000)
+    )
+    if outcome.code is None:
+        raise RuntimeError(f"warm-up program refused: {outcome.violations}")
+    payload = execute(
+        outcome.code, outcome.hoisted, {}, RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, 100_000)
+    )
+    if payload["status"] != "ok":
+        raise RuntimeError(f"warm-up program failed: {payload['error']}")
+
+
+def run_request(request: bytes) -> bytes:
+    """Run one encoded request (see restricted_exec.protocol); return the JSON payload.
+
+    Never raises: a malformed request becomes a payload with status ``crashed``.
+    """
+    import json
+
+    from restricted_exec.protocol import decode_request
+    from restricted_exec.values import decode
+
+    try:
+        decoded = decode_request(request)
+        header = decoded.header
+        if decoded.mode == "unrestricted":
+            payload = _run_unrestricted(header["source"], int(header["output_bytes"]))
+        else:
+            assert decoded.code is not None
+            options = RunOptions(
+                modules=frozenset(header["modules"]),
+                preload=tuple(header["preload"]),
+                output_bytes=int(header["output_bytes"]),
+                max_value_items=int(header["max_value_items"]),
+                source=header["source"],
+            )
+            hoisted = tuple((str(m), str(a)) for m, a in header["hoisted"])
+            payload = execute(decoded.code, hoisted, decode(header["inputs"]), options)
+    except BaseException as problem:
+        payload = {
+            "status": "crashed",
+            "stdout": "",
+            "stdout_truncated": False,
+            "value": None,
+            "error": {
+                "kind": "crash",
+                "type": type(problem).__name__,
+                "message": f"the sandbox could not run the request: {problem}",
+                "line": None,
+                "traceback": "",
+            },
+        }
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _run_unrestricted(source: str, output_bytes: int) -> Payload:
+    """TEST ONLY: plain exec with real builtins, to prove the OS layers alone."""
+    import contextlib
+
+    stream = _Stdout(output_bytes)
+    try:
+        with contextlib.redirect_stdout(stream):
+            exec(compile(source, PROGRAM_FILENAME, "exec"), {"__name__": "__main__"})
+    except OutputLimitReached:
+        return _payload("output_limit", stream, error=_limit_error("output", stream))
+    except MemoryError:
+        return _payload("memory_limit", stream, error=_memory_error())
+    except BaseException as error:
+        return _payload("error", stream, error=describe_exception(error, source))
+    return _payload("ok", stream)

@@ -24,13 +24,64 @@ from restricted_exec.guards import safe_type
 __all__ = ["ALLOWED", "DENIED", "build_builtins"]
 
 ALLOWED: frozenset[str] = frozenset(
-    (
-        "abs all any ascii bin bool bytearray bytes callable chr classmethod complex dict "
-        "divmod enumerate filter float format frozenset hash hex id int isinstance issubclass "
-        "iter len list map max min next object oct ord pow property range repr reversed round "
-        "set slice sorted staticmethod str sum super tuple zip "
-        "None True False Ellipsis NotImplemented __build_class__"
-    ).split()
+    [
+        "abs",
+        "all",
+        "any",
+        "ascii",
+        "bin",
+        "bool",
+        "bytearray",
+        "bytes",
+        "callable",
+        "chr",
+        "classmethod",
+        "complex",
+        "dict",
+        "divmod",
+        "enumerate",
+        "filter",
+        "float",
+        "format",
+        "frozenset",
+        "hash",
+        "hex",
+        "id",
+        "int",
+        "isinstance",
+        "issubclass",
+        "iter",
+        "len",
+        "list",
+        "map",
+        "max",
+        "min",
+        "next",
+        "object",
+        "oct",
+        "ord",
+        "pow",
+        "property",
+        "range",
+        "repr",
+        "reversed",
+        "round",
+        "set",
+        "slice",
+        "sorted",
+        "staticmethod",
+        "str",
+        "sum",
+        "super",
+        "tuple",
+        "zip",
+        "None",
+        "True",
+        "False",
+        "Ellipsis",
+        "NotImplemented",
+        "__build_class__",
+    ]
 )
 
 _DENIED_EXCEPTIONS = {
@@ -83,7 +134,5 @@ def build_builtins(run_bound: dict[str, Callable[..., Any]]) -> dict[str, Any]:
     return table
 
 
-_BASE: dict[str, Any] = {
-    name: getattr(builtins, name) for name in ALLOWED | EXCEPTIONS
-}
+_BASE: dict[str, Any] = {name: getattr(builtins, name) for name in ALLOWED | EXCEPTIONS}
 _BASE["type"] = safe_type

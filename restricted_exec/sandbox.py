@@ -217,8 +217,10 @@ def _refused(outcome: CompileOutcome, policy: Policy, started: float) -> Executi
     )
     first = violations[0] if violations else Violation(line=None, column=None, message="refused")
     syntax = outcome.kind == "syntax_error"
-    message = first.message if len(violations) == 1 else "; ".join(
-        f"line {v.line}: {v.message}" if v.line else v.message for v in violations
+    message = (
+        first.message
+        if len(violations) == 1
+        else "; ".join(f"line {v.line}: {v.message}" if v.line else v.message for v in violations)
     )
     return ExecutionResult(
         status="syntax_error" if syntax else "policy_violation",

@@ -8,7 +8,8 @@ round trip through JSON::
     Fraction(1, 3)             -> {"$type": "fraction", "value": "1/3"}
     float("nan")               -> {"$type": "float", "value": "nan"}
     datetime/date/time         -> {"$type": "datetime" | "date" | "time", "value": ISO text}
-    timedelta                  -> {"$type": "timedelta", "days": d, "seconds": s, "microseconds": us}
+    timedelta                  -> {"$type": "timedelta", "days": d, "seconds": s,
+                                   "microseconds": us}
     tuple, set, frozenset      -> JSON list (sets sorted when their items allow it)
     dict with non-str keys, or
     with a "$type" key         -> {"$type": "dict", "items": [[key, value], ...]}
@@ -79,12 +80,15 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
         return {_TAG: "fraction", "value": str(value)}
     if kind is _dt.datetime or kind is _dt.date or kind is _dt.time:
         assert isinstance(value, _dt.date | _dt.time)
-        if isinstance(value, _dt.datetime | _dt.time) and value.tzinfo is not None:
-            if type(value.tzinfo) is not _dt.timezone:
-                raise UnsupportedValue(
-                    f"{path}: only datetime.timezone offsets can be returned, "
-                    f"not tzinfo of type {_type_name(value.tzinfo)}"
-                )
+        if (
+            isinstance(value, _dt.datetime | _dt.time)
+            and value.tzinfo is not None
+            and type(value.tzinfo) is not _dt.timezone
+        ):
+            raise UnsupportedValue(
+                f"{path}: only datetime.timezone offsets can be returned, "
+                f"not tzinfo of type {_type_name(value.tzinfo)}"
+            )
         return {_TAG: kind.__name__, "value": value.isoformat()}
     if kind is _dt.timedelta:
         assert isinstance(value, _dt.timedelta)
@@ -118,9 +122,7 @@ def _encode_container(
         items = list(dict.items(value))
         plain_keys = all(type(k) is str for k, _ in items) and _TAG not in value
         if plain_keys:
-            return {
-                k: _encode(v, f"{path}[{k!r}]", depth + 1, budget, active) for k, v in items
-            }
+            return {k: _encode(v, f"{path}[{k!r}]", depth + 1, budget, active) for k, v in items}
         return {
             _TAG: "dict",
             "items": [

@@ -1,0 +1,199 @@
+"""``restricted-exec``: flags -> Policy -> run -> output and exit code.
+
+A thin layer over the library: everything it does, ``restricted_exec.run`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from restricted_exec.catalogue import CATALOGUE, DEFAULT_PRELOAD
+from restricted_exec.errors import InputError, PolicyError
+from restricted_exec.policy import Policy
+from restricted_exec.result import ExecutionResult
+from restricted_exec.sandbox import Sandbox
+from restricted_exec.values import decode
+
+__all__ = ["EXIT_CODES", "main"]
+
+EXIT_CODES: dict[str, int] = {
+    "ok": 0,
+    "error": 1,
+    "syntax_error": 3,
+    "policy_violation": 3,
+    "timeout": 4,
+    "memory_limit": 4,
+    "output_limit": 4,
+    "crashed": 5,
+    "rejected": 5,
+}
+"""Exit code per status; 2 is argparse's code for a bad command line."""
+
+_DESCRIPTION = """\
+Run untrusted Python (typically written by a language model) in a sandbox and
+print what it printed.
+
+The program may use the builtins of ordinary calculation code and a reviewed
+catalogue of standard-library modules; math, datetime and json are preloaded.
+It cannot open files, import other modules, reach interpreter internals
+(__class__, __globals__, frames) or touch the host.
+"""
+
+_EPILOG = """\
+exit codes:
+  0  ok                      3  syntax error or policy violation
+  1  the program raised      4  timeout, memory or output limit
+  2  bad command line        5  crashed or rejected
+
+examples:
+  restricted-exec run examples/compound_interest.py
+  echo 'print(2 ** 100)' | restricted-exec run -
+  restricted-exec run --json --input principal=3000 examples/compound_interest.py
+  restricted-exec run --timeout 0.5 --allow-module statistics calc.py
+  restricted-exec modules            # what programs may import, attribute by attribute
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restricted-exec",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a program and print its stdout",
+        description="Run FILE (or - for stdin) in the sandbox and print its stdout. "
+        "On failure, print a one-line reason on stderr and exit non-zero.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("file", metavar="FILE", help="the program's source file, or - for stdin")
+    run.add_argument(
+        "--json", action="store_true", help="print the whole ExecutionResult as JSON instead"
+    )
+    run.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="wall-clock limit (default 5)"
+    )
+    run.add_argument(
+        "--memory-mb", type=int, metavar="MB", help="memory the program may allocate (default 256)"
+    )
+    run.add_argument(
+        "--output-bytes",
+        type=int,
+        metavar="N",
+        help="stdout kept before output_limit (default 1e6)",
+    )
+    run.add_argument(
+        "--allow-module",
+        action="append",
+        metavar="NAME",
+        help="allow importing only the named catalogue modules (repeatable); the preloaded "
+        f"{', '.join(DEFAULT_PRELOAD)} stay available. Default: the whole catalogue",
+    )
+    run.add_argument(
+        "--input",
+        action="append",
+        metavar="NAME=JSON",
+        help="bind a global before the program starts, e.g. --input rate=0.05 (repeatable)",
+    )
+    run.add_argument(
+        "--isolation",
+        choices=("process", "inline"),
+        help="process: a fresh locked-down child per run; inline: this process (weaker)",
+    )
+
+    commands.add_parser(
+        "modules",
+        help="list the module catalogue and what programs may read from each module",
+        description="List every catalogue module, its allowed attributes, and notable denials.",
+    )
+    return parser
+
+
+def _policy(arguments: argparse.Namespace) -> Policy:
+    settings: dict[str, Any] = {}
+    if arguments.timeout is not None:
+        settings["timeout_s"] = arguments.timeout
+    if arguments.memory_mb is not None:
+        settings["memory_mb"] = arguments.memory_mb
+    if arguments.output_bytes is not None:
+        settings["output_bytes"] = arguments.output_bytes
+    if arguments.allow_module:
+        settings["modules"] = frozenset(arguments.allow_module) | frozenset(DEFAULT_PRELOAD)
+    if arguments.isolation is not None:
+        settings["isolation"] = arguments.isolation
+    return Policy(**settings)
+
+
+def _inputs(pairs: Sequence[str] | None) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    for pair in pairs or ():
+        name, separator, text = pair.partition("=")
+        if not separator:
+            raise InputError(f"--input {pair!r}: expected NAME=JSON")
+        try:
+            inputs[name] = decode(json.loads(text))
+        except json.JSONDecodeError as problem:
+            raise InputError(f"--input {name}: not valid JSON ({problem.msg})") from None
+    return inputs
+
+
+def _read_source(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _print_modules() -> None:
+    for name in sorted(CATALOGUE):
+        spec = CATALOGUE[name]
+        preloaded = " (preloaded)" if name in DEFAULT_PRELOAD else ""
+        print(f"{name}{preloaded}")
+        print(f"  allowed: {' '.join(sorted(spec.allowed))}")
+        for attribute, reason in sorted(spec.denied.items()):
+            print(f"  denied {attribute}: {reason}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``restricted-exec`` command; returns the exit code."""
+    arguments = _parser().parse_args(argv)
+    if arguments.command == "modules":
+        _print_modules()
+        return 0
+    try:
+        source = _read_source(arguments.file)
+        policy = _policy(arguments)
+        inputs = _inputs(arguments.input)
+        with Sandbox(policy) as sandbox:
+            result = sandbox.run(source, inputs=inputs)
+    except (OSError, UnicodeDecodeError) as problem:
+        print(f"restricted-exec: cannot read {arguments.file}: {problem}", file=sys.stderr)
+        return 2
+    except (PolicyError, InputError) as problem:
+        print(f"restricted-exec: {problem}", file=sys.stderr)
+        return 2
+    return _report(result, as_json=arguments.json)
+
+
+def _report(result: ExecutionResult, *, as_json: bool) -> int:
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        sys.stdout.write(result.stdout)
+        sys.stdout.flush()
+        if result.status != "ok":
+            print(f"restricted-exec: {result.summary()}", file=sys.stderr)
+    return EXIT_CODES[result.status]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

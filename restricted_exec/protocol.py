@@ -1,0 +1,96 @@
+"""The bytes a parent sends a child to run one program, and how the child reads them.
+
+A request is ``len(header) (4 bytes, big-endian) + header (JSON) + marshal(code)``.
+The header carries the policy's run options, the tagged-JSON inputs and the
+source (for traceback lines). Code objects travel as marshal data because the
+parent compiled them with the same interpreter the child runs.
+
+The isolation layer treats requests and payloads as opaque bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import struct
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any
+
+__all__ = [
+    "DecodedRequest",
+    "decode_request",
+    "encode_request",
+    "encode_unrestricted_request",
+]
+
+_LENGTH = struct.Struct(">I")
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedRequest:
+    """A request as the child sees it."""
+
+    mode: str  # "restricted" | "unrestricted" (test-only)
+    header: dict[str, Any]
+    code: CodeType | None
+
+
+def encode_request(
+    code: CodeType,
+    *,
+    hoisted: tuple[tuple[str, str], ...],
+    inputs: dict[str, Any],
+    modules: frozenset[str],
+    preload: tuple[str, ...],
+    output_bytes: int,
+    max_value_items: int,
+    source: str,
+) -> bytes:
+    """The request for one restricted run (``inputs`` already in tagged JSON)."""
+    header = {
+        "mode": "restricted",
+        "hoisted": [list(pair) for pair in hoisted],
+        "inputs": inputs,
+        "modules": sorted(modules),
+        "preload": list(preload),
+        "output_bytes": output_bytes,
+        "max_value_items": max_value_items,
+        "source": source,
+    }
+    return _frame(header, marshal.dumps(code))
+
+
+def encode_unrestricted_request(source: str, *, output_bytes: int = 1_000_000) -> bytes:
+    """TEST ONLY: a request that runs plain, unrestricted Python in the child.
+
+    It exists so tests can prove each OS layer holds on its own. Neither the
+    public API nor the CLI can produce it.
+    """
+    header = {"mode": "unrestricted", "source": source, "output_bytes": output_bytes}
+    return _frame(header, b"")
+
+
+def _frame(header: dict[str, Any], code: bytes) -> bytes:
+    text = json.dumps(header, separators=(",", ":")).encode()
+    return _LENGTH.pack(len(text)) + text + code
+
+
+def decode_request(request: bytes) -> DecodedRequest:
+    """Split a request into its header and code object (raises ValueError if malformed)."""
+    if len(request) < _LENGTH.size:
+        raise ValueError("request too short")
+    (length,) = _LENGTH.unpack_from(request)
+    end = _LENGTH.size + length
+    if end > len(request):
+        raise ValueError("request header truncated")
+    header = json.loads(request[_LENGTH.size : end])
+    mode = header.get("mode")
+    if mode == "unrestricted":
+        return DecodedRequest("unrestricted", header, None)
+    if mode != "restricted":
+        raise ValueError(f"unknown request mode {mode!r}")
+    code = marshal.loads(request[end:])
+    if not isinstance(code, CodeType):
+        raise ValueError("request does not carry a code object")
+    return DecodedRequest("restricted", header, code)
