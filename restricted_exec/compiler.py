@@ -168,7 +168,7 @@ def _transform_and_compile(
     return CompileOutcome(code, digest, "ok", (), tuple(sorted(hoister.used)))
 
 
-class ProgramTransformer(RestrictingNodeTransformer):  # type: ignore[misc]
+class ProgramTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer with restricted_exec's code generation.
 
     Every ``visit_X`` here either narrows what RestrictedPython allows or keeps

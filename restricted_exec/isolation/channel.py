@@ -17,7 +17,7 @@ from restricted_exec.isolation import frames
 # Before blocking in poll, keep trying to read for this long. A blocked thread whose CPU went idle
 # pays the idle-exit latency (hundreds of microseconds on this kind of VM) to wake up; a trivial
 # program replies well within this window, and a slow one costs only this much wasted spinning.
-SPIN_S = 0.0004
+SPIN_S = 0.0
 
 
 class Deadline(Exception):
@@ -109,4 +109,7 @@ def read_reply(sock: socket.socket, deadline: float, max_payload: int) -> Reply:
         payload = recv_exactly(sock, header.length, deadline) if header.length else bytearray()
     except Closed:
         raise ProtocolError("the child closed its socket in the middle of its reply") from None
+    if header.failure:
+        text = payload.decode("utf-8", "replace")
+        raise ProtocolError(f"the child's machinery failed before replying:\n{text}")
     return Reply(header, bytes(payload))

@@ -38,7 +38,22 @@ def child_main(sock_fd: int, ctx: ChildContext) -> NoReturn:
         code = exitcodes.EXIT_MEMORY
     except BaseException:
         code = exitcodes.EXIT_INTERNAL
+        _report_failure()
     os._exit(code)
+
+
+def _report_failure() -> None:
+    """Tell the host why the child's machinery failed (a bug to diagnose, never the program's
+    doing: run_request handles the program's errors). Best effort; the exit code says the rest."""
+    try:
+        import traceback
+
+        text = traceback.format_exc()[-frames.MAX_FAILURE_TEXT :].encode("utf-8", "replace")
+        text = text[-frames.MAX_FAILURE_TEXT :]
+        header = frames.ReplyHeader(0, 0, 0, len(text), failure=True)
+        _send_all(frames.CHILD_SOCKET_FD, frames.encode_reply(header) + text)
+    except BaseException:
+        pass
 
 
 def _prepare(sock_fd: int, ctx: ChildContext) -> None:
@@ -50,6 +65,10 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
         privileges.die_with_parent(signal.SIGKILL)
         if os.getppid() != ctx.zygote_pid:
             os._exit(exitcodes.EXIT_ORPHANED)  # the zygote died before prctl took effect
+    if _can_renice():
+        # Pre-forked children warm up in the background: at low priority they take only CPU that
+        # no running program wants, instead of slowing down the child that is serving a request.
+        os.setpriority(os.PRIO_PROCESS, 0, WARMUP_NICE)
     # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -61,6 +80,16 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
     os.closerange(frames.CHILD_SOCKET_FD + 1, _max_fd())
     # An empty directory that the zygote made read-only: relative paths resolve to nothing.
     os.chdir(ctx.workdir)
+
+
+# The nice value a pre-forked child warms up at (0 is normal, 19 the lowest priority).
+WARMUP_NICE = 15
+
+
+def _can_renice() -> bool:
+    # Raising the priority back to normal needs root (CAP_SYS_NICE); without it a child would
+    # serve its request at the lowered priority, so only root children lower it.
+    return os.geteuid() == 0
 
 
 def _max_fd() -> int:
@@ -87,14 +116,26 @@ def _send_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _lock_down(header: frames.RequestHeader, ctx: ChildContext, base: rlimits.Baseline) -> set[str]:
-    """Apply every OS layer for this request. Returns the set of layers that are active.
+def _rehearse() -> None:
+    """Walk the post-request path once with harmless values, so that its copy-on-write faults and
+    cold caches are paid while waiting rather than on the request's critical path."""
+    resource.getrusage(resource.RUSAGE_SELF)
+    frames.decode_request(frames.encode_request(frames.RequestHeader(0, 1.0, 1, 0)))
+    frames.encode_reply(frames.ReplyHeader(layers.to_mask(layers.ALL), 0, 0, 0))
 
-    Order matters: rlimits and dropping root need syscalls the seccomp filter denies; Landlock and
-    seccomp need no_new_privs (or root's CAP_SYS_ADMIN, which dropping root removes); seccomp goes
-    last so that it can deny setrlimit/setuid without stopping the steps before it.
+
+def _lock_down(ctx: ChildContext) -> set[str]:
+    """Apply every OS layer, while the child waits for its request. Returns the active layers.
+
+    Nothing untrusted has run yet, so doing this before the request arrives is as safe as doing
+    it after, and it takes the costly steps (Landlock, the seccomp filter) off the critical path.
+    The per-request limits (address space, CPU) are set on this process by the host with
+    prlimit(2) before it sends the request, so the filter can forbid every limit change.
+    Order matters: rlimits, renicing and dropping root need syscalls the filter denies; Landlock
+    and seccomp need no_new_privs (root's CAP_SYS_ADMIN is gone once root is dropped); seccomp
+    goes last. A layer that fails is left out of the result; the request decides whether the
+    child may run without it.
     """
-    allow_degraded = bool(header.flags & frames.FLAG_ALLOW_DEGRADED)
     active = {"setsid", "closed_fds", "empty_cwd"}
 
     def attempt(name: str, step: Callable[[], object]) -> None:
@@ -103,33 +144,24 @@ def _lock_down(header: frames.RequestHeader, ctx: ChildContext, base: rlimits.Ba
         try:
             step()
         except (OSError, ValueError):
-            if not allow_degraded:
-                os._exit(exitcodes.EXIT_LOCKDOWN_FAILED)
+            pass
         else:
             active.add(name)
-
-    attempt(
-        "rlimits",
-        lambda: rlimits.apply(
-            cpu_s=header.cpu_s,
-            memory_mb=header.memory_mb,
-            baseline=base,
-            highest_fd=frames.CHILD_SOCKET_FD,
-        ),
-    )
-    attempt("drop_root", privileges.drop_root)
 
     def no_new_privs() -> None:
         privileges.set_not_dumpable()
         privileges.set_no_new_privs()
 
+    attempt("rlimits", lambda: rlimits.apply_static(highest_fd=frames.CHILD_SOCKET_FD))
+    if _can_renice():
+        # Back to normal priority for the request, while still root (CAP_SYS_NICE).
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+    attempt("drop_root", privileges.drop_root)
     attempt("no_new_privs", no_new_privs)
     attempt("landlock", lambda: landlock.restrict_self(ctx.landlock_abi))
     seccomp_filter = ctx.seccomp_filter
     if seccomp_filter is not None:
         attempt("seccomp", lambda: seccomp_filter.install(os.getpid()))
-    if not allow_degraded and not active >= layers.REQUIRED:
-        os._exit(exitcodes.EXIT_LOCKDOWN_FAILED)
     return active
 
 
@@ -139,9 +171,15 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
     # Warm up again in the waiting child: touching the runtime's pages now takes the copy-on-write
     # faults off the request's critical path (and refreshes anything fork invalidated).
     ctx.warm_up()
-    base = rlimits.measure_baseline()
-    pid = os.getpid()
-    hello = frames.Hello(pid, base.rss_kb, int(base.cpu_s * 1e6), 0)
+    _rehearse()
+    # Address space and RSS are read before Landlock, which makes /proc unreadable.
+    vm_bytes, rss_kb = rlimits.memory_footprint()
+    active = _lock_down(ctx)
+    # CPU is read after the lockdown so that the program's CPU budget starts from here.
+    cpu_s = rlimits.cpu_seconds()
+    hello = frames.Hello(
+        os.getpid(), vm_bytes // 1024, rss_kb, int(cpu_s * 1e6), layers.to_mask(active)
+    )
     _send_all(fd, frames.encode_hello(hello))
 
     raw = _recv_exactly(fd, frames.REQUEST.size)
@@ -153,14 +191,28 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
     request = _recv_exactly(fd, header.length) if header.length else b""
     if request is None:
         return exitcodes.EXIT_NO_REQUEST
+    if not header.flags & frames.FLAG_LIMITS_SET_BY_HOST:
+        # The host could not prlimit this process (not Linux, or not permitted): set the limits
+        # here. With seccomp active this is refused, and the run then fails closed below.
+        try:
+            for which, (soft, hard) in rlimits.request_limits(
+                cpu_s=header.cpu_s,
+                memory_mb=header.memory_mb,
+                baseline_vm_bytes=vm_bytes,
+                baseline_cpu_s=cpu_s,
+            ):
+                resource.setrlimit(which, (soft, hard))
+        except (OSError, ValueError):
+            active.discard("rlimits")
+    if not header.flags & frames.FLAG_ALLOW_DEGRADED and not active >= layers.REQUIRED:
+        return exitcodes.EXIT_LOCKDOWN_FAILED
 
-    active = _lock_down(header, ctx, base)
     # ---- untrusted code runs below this line ----
     payload = ctx.run_request(request)
     if not isinstance(payload, bytes):
         return exitcodes.EXIT_INTERNAL
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_us = max(0, int((usage.ru_utime + usage.ru_stime - base.cpu_s) * 1e6))
+    cpu_us = max(0, int((usage.ru_utime + usage.ru_stime - cpu_s) * 1e6))
     reply = frames.ReplyHeader(layers.to_mask(active), cpu_us, usage.ru_maxrss, len(payload))
     _send_all(fd, frames.encode_reply(reply) + payload)
     return exitcodes.EXIT_OK

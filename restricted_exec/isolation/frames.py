@@ -14,17 +14,24 @@ from dataclasses import dataclass
 CHILD_SOCKET_FD = 3
 
 # child -> host, once the child has warmed up and is ready for its one request.
-HELLO = struct.Struct("<4sIQQQ")  # magic, pid, baseline rss kb, baseline cpu us, layers mask
+# magic, pid, baseline address space kb, baseline rss kb, baseline cpu us, active layers mask
+HELLO = struct.Struct("<4sIQQQQ")
 HELLO_MAGIC = b"RXhi"
 
 # host -> child: the one request.
 REQUEST = struct.Struct("<4sIdQQ")  # magic, flags, cpu_s, memory_mb, request length
 REQUEST_MAGIC = b"RXrq"
 FLAG_ALLOW_DEGRADED = 1
+# The host already set the per-request rlimits on the child with prlimit(2).
+FLAG_LIMITS_SET_BY_HOST = 2
 
 # child -> host: the one reply.
 REPLY = struct.Struct("<4sIQQQ")  # magic, layers mask, cpu us (this request), peak rss kb, length
 REPLY_MAGIC = b"RXok"
+# child -> host instead of a reply, when the child's own machinery (not the program) failed: the
+# REPLY header with this tag and a short UTF-8 traceback as the payload, for diagnosis.
+FAILURE_MAGIC = b"RXer"
+MAX_FAILURE_TEXT = 4000
 
 # zygote -> host on the control socket
 CTL_READY = b"R"  # + JSON {"pid", "layers", "missing"}
@@ -40,6 +47,7 @@ CTL_MAX_MESSAGE = 4096
 @dataclass(frozen=True, slots=True)
 class Hello:
     pid: int
+    baseline_vm_kb: int
     baseline_rss_kb: int
     baseline_cpu_us: int
     layers_mask: int
@@ -47,15 +55,20 @@ class Hello:
 
 def encode_hello(hello: Hello) -> bytes:
     return HELLO.pack(
-        HELLO_MAGIC, hello.pid, hello.baseline_rss_kb, hello.baseline_cpu_us, hello.layers_mask
+        HELLO_MAGIC,
+        hello.pid,
+        hello.baseline_vm_kb,
+        hello.baseline_rss_kb,
+        hello.baseline_cpu_us,
+        hello.layers_mask,
     )
 
 
 def decode_hello(data: bytes | bytearray | memoryview) -> Hello | None:
-    magic, pid, rss, cpu, mask = HELLO.unpack(data)
+    magic, pid, vm_kb, rss_kb, cpu_us, mask = HELLO.unpack(data)
     if magic != HELLO_MAGIC or pid <= 1:
         return None
-    return Hello(pid, rss, cpu, mask)
+    return Hello(pid, vm_kb, rss_kb, cpu_us, mask)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +80,7 @@ class RequestHeader:
 
 
 def encode_request(header: RequestHeader) -> bytes:
-    return REQUEST.pack(
-        REQUEST_MAGIC, header.flags, header.cpu_s, header.memory_mb, header.length
-    )
+    return REQUEST.pack(REQUEST_MAGIC, header.flags, header.cpu_s, header.memory_mb, header.length)
 
 
 def decode_request(data: bytes) -> RequestHeader | None:
@@ -86,15 +97,18 @@ class ReplyHeader:
     peak_rss_kb: int
     length: int
 
+    failure: bool = False  # FAILURE_MAGIC: the payload is the child's internal error text
+
 
 def encode_reply(header: ReplyHeader) -> bytes:
-    return REPLY.pack(
-        REPLY_MAGIC, header.layers_mask, header.cpu_us, header.peak_rss_kb, header.length
-    )
+    magic = FAILURE_MAGIC if header.failure else REPLY_MAGIC
+    return REPLY.pack(magic, header.layers_mask, header.cpu_us, header.peak_rss_kb, header.length)
 
 
 def decode_reply(data: bytes | bytearray | memoryview) -> ReplyHeader | None:
     magic, mask, cpu_us, rss, length = REPLY.unpack(data)
-    if magic != REPLY_MAGIC:
-        return None
-    return ReplyHeader(mask, cpu_us, rss, length)
+    if magic == REPLY_MAGIC:
+        return ReplyHeader(mask, cpu_us, rss, length)
+    if magic == FAILURE_MAGIC and length <= MAX_FAILURE_TEXT:
+        return ReplyHeader(mask, cpu_us, rss, length, failure=True)
+    return None

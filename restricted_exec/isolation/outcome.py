@@ -101,9 +101,7 @@ def classify(outcome: ChildOutcome) -> Classification:
         and outcome.peak_rss_kb is not None
         and outcome.peak_rss_kb >= _MEMORY_CEILING_FRACTION * outcome.memory_ceiling_kb
     ):
-        return Classification(
-            "memory_limit", None, name, f"killed by {name} at its memory ceiling"
-        )
+        return Classification("memory_limit", None, name, f"killed by {name} at its memory ceiling")
     return Classification("crashed", None, name, _crash_detail(outcome, name))
 
 

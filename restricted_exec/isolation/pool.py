@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
 
-from restricted_exec.isolation import channel, exitcodes, frames, layers
+from restricted_exec.isolation import channel, exitcodes, frames, layers, rlimits
 from restricted_exec.isolation.errors import IsolationUnavailable, QueueFull, RunnerClosed
 from restricted_exec.isolation.limits import ChildLimits
 from restricted_exec.isolation.outcome import ChildOutcome
@@ -203,9 +203,7 @@ class ProcessRunner:
                 slot.sock.close()
             self._ready.clear()
         self._generation += 1
-        self._zygote = Zygote(
-            entry=self._entry, workdir=self._workdir, generation=self._generation
-        )
+        self._zygote = Zygote(entry=self._entry, workdir=self._workdir, generation=self._generation)
         return self._zygote
 
     def _replenish_locked(self, zygote: Zygote) -> None:
@@ -259,28 +257,43 @@ class ProcessRunner:
         checked_out = self._checkout()
         if checked_out is None:
             return ChildOutcome(
-                None, None, None, 0.0, None, None, False,
-                "no child process could be started", expected, cpu_limit_ms,
+                None,
+                None,
+                None,
+                0.0,
+                None,
+                None,
+                False,
+                "no child process could be started",
+                expected,
+                cpu_limit_ms,
             )
         slot, zygote, hello = checked_out
         memory_ceiling_kb = hello.baseline_rss_kb + limits.memory_mb * 1024
+        # If the child dies without replying, the layers it reported in its hello were active.
+        expected = layers.ordered((*layers.from_mask(hello.layers_mask), "watchdog"))
         pidfd = _open_pidfd(hello.pid)
         sock = slot.sock
         try:
-            header = frames.RequestHeader(
-                frames.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0,
-                limits.cpu_s,
-                limits.memory_mb,
-                len(request),
+            flags = frames.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0
+            # Set the per-request limits on the waiting child from here, which lets its seccomp
+            # filter forbid every limit change from inside. The child is blocked in recv waiting
+            # for this request, so the pid is still the child's.
+            request_limits = rlimits.request_limits(
+                cpu_s=limits.cpu_s,
+                memory_mb=limits.memory_mb,
+                baseline_vm_bytes=hello.baseline_vm_kb * 1024,
+                baseline_cpu_s=hello.baseline_cpu_us / 1e6,
             )
+            if rlimits.set_on_child(hello.pid, request_limits):
+                flags |= frames.FLAG_LIMITS_SET_BY_HOST
+            header = frames.RequestHeader(flags, limits.cpu_s, limits.memory_mb, len(request))
             started = time.monotonic()
             deadline = started + limits.wall_s
             error: str | None = None
             watchdog = False
             try:
                 channel.send_all(sock, frames.encode_request(header) + request, deadline)
-                # Fork the replacement while this child works (off the critical path).
-                self._replenish()
                 reply = channel.read_reply(sock, deadline, limits.max_payload_bytes)
             except channel.Deadline:
                 watchdog = True
@@ -302,8 +315,9 @@ class ProcessRunner:
                     peak_rss_kb=reply.header.peak_rss_kb,
                     killed_by_watchdog=False,
                     protocol_error=None,
-                    layers=layers.ordered((*layers.from_mask(reply.header.layers_mask),
-                                           "watchdog")),
+                    layers=layers.ordered(
+                        (*layers.from_mask(reply.header.layers_mask), "watchdog")
+                    ),
                     cpu_limit_ms=cpu_limit_ms,
                     memory_ceiling_kb=memory_ceiling_kb,
                 )
@@ -313,6 +327,7 @@ class ProcessRunner:
             sock.close()
             if pidfd is not None:
                 os.close(pidfd)
+            self._replenish()
         report = zygote.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
         exit_code = term_signal = None
         cpu_ms: float | None = None

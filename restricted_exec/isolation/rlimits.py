@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import resource
-from dataclasses import dataclass
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 # Descriptors the program may create on top of those already open (pipes, eventfds, epoll): enough
@@ -17,43 +16,36 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 EXTRA_FDS = 8
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """The child's own footprint before the request, so limits can be relative to it."""
+def memory_footprint() -> tuple[int, int]:
+    """(address space in bytes, resident set in KiB) of the calling process.
 
-    vm_bytes: int  # address space (statm size): what RLIMIT_AS counts
-    rss_kb: int  # resident set: what ru_maxrss reports
-    cpu_s: float  # user + system CPU already spent (fork, warm-up)
-
-
-def measure_baseline() -> Baseline:
-    """Read the child's footprint. Must run before Landlock, which makes /proc unreadable."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime
+    Must run before Landlock, which makes /proc unreadable. Raw os calls rather than open(): this
+    runs in every child, and the io stack's first use there costs copy-on-write faults.
+    """
     try:
-        with open("/proc/self/statm", "rb") as f:
-            size_pages, resident_pages = (int(x) for x in f.read().split()[:2])
+        fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            size_pages, resident_pages = (int(x) for x in os.read(fd, 256).split()[:2])
+        finally:
+            os.close(fd)
     except OSError:
-        # Not Linux (or /proc not mounted): fall back to the peak RSS as an approximation.
-        return Baseline(usage.ru_maxrss * 1024, usage.ru_maxrss, cpu)
-    return Baseline(size_pages * _PAGE_SIZE, resident_pages * _PAGE_SIZE // 1024, cpu)
+        # Not Linux (or /proc not mounted): approximate both with the peak RSS.
+        rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss_kb * 1024, rss_kb
+    return size_pages * _PAGE_SIZE, resident_pages * _PAGE_SIZE // 1024
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _set(which: int, soft: int, hard: int | None = None) -> None:
     resource.setrlimit(which, (soft, soft if hard is None else hard))
 
 
-def apply(*, cpu_s: float, memory_mb: int, baseline: Baseline, highest_fd: int) -> None:
-    """Set every limit for one request. Raises OSError/ValueError if the kernel refuses one."""
-    # Address space relative to the baseline, so memory_mb is what the program may allocate no
-    # matter how large the runtime is. Exceeding it makes mmap/brk fail: CPython raises
-    # MemoryError, which the language layer reports.
-    _set(resource.RLIMIT_AS, baseline.vm_bytes + memory_mb * 1024 * 1024)
-    # CPU: counted from process start, so add what the child already used. Soft < hard by one
-    # second: the soft limit sends SIGXCPU (the distinctive "CPU timeout" signal); the hard limit
-    # SIGKILLs a program that somehow survives SIGXCPU.
-    cpu_soft = max(1, round(baseline.cpu_s + cpu_s))
-    _set(resource.RLIMIT_CPU, cpu_soft, cpu_soft + 1)
+def apply_static(*, highest_fd: int) -> None:
+    """The limits that do not depend on the request; set while the child waits for it."""
     # No file may be written or grown at all (CPython ignores SIGXFSZ, so writes fail with EFBIG).
     _set(resource.RLIMIT_FSIZE, 0)
     # No core dumps: a crashing child must not write its memory to disk.
@@ -73,6 +65,43 @@ def apply(*, cpu_s: float, memory_mb: int, baseline: Baseline, highest_fd: int) 
     # The stack: keep the soft limit CPython started with but pin the hard limit to it.
     stack_soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
     _set(resource.RLIMIT_STACK, stack_soft)
+
+
+def request_limits(
+    *, cpu_s: float, memory_mb: int, baseline_vm_bytes: int, baseline_cpu_s: float
+) -> list[tuple[int, tuple[int, int]]]:
+    """The per-request limits as (resource, (soft, hard)) pairs, relative to the child's baseline.
+
+    Computed by the host (which sets them on the waiting child with prlimit) or, as a fallback,
+    by the child itself.
+    """
+    # Address space relative to the baseline, so memory_mb is what the program may allocate no
+    # matter how large the runtime is. Exceeding it makes mmap/brk fail: CPython raises
+    # MemoryError, which the language layer reports.
+    address_space = baseline_vm_bytes + memory_mb * 1024 * 1024
+    # CPU is counted from process start, so add what the child already used (fork, warm-up,
+    # lockdown). RLIMIT_CPU has one-second granularity: the program gets cpu_s rounded to the
+    # nearest second, at least one. Soft < hard by one second: the soft limit sends SIGXCPU (the
+    # distinctive "CPU timeout" signal); the hard limit SIGKILLs a program that survives it.
+    cpu_soft = max(1, round(baseline_cpu_s + cpu_s))
+    return [
+        (resource.RLIMIT_AS, (address_space, address_space)),
+        (resource.RLIMIT_CPU, (cpu_soft, cpu_soft + 1)),
+    ]
+
+
+def set_on_child(pid: int, limits: list[tuple[int, tuple[int, int]]]) -> bool:
+    """Set ``limits`` on another process with prlimit(2). Lowering a hard limit needs no
+    privilege, and the child's seccomp filter does not apply to the host. False if impossible."""
+    prlimit = getattr(resource, "prlimit", None)
+    if prlimit is None:
+        return False
+    try:
+        for which, pair in limits:
+            prlimit(pid, which, pair)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def highest_open_fd() -> int:

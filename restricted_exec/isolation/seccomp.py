@@ -4,8 +4,12 @@ Why a deny-list with default ALLOW rather than an allow-list: an allow-list of "
 depends on the exact glibc, CPython build and kernel (glibc swaps syscalls between releases, e.g.
 clone3, rseq, newfstatat vs statx), so it breaks in ways that look like random crashes. The
 dangerous surface is small and stable; the filter denies it, and Landlock, rlimits and dropping root
-back it up. The kernel's seccomp action cache (5.11+) makes every syscall whose verdict does not
-depend on its arguments cost nothing after the first call, so the linear chain below is cheap.
+back it up. The kernel's seccomp action cache (5.11+) lets every syscall whose verdict does not
+depend on its arguments skip the filter entirely, so a deny-list costs the program nothing.
+
+The filter is installed while the pre-forked child waits, off the request's critical path. The
+per-request limits are then set on the child from outside, by the host with prlimit(2), so the
+filter can forbid every limit change from inside.
 
 Why EPERM (ERRNO) rather than KILL: CPython turns EPERM into an ordinary PermissionError that the
 language layer reports as the program's own error, and probing code learns nothing new. Only a
@@ -55,51 +59,158 @@ _OPEN_WRITE_FLAGS = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000
 # Syscalls denied outright with EPERM, grouped by the threat they close.
 DENY_EPERM: dict[str, int] = {
     # network: no sockets at all (the child's one socket is already open)
-    "socket": 41, "socketpair": 53, "connect": 42, "accept": 43, "bind": 49, "listen": 50,
+    "socket": 41,
+    "socketpair": 53,
+    "connect": 42,
+    "accept": 43,
+    "bind": 49,
+    "listen": 50,
     "accept4": 288,
     # running other programs
-    "execve": 59, "execveat": 322,
+    "execve": 59,
+    "execveat": 322,
     # new processes and threads (clone3 is handled separately with ENOSYS)
-    "fork": 57, "vfork": 58, "clone": 56,
+    "fork": 57,
+    "vfork": 58,
+    "clone": 56,
     # reaching into other processes
-    "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312,
-    "pidfd_open": 434, "pidfd_getfd": 438, "pidfd_send_signal": 424, "process_madvise": 440,
-    "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297, "move_pages": 279, "migrate_pages": 256,
-    "setpriority": 141, "sched_setaffinity": 203, "sched_setscheduler": 144,
-    "sched_setparam": 142, "sched_setattr": 314, "ioprio_set": 251,
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "kcmp": 312,
+    "pidfd_open": 434,
+    "pidfd_getfd": 438,
+    "pidfd_send_signal": 424,
+    "process_madvise": 440,
+    "rt_sigqueueinfo": 129,
+    "rt_tgsigqueueinfo": 297,
+    "move_pages": 279,
+    "migrate_pages": 256,
+    "setpriority": 141,
+    "sched_setaffinity": 203,
+    "sched_setscheduler": 144,
+    "sched_setparam": 142,
+    "sched_setattr": 314,
+    "ioprio_set": 251,
     # changing identity or escaping the session/process group the watchdog kills
-    "setuid": 105, "setgid": 106, "setreuid": 113, "setregid": 114, "setresuid": 117,
-    "setresgid": 119, "setgroups": 116, "setfsuid": 122, "setfsgid": 123, "capset": 126,
-    "setsid": 112, "setpgid": 109,
-    # raising its own limits (root could raise hard limits; everyone could raise soft ones)
-    "setrlimit": 160, "prlimit64": 302,
+    "setuid": 105,
+    "setgid": 106,
+    "setreuid": 113,
+    "setregid": 114,
+    "setresuid": 117,
+    "setresgid": 119,
+    "setgroups": 116,
+    "setfsuid": 122,
+    "setfsgid": 123,
+    "capset": 126,
+    "setsid": 112,
+    "setpgid": 109,
+    # (setrlimit and prlimit64 are handled by base_rules and limits_lock_rules below)
     # namespaces and mounts
-    "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272,
-    "setns": 308, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
-    "fsmount": 432, "fspick": 433, "mount_setattr": 442, "open_tree_attr": 467,
+    "mount": 165,
+    "umount2": 166,
+    "pivot_root": 155,
+    "chroot": 161,
+    "unshare": 272,
+    "setns": 308,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
+    "open_tree_attr": 467,
     # kernel attack surface the program has no use for
-    "bpf": 321, "perf_event_open": 298, "keyctl": 250, "add_key": 248, "request_key": 249,
-    "init_module": 175, "finit_module": 313, "delete_module": 176, "kexec_load": 246,
-    "kexec_file_load": 320, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
-    "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-    "personality": 135, "modify_ldt": 154, "iopl": 172, "ioperm": 173, "syslog": 103,
-    "vhangup": 153, "quotactl": 179, "quotactl_fd": 443, "lookup_dcookie": 212, "uselib": 134,
-    "settimeofday": 164, "clock_settime": 227, "clock_adjtime": 305, "adjtimex": 159,
-    "sethostname": 170, "setdomainname": 171, "name_to_handle_at": 303,
-    "open_by_handle_at": 304, "fanotify_init": 300, "fanotify_mark": 301,
-    "inotify_add_watch": 254, "mbind": 237, "set_mempolicy": 238,
+    "bpf": 321,
+    "perf_event_open": 298,
+    "keyctl": 250,
+    "add_key": 248,
+    "request_key": 249,
+    "init_module": 175,
+    "finit_module": 313,
+    "delete_module": 176,
+    "kexec_load": 246,
+    "kexec_file_load": 320,
+    "reboot": 169,
+    "swapon": 167,
+    "swapoff": 168,
+    "acct": 163,
+    "userfaultfd": 323,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "personality": 135,
+    "modify_ldt": 154,
+    "iopl": 172,
+    "ioperm": 173,
+    "syslog": 103,
+    "vhangup": 153,
+    "quotactl": 179,
+    "quotactl_fd": 443,
+    "lookup_dcookie": 212,
+    "uselib": 134,
+    "settimeofday": 164,
+    "clock_settime": 227,
+    "clock_adjtime": 305,
+    "adjtimex": 159,
+    "sethostname": 170,
+    "setdomainname": 171,
+    "name_to_handle_at": 303,
+    "open_by_handle_at": 304,
+    "fanotify_init": 300,
+    "fanotify_mark": 301,
+    "inotify_add_watch": 254,
+    "mbind": 237,
+    "set_mempolicy": 238,
     # anonymous memory-backed files would let a program park memory outside RLIMIT_AS
-    "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "msgget": 68, "semget": 64,
-    "mq_open": 240, "mq_unlink": 241,
+    "memfd_create": 319,
+    "memfd_secret": 447,
+    "shmget": 29,
+    "msgget": 68,
+    "semget": 64,
+    "mq_open": 240,
+    "mq_unlink": 241,
     # changing the filesystem (Landlock denies these too; this covers kernels without it)
-    "creat": 85, "mknod": 133, "mknodat": 259, "chmod": 90, "fchmod": 91, "fchmodat": 268,
-    "fchmodat2": 452, "chown": 92, "fchown": 93, "lchown": 94, "fchownat": 260, "unlink": 87,
-    "unlinkat": 263, "rename": 82, "renameat": 264, "renameat2": 316, "link": 86, "linkat": 265,
-    "symlink": 88, "symlinkat": 266, "mkdir": 83, "mkdirat": 258, "rmdir": 84,
-    "truncate": 76, "utime": 132, "utimes": 235, "futimesat": 261, "utimensat": 280,
-    "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197,
-    "lremovexattr": 198, "fremovexattr": 199, "setxattrat": 463, "removexattrat": 466,
-    "fallocate": 285, "sync": 162, "syncfs": 306,
+    "creat": 85,
+    "mknod": 133,
+    "mknodat": 259,
+    "chmod": 90,
+    "fchmod": 91,
+    "fchmodat": 268,
+    "fchmodat2": 452,
+    "chown": 92,
+    "fchown": 93,
+    "lchown": 94,
+    "fchownat": 260,
+    "unlink": 87,
+    "unlinkat": 263,
+    "rename": 82,
+    "renameat": 264,
+    "renameat2": 316,
+    "link": 86,
+    "linkat": 265,
+    "symlink": 88,
+    "symlinkat": 266,
+    "mkdir": 83,
+    "mkdirat": 258,
+    "rmdir": 84,
+    "truncate": 76,
+    "utime": 132,
+    "utimes": 235,
+    "futimesat": 261,
+    "utimensat": 280,
+    "setxattr": 188,
+    "lsetxattr": 189,
+    "fsetxattr": 190,
+    "removexattr": 197,
+    "lremovexattr": 198,
+    "fremovexattr": 199,
+    "setxattrat": 463,
+    "removexattrat": 466,
+    "fallocate": 285,
+    "sync": 162,
+    "syncfs": 306,
     # ftruncate (77) stays allowed: the child's only fds are /dev/null, its socket and pipes it
     # makes itself, none of which it can damage, and RLIMIT_FSIZE=0 forbids growing anything.
 }
@@ -116,8 +227,13 @@ SIGNAL_SELF_ONLY: dict[str, int] = {"kill": 62, "tkill": 200, "tgkill": 234}
 # (syscall number, index of the flags argument) for opens whose write flags are refused.
 OPEN_FLAG_CHECKS: dict[str, tuple[int, int]] = {"open": (2, 1), "openat": (257, 2)}
 
+NR_SETRLIMIT = 160
+NR_PRLIMIT64 = 302
+
 _PID_PLACEHOLDER = 0xFFFFFFFF
+_PID_PLACEHOLDER_BYTES = b"\xff\xff\xff\xff"
 _INSN = struct.Struct("<HBBI")
+_BPF_JMP_JA = 0x05 | 0x00
 
 
 def _stmt(code: int, k: int) -> bytes:
@@ -132,6 +248,123 @@ def _errno(value: int) -> int:
     return SECCOMP_RET_ERRNO | (value & 0xFFFF)
 
 
+_EPERM = _errno(errno.EPERM)
+_ENOSYS = _errno(errno.ENOSYS)
+
+
+def _ret(action: int) -> list[bytes]:
+    return [_stmt(_BPF_RET_K, action)]
+
+
+def _if_flags_set(arg: int, mask: int) -> list[bytes]:
+    """EPERM if any of ``mask`` is set in argument ``arg`` (low word), else allow."""
+    return [
+        _stmt(_BPF_LD_W_ABS, _arg_low(arg)),
+        _jump(_BPF_JMP_JSET_K, mask, 0, 1),
+        _stmt(_BPF_RET_K, _EPERM),
+        _stmt(_BPF_RET_K, SECCOMP_RET_ALLOW),
+    ]
+
+
+def _unless_arg_in(arg: int, allowed: tuple[int, ...]) -> list[bytes]:
+    """Allow if argument ``arg`` (low word) is one of ``allowed``, else EPERM.
+
+    pid_t is 32 bits: the kernel ignores the high word, so comparing the low word is exact.
+    ``_PID_PLACEHOLDER`` in ``allowed`` is patched with the child's pid at install time.
+    """
+    insns = [_stmt(_BPF_LD_W_ABS, _arg_low(arg))]
+    for index, value in enumerate(allowed):
+        insns.append(_jump(_BPF_JMP_JEQ_K, value, len(allowed) - index, 0))
+    insns.append(_stmt(_BPF_RET_K, _EPERM))
+    insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
+    return insns
+
+
+def _intervals(rules: dict[int, list[bytes]]) -> list[tuple[int, list[bytes]]]:
+    """Partition all syscall numbers into (start, block) intervals, merging neighbours that share
+    a verdict; numbers without a rule fall into ALLOW intervals."""
+    allow = _ret(SECCOMP_RET_ALLOW)
+    intervals: list[tuple[int, list[bytes]]] = [(0, allow)]
+    for nr in sorted(rules):
+        block = rules[nr]
+        if intervals[-1][0] == nr:  # only possible for nr 0
+            intervals[-1] = (nr, block)
+        elif intervals[-1][1] != block or _PID_PLACEHOLDER_BYTES in b"".join(block):
+            intervals.append((nr, block))
+        if nr + 1 not in rules:
+            intervals.append((nr + 1, allow))
+    merged: list[tuple[int, list[bytes]]] = []
+    for start, block in intervals:
+        if merged and merged[-1][1] == block and len(block) == 1:
+            continue
+        merged.append((start, block))
+    return merged
+
+
+def _dispatch(intervals: list[tuple[int, list[bytes]]]) -> list[bytes]:
+    """A binary search over the intervals (sorted by start, covering every number).
+
+    A tree rather than a linear chain of comparisons: the kernel runs (and JIT-compiles) the
+    filter when it is attached and runs it for every arg-dependent syscall, so fewer and shorter
+    paths make the per-child install and those calls cheap. Every interval's block ends in a
+    return, so the accumulator always holds the syscall number when a comparison runs.
+    """
+    if len(intervals) == 1:
+        return list(intervals[0][1])
+    middle = len(intervals) // 2
+    left = _dispatch(intervals[:middle])
+    right = _dispatch(intervals[middle:])
+    split = intervals[middle][0]
+    if len(left) <= 255:
+        return [_jump(_BPF_JMP_JGE_K, split, len(left), 0), *left, *right]
+    # Conditional jumps reach only 255 instructions; an unconditional JA reaches any distance.
+    return [_jump(_BPF_JMP_JGE_K, split, 0, 1), _stmt(_BPF_JMP_JA, len(left)), *left, *right]
+
+
+def _program(rules: dict[int, list[bytes]]) -> list[bytes]:
+    return [
+        # Wrong architecture: the numbers below mean something else there. Kill outright.
+        _stmt(_BPF_LD_W_ABS, _OFF_ARCH),
+        _jump(_BPF_JMP_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
+        _stmt(_BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
+        _stmt(_BPF_LD_W_ABS, _OFF_NR),
+        _jump(_BPF_JMP_JGE_K, _X32_SYSCALL_BIT, 0, 1),
+        _stmt(_BPF_RET_K, _EPERM),
+        *_dispatch(_intervals(rules)),
+    ]
+
+
+def _prlimit64_read_own() -> list[bytes]:
+    """prlimit64(pid, resource, new, old): allow only reading (new == NULL) one's own limits
+    (pid 0 = self, or the child's pid). glibc's getrlimit is exactly that call."""
+    return [
+        _stmt(_BPF_LD_W_ABS, _arg_low(2)),
+        _jump(_BPF_JMP_JEQ_K, 0, 0, 5),  # new limit given: EPERM
+        _stmt(_BPF_LD_W_ABS, _arg_low(2) + 4),
+        _jump(_BPF_JMP_JEQ_K, 0, 0, 3),  # new limit given: EPERM
+        _stmt(_BPF_LD_W_ABS, _arg_low(0)),
+        _jump(_BPF_JMP_JEQ_K, 0, 2, 0),
+        _jump(_BPF_JMP_JEQ_K, _PID_PLACEHOLDER, 1, 0),
+        _stmt(_BPF_RET_K, _EPERM),
+        _stmt(_BPF_RET_K, SECCOMP_RET_ALLOW),
+    ]
+
+
+def rules() -> dict[int, list[bytes]]:
+    """The child's filter: syscall number -> the BPF block that decides it."""
+    table: dict[int, list[bytes]] = {nr: _ret(_EPERM) for nr in DENY_EPERM.values()}
+    table.update({nr: _ret(_ENOSYS) for nr in DENY_ENOSYS.values()})
+    for nr, arg in OPEN_FLAG_CHECKS.values():
+        table[nr] = _if_flags_set(arg, _OPEN_WRITE_FLAGS)
+    for nr in SIGNAL_SELF_ONLY.values():
+        table[nr] = _unless_arg_in(0, (_PID_PLACEHOLDER,))
+    # Limits: root could raise hard limits, anyone could raise a soft one up to its hard limit,
+    # and a sibling child (same uid) could lower its neighbours'. None of it is allowed.
+    table[NR_SETRLIMIT] = _ret(_EPERM)
+    table[NR_PRLIMIT64] = _prlimit64_read_own()
+    return table
+
+
 class FilterProgram:
     """The filter, assembled once (in the zygote) with a placeholder for the child's pid.
 
@@ -139,40 +372,16 @@ class FilterProgram:
     cost is a few struct writes and one prctl.
     """
 
-    def __init__(self) -> None:
-        insns: list[bytes] = []
-        self._pid_slots: list[int] = []
-        insns.append(_stmt(_BPF_LD_W_ABS, _OFF_ARCH))
-        insns.append(_jump(_BPF_JMP_JEQ_K, AUDIT_ARCH_X86_64, 1, 0))
-        insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_KILL_PROCESS))
-        insns.append(_stmt(_BPF_LD_W_ABS, _OFF_NR))
-        insns.append(_jump(_BPF_JMP_JGE_K, _X32_SYSCALL_BIT, 0, 1))
-        insns.append(_stmt(_BPF_RET_K, _errno(errno.EPERM)))
-        # Each block below ends in a return, so the accumulator is always the syscall number
-        # when the next block's comparison runs.
-        for nr in DENY_EPERM.values():
-            insns.append(_jump(_BPF_JMP_JEQ_K, nr, 0, 1))
-            insns.append(_stmt(_BPF_RET_K, _errno(errno.EPERM)))
-        for nr in DENY_ENOSYS.values():
-            insns.append(_jump(_BPF_JMP_JEQ_K, nr, 0, 1))
-            insns.append(_stmt(_BPF_RET_K, _errno(errno.ENOSYS)))
-        for nr, arg in OPEN_FLAG_CHECKS.values():
-            insns.append(_jump(_BPF_JMP_JEQ_K, nr, 0, 4))
-            insns.append(_stmt(_BPF_LD_W_ABS, _arg_low(arg)))
-            insns.append(_jump(_BPF_JMP_JSET_K, _OPEN_WRITE_FLAGS, 0, 1))
-            insns.append(_stmt(_BPF_RET_K, _errno(errno.EPERM)))
-            insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
-        for nr in SIGNAL_SELF_ONLY.values():
-            insns.append(_jump(_BPF_JMP_JEQ_K, nr, 0, 4))
-            # pid_t is 32 bits: the kernel ignores the high word, so comparing the low word is
-            # exact (kill(-1, ...) and kill(0, ...) do not match and are denied).
-            insns.append(_stmt(_BPF_LD_W_ABS, _arg_low(0)))
-            self._pid_slots.append(len(insns))
-            insns.append(_jump(_BPF_JMP_JEQ_K, _PID_PLACEHOLDER, 0, 1))
-            insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
-            insns.append(_stmt(_BPF_RET_K, _errno(errno.EPERM)))
-        insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
+    def __init__(self, rules: dict[int, list[bytes]]) -> None:
+        insns = _program(rules)
+        if len(insns) > 4096:  # BPF_MAXINSNS
+            raise ValueError("seccomp filter too long")
         self.length = len(insns)
+        self._pid_slots = [
+            index
+            for index, insn in enumerate(insns)
+            if _INSN.unpack(insn)[0] == _BPF_JMP_JEQ_K and _INSN.unpack(insn)[3] == _PID_PLACEHOLDER
+        ]
         self._buffer = ctypes.create_string_buffer(b"".join(insns), _INSN.size * self.length)
 
     def install(self, own_pid: int) -> None:
@@ -181,9 +390,7 @@ class FilterProgram:
             # Patch k (offset 4 within the 8-byte instruction) with this child's pid.
             struct.pack_into("<I", self._buffer, slot * _INSN.size + 4, own_pid)
         prog = _SockFprog(self.length, ctypes.cast(self._buffer, ctypes.c_void_p))
-        syscalls.prctl(
-            syscalls.PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0
-        )
+        syscalls.prctl(syscalls.PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
 
 
 class _SockFprog(ctypes.Structure):
@@ -202,8 +409,11 @@ def available() -> tuple[bool, str]:
         for action in (SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ERRNO):
             value = ctypes.c_uint32(action)
             syscalls._check(
-                int(lib.syscall(syscalls.NR_SECCOMP, SECCOMP_GET_ACTION_AVAIL, 0,
-                                ctypes.byref(value))),
+                int(
+                    lib.syscall(
+                        syscalls.NR_SECCOMP, SECCOMP_GET_ACTION_AVAIL, 0, ctypes.byref(value)
+                    )
+                ),
                 "seccomp(GET_ACTION_AVAIL)",
             )
     except OSError as exc:

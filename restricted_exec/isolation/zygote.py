@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, cast
 
-from restricted_exec.isolation import frames, landlock, layers, syscalls
+from restricted_exec.isolation import frames, landlock, layers, seccomp, syscalls
 from restricted_exec.isolation.child import ChildContext, child_main
 from restricted_exec.isolation.seccomp import FilterProgram
 
@@ -141,14 +141,14 @@ def main(config: dict[str, Any]) -> None:
         syscalls.load()
         available, missing = layers.probe()
         abi = landlock.abi_version()
-        seccomp_filter = FilterProgram() if "seccomp" in available else None
+        has_seccomp = "seccomp" in available
         ctx = ChildContext(
             zygote_pid=os.getpid(),
             workdir=str(config["workdir"]),
             warm_up=warm_up,
             run_request=run_request,
             available=frozenset(available),
-            seccomp_filter=seccomp_filter,
+            seccomp_filter=FilterProgram(seccomp.rules()) if has_seccomp else None,
             landlock_abi=abi,
         )
         server = _Zygote(ctl, ctx)

@@ -72,8 +72,17 @@ class Zygote:
         }
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-B", "-X", "utf8", "-c", _BOOTSTRAP,
-                 json.dumps(config)],
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-B",
+                    "-X",
+                    "utf8",
+                    "-c",
+                    _BOOTSTRAP,
+                    json.dumps(config),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
