@@ -1,0 +1,103 @@
+"""Micro-benchmark of the process-isolation layer alone: fresh, locked-down child per run.
+
+Measures what the isolation layer adds around a trivial program: sequential latency (median and
+p99 of ProcessRunner.run) and throughput with several caller threads. Uses the private test
+entry (plain exec of ``x = 1`` in the locked-down child) unless ``--production`` is given, which
+sends the language layer's test-only unrestricted request through restricted_exec.runtime.
+
+    python benchmarks/isolation_micro.py [--runs 2000] [--seconds 5] [--threads 2] [--production]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
+from restricted_exec.isolation._testing import UnrestrictedRunner, encode
+
+LIMITS = ChildLimits(wall_s=5.0, cpu_s=5.0, memory_mb=256, max_payload_bytes=1 << 20)
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _make(production: bool, prefork: int) -> tuple[ProcessRunner, bytes]:
+    if production:
+        from restricted_exec.protocol import encode_unrestricted_request
+
+        return ProcessRunner(prefork=prefork), encode_unrestricted_request("x = 1")
+    return UnrestrictedRunner(prefork=prefork), encode("x = 1")
+
+
+def latency(runner: ProcessRunner, request: bytes, runs: int) -> list[float]:
+    samples: list[float] = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        outcome = runner.run(request, LIMITS)
+        samples.append((time.perf_counter() - t0) * 1000.0)
+        if classify(outcome).status != "ok-payload":
+            raise SystemExit(f"run failed: {outcome}")
+    return samples
+
+
+def throughput(runner: ProcessRunner, request: bytes, seconds: float, threads: int) -> int:
+    count = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        while time.perf_counter() < stop:
+            outcome = runner.run(request, LIMITS)
+            if classify(outcome).status != "ok-payload":
+                raise SystemExit(f"run failed: {outcome}")
+            count[index] += 1
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sum(count)
+
+
+def _report(name: str, samples: list[float]) -> None:
+    print(
+        f"{name}: runs={len(samples)} median={statistics.median(samples):.3f} ms "
+        f"p99={_percentile(samples, 0.99):.3f} ms min={min(samples):.3f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--prefork", type=int, default=2)
+    parser.add_argument("--production", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    runner, request = _make(args.production, args.prefork)
+    with runner:
+        print(f"runner ready in {(time.perf_counter() - started) * 1000:.0f} ms; "
+              f"layers: {', '.join(runner.layers_available())}")
+        latency(runner, request, 50)  # warm the host side
+        _report("sequential latency", latency(runner, request, args.runs))
+        measure: Callable[[], int] = lambda: throughput(  # noqa: E731
+            runner, request, args.seconds, args.threads
+        )
+        done = measure()
+        print(f"throughput: {done} runs in {args.seconds:.1f} s with {args.threads} threads "
+              f"= {done / args.seconds:.0f} runs/s")
+
+
+if __name__ == "__main__":
+    main()
