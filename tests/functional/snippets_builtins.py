@@ -1,0 +1,3 @@
+from snippets_base import case
+
+CASES = []

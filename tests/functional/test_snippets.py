@@ -1,0 +1,44 @@
+"""Every snippet of the corpus runs under restricted_exec exactly as in CPython."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import snippets_builtins
+import snippets_classes
+import snippets_dates
+import snippets_errors
+import snippets_finance
+import snippets_language
+import snippets_modules
+import snippets_output
+import snippets_stats_units
+import snippets_text
+from snippets_base import domain
+
+from restricted_exec import ExecutionResult
+
+CORPUS = [
+    *domain("output", snippets_output.CASES),
+    *domain("classes", snippets_classes.CASES),
+    *domain("language", snippets_language.CASES),
+    *domain("builtins", snippets_builtins.CASES),
+    *domain("modules", snippets_modules.CASES),
+    *domain("finance", snippets_finance.CASES),
+    *domain("dates", snippets_dates.CASES),
+    *domain("stats_units", snippets_stats_units.CASES),
+    *domain("text", snippets_text.CASES),
+    *domain("errors", snippets_errors.CASES),
+]
+
+
+@pytest.mark.parametrize("source", CORPUS)
+def test_snippet_matches_cpython(source: str, check: Callable[[str], ExecutionResult]) -> None:
+    check(source)
+
+
+def test_corpus_is_large_and_ids_are_unique() -> None:
+    ids = [param.id for param in CORPUS]
+    assert len(ids) >= 150
+    assert len(set(ids)) == len(ids)
