@@ -1,0 +1,123 @@
+"""What the compiler generates: hoisted module reads, guard placement, hostile source."""
+
+from __future__ import annotations
+
+import pytest
+
+import restricted_exec
+from restricted_exec import Policy
+from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.compiler import CompileSettings, compile_source, hoisted_global_name
+
+SETTINGS = CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1_000_000)
+INLINE = Policy(isolation="inline")
+
+
+def _names(source: str) -> set[str]:
+    outcome = compile_source(source, SETTINGS)
+    assert outcome.code is not None, outcome.violations
+    names: set[str] = set()
+    stack = [outcome.code]
+    while stack:
+        code = stack.pop()
+        names.update(code.co_names)
+        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return names
+
+
+def test_preloaded_module_reads_are_hoisted() -> None:
+    names = _names("import math\nfor i in range(3):\n    math.sqrt(i)")
+    assert hoisted_global_name("math", "sqrt") in names
+    assert "_getattr_" not in names
+
+
+def test_rebinding_a_preloaded_name_disables_hoisting_and_keeps_semantics() -> None:
+    source = (
+        "class Fake:\n    def sqrt(self, x):\n        return 'fake'\n"
+        "def use():\n    return math.sqrt(4)\n"
+        "first = use()\nmath = Fake()\nfirst, use()"
+    )
+    assert hoisted_global_name("math", "sqrt") not in _names(source)
+    assert restricted_exec.run(source, policy=INLINE).value == [2.0, "fake"]
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        "math = 1",
+        "import statistics as math",
+        "def math(): pass",
+        "for math in []: pass",
+        "def f(math): pass",
+        "(math := 1)",
+        "try:\n    pass\nexcept Exception as math:\n    pass",
+    ],
+    ids=["assign", "import-as", "def", "for", "parameter", "walrus", "except-as"],
+)
+def test_any_binding_of_the_name_disables_hoisting(binding: str) -> None:
+    assert hoisted_global_name("math", "pi") not in _names(f"{binding}\nmath.pi")
+
+
+def test_attributes_outside_the_allowlist_are_not_hoisted_and_fail_at_runtime() -> None:
+    result = restricted_exec.run("math.nope", policy=INLINE)
+    assert result.status == "error"
+    assert result.error is not None and result.error.type == "AttributeError"
+    assert "math" in result.error.message
+
+
+def test_match_value_patterns_on_preloaded_modules_still_compare() -> None:
+    source = "match 3.141592653589793:\n    case math.pi:\n        print('pi')\n    case _:\n        print('other')"
+    assert restricted_exec.run(source, policy=INLINE).stdout == "pi\n"
+
+
+def test_item_access_compiles_natively() -> None:
+    names = _names("data = [1, 2]\ndata[0] += data[1]\nx = data[0]")
+    assert not names & {"_getitem_", "_write_", "_inplacevar_"}
+
+
+def test_private_attribute_reads_go_through_the_private_guard() -> None:
+    assert "_private_" in _names("class A:\n    pass\na = A()\na._x = 1\na._x")
+
+
+def test_prints_from_every_scope_share_one_ordered_stdout() -> None:
+    source = (
+        "def gen():\n    print('g1')\n    yield 1\n    print('g2')\n"
+        "class K:\n    def m(self):\n        print('method')\n"
+        "try:\n    for v in gen():\n        print('loop', v)\n        K().m()\n"
+        "finally:\n    print('finally', end='!\\n', sep='-', flush=True)\n"
+    )
+    result = restricted_exec.run(source, policy=INLINE)
+    assert result.stdout == "g1\nloop 1\nmethod\ng2\nfinally!\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "status"),
+    [
+        ("x = " + "(" * 100_000 + ")" * 100_000, "syntax_error"),
+        # CPython itself cannot compile this one (RecursionError during compilation).
+        ("x = " + "+".join(["1"] * 5000), "syntax_error"),
+        ("x = 1\n\0", "syntax_error"),
+        ("#" + "a" * 10_000_000, "policy_violation"),
+    ],
+    ids=["100k-brackets", "5000-term-sum", "null-byte", "10MB-source"],
+)
+def test_hostile_source_gives_a_clean_result(source: str, status: str) -> None:
+    result = restricted_exec.run(source, policy=INLINE)
+    assert result.status == status
+    assert result.error is not None and result.error.message
+
+
+def test_the_transformer_rejects_nodes_nobody_reviewed() -> None:
+    # async constructs have no reviewed visitor; RestrictedPython's default-deny holds.
+    result = restricted_exec.run("async def f():\n    await g()", policy=INLINE)
+    assert result.status == "policy_violation"
+
+
+def test_generated_code_calls_only_the_documented_hooks() -> None:
+    names = _names(
+        "class A:\n    def __init__(self):\n        self._v = 1\n"
+        "    def __eq__(self, o):\n        return super().__eq__(o)\n"
+        "a = A()\nprint('{}'.format(a._v))\nfor i in range(2): pass"
+    )
+    hooks = {n for n in names if n.startswith("_") and n.endswith("_") and not n.startswith("__")}
+    assert hooks == {"_write_", "_private_", "_special_", "_getattr_", "_getiter_"}

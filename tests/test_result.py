@@ -1,0 +1,100 @@
+"""ExecutionResult: JSON round trips, and raise_for_status maps every status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+from typing import get_args
+
+import pytest
+
+import restricted_exec
+from restricted_exec import ErrorInfo, ExecutionResult, errors
+from restricted_exec.result import Status
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        1,
+        2.5,
+        "x",
+        [1, "a"],
+        {"k": [1, 2]},
+        Decimal("1.10"),
+        Fraction(2, 3),
+        dt.date(2024, 2, 29),
+        dt.timedelta(days=2, seconds=3),
+        {1: "int key"},
+    ],
+    ids=[
+        "none",
+        "int",
+        "float",
+        "str",
+        "list",
+        "dict",
+        "decimal",
+        "fraction",
+        "date",
+        "timedelta",
+        "int-keys",
+    ],
+)
+def test_result_round_trips_through_json(value: object) -> None:
+    result = ExecutionResult(status="ok", stdout="hi\n", value=value, duration_ms=1.5)
+    again = ExecutionResult.model_validate_json(result.model_dump_json())
+    assert again == result
+    assert type(again.value) is type(value)
+
+
+def test_values_computed_in_the_sandbox_round_trip(inline_sandbox: restricted_exec.Sandbox) -> None:
+    result = inline_sandbox.run(
+        "from decimal import Decimal\n"
+        "from fractions import Fraction\n"
+        "{'total': Decimal('10.50') * 3, 'share': Fraction(1, 3), 'when': datetime.date(2025, 1, 31)}"
+    )
+    assert result.ok, result.error
+    assert result.value == {
+        "total": Decimal("31.50"),
+        "share": Fraction(1, 3),
+        "when": dt.date(2025, 1, 31),
+    }
+    assert ExecutionResult.model_validate_json(result.model_dump_json()) == result
+
+
+_EXPECTED_EXCEPTION = {
+    "error": errors.ProgramError,
+    "syntax_error": errors.ProgramSyntaxError,
+    "policy_violation": errors.PolicyViolationError,
+    "timeout": errors.ExecutionTimeout,
+    "memory_limit": errors.MemoryLimitExceeded,
+    "output_limit": errors.OutputLimitExceeded,
+    "crashed": errors.SandboxCrashed,
+    "rejected": errors.RunRejected,
+}
+
+
+@pytest.mark.parametrize("status", [s for s in get_args(Status) if s != "ok"])
+def test_raise_for_status_raises_the_matching_exception(status: str) -> None:
+    result = ExecutionResult(
+        status=status,  # type: ignore[arg-type]
+        error=ErrorInfo(kind="exception", type="X", message="boom"),
+    )
+    with pytest.raises(_EXPECTED_EXCEPTION[status]) as caught:
+        result.raise_for_status()
+    assert caught.value.result is result
+    assert "boom" in str(caught.value)
+    assert isinstance(caught.value, errors.ExecutionError)
+
+
+def test_raise_for_status_returns_an_ok_result() -> None:
+    result = ExecutionResult(status="ok")
+    assert result.raise_for_status() is result
+    assert result.ok
+
+
+def test_ok_is_serialised_for_consumers_of_the_json() -> None:
+    assert '"ok":false' in ExecutionResult(status="error").model_dump_json()
