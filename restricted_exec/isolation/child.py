@@ -156,7 +156,6 @@ def _lock_down(ctx: ChildContext) -> set[str]:
     if _can_renice():
         # Back to normal priority for the request, while still root (CAP_SYS_NICE).
         os.setpriority(os.PRIO_PROCESS, 0, 0)
-    attempt("drop_root", privileges.drop_root)
     attempt("no_new_privs", no_new_privs)
     attempt("landlock", lambda: landlock.restrict_self(ctx.landlock_abi))
     seccomp_filter = ctx.seccomp_filter
@@ -204,6 +203,12 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
                 resource.setrlimit(which, (soft, hard))
         except (OSError, ValueError):
             active.discard("rlimits")
+    if "drop_root" in ctx.available:
+        try:
+            if privileges.drop_root():
+                active.add("drop_root")
+        except OSError:
+            pass
     if not header.flags & frames.FLAG_ALLOW_DEGRADED and not active >= layers.REQUIRED:
         return exitcodes.EXIT_LOCKDOWN_FAILED
 

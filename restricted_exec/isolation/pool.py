@@ -271,7 +271,11 @@ class ProcessRunner:
         slot, zygote, hello = checked_out
         memory_ceiling_kb = hello.baseline_rss_kb + limits.memory_mb * 1024
         # If the child dies without replying, the layers it reported in its hello were active.
-        expected = layers.ordered((*layers.from_mask(hello.layers_mask), "watchdog"))
+        # (drop_root happens after the hello, once the request has arrived.)
+        expected = layers.ordered(
+            (*layers.from_mask(hello.layers_mask), "watchdog")
+            + (("drop_root",) if "drop_root" in expected else ())
+        )
         pidfd = _open_pidfd(hello.pid)
         sock = slot.sock
         try:

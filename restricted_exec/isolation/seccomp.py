@@ -229,6 +229,9 @@ OPEN_FLAG_CHECKS: dict[str, tuple[int, int]] = {"open": (2, 1), "openat": (257, 
 
 NR_SETRLIMIT = 160
 NR_PRLIMIT64 = 302
+NR_SETGROUPS = 116
+NR_SETRESUID = 117
+NR_SETRESGID = 119
 
 _PID_PLACEHOLDER = 0xFFFFFFFF
 _PID_PLACEHOLDER_BYTES = b"\xff\xff\xff\xff"
@@ -350,7 +353,19 @@ def _prlimit64_read_own() -> list[bytes]:
     ]
 
 
-def rules() -> dict[int, list[bytes]]:
+def _all_args_equal(count: int, value: int) -> list[bytes]:
+    """Allow only if the first ``count`` arguments (low words; ids are 32 bits) equal ``value``."""
+    insns: list[bytes] = []
+    for index in range(count):
+        insns.append(_stmt(_BPF_LD_W_ABS, _arg_low(index)))
+        # Not equal: jump to the EPERM just past the remaining loads and comparisons.
+        insns.append(_jump(_BPF_JMP_JEQ_K, value, 0, 2 * (count - index - 1) + 1))
+    insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
+    insns.append(_stmt(_BPF_RET_K, _EPERM))
+    return insns
+
+
+def rules(nobody_id: int = 65534) -> dict[int, list[bytes]]:
     """The child's filter: syscall number -> the BPF block that decides it."""
     table: dict[int, list[bytes]] = {nr: _ret(_EPERM) for nr in DENY_EPERM.values()}
     table.update({nr: _ret(_ENOSYS) for nr in DENY_ENOSYS.values()})
@@ -362,6 +377,12 @@ def rules() -> dict[int, list[bytes]]:
     # and a sibling child (same uid) could lower its neighbours'. None of it is allowed.
     table[NR_SETRLIMIT] = _ret(_EPERM)
     table[NR_PRLIMIT64] = _prlimit64_read_own()
+    # Identity: the child drops root after the filter is in place (see child._lock_down), so the
+    # filter allows exactly that step and nothing else: an empty group list, and all three ids
+    # (real, effective, saved) set to nobody. Repeating it later is a no-op.
+    table[NR_SETGROUPS] = _unless_arg_in(0, (0,))
+    table[NR_SETRESUID] = _all_args_equal(3, nobody_id)
+    table[NR_SETRESGID] = _all_args_equal(3, nobody_id)
     return table
 
 

@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, cast
 
-from restricted_exec.isolation import frames, landlock, layers, seccomp, syscalls
+from restricted_exec.isolation import frames, landlock, layers, privileges, seccomp, syscalls
 from restricted_exec.isolation.child import ChildContext, child_main
 from restricted_exec.isolation.seccomp import FilterProgram
 
@@ -134,6 +134,9 @@ class _Zygote:
 def main(config: dict[str, Any]) -> None:
     """Entry point, called by the bootstrap one-liner the host passes to ``python -c``."""
     ctl = socket.socket(fileno=int(config["control_fd"]))
+    # The host passed an empty environment; CPython's locale coercion may still have added
+    # LC_CTYPE. Children inherit this environment, and it should hold nothing at all.
+    os.environ.clear()
     try:
         warm_up, run_request = _load_entry(str(config["entry"]))
         # The runtime is imported and warmed once here; every child inherits it through fork.
@@ -148,7 +151,9 @@ def main(config: dict[str, Any]) -> None:
             warm_up=warm_up,
             run_request=run_request,
             available=frozenset(available),
-            seccomp_filter=FilterProgram(seccomp.rules()) if has_seccomp else None,
+            seccomp_filter=(
+                FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None
+            ),
             landlock_abi=abi,
         )
         server = _Zygote(ctl, ctx)

@@ -1,0 +1,75 @@
+"""Helpers for the isolation tests: run plain Python in a locked-down child, and host-hygiene
+probes (zombies, fds)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from restricted_exec.isolation import ChildLimits, ChildOutcome, classify
+from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
+
+GENEROUS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
+
+
+def run_source(runner: UnrestrictedRunner, source: str, **limits: Any) -> ChildOutcome:
+    values = {
+        "wall_s": GENEROUS.wall_s,
+        "cpu_s": GENEROUS.cpu_s,
+        "memory_mb": GENEROUS.memory_mb,
+        "max_payload_bytes": GENEROUS.max_payload_bytes,
+    }
+    values.update(limits)
+    return runner.run(encode(source), ChildLimits(**values))
+
+
+def run_ok(runner: UnrestrictedRunner, source: str, **limits: Any) -> dict[str, Any]:
+    """Run ``source``; assert the child replied; return its decoded payload."""
+    outcome = run_source(runner, source, **limits)
+    assert classify(outcome).status == "ok-payload", outcome
+    assert outcome.payload is not None
+    return decode(outcome.payload)
+
+
+def error_of(payload: dict[str, Any]) -> dict[str, Any]:
+    error = payload["error"]
+    assert error is not None, f"the hostile code succeeded: {payload}"
+    assert isinstance(error, dict)
+    return error
+
+
+def zombies_of(*parents: int) -> list[int]:
+    """Pids in Z state whose parent is one of ``parents``."""
+    found: list[int] = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, ppid = fields[0], int(fields[1])
+        if state == "Z" and ppid in parents:
+            found.append(int(name))
+    return found
+
+
+def children_of(parent: int) -> list[int]:
+    found: list[int] = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(name))
+    return found
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))

@@ -1,0 +1,240 @@
+"""Every way a child can end gives a ChildOutcome, never an exception, zombie, fd or thread."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from restricted_exec.isolation import ChildLimits, QueueFull, RunnerClosed, classify
+from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
+
+from .support import open_fds, run_ok, run_source, zombies_of
+
+# Margins are deliberately generous: these are correctness tests, not timing benchmarks.
+MARGIN_S = 2.0
+
+
+def test_a_trivial_program_replies_with_its_payload(runner: UnrestrictedRunner) -> None:
+    outcome = run_source(runner, "print(6 * 7)")
+    assert classify(outcome).status == "ok-payload"
+    assert outcome.payload is not None
+    assert decode(outcome.payload)["stdout"] == "42\n"
+    assert outcome.cpu_ms is not None and outcome.peak_rss_kb is not None
+    assert {"seccomp", "landlock", "rlimits", "watchdog"} <= set(outcome.layers)
+
+
+def test_every_run_gets_a_fresh_process(runner: UnrestrictedRunner) -> None:
+    pids = {run_ok(runner, "import os; print(os.getpid())")["stdout"] for _ in range(5)}
+    assert len(pids) == 5
+
+
+def test_nothing_survives_from_one_run_to_the_next(runner: UnrestrictedRunner) -> None:
+    run_ok(runner, "import sys; sys.leftover = 1")
+    assert run_ok(runner, "import sys; print(hasattr(sys, 'leftover'))")["stdout"] == "False\n"
+
+
+def test_an_abort_is_a_crash_named_sigabrt(runner: UnrestrictedRunner) -> None:
+    result = classify(run_source(runner, "import os; os.abort()"))
+    assert (result.status, result.signal_name) == ("crashed", "SIGABRT")
+
+
+def test_a_segfault_is_a_crash_named_sigsegv(runner: UnrestrictedRunner) -> None:
+    result = classify(run_source(runner, "import ctypes; ctypes.string_at(0)"))
+    assert (result.status, result.signal_name) == ("crashed", "SIGSEGV")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import time; time.sleep(1e9)",
+        "while True: pass",
+        "x = 10 ** 10 ** 8",
+    ],
+    ids=["sleep", "busy-loop", "one-huge-C-call"],
+)
+def test_a_hang_is_killed_by_the_watchdog_as_a_wall_timeout(
+    runner: UnrestrictedRunner, source: str
+) -> None:
+    started = time.monotonic()
+    outcome = run_source(runner, source, wall_s=0.5, cpu_s=30.0)
+    elapsed = time.monotonic() - started
+    result = classify(outcome)
+    assert (result.status, result.timeout_kind) == ("timeout", "wall"), outcome
+    assert outcome.killed_by_watchdog
+    assert elapsed < 0.5 + MARGIN_S
+
+
+def test_the_host_stays_responsive_while_a_child_hangs(runner: UnrestrictedRunner) -> None:
+    hung: list[object] = []
+    thread = threading.Thread(
+        target=lambda: hung.append(run_source(runner, "while True: pass", wall_s=1.5))
+    )
+    thread.start()
+    try:
+        assert run_ok(runner, "print('still here')")["stdout"] == "still here\n"
+        assert thread.is_alive()  # the hang is still being timed while we were served
+    finally:
+        thread.join()
+    assert classify(hung[0]).timeout_kind == "wall"  # type: ignore[arg-type]
+
+
+def test_a_cpu_hog_is_stopped_by_sigxcpu_as_a_cpu_timeout(runner: UnrestrictedRunner) -> None:
+    outcome = run_source(runner, "while True: pass", wall_s=20.0, cpu_s=1.0)
+    result = classify(outcome)
+    assert (result.status, result.timeout_kind, result.signal_name) == (
+        "timeout",
+        "cpu",
+        "SIGXCPU",
+    )
+    assert not outcome.killed_by_watchdog
+
+
+def test_allocating_past_the_memory_limit_raises_memoryerror_in_the_child(
+    runner: UnrestrictedRunner,
+) -> None:
+    payload = run_ok(runner, "x = bytearray(300 * 1024 * 1024)", memory_mb=64)
+    assert payload["error"]["type"] == "MemoryError"
+
+
+def test_memory_within_the_limit_is_usable(runner: UnrestrictedRunner) -> None:
+    payload = run_ok(runner, "x = bytearray(40 * 1024 * 1024); print(len(x))", memory_mb=64)
+    assert payload["stdout"] == f"{40 * 1024 * 1024}\n"
+
+
+def test_a_huge_string_fails_fast_with_memoryerror(runner: UnrestrictedRunner) -> None:
+    payload = run_ok(runner, "x = 'a' * 10**10", memory_mb=64)
+    assert payload["error"]["type"] == "MemoryError"
+
+
+def test_a_child_that_closes_its_socket_early_is_a_crash(runner: UnrestrictedRunner) -> None:
+    outcome = run_source(runner, "import os; os.close(3)\nwhile True: pass", wall_s=5.0)
+    result = classify(outcome)
+    assert result.status == "crashed"
+    assert outcome.protocol_error is not None
+    assert not outcome.killed_by_watchdog  # detected by EOF, not by waiting for the deadline
+
+
+def test_a_child_that_exits_without_replying_is_a_crash(runner: UnrestrictedRunner) -> None:
+    outcome = run_source(runner, "import os; os._exit(3)")
+    assert classify(outcome).status == "crashed"
+    assert outcome.exit_code == 3
+
+
+def test_garbage_on_the_socket_is_a_protocol_error(runner: UnrestrictedRunner) -> None:
+    outcome = run_source(runner, "import os; os.write(3, b'not a reply header at all!' * 4)")
+    assert classify(outcome).status == "crashed"
+    assert outcome.protocol_error is not None and "garbage" in outcome.protocol_error
+
+
+def test_an_oversized_reply_is_refused_without_being_read(runner: UnrestrictedRunner) -> None:
+    source = (
+        "import os, struct\n"
+        "os.write(3, struct.pack('<4sIQQQ', b'RXok', 0, 0, 0, 10**12))\n"
+        "while True: os.write(3, b'x' * 65536)\n"
+    )
+    outcome = run_source(runner, source, max_payload_bytes=1024, wall_s=5.0)
+    assert classify(outcome).status == "crashed"
+    assert outcome.protocol_error is not None and "exceeds" in outcome.protocol_error
+    assert not outcome.killed_by_watchdog
+
+
+def test_a_flood_of_output_is_capped_at_the_payload_limit(runner: UnrestrictedRunner) -> None:
+    outcome = run_source(runner, "print('x' * 10_000_000)", max_payload_bytes=4096)
+    assert classify(outcome).status == "crashed"
+    assert outcome.payload is None
+
+
+def test_a_killed_zygote_is_replaced_and_the_run_in_flight_reports_crashed() -> None:
+    with UnrestrictedRunner(prefork=1) as runner:
+        zygote = runner._zygote
+        assert zygote is not None
+        results: list[object] = []
+        thread = threading.Thread(
+            target=lambda: results.append(run_source(runner, "while True: pass", wall_s=20.0))
+        )
+        thread.start()
+        time.sleep(0.5)
+        os.kill(zygote.pid, signal.SIGKILL)
+        thread.join(15.0)
+        assert not thread.is_alive()
+        in_flight = results[0]
+        assert classify(in_flight).status == "crashed", in_flight  # type: ignore[arg-type]
+        assert run_ok(runner, "print('alive')")["stdout"] == "alive\n"
+        assert runner._zygote is not None and runner._zygote.pid != zygote.pid
+        assert zombies_of(os.getpid()) == []
+
+
+def test_close_is_idempotent_and_later_runs_are_refused() -> None:
+    runner = UnrestrictedRunner(prefork=1)
+    run_ok(runner, "pass")
+    runner.close()
+    runner.close()
+    with pytest.raises(RunnerClosed):
+        run_source(runner, "pass")
+
+
+def test_a_full_queue_is_refused_with_queuefull() -> None:
+    with UnrestrictedRunner(max_concurrency=1, queue_limit=0, prefork=1) as runner:
+        started = threading.Event()
+        thread = threading.Thread(
+            target=lambda: (started.set(), run_source(runner, "import time; time.sleep(1)"))
+        )
+        thread.start()
+        started.wait()
+        time.sleep(0.3)
+        with pytest.raises(QueueFull):
+            run_source(runner, "pass")
+        thread.join()
+
+
+def test_concurrent_callers_are_all_served(runner: UnrestrictedRunner) -> None:
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def call(i: int) -> None:
+        out = run_ok(runner, f"print({i})")["stdout"]
+        with lock:
+            results.append(out)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results, key=lambda s: int(s)) == [f"{i}\n" for i in range(12)]
+
+
+def test_closing_leaves_no_zombie_fd_thread_or_directory() -> None:
+    fds_before = open_fds()
+    threads_before = threading.active_count()
+    runner = UnrestrictedRunner(prefork=3)
+    zygote = runner._zygote
+    assert zygote is not None
+    tmpdir = runner._tmpdir
+    for source in ("pass", "import os; os.abort()", "while True: pass"):
+        run_source(runner, source, wall_s=0.3)
+    runner.close()
+    assert zombies_of(os.getpid(), zygote.pid) == []
+    assert not os.path.exists(f"/proc/{zygote.pid}")
+    assert open_fds() == fds_before
+    assert threading.active_count() == threads_before
+    assert not os.path.exists(tmpdir)
+
+
+def test_limits_are_validated_at_the_boundary() -> None:
+    with pytest.raises(ValueError):
+        ChildLimits(wall_s=0, cpu_s=1, memory_mb=1, max_payload_bytes=1)
+    with pytest.raises(ValueError):
+        ChildLimits(wall_s=float("nan"), cpu_s=1, memory_mb=1, max_payload_bytes=1)
+    with pytest.raises(ValueError):
+        ChildLimits(wall_s=1, cpu_s=1, memory_mb=0, max_payload_bytes=1)
+
+
+def test_a_request_is_opaque_bytes(runner: UnrestrictedRunner) -> None:
+    big = "x = " + repr("y" * 500_000) + "\nprint(len(x))"
+    assert run_ok(runner, big)["stdout"] == "500000\n"
+    assert runner.run(encode("print(1)"), ChildLimits(5, 5, 64, 1 << 16)).payload is not None
