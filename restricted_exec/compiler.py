@@ -161,11 +161,26 @@ def _transform_and_compile(
     transformer.visit(tree)
     if transformer.violations:
         return CompileOutcome(None, digest, "policy_violation", tuple(transformer.violations))
-    hoister = _PreloadHoister(stable_preloads)
-    hoister.visit(tree)
-    ast.fix_missing_locations(tree)
+    used = _hoist_preloads(tree, stable_preloads)
     code = compile(tree, PROGRAM_FILENAME, "exec", dont_inherit=True)
-    return CompileOutcome(code, digest, "ok", (), tuple(sorted(hoister.used)))
+    return CompileOutcome(code, digest, "ok", (), tuple(sorted(used)))
+
+
+_LOCATION_FIELDS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+
+def _located(new: Any, like: ast.AST) -> Any:
+    """Give a generated node and its generated children the location of ``like``.
+
+    (ast.fix_missing_locations would do it, but it recurses over the whole
+    tree, and a long ``a + b + ...`` chain would exhaust Python's stack.)
+    """
+    values = [getattr(like, field, None) for field in _LOCATION_FIELDS]
+    for node in ast.walk(new):
+        if "lineno" in node._attributes and getattr(node, "lineno", None) is None:
+            for field, value in zip(_LOCATION_FIELDS, values, strict=True):
+                setattr(node, field, value)
+    return new
 
 
 class ProgramTransformer(RestrictingNodeTransformer):
@@ -244,6 +259,22 @@ class ProgramTransformer(RestrictingNodeTransformer):
             self.check_name(node, name)
         return node
 
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        """Walk a left-nested chain (``a + b + c + ...``) without recursing per term,
+        so long sums compile as deep as CPython's own compiler allows."""
+        spine: list[ast.BinOp] = []
+        current: ast.expr = node
+        while isinstance(current, ast.BinOp):
+            spine.append(current)
+            current = current.left
+        result = self.visit(current)
+        for binop in reversed(spine):
+            binop.left = result
+            binop.op = self.visit(binop.op)
+            binop.right = self.visit(binop.right)
+            result = binop
+        return node
+
     # -- attributes ----------------------------------------------------------
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
@@ -273,8 +304,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
 
     def _hook_call(self, hook: str, *args: ast.expr, like: ast.AST | None = None) -> ast.Call:
         call = ast.Call(func=ast.Name(hook, ast.Load()), args=list(args), keywords=[])
-        ast.copy_location(call, like if like is not None else args[0])
-        return call
+        return _located(call, like if like is not None else args[0])
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         # Item access carries no rule in restricted_exec: no reachable object
@@ -317,7 +347,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
 
     def _check_statement(self, like: ast.AST) -> ast.stmt:
         check = ast.Expr(ast.Call(func=ast.Name(CHECK_HOOK, ast.Load()), args=[], keywords=[]))
-        return ast.copy_location(check, like)
+        return _located(check, like)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         result = super().visit_FunctionDef(node)
@@ -349,8 +379,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
             self.error(node, 'the keyword argument "metaclass" is not allowed')
             return node
         hook = ast.keyword(arg="metaclass", value=ast.Name("__metaclass__", ast.Load()))
-        ast.copy_location(hook, node)
-        node.keywords.append(hook)
+        node.keywords.append(_located(hook, node))
         return node
 
     def visit_Module(self, node: ast.Module) -> ast.AST:
@@ -476,34 +505,46 @@ def _preloads_never_rebound(tree: ast.AST, preload: tuple[str, ...]) -> frozense
     return frozenset(name for name in preload if name not in bound)
 
 
-class _PreloadHoister(ast.NodeTransformer):
+def _hoist_preloads(tree: ast.AST, stable: frozenset[str]) -> set[tuple[str, str]]:
     """Replace ``math.sqrt`` by a global bound to the very value the proxy returns.
 
     Only for a preloaded module name that the program never rebinds, and only
     for attributes the catalogue allows, so the replacement is exactly what the
     proxy would hand out - without its lookup on every iteration of a loop.
+    Iterative (ast.walk), so deep expressions cannot exhaust the stack.
     """
+    used: set[tuple[str, str]] = set()
+    if not stable:
+        return used
+    for parent in ast.walk(tree):
+        if isinstance(parent, ast.MatchValue):
+            continue  # a Name there would turn a value pattern into a capture
+        for field_name, child in ast.iter_fields(parent):
+            if isinstance(child, list):
+                for index, item in enumerate(child):
+                    replacement = _hoisted(item, stable, used)
+                    if replacement is not None:
+                        child[index] = replacement
+            else:
+                replacement = _hoisted(child, stable, used)
+                if replacement is not None:
+                    setattr(parent, field_name, replacement)
+    return used
 
-    def __init__(self, stable: frozenset[str]) -> None:
-        self.stable = stable
-        self.used: set[tuple[str, str]] = set()
 
-    def visit_MatchValue(self, node: ast.MatchValue) -> ast.AST:
-        return node  # a Name there would become a capture pattern
-
-    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        value = node.value
-        if (
-            isinstance(node.ctx, ast.Load)
-            and isinstance(value, ast.Name)
-            and value.id in self.stable
-            and node.attr in CATALOGUE[value.id].allowed
-        ):
-            self.used.add((value.id, node.attr))
-            name = ast.Name(hoisted_global_name(value.id, node.attr), ast.Load())
-            return ast.copy_location(name, node)
-        self.generic_visit(node)
-        return node
+def _hoisted(node: object, stable: frozenset[str], used: set[tuple[str, str]]) -> ast.Name | None:
+    if not (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in stable
+        and node.attr in CATALOGUE[node.value.id].allowed
+    ):
+        return None
+    used.add((node.value.id, node.attr))
+    return ast.copy_location(
+        ast.Name(hoisted_global_name(node.value.id, node.attr), ast.Load()), node
+    )
 
 
 if sys.version_info >= (3, 12):  # pragma: no cover - reviewed nodes of newer Pythons
