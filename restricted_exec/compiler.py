@@ -36,7 +36,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import CodeType
-from typing import Any
+from typing import Any, TypeVar
 
 from RestrictedPython.transformer import FORBIDDEN_FUNC_NAMES, RestrictingNodeTransformer
 
@@ -166,10 +166,11 @@ def _transform_and_compile(
     return CompileOutcome(code, digest, "ok", (), tuple(sorted(used)))
 
 
+_Node = TypeVar("_Node", bound=ast.AST)
 _LOCATION_FIELDS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 
-def _located(new: Any, like: ast.AST) -> Any:
+def _located(new: _Node, like: ast.AST) -> _Node:
     """Give a generated node and its generated children the location of ``like``.
 
     (ast.fix_missing_locations would do it, but it recurses over the whole
