@@ -39,9 +39,11 @@ def _make(production: bool, prefork: int) -> tuple[ProcessRunner, bytes]:
     return UnrestrictedRunner(prefork=prefork), encode("x = 1")
 
 
-def latency(runner: ProcessRunner, request: bytes, runs: int) -> list[float]:
+def latency(runner: ProcessRunner, request: bytes, runs: int, gap_s: float = 0.0) -> list[float]:
     samples: list[float] = []
     for _ in range(runs):
+        if gap_s:
+            time.sleep(gap_s)  # let the pre-forked children finish warming up
         t0 = time.perf_counter()
         outcome = runner.run(request, LIMITS)
         samples.append((time.perf_counter() - t0) * 1000.0)
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prefork", type=int, default=2)
     parser.add_argument("--production", action="store_true")
+    parser.add_argument(
+        "--gap-ms", type=float, default=5.0, help="pause between runs for the warm-pool latency"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     runner, request = _make(args.production, args.prefork)
@@ -90,7 +95,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"runner ready in {(time.perf_counter() - started) * 1000:.0f} ms; "
               f"layers: {', '.join(runner.layers_available())}")
         latency(runner, request, 50)  # warm the host side
-        _report("sequential latency", latency(runner, request, args.runs))
+        _report(
+            f"warm-pool latency ({args.gap_ms:g} ms between runs)",
+            latency(runner, request, args.runs, args.gap_ms / 1000.0),
+        )
+        _report("back-to-back latency", latency(runner, request, args.runs))
         measure: Callable[[], int] = lambda: throughput(  # noqa: E731
             runner, request, args.seconds, args.threads
         )
