@@ -9,7 +9,11 @@ a *payload*: a plain dict of JSON types that the parent turns into an
 
 from __future__ import annotations
 
+# Every import is at module level: in process mode the child runs with no file
+# access (Landlock), so nothing may be imported lazily after warm-up.
+import contextlib
 import decimal
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
@@ -23,8 +27,9 @@ from restricted_exec.compiler import (
 )
 from restricted_exec.guards import RunGuards
 from restricted_exec.modules import ModuleTable
+from restricted_exec.protocol import decode_request
 from restricted_exec.safe_builtins import build_builtins
-from restricted_exec.values import UnsupportedValue, encode
+from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = [
     "ExecutionInterrupted",
@@ -332,11 +337,6 @@ def run_request(request: bytes) -> bytes:
 
     Never raises: a malformed request becomes a payload with status ``crashed``.
     """
-    import json
-
-    from restricted_exec.protocol import decode_request
-    from restricted_exec.values import decode
-
     try:
         decoded = decode_request(request)
         header = decoded.header
@@ -372,8 +372,6 @@ def run_request(request: bytes) -> bytes:
 
 def _run_unrestricted(source: str, output_bytes: int) -> Payload:
     """TEST ONLY: plain exec with real builtins, to prove the OS layers alone."""
-    import contextlib
-
     stream = _Stdout(output_bytes)
     try:
         with contextlib.redirect_stdout(stream):
