@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import pytest
 import snippets_builtins
+import snippets_control_flow
 import snippets_classes
+import snippets_dunders
 import snippets_dates
 import snippets_errors
 import snippets_finance
@@ -22,7 +24,9 @@ from restricted_exec import ExecutionResult
 CORPUS = [
     *domain("output", snippets_output.CASES),
     *domain("classes", snippets_classes.CASES),
+    *domain("dunders", snippets_dunders.CASES),
     *domain("language", snippets_language.CASES),
+    *domain("control_flow", snippets_control_flow.CASES),
     *domain("builtins", snippets_builtins.CASES),
     *domain("modules", snippets_modules.CASES),
     *domain("finance", snippets_finance.CASES),
