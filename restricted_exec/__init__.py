@@ -5,27 +5,82 @@
 '45\\n'
 """
 
-from restricted_exec.errors import (
-    CompileError,
-    ExecutionError,
-    ExecutionTimeout,
-    InputError,
-    IsolationUnavailableError,
-    MemoryLimitExceeded,
-    OutputLimitExceeded,
-    PolicyError,
-    PolicyViolationError,
-    ProgramError,
-    ProgramSyntaxError,
-    ResourceLimitError,
-    RestrictedExecError,
-    RunRejected,
-    SandboxClosedError,
-    SandboxCrashed,
-)
-from restricted_exec.policy import Policy
-from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
-from restricted_exec.sandbox import Program, Sandbox, compile_program, run
+# The package's public names are loaded on first use (PEP 562). A process that
+# imports only the child side (restricted_exec.runtime, which the fork server
+# preloads) then never imports pydantic or the parent side: a smaller fork
+# server forks and exits faster.
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from restricted_exec.errors import (
+        CompileError,
+        ExecutionError,
+        ExecutionTimeout,
+        InputError,
+        IsolationUnavailableError,
+        MemoryLimitExceeded,
+        OutputLimitExceeded,
+        PolicyError,
+        PolicyViolationError,
+        ProgramError,
+        ProgramSyntaxError,
+        ResourceLimitError,
+        RestrictedExecError,
+        RunRejected,
+        SandboxClosedError,
+        SandboxCrashed,
+    )
+    from restricted_exec.policy import Policy
+    from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
+    from restricted_exec.sandbox import Program, Sandbox, compile_program, run
+
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "CompileError",
+            "ExecutionError",
+            "ExecutionTimeout",
+            "InputError",
+            "IsolationUnavailableError",
+            "MemoryLimitExceeded",
+            "OutputLimitExceeded",
+            "PolicyError",
+            "PolicyViolationError",
+            "ProgramError",
+            "ProgramSyntaxError",
+            "ResourceLimitError",
+            "RestrictedExecError",
+            "RunRejected",
+            "SandboxClosedError",
+            "SandboxCrashed",
+        ],
+        "restricted_exec.errors",
+    ),
+    "Policy": "restricted_exec.policy",
+    "ErrorInfo": "restricted_exec.result",
+    "ExecutionResult": "restricted_exec.result",
+    "Violation": "restricted_exec.result",
+    "Program": "restricted_exec.sandbox",
+    "Sandbox": "restricted_exec.sandbox",
+    "compile_program": "restricted_exec.sandbox",
+    "run": "restricted_exec.sandbox",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'restricted_exec' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __version__ = "0.1.0"
 

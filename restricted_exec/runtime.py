@@ -32,6 +32,7 @@ from restricted_exec.safe_builtins import build_builtins
 from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = [
+    "MAX_VALUE_BYTES",
     "ExecutionInterrupted",
     "OutputLimitReached",
     "RunOptions",
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 Payload = dict[str, Any]
+
+MAX_VALUE_BYTES = 8 * 1024 * 1024
+"""The largest final value (as JSON) a child may send back; larger is an error."""
 
 
 class OutputLimitReached(BaseException):
@@ -303,6 +307,9 @@ print("{:>4}".format(1), textwrap.fill("a b", 2), random.random() >= 0)
 """
 
 
+_warm_outcome: Any = None
+
+
 def warm_up() -> None:
     """Import and exercise everything a program may need, before forking.
 
@@ -319,10 +326,15 @@ def warm_up() -> None:
 
     for encoding in ("utf-8", "latin-1", "ascii", "utf-16", "utf-32", "cp1252", "idna"):
         "warm".encode(encoding)
+    global _warm_outcome
     warm_catalogue(DEFAULT_MODULES)
-    outcome = compile_source(
-        _WARM_PROGRAM, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1_000_000)
-    )
+    # Compiled once (in the fork server); each pre-forked child only runs it,
+    # which touches the pages a first run would otherwise copy-on-write fault.
+    if _warm_outcome is None:
+        _warm_outcome = compile_source(
+            _WARM_PROGRAM, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1_000_000)
+        )
+    outcome = _warm_outcome
     if outcome.code is None:
         raise RuntimeError(f"warm-up program refused: {outcome.violations}")
     payload = execute(
@@ -367,7 +379,22 @@ def run_request(request: bytes) -> bytes:
                 "traceback": "",
             },
         }
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    text = json.dumps(payload, ensure_ascii=False)
+    if payload.get("value") is not None:
+        value_size = len(json.dumps(payload["value"], ensure_ascii=False))
+        if value_size > MAX_VALUE_BYTES:
+            payload["status"] = "error"
+            payload["value"] = None
+            payload["error"] = {
+                "kind": "value",
+                "type": "UnsupportedValue",
+                "message": f"value: {value_size:,} bytes of JSON; at most {MAX_VALUE_BYTES:,} "
+                "may be returned",
+                "line": None,
+                "traceback": "",
+            }
+            text = json.dumps(payload, ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
 
 
 def _run_unrestricted(source: str, output_bytes: int) -> Payload:

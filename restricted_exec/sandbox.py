@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import keyword
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
+from pydantic import ValidationError
+
 from restricted_exec.compiler import CompileOutcome, compile_source
-from restricted_exec.errors import InputError, SandboxClosedError
+from restricted_exec.errors import InputError, IsolationUnavailableError, SandboxClosedError
 from restricted_exec.inline import WATCHDOG
+from restricted_exec.isolation import (
+    ChildLimits,
+    ChildOutcome,
+    IsolationUnavailable,
+    ProcessRunner,
+    QueueFull,
+    RunnerClosed,
+    classify,
+)
 from restricted_exec.policy import Policy
+from restricted_exec.protocol import encode_request
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
-from restricted_exec.runtime import ExecutionInterrupted, RunOptions, execute
+from restricted_exec.runtime import MAX_VALUE_BYTES, ExecutionInterrupted, RunOptions, execute
 from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = ["Program", "Sandbox", "compile_program", "run"]
@@ -73,19 +86,41 @@ class Program:
 
 
 class Sandbox:
-    """Runs programs under a policy; safe to share between threads.
+    """Runs programs under a policy; safe to share between threads and from asyncio.
+
+    In process mode (the default) the Sandbox owns a fork server, started on
+    the first process-mode run, that keeps ``prefork`` locked-down children
+    waiting; each run takes one, and no child runs twice.
 
     Args:
         policy: the default policy for runs that do not pass one.
+        max_concurrency: children running at once (default: CPU count); more
+            callers wait in a queue.
+        prefork: children kept forked and waiting, so fork cost is off the
+            request's critical path.
+        queue_limit: callers that may wait for a child; beyond that a run
+            returns status ``rejected`` at once.
         compile_cache_size: how many compiled programs to keep (LRU).
     """
 
-    def __init__(self, policy: Policy | None = None, *, compile_cache_size: int = 256) -> None:
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        max_concurrency: int | None = None,
+        prefork: int = 2,
+        queue_limit: int = 256,
+        compile_cache_size: int = 256,
+    ) -> None:
         self.policy = policy if policy is not None else Policy()
         self._cache: OrderedDict[tuple[str, Any], CompileOutcome] = OrderedDict()
         self._cache_size = compile_cache_size
         self._lock = threading.Lock()
         self._closed = False
+        self._runner: ProcessRunner | None = None
+        self._max_concurrency = max_concurrency
+        self._prefork = prefork
+        self._queue_limit = queue_limit
 
     # -- public API ------------------------------------------------------
 
@@ -111,8 +146,12 @@ class Sandbox:
         return await asyncio.to_thread(self.run, code, inputs=inputs, policy=policy)
 
     def close(self) -> None:
-        """Stop accepting runs. Idempotent."""
-        self._closed = True
+        """Stop accepting runs and stop the fork server and its children. Idempotent."""
+        with self._lock:
+            self._closed = True
+            runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -158,8 +197,65 @@ class Sandbox:
             max_value_items=policy.max_value_items,
             source=program.source,
         )
-        payload = _run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
-        return _from_payload(payload, outcome, policy, started, isolation="inline")
+        if policy.isolation == "inline":
+            payload = _run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
+            return _from_payload(payload, outcome, policy, started, isolation="inline")
+        return self._run_in_child(outcome, tagged_inputs, options, policy, started)
+
+    def _process_runner(self) -> ProcessRunner:
+        with self._lock:
+            if self._closed:
+                raise SandboxClosedError("this Sandbox is closed")
+            if self._runner is None:
+                # The runner probes the kernel once; whether a run may proceed
+                # with missing layers is decided per run from its policy.
+                try:
+                    self._runner = ProcessRunner(
+                        max_concurrency=self._max_concurrency,
+                        prefork=self._prefork,
+                        queue_limit=self._queue_limit,
+                        allow_degraded=True,
+                    )
+                except IsolationUnavailable as problem:
+                    raise IsolationUnavailableError(str(problem)) from None
+            return self._runner
+
+    def _run_in_child(
+        self,
+        outcome: CompileOutcome,
+        tagged_inputs: dict[str, Any],
+        options: RunOptions,
+        policy: Policy,
+        started: float,
+    ) -> ExecutionResult:
+        assert outcome.code is not None
+        request = encode_request(
+            outcome.code,
+            hoisted=outcome.hoisted,
+            inputs=tagged_inputs,
+            modules=options.modules,
+            preload=options.preload,
+            output_bytes=options.output_bytes,
+            max_value_items=options.max_value_items,
+            source=options.source,
+        )
+        limits = ChildLimits(
+            wall_s=policy.timeout_s,
+            cpu_s=policy.effective_cpu_time_s,
+            memory_mb=policy.memory_mb,
+            # Worst case of JSON-escaped stdout, plus the largest value, plus the envelope.
+            max_payload_bytes=6 * policy.output_bytes + MAX_VALUE_BYTES + 65536,
+            allow_degraded=policy.allow_degraded,
+        )
+        try:
+            child = self._process_runner().run(request, limits)
+        except QueueFull as problem:
+            return _rejected(outcome, policy, started, str(problem))
+        except RunnerClosed:
+            raise SandboxClosedError("this Sandbox is closed") from None
+        except IsolationUnavailable as problem:
+            raise IsolationUnavailableError(str(problem)) from None
+        return _from_child(child, outcome, policy, started)
 
 
 def _run_inline(
@@ -188,6 +284,79 @@ def _run_inline(
             },
             "timeout_kind": "wall",
         }
+
+
+def _from_child(
+    child: ChildOutcome, outcome: CompileOutcome, policy: Policy, started: float
+) -> ExecutionResult:
+    """Map how a child ended onto an ExecutionResult (never raises)."""
+    verdict = classify(child)
+    extra: dict[str, Any] = {
+        "cpu_ms": child.cpu_ms,
+        "peak_rss_kb": child.peak_rss_kb,
+        "layers": child.layers,
+    }
+    if verdict.status == "ok-payload":
+        assert child.payload is not None
+        try:
+            payload = json.loads(child.payload)
+            return _from_payload(
+                payload, outcome, policy, started, isolation="process", extra=extra
+            )
+        except (ValueError, TypeError, KeyError, ValidationError, UnsupportedValue) as problem:
+            # A child is untrusted: a malformed reply is a crash, not our exception.
+            verdict_detail = f"the child's reply was malformed: {type(problem).__name__}"
+            payload = _ending("crashed", "crash", "SandboxCrashed", verdict_detail)
+    elif verdict.status == "timeout":
+        limit = policy.timeout_s if verdict.timeout_kind == "wall" else policy.effective_cpu_time_s
+        name = "timeout_s" if verdict.timeout_kind == "wall" else "cpu_time_s"
+        payload = _ending(
+            "timeout",
+            "timeout",
+            "TimeoutError",
+            f"the program ran longer than {limit:g} s of "
+            f"{'wall-clock' if verdict.timeout_kind == 'wall' else 'CPU'} time ({name})",
+        )
+        payload["timeout_kind"] = verdict.timeout_kind
+    elif verdict.status == "memory_limit":
+        payload = _ending(
+            "memory_limit",
+            "memory",
+            "MemoryError",
+            f"the program tried to use more than {policy.memory_mb} MB (memory_mb)",
+        )
+    else:
+        payload = _ending("crashed", "crash", "SandboxCrashed", verdict.detail)
+        extra["signal"] = verdict.signal_name
+    return _from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
+
+
+def _ending(status: str, kind: str, type_name: str, message: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "stdout": "",
+        "stdout_truncated": False,
+        "value": None,
+        "error": {
+            "kind": kind,
+            "type": type_name,
+            "message": message,
+            "line": None,
+            "traceback": "",
+        },
+    }
+
+
+def _rejected(
+    outcome: CompileOutcome, policy: Policy, started: float, reason: str
+) -> ExecutionResult:
+    return ExecutionResult(
+        status="rejected",
+        error=ErrorInfo(kind="rejected", type="RunRejected", message=reason),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        code_sha256=outcome.source_sha256,
+        isolation=policy.isolation,
+    )
 
 
 def _check_inputs(inputs: dict[str, Any] | None) -> dict[str, Any]:
