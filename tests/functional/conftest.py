@@ -87,7 +87,9 @@ def run_cpython(source: str) -> Reference:
     buffer = io.StringIO()
     value: Any = None
     try:
-        with contextlib.redirect_stdout(buffer):
+        # A fresh decimal context, as restricted_exec gives every run: a snippet
+        # that sets getcontext().prec must not leak into the next reference run.
+        with contextlib.redirect_stdout(buffer), decimal.localcontext(decimal.Context()):
             exec(body, namespace)
             if tail is not None:
                 value = eval(tail, namespace)

@@ -13,7 +13,8 @@ import snippets_dates
 import snippets_errors
 import snippets_finance
 import snippets_language
-import snippets_modules
+import snippets_modules_numeric
+import snippets_modules_stdlib
 import snippets_output
 import snippets_stats_units
 import snippets_text
@@ -28,7 +29,8 @@ CORPUS = [
     *domain("language", snippets_language.CASES),
     *domain("control_flow", snippets_control_flow.CASES),
     *domain("builtins", snippets_builtins.CASES),
-    *domain("modules", snippets_modules.CASES),
+    *domain("modules_numeric", snippets_modules_numeric.CASES),
+    *domain("modules_stdlib", snippets_modules_stdlib.CASES),
     *domain("finance", snippets_finance.CASES),
     *domain("dates", snippets_dates.CASES),
     *domain("stats_units", snippets_stats_units.CASES),

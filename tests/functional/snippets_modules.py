@@ -1,3 +1,0 @@
-from snippets_base import case
-
-CASES = []
