@@ -126,14 +126,18 @@ def normalize(value: Any) -> Any:
 
     Scalars become (type name, repr) so that 1 != True != 1.0 and
     Decimal("1.10") != Decimal("1.1"); tuples become lists and sets sorted
-    lists, as ExecutionResult documents.
+    lists (by value where the items allow it), as ExecutionResult documents.
     """
     if type(value) in _SCALARS:
         return (type(value).__name__, repr(value))
     if type(value) in (list, tuple):
         return [normalize(item) for item in value]
     if type(value) in (set, frozenset):
-        return sorted((normalize(item) for item in value), key=repr)
+        try:
+            items = sorted(value)
+        except TypeError:
+            items = sorted(value, key=repr)
+        return [normalize(item) for item in items]
     if type(value) is dict:
         return {repr(normalize(k)): normalize(v) for k, v in value.items()}
     raise AssertionError(

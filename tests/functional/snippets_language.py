@@ -296,3 +296,84 @@ CASES = [
         """,
     ),
 ]
+
+CASES += [
+    case(
+        "preloaded_names_rebound",
+        """
+        print(datetime.date(2024, 1, 1))
+        from datetime import datetime
+        print(datetime(2024, 1, 1), datetime.strptime("2024-02-03", "%Y-%m-%d").date())
+
+        def local_shadow():
+            math = 3
+            return math + 1
+
+        def param_shadow(json):
+            return json.upper()
+
+        print(local_shadow(), param_shadow("x"), math.sqrt(4))
+        import cmath as math
+        print(math.sqrt(-1))
+        """,
+    ),
+    case(
+        "preloaded_names_rebound_by_every_binding",
+        """
+        def early():
+            return math.floor(2.5)
+
+        print(early())
+        for math in [1, 2]:
+            pass
+        print(math)
+        try:
+            early()
+        except AttributeError as e:
+            print("AttributeError:", e)
+        try:
+            1 / 0
+        except ZeroDivisionError as json:
+            print(type(json).__name__)
+        match 7:
+            case datetime:
+                print("captured", datetime)
+        """,
+    ),
+    case(
+        "preloaded_names_global_and_del",
+        """
+        def patch():
+            global json
+            json = "patched"
+
+        print(json.dumps([1]))
+        patch()
+        print(json)
+        del math
+        try:
+            math.sqrt(1)
+        except NameError as e:
+            print("NameError:", e)
+        xs = [datetime for datetime in range(3)]
+        print(xs, datetime.date(2020, 2, 29))
+        """,
+    ),
+    case(
+        "class_body_scope",
+        """
+        class Rates:
+            base = 0.05
+            table = {y: base * y for y in range(1, 4)} if False else None
+            bump = base + 0.01
+            math = "class attribute"
+            shout = math.upper()
+
+        print(Rates.bump, Rates.shout, math.pi)
+
+        class Broken:
+            x = 5
+            ys = [x for _ in range(3)]
+        """,
+    ),
+]

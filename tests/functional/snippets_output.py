@@ -276,3 +276,111 @@ CASES = [
         """,
     ),
 ]
+
+CASES += [
+    case(
+        "print_calls_str_that_prints",
+        """
+        class Noisy:
+            def __str__(self):
+                print("(in __str__)")
+                return "noisy"
+
+        print("a", Noisy(), "b")
+        print(f"{Noisy()}!")
+        """,
+    ),
+    case(
+        "print_writes_args_before_failing_str",
+        """
+        class Broken:
+            def __str__(self):
+                raise ValueError("cannot render")
+
+        print("first", "second", Broken(), "third")
+        """,
+    ),
+    case(
+        "print_bad_sep",
+        """
+        print("ok")
+        print(1, 2, sep=3)
+        """,
+    ),
+    case(
+        "print_file_none_and_star_generator",
+        """
+        def numbers():
+            for i in range(3):
+                print("producing", i)
+                yield i
+
+        print("to stdout", file=None)
+        print(*numbers(), sep="+")
+        """,
+    ),
+    case(
+        "generator_finally_on_break",
+        """
+        def rows():
+            try:
+                yield 1
+                yield 2
+            finally:
+                print("closing rows")
+
+        for r in rows():
+            print("row", r)
+            break
+        print("after loop")
+        """,
+    ),
+    case(
+        "str_format_nested_fields",
+        """
+        print("{0:{1}.{2}f}|{x:^{w}}|".format(3.14159, 10, 3, x="c", w=5))
+        print("{:{}.{}f}|{:>{}}|".format(2.71828, 9, 2, "r", 4))
+        print("{!r:>8}|{!s:<5}|{!a}".format("ab", "c", "é"))
+        print("{0} {k} {0!r}".format("a", k=2))
+        """,
+    ),
+    case(
+        "str_format_error_messages",
+        """
+        for template, args in [("{!x}", (1,)), ("}", ()), ("{0", (1,)), ("{:d}", ("x",)),
+                               ("{0!}", (1,)), ("{:z}", (1.5,)), ("{0}{}", (1, 2))]:
+            try:
+                template.format(*args)
+            except (ValueError, IndexError, KeyError) as e:
+                print(template, type(e).__name__, e)
+        try:
+            "{rate}".format_map({})
+        except KeyError as e:
+            print("KeyError", e)
+        """,
+    ),
+    case(
+        "str_format_switch_auto_to_manual",
+        """
+        "{}{0}".format(1, 2)
+        """,
+        bug="safe formatter: auto->manual numbering message is reversed "
+        "('cannot switch from manual field specification to automatic field numbering')",
+    ),
+    case(
+        "str_format_missing_positional_argument",
+        """
+        print("{} {}".format("only one"))
+        """,
+        bug="safe formatter: IndexError message is 'tuple index out of range', CPython says "
+        "'Replacement index 1 out of range for positional args tuple'",
+    ),
+    case(
+        "format_map_with_positional_field",
+        """
+        "{}".format_map({})
+        """,
+        bug="safe formatter: format_map with a positional field raises IndexError, CPython "
+        "raises ValueError('Format string contains positional fields')",
+    ),
+]

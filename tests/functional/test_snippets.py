@@ -8,6 +8,7 @@ import pytest
 import snippets_builtins
 import snippets_control_flow
 import snippets_classes
+import snippets_classes_extra
 import snippets_dunders
 import snippets_dates
 import snippets_errors
@@ -18,6 +19,7 @@ import snippets_modules_stdlib
 import snippets_output
 import snippets_stats_units
 import snippets_text
+import snippets_values
 from snippets_base import domain
 
 from restricted_exec import ExecutionResult
@@ -25,6 +27,7 @@ from restricted_exec import ExecutionResult
 CORPUS = [
     *domain("output", snippets_output.CASES),
     *domain("classes", snippets_classes.CASES),
+    *domain("classes_extra", snippets_classes_extra.CASES),
     *domain("dunders", snippets_dunders.CASES),
     *domain("language", snippets_language.CASES),
     *domain("control_flow", snippets_control_flow.CASES),
@@ -35,6 +38,7 @@ CORPUS = [
     *domain("dates", snippets_dates.CASES),
     *domain("stats_units", snippets_stats_units.CASES),
     *domain("text", snippets_text.CASES),
+    *domain("values", snippets_values.CASES),
     *domain("errors", snippets_errors.CASES),
 ]
 
