@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import rx_sec  # noqa: E402
+import rx_sec
 
 CANARY = f"canary-{secrets.token_hex(12)}"
 os.environ["RX_CANARY"] = CANARY

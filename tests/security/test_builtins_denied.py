@@ -45,7 +45,9 @@ def test_cannot_call_denied_builtin(source: str) -> None:
     assert_policy_violation(result, match=name)
 
 
-@pytest.mark.parametrize("name", RUNTIME_ABSENT, ids=[f"{n}_absent_at_run_time" for n in RUNTIME_ABSENT])
+@pytest.mark.parametrize(
+    "name", RUNTIME_ABSENT, ids=[f"{n}_absent_at_run_time" for n in RUNTIME_ABSENT]
+)
 def test_denied_builtin_is_absent_from_the_runs_builtins(name: str) -> None:
     # `if False: name = None` makes the compiler treat the name as the program's
     # own, so the read reaches the runtime: the builtins table must not have it.
@@ -99,9 +101,9 @@ class _NullState:
         "__builtins__",
         '__builtins__["__import__"]("os")',
         '__loader__.load_module("os")',
-        '__spec__',
+        "__spec__",
         'getattr(getattr, "__self__")',
-        'print.__self__',
+        "print.__self__",
         'b = "__imp" + "ort__"\ngetattr(json, b)("os")',
         'import importlib\nimportlib.import_module("os")',
     ],
@@ -127,7 +129,9 @@ def test_cannot_reach_import_or_builtins_by_any_spelling(source: str) -> None:
 
 def test_cannot_call_type_with_three_arguments() -> None:
     result = run('C = type("C", (object,), {"x": 1})\nprint(C)')
-    assert_refused(result, match="type() takes exactly one argument", types=frozenset({"TypeError"}))
+    assert_refused(
+        result, match="type() takes exactly one argument", types=frozenset({"TypeError"})
+    )
 
 
 def test_cannot_call_type_with_three_arguments_through_a_name() -> None:

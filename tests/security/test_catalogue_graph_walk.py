@@ -67,7 +67,9 @@ def _module_dict_ids() -> set[int]:
 
 def _owner(value: Any) -> str | None:
     try:
-        owner = getattr(value, "__module__", None) if not isinstance(value, type) else value.__module__
+        owner = (
+            getattr(value, "__module__", None) if not isinstance(value, type) else value.__module__
+        )
     except Exception:
         return None
     return owner if isinstance(owner, str) else None
@@ -86,11 +88,11 @@ def _forbidden(value: Any, module_dicts: set[int]) -> str | None:
     if value is os.environ:
         return "os.environ"
     owner = _owner(value)
-    if owner is not None and (
+    forbidden_owner = owner is not None and (
         owner in FORBIDDEN_MODULE_OWNERS or owner.startswith(FORBIDDEN_MODULE_PREFIXES)
-    ):
-        if not isinstance(value, (str, int, float)):
-            return f"an object of {owner}: {value!r:.80}"
+    )
+    if forbidden_owner and not isinstance(value, str | int | float):
+        return f"an object of {owner}: {value!r:.80}"
     return None
 
 

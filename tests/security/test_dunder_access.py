@@ -146,11 +146,9 @@ OPERATOR_FORMS = {
         'import functools\nprint(functools.reduce(getattr, ["__class__", "__mro__"], 1))'
     ),
     "map_getattr": 'print(list(map(getattr, [json.dumps], ["__globals__"])))',
-    "filter_getattr": (
-        'print(list(filter(lambda n: getattr(json.dumps, n), ["__globals__"])))'
-    ),
+    "filter_getattr": ('print(list(filter(lambda n: getattr(json.dumps, n), ["__globals__"])))'),
     "sorted_key_getattr": (
-        'import functools\nprint(sorted(["__globals__"], key=functools.partial(getattr, json.dumps)))'
+        'import functools\nprint(sorted(["__globals__"], key=functools.partial(getattr, json.dumps)))'  # noqa: E501
     ),
     "max_key_getattr": 'print(max(["__code__"], key=lambda n: getattr(json.dumps, n)))',
     "getattr_of_getattr": 'print(getattr(getattr, "__self__"))',
@@ -170,9 +168,21 @@ def test_cannot_read_dunder_through_higher_order_functions(source: str) -> None:
     assert_refused(run(source))
 
 
-DEFINITIONS = ["__getattribute__", "__getattr__", "__set_name__", "__init_subclass__",
-               "__class_getitem__", "__reduce__", "__reduce_ex__", "__del__", "__deepcopy__",
-               "__instancecheck__", "__subclasscheck__", "__mro_entries__", "__prepare__"]
+DEFINITIONS = [
+    "__getattribute__",
+    "__getattr__",
+    "__set_name__",
+    "__init_subclass__",
+    "__class_getitem__",
+    "__reduce__",
+    "__reduce_ex__",
+    "__del__",
+    "__deepcopy__",
+    "__instancecheck__",
+    "__subclasscheck__",
+    "__mro_entries__",
+    "__prepare__",
+]
 
 
 @pytest.mark.parametrize("name", DEFINITIONS, ids=DEFINITIONS)

@@ -43,7 +43,7 @@ FORMAT_FORMS = {
     ),
     "nested_field_in_spec": 'print("{0:{1.__class__}}".format(1, 2))',
     "format_of_str_returned_by_method": f'print("{ATTR}".lower().format(json.dumps))',
-    "fstring_calling_format": f'print(f"{{\'{ATTR}\'.format(json.dumps)}}")',
+    "fstring_calling_format": f"print(f\"{{'{ATTR}'.format(json.dumps)}}\")",
 }
 
 
@@ -64,7 +64,7 @@ SUPER_FORMS = {
         f'class S(str):\n    pass\nprint(super(S, S).format("{ATTR}", json.dumps))'
     ),
     "super_format_map": (
-        'class S(str):\n    pass\ns = S("{f.__globals__[codecs].sys.modules[os].environ[RX_CANARY]}")\n'
+        'class S(str):\n    pass\ns = S("{f.__globals__[codecs].sys.modules[os].environ[RX_CANARY]}")\n'  # noqa: E501
         'print(super(S, s).format_map({"f": json.dumps}))'
     ),
 }
@@ -87,7 +87,7 @@ def test_string_formatter_is_absent() -> None:
 
 
 def test_string_formatter_cannot_be_imported_by_name() -> None:
-    result = run('from string import Formatter\nprint(Formatter)')
+    result = run("from string import Formatter\nprint(Formatter)")
     assert_refused(result, match="Formatter")
 
 
@@ -131,12 +131,17 @@ def test_plain_format_fields_still_work() -> None:
     [
         'print(f"{(1).__class__}")',
         'print(f"{json.dumps.__globals__}")',
-        "x = 1\nprint(f\"{x:{x.__class__}}\")",
+        'x = 1\nprint(f"{x:{x.__class__}}")',
         "print(f\"{f'{(1).__class__}'}\")",
-        'print(f"{getattr(json.dumps, \'__glo\' + \'bals__\')}")',
+        "print(f\"{getattr(json.dumps, '__glo' + 'bals__')}\")",
     ],
-    ids=["fstring_dunder", "fstring_globals", "fstring_spec_dunder", "fstring_nested",
-         "fstring_computed_getattr"],
+    ids=[
+        "fstring_dunder",
+        "fstring_globals",
+        "fstring_spec_dunder",
+        "fstring_nested",
+        "fstring_computed_getattr",
+    ],
 )
 def test_fstrings_get_the_same_attribute_rules(source: str) -> None:
     assert_refused(run(source))

@@ -76,13 +76,18 @@ def test_cannot_walk_generator_frames(source: str) -> None:
     [
         "try:\n    1/0\nexcept Exception as e:\n    print(e.__traceback__.tb_frame.f_globals)",
         "try:\n    1/0\nexcept Exception as e:\n    print(getattr(e, '__trace' + 'back__'))",
-        "try:\n    1/0\nexcept Exception as e:\n    t = e.with_traceback(None)\n    print(t.__traceback__)",
+        "try:\n    1/0\nexcept Exception as e:\n    t = e.with_traceback(None)\n    print(t.__traceback__)",  # noqa: E501
         "try:\n    json.nope\nexcept AttributeError as e:\n    print(e.__context__.__traceback__)",
         "import operator\ntry:\n    1/0\nexcept Exception as e:\n"
         "    print(operator.attrgetter('__traceback__')(e))",
     ],
-    ids=["traceback_frame", "traceback_computed", "with_traceback", "context_traceback",
-         "attrgetter_traceback"],
+    ids=[
+        "traceback_frame",
+        "traceback_computed",
+        "with_traceback",
+        "context_traceback",
+        "attrgetter_traceback",
+    ],
 )
 def test_cannot_reach_an_exceptions_traceback(source: str) -> None:
     assert_refused(run(source))

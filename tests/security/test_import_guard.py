@@ -99,7 +99,9 @@ def test_a_narrowed_policy_does_not_preload_other_modules() -> None:
     assert_refused(result, match="json", types=frozenset({"NameError"}))
 
 
-@pytest.mark.parametrize("name", ["os", "sys", "subprocess", "importlib", "builtins", "json.decoder"])
+@pytest.mark.parametrize(
+    "name", ["os", "sys", "subprocess", "importlib", "builtins", "json.decoder"]
+)
 def test_a_policy_cannot_allow_a_module_by_name_alone(name: str) -> None:
     with pytest.raises(PolicyError, match="not in the reviewed catalogue"):
         Policy(modules=frozenset({"math", name}))

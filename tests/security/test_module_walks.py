@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from rx_sec import assert_no_leak, assert_ok, assert_policy_violation, assert_refused, run
+from rx_sec import assert_no_leak, assert_ok, assert_refused, run
 
 WALKS = {
     "json_codecs": ("json", "codecs"),
@@ -115,8 +115,17 @@ def test_module_denial_names_the_reason() -> None:
         "math.new_name = 1",
         "import random\nrandom.random = lambda: 4",
     ],
-    ids=["assign", "delete", "augassign", "setattr", "delattr", "replace_function",
-         "setattr_function", "new_name", "random_per_run"],
+    ids=[
+        "assign",
+        "delete",
+        "augassign",
+        "setattr",
+        "delattr",
+        "replace_function",
+        "setattr_function",
+        "new_name",
+        "random_per_run",
+    ],
 )
 def test_module_proxies_are_read_only(source: str) -> None:
     result = run(f"{source}\nprint(math.pi, json.dumps(1))")
@@ -135,8 +144,15 @@ def test_module_proxies_are_read_only(source: str) -> None:
         "getattr(calendar.day_name, '__init__')('%a')",
         "json.JSONEncoder.__init__(json.JSONEncoder(), indent=9)",
     ],
-    ids=["init", "class_init", "getattr_init", "subclass", "day_name_init",
-         "day_name_getattr_init", "catalogue_class_init"],
+    ids=[
+        "init",
+        "class_init",
+        "getattr_init",
+        "subclass",
+        "day_name_init",
+        "day_name_getattr_init",
+        "catalogue_class_init",
+    ],
 )
 def test_cannot_reinitialise_proxies_or_catalogue_objects(source: str) -> None:
     result = run(f"import calendar\n{source}\nprint(math.pi)")
@@ -215,8 +231,14 @@ def test_module_proxies_cannot_be_deep_copied() -> None:
         "enum.EnumMeta",
         "enum.EnumType('E', (), {})",
     ],
-    ids=["get_type_hints", "forwardref_evaluate", "singledispatch", "make_dataclass",
-         "enummeta", "enumtype"],
+    ids=[
+        "get_type_hints",
+        "forwardref_evaluate",
+        "singledispatch",
+        "make_dataclass",
+        "enummeta",
+        "enumtype",
+    ],
 )
 def test_catalogue_functions_that_evaluate_strings_or_build_classes_are_absent(
     source: str,
@@ -238,7 +260,11 @@ def test_decimal_context_changes_do_not_outlive_the_run() -> None:
     import decimal
 
     before = decimal.getcontext().prec
-    assert_ok(run("import decimal\ndecimal.getcontext().prec = 3\ndecimal.setcontext(decimal.Context(prec=2))"))
+    assert_ok(
+        run(
+            "import decimal\ndecimal.getcontext().prec = 3\ndecimal.setcontext(decimal.Context(prec=2))"  # noqa: E501
+        )
+    )
     assert decimal.getcontext().prec == before
     result = assert_ok(run("import decimal\ndecimal.getcontext().prec"))
     assert result.value == 28

@@ -10,7 +10,7 @@ would turn the guard off there. ``print`` is reserved too.
 from __future__ import annotations
 
 import pytest
-from rx_sec import assert_policy_violation, assert_refused, run
+from rx_sec import assert_policy_violation, run
 
 from restricted_exec import InputError
 
@@ -77,9 +77,7 @@ def _applies(name: str, form: str) -> bool:
 CASES = [(n, f) for n in HOOKS for f in FORMS if _applies(n, f)]
 
 
-@pytest.mark.parametrize(
-    "name, form", CASES, ids=[f"{n}-{f}" for n, f in CASES]
-)
+@pytest.mark.parametrize("name, form", CASES, ids=[f"{n}-{f}" for n, f in CASES])
 def test_cannot_bind_guard_hook(name: str, form: str) -> None:
     source = FORMS[form].format(n=name)
     result = run(f'print("before")\n{source}\n')
@@ -87,21 +85,13 @@ def test_cannot_bind_guard_hook(name: str, form: str) -> None:
 
 
 def test_shadowed_write_hook_in_positional_only_parameter_cannot_poison_json() -> None:
-    source = (
-        "def f(_write_=lambda o: o, /):\n"
-        "    json.dumps = lambda *a: 'poisoned'\n"
-        "f()\n"
-    )
+    source = "def f(_write_=lambda o: o, /):\n    json.dumps = lambda *a: 'poisoned'\nf()\n"
     assert_policy_violation(run(source))
     assert run("print(json.dumps(1))").stdout == "1\n"
 
 
 def test_class_body_cannot_replace_the_write_hook() -> None:
-    source = (
-        "class C:\n"
-        "    _write_ = lambda o: o\n"
-        "    json.JSONEncoder.item_separator = '!'\n"
-    )
+    source = "class C:\n    _write_ = lambda o: o\n    json.JSONEncoder.item_separator = '!'\n"
     assert_policy_violation(run(source))
 
 

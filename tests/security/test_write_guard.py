@@ -103,7 +103,9 @@ def test_cannot_write_attributes_of_foreign_class_instances() -> None:
 
 
 def test_decimal_context_is_the_one_writable_foreign_type_and_is_per_run() -> None:
-    result = assert_ok(run("import decimal\ndecimal.getcontext().prec = 5\nprint(decimal.Decimal(1) / 3)"))
+    result = assert_ok(
+        run("import decimal\ndecimal.getcontext().prec = 5\nprint(decimal.Decimal(1) / 3)")
+    )
     assert result.stdout == "0.33333\n"
     assert assert_ok(run("import decimal\nprint(decimal.Decimal(1) / 3)")).stdout == (
         "0.3333333333333333333333333333\n"
@@ -145,14 +147,18 @@ def test_cannot_read_private_attributes_through_own_wrapt_proxy() -> None:
 
 
 def test_module_proxy_base_class_cannot_wrap_other_objects_writably() -> None:
-    source = "M = type(json).mro()[1]\nclass Q(M):\n    pass\nQ(json.JSONEncoder).item_separator = 'X'"
+    source = (
+        "M = type(json).mro()[1]\nclass Q(M):\n    pass\nQ(json.JSONEncoder).item_separator = 'X'"
+    )
     assert_refused(run(source))
     assert json.JSONEncoder.item_separator == ", "
 
 
 @pytest.fixture
 def dumps_snapshot() -> Iterator[None]:
-    saved = {k: getattr(json.dumps, k) for k in ("__name__", "__qualname__", "__doc__", "__module__")}
+    saved = {
+        k: getattr(json.dumps, k) for k in ("__name__", "__qualname__", "__doc__", "__module__")
+    }
     saved_dict = dict(json.dumps.__dict__)
     yield
     for key, value in saved.items():
@@ -186,7 +192,10 @@ def textcalendar_snapshot() -> Iterator[None]:
         if key not in saved:
             delattr(calendar.TextCalendar, key)
     for key, value in saved.items():
-        if key not in ("__dict__", "__weakref__") and vars(calendar.TextCalendar).get(key) is not value:
+        if (
+            key not in ("__dict__", "__weakref__")
+            and vars(calendar.TextCalendar).get(key) is not value
+        ):
             setattr(calendar.TextCalendar, key, value)
 
 
