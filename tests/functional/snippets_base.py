@@ -2,19 +2,23 @@
 
 A snippet is data: an id that says what it exercises and the source a model
 might write. ``bug=`` marks a snippet on which restricted_exec currently
-differs from CPython (strict xfail, so the marker must go once it is fixed).
+differs from CPython; the test turns it into a strict xfail (in every isolation
+mode, or only in ``bug_modes``), so the marker must go once the bug is fixed.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
 
-def case(case_id: str, source: str, *, bug: str | None = None) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason=f"BUG: {bug}")] if bug else []
+def case(
+    case_id: str, source: str, *, bug: str | None = None, bug_modes: Iterable[str] = ()
+) -> Any:
+    marks = [pytest.mark.cpython_difference(bug, modes=tuple(bug_modes))] if bug else []
     return pytest.param(textwrap.dedent(source).lstrip("\n"), id=case_id, marks=marks)
 
 

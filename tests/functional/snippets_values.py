@@ -9,6 +9,13 @@ CASES = [
     case("mixed_number_set", "{1, 2.5, 3}"),
     case("bool_comparison", "balance = 120\nbalance > 100"),
     case("big_int", "2 ** 200 + 1"),
+    case(
+        "int_over_4300_digits",
+        "2 ** 20000",
+        bug="process mode: the child json-encodes the value and hits the 4300-digit int "
+        "conversion limit; the run ends 'crashed' (inline returns the int)",
+        bug_modes=["process"],
+    ),
     case("unicode_string", '"naïve ☃ 五"'),
     case(
         "function_result",

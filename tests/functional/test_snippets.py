@@ -44,6 +44,7 @@ CORPUS = [
 
 
 @pytest.mark.parametrize("source", CORPUS)
+@pytest.mark.usefixtures("known_difference")
 def test_snippet_matches_cpython(source: str, check: Callable[[str], ExecutionResult]) -> None:
     check(source)
 
