@@ -268,3 +268,47 @@ def test_decimal_context_changes_do_not_outlive_the_run() -> None:
     assert decimal.getcontext().prec == before
     result = assert_ok(run("import decimal\ndecimal.getcontext().prec"))
     assert result.value == 28
+
+
+# -- the proxies themselves, without the write guard in front of them ---------------------
+
+
+@pytest.mark.parametrize("name", ["math", "json", "random", "string"])
+def test_proxy_objects_refuse_writes_and_deletes_on_their_own(name: str) -> None:
+    from restricted_exec.catalogue import CATALOGUE
+    from restricted_exec.modules import ModuleTable
+
+    proxy = ModuleTable(frozenset(CATALOGUE)).get(name)
+    with pytest.raises(AttributeError, match="read-only"):
+        proxy.planted = 1
+    with pytest.raises(AttributeError, match="read-only"):
+        del proxy.planted
+    with pytest.raises(AttributeError):
+        _ = proxy.__dict__
+    with pytest.raises(AttributeError):
+        _ = proxy.__wrapped__
+
+
+def test_proxy_objects_cannot_be_re_pointed_on_their_own() -> None:
+    import json as real_json
+
+    from restricted_exec.catalogue import CATALOGUE
+    from restricted_exec.modules import ModuleTable
+
+    proxy = ModuleTable(frozenset(CATALOGUE)).get("math")
+    with pytest.raises(TypeError, match="re-initialised"):
+        type(proxy).__init__(proxy, real_json)
+    with pytest.raises(TypeError):
+        type(proxy)(real_json)
+    assert proxy.pi == 3.141592653589793
+
+
+def test_proxy_denials_carry_no_reference_to_the_module() -> None:
+    from restricted_exec.catalogue import CATALOGUE
+    from restricted_exec.modules import ModuleTable
+
+    proxy = ModuleTable(frozenset(CATALOGUE)).get("json")
+    with pytest.raises(AttributeError) as caught:
+        _ = proxy.codecs
+    assert getattr(caught.value, "obj", None) is None
+    assert caught.value.__context__ is None
