@@ -227,3 +227,15 @@ def known_difference(request: pytest.FixtureRequest, isolation: str) -> None:
     modes = marker.kwargs.get("modes") or ()
     if not modes or isolation in modes:
         request.applymarker(pytest.mark.xfail(strict=True, reason=f"BUG: {marker.args[0]}"))
+
+
+@pytest.fixture(scope="session")
+def harness() -> Any:
+    """The harness functions themselves, for tests of the harness."""
+
+    class Harness:
+        run_cpython = staticmethod(run_cpython)
+        normalize = staticmethod(normalize)
+        assert_matches_cpython = staticmethod(assert_matches_cpython)
+
+    return Harness

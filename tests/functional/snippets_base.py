@@ -25,6 +25,5 @@ def case(
 def domain(name: str, cases: list[Any]) -> list[Any]:
     """Prefix each id with its domain: ``finance/npv``."""
     return [
-        pytest.param(*param.values, id=f"{name}/{param.id}", marks=param.marks)
-        for param in cases
+        pytest.param(*param.values, id=f"{name}/{param.id}", marks=param.marks) for param in cases
     ]

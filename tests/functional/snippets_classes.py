@@ -1,5 +1,7 @@
 """Classes: inheritance, super(), properties, dataclasses, enums, dunder methods."""
 
+# ruff: noqa: E501 - snippet sources keep the long lines models write
+
 from snippets_base import case
 
 CASES = [

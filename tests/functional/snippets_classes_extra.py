@@ -1,6 +1,8 @@
 """More class shapes models write: subclassing builtins, generics, enums with data,
 class decorators, NotImplemented, alternate constructors."""
 
+# ruff: noqa: E501 - snippet sources keep the long lines models write
+
 from snippets_base import case
 
 CASES = [

@@ -1,5 +1,7 @@
 """Dates: business days, ages, schedules, durations, calendars."""
 
+# ruff: noqa: E501 - snippet sources keep the long lines models write
+
 from snippets_base import case
 
 CASES = [

@@ -1,6 +1,8 @@
 """Special methods on the program's own classes: comparisons, operators and their
 reflected and in-place forms, containers, iterators, callables, context managers."""
 
+# ruff: noqa: E501 - snippet sources keep the long lines models write
+
 from snippets_base import case
 
 CASES = [

@@ -1,5 +1,7 @@
 """Finance: interest, annuities, amortization, NPV/IRR, portfolios, tax brackets."""
 
+# ruff: noqa: E501 - snippet sources keep the long lines models write
+
 from snippets_base import case
 
 CASES = [

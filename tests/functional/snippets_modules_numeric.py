@@ -1,5 +1,7 @@
 """Catalogue modules for numbers: math, cmath, decimal, fractions, statistics, random."""
 
+# ruff: noqa: E501 - snippet sources keep the long lines models write
+
 from snippets_base import case
 
 CASES = [

@@ -1,5 +1,7 @@
 """Statistics by hand and with the statistics module; unit conversion."""
 
+# ruff: noqa: E501 - snippet sources keep the long lines models write
+
 from snippets_base import case
 
 CASES = [

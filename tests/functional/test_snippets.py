@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 import snippets_builtins
-import snippets_control_flow
 import snippets_classes
 import snippets_classes_extra
-import snippets_dunders
+import snippets_control_flow
 import snippets_dates
+import snippets_dunders
 import snippets_errors
 import snippets_finance
 import snippets_language
