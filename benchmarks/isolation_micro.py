@@ -92,8 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     runner, request = _make(args.production, args.prefork)
     with runner:
-        print(f"runner ready in {(time.perf_counter() - started) * 1000:.0f} ms; "
-              f"layers: {', '.join(runner.layers_available())}")
+        print(
+            f"runner ready in {(time.perf_counter() - started) * 1000:.0f} ms; "
+            f"layers: {', '.join(runner.layers_available())}"
+        )
         latency(runner, request, 50)  # warm the host side
         _report(
             f"warm-pool latency ({args.gap_ms:g} ms between runs)",
@@ -104,8 +106,10 @@ def main(argv: list[str] | None = None) -> None:
             runner, request, args.seconds, args.threads
         )
         done = measure()
-        print(f"throughput: {done} runs in {args.seconds:.1f} s with {args.threads} threads "
-              f"= {done / args.seconds:.0f} runs/s")
+        print(
+            f"throughput: {done} runs in {args.seconds:.1f} s with {args.threads} threads "
+            f"= {done / args.seconds:.0f} runs/s"
+        )
 
 
 if __name__ == "__main__":
