@@ -12,8 +12,10 @@ import snippets_control_flow
 import snippets_dates
 import snippets_dunders
 import snippets_errors
+import snippets_errors_more
 import snippets_finance
 import snippets_language
+import snippets_modules_more
 import snippets_modules_numeric
 import snippets_modules_stdlib
 import snippets_output
@@ -34,12 +36,14 @@ CORPUS = [
     *domain("builtins", snippets_builtins.CASES),
     *domain("modules_numeric", snippets_modules_numeric.CASES),
     *domain("modules_stdlib", snippets_modules_stdlib.CASES),
+    *domain("modules_more", snippets_modules_more.CASES),
     *domain("finance", snippets_finance.CASES),
     *domain("dates", snippets_dates.CASES),
     *domain("stats_units", snippets_stats_units.CASES),
     *domain("text", snippets_text.CASES),
     *domain("values", snippets_values.CASES),
     *domain("errors", snippets_errors.CASES),
+    *domain("errors_more", snippets_errors_more.CASES),
 ]
 
 
