@@ -317,3 +317,46 @@ def test_proxy_denials_carry_no_reference_to_the_module() -> None:
     assert getattr(caught.value, "obj", None) in (None, proxy)
     assert type(getattr(caught.value, "obj", None)) is not type(real_json)
     assert caught.value.__context__ is None
+
+
+def test_proxy_objects_cannot_be_pickled() -> None:
+    import pickle
+
+    from restricted_exec.catalogue import CATALOGUE
+    from restricted_exec.modules import ModuleTable
+
+    proxy = ModuleTable(frozenset(CATALOGUE)).get("json")
+    for protocol in (2, 4):
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            proxy.__reduce_ex__(protocol)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        proxy.__reduce__()
+    with pytest.raises((TypeError, pickle.PicklingError, NotImplementedError)):
+        pickle.dumps(proxy)
+
+
+def test_update_wrapper_ignores_caller_chosen_attributes() -> None:
+    source = (
+        "import functools\n"
+        "def f():\n    return 1\n"
+        "def g():\n    return 2\n"
+        "functools.update_wrapper(f, g, assigned=('__code__',))\n"
+        "print(f())\n"
+    )
+    result = run(source)
+    assert result.stdout != "2\n", "a caller-chosen assigned= replaced a function's code"
+    if result.status != "ok":
+        assert_refused(result)
+
+
+def test_a_hosts_decimal_context_does_not_leak_into_runs() -> None:
+    import decimal
+
+    context = decimal.getcontext()
+    before = context.prec
+    context.prec = 7
+    try:
+        result = assert_ok(run("import decimal\ndecimal.getcontext().prec"))
+    finally:
+        context.prec = before
+    assert result.value == 28
