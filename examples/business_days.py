@@ -1,3 +1,5 @@
+# ruff: noqa: F821, B018 - a sandbox program: `datetime` is preloaded, and the last
+# expression is the run's value (like a REPL).
 # "How many business days are there between 3 March and 28 March 2025?"
 start = datetime.date(2025, 3, 3)
 end = datetime.date(2025, 3, 28)

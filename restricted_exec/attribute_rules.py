@@ -55,12 +55,17 @@ RUNTIME_CHECKED: frozenset[str] = frozenset(
         # AttributeError.obj (and memoryview.obj) hand out the object behind a
         # failed lookup, which may be one the program never held.
         "obj",
+        # ABCMeta.register changes isinstance() answers process-wide.
+        "register",
     }
 )
 
 NAMEDTUPLE_API: frozenset[str] = frozenset(
     {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 )
+"""namedtuple's public-by-documentation API. ``_field_defaults`` is a dict, so it
+is readable only on namedtuple classes the program made (``__module__`` is the
+program's ``__main__``), never on catalogue ones such as ``decimal.DecimalTuple``."""
 
 _OPERATORS = [
     "add",
@@ -137,8 +142,15 @@ def is_private(name: str) -> bool:
     return name.startswith("_") and not is_dunder(name) and name != "_"
 
 
+INTROSPECTION_DENIED: dict[str, str] = {
+    "mro": "walks a class's bases to classes the program was never given",
+}
+
+
 def read_denial(name: str) -> str | None:
     """The reason reading ``obj.name`` is denied for every object, or None."""
+    if name in INTROSPECTION_DENIED:
+        return f'"{name}" is denied: it {INTROSPECTION_DENIED[name]}'
     if name in FRAME_ATTRIBUTES:
         return f'"{name}" exposes interpreter frames, code or tracebacks and is denied'
     if name.endswith("__roles__"):

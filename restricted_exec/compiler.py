@@ -51,6 +51,7 @@ from restricted_exec.attribute_rules import (
     write_denial,
 )
 from restricted_exec.catalogue import CATALOGUE, denial_reason
+from restricted_exec.ownership import PROGRAM_FILENAME
 from restricted_exec.safe_builtins import DENIED as DENIED_BUILTINS
 
 __all__ = [
@@ -62,8 +63,6 @@ __all__ = [
     "hoisted_global_name",
 ]
 
-PROGRAM_FILENAME = "<program>"
-"""The file name tracebacks show for the program's own lines."""
 
 VALUE_HOOK = "_rx_value_"
 CHECK_HOOK = "_rx_check_"

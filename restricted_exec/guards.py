@@ -19,9 +19,10 @@ program's globals. Nothing in the catalogue is own, so a program cannot patch
 
 from __future__ import annotations
 
+import abc
 import decimal
 from collections.abc import Callable
-from types import FunctionType
+from types import BuiltinMethodType, ModuleType
 from typing import Any
 
 from restricted_exec.attribute_rules import (
@@ -38,10 +39,12 @@ from restricted_exec.formatting import (
     unbound_format,
     unbound_format_map,
 )
+from restricted_exec.ownership import CLASS_FACTORY, is_own
 
 __all__ = ["AccessDenied", "RunGuards", "checked_public_getattr", "safe_type"]
 
 _MISSING: Any = object()
+_ABC_REGISTER = abc.ABCMeta.register
 
 WRITABLE_FOREIGN_TYPES: dict[type, str] = {
     # Types the program did not define whose attributes it may still set, each
@@ -64,19 +67,33 @@ def _attribute_name(name: object) -> str:
 
 
 def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
-    if name in ("format", "format_map"):
-        if isinstance(obj, str):
-            return bound_format(obj) if name == "format" else bound_format_map(obj)
-        if isinstance(obj, type) and issubclass(obj, str):
-            return unbound_format if name == "format" else unbound_format_map
-    elif isinstance(obj, AttributeError | memoryview):  # name == "obj"
+    if name == "obj" and isinstance(obj, AttributeError | memoryview):
         raise AccessDenied(
             f'"{name}" of {type(obj).__name__} would hand out the object behind the failed '
             "lookup, which the program may never have held"
         )
-    if default is _MISSING:
-        return getattr(obj, name)
-    return getattr(obj, name, default)
+    value = getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
+    # Judge what was found, not where: str.format reached through a str, a str
+    # subclass, the str class or super() is the same C method in the end.
+    if name in ("format", "format_map"):
+        if value is str.format:
+            return unbound_format
+        if value is str.format_map:
+            return unbound_format_map
+        if type(value) is BuiltinMethodType and isinstance(value.__self__, str):
+            template = value.__self__
+            if value.__name__ == "format":
+                return bound_format(template)
+            if value.__name__ == "format_map":
+                return bound_format_map(template)
+    elif name == "register" and getattr(value, "__func__", None) is _ABC_REGISTER:
+        owner = value.__self__
+        if not (isinstance(owner, type) and is_own(owner)):
+            raise AccessDenied(
+                "register() of an abstract base class the program did not define would "
+                "change isinstance() for every later run"
+            )
+    return value
 
 
 def checked_public_getattr(obj: Any, name: object) -> Any:
@@ -104,6 +121,10 @@ def safe_type(*args: Any) -> type:
             "type(name, bases, namespace) is not allowed; use a class statement"
         )
     result = type(args[0])
+    if isinstance(args[0], ModuleType):
+        # A module proxy's own class (and wrapt's, above it) stays hidden, as
+        # CPython's answer for a module is simply `module`.
+        return ModuleType
     if issubclass(result, type):
         raise AccessDenied(
             "type() of a class is its metaclass, which programs cannot use; "
@@ -112,62 +133,25 @@ def safe_type(*args: Any) -> type:
     return result
 
 
-def _is_namedtuple(obj: Any) -> bool:
+def _namedtuple_api_allowed(obj: Any, name: str) -> bool:
     cls = obj if isinstance(obj, type) else type(obj)
-    return issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
-
-
-def _metaclass_for(bases: tuple[Any, ...]) -> type:
-    # The same "most derived metaclass" rule as CPython's __build_class__.
-    winner: type = type
-    for base in bases:
-        candidate = type(base)
-        if issubclass(winner, candidate):
-            continue
-        if issubclass(candidate, winner):
-            winner = candidate
-            continue
-        raise TypeError(
-            "metaclass conflict: the metaclass of a derived class must be a (non-strict) "
-            "subclass of the metaclasses of all its bases"
-        )
-    return winner
-
-
-class _ClassFactory:
-    """The ``__metaclass__`` every class statement uses: builds the class as
-    CPython would (honouring Enum's, NamedTuple's and TypedDict's metaclasses)
-    and records it as one of the program's own classes."""
-
-    __slots__ = ("_own",)
-
-    def __init__(self, own: set[type]) -> None:
-        self._own = own
-
-    def __prepare__(self, name: str, bases: tuple[Any, ...], **kwargs: Any) -> Any:
-        return _metaclass_for(bases).__prepare__(name, bases, **kwargs)
-
-    def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
-        cls = _metaclass_for(bases)(name, bases, namespace, **kwargs)
-        self._own.add(cls)
-        return cls
+    if not (issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)):
+        return False
+    if name == "_field_defaults":
+        return getattr(cls, "__module__", None) == "__main__"
+    return True
 
 
 class RunGuards:
-    """The hooks of one run; they share the run's set of own classes."""
+    """The hooks of one run (stateless today: ownership needs no run context)."""
 
     def __init__(self, program_globals: dict[str, Any]) -> None:
-        self.own_classes: set[type] = set()
         self.program_globals = program_globals
-        self.class_factory = _ClassFactory(self.own_classes)
+        self.class_factory = CLASS_FACTORY
 
-    def is_own(self, obj: Any) -> bool:
-        cls = type(obj)
-        if issubclass(cls, type):
-            return obj in self.own_classes
-        if cls in self.own_classes:
-            return True
-        return cls is FunctionType and obj.__globals__ is self.program_globals
+    @staticmethod
+    def is_own(obj: Any) -> bool:
+        return is_own(obj)
 
     # -- hooks the compiler emits ---------------------------------------
 
@@ -177,7 +161,7 @@ class RunGuards:
 
     def private_hook(self, obj: Any, name: str) -> Any:
         """``_private_(a, "_b")._b``: returns ``a`` if it may show private attributes."""
-        if self.is_own(obj) or (name in NAMEDTUPLE_API and _is_namedtuple(obj)):
+        if self.is_own(obj) or (name in NAMEDTUPLE_API and _namedtuple_api_allowed(obj, name)):
             return obj
         raise AccessDenied(
             f'"{name}" is private to {type(obj).__name__}; programs may read private '
@@ -265,5 +249,5 @@ class RunGuards:
             "_special_": self.special_hook,
             "_write_": self.write_hook,
             "_getiter_": iter,
-            "__metaclass__": self.class_factory,
+            "__metaclass__": CLASS_FACTORY,
         }

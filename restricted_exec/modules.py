@@ -19,18 +19,21 @@ Some attributes are served by guarded replacements:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import operator
 import random
+import typing
 from collections.abc import Callable
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 import wrapt
 
 from restricted_exec.catalogue import CATALOGUE, denial_reason
-from restricted_exec.guards import checked_public_getattr
+from restricted_exec.guards import AccessDenied, checked_public_getattr
+from restricted_exec.ownership import is_own
 
 __all__ = ["ModuleProxy", "ModuleTable", "load_catalogue_module"]
 
@@ -84,10 +87,29 @@ def _as_class_attribute(value: Any) -> Any:
 
 
 def load_catalogue_module(name: str) -> ModuleType:
-    """Import a catalogue module for real (trusted code only)."""
+    """Import a catalogue module for real (trusted code only), its shared class state frozen."""
     if name not in CATALOGUE:
         raise KeyError(name)
-    return importlib.import_module(name)
+    module = importlib.import_module(name)
+    for attribute, (class_name, freeze) in FROZEN_CLASS_ATTRIBUTES.get(name, {}).items():
+        cls = getattr(module, class_name)
+        value = cls.__dict__[attribute]
+        if isinstance(value, list | dict):
+            # Item access carries no rule, so a class-level list or dict would be
+            # one object every run (and the host) shares; make it read-only.
+            setattr(cls, attribute, freeze(value))
+    return module
+
+
+FROZEN_CLASS_ATTRIBUTES: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] = {
+    # module -> attribute -> (class, read-only replacement): the public
+    # class-level containers the catalogue walk in tests/security found.
+    "calendar": {
+        "cssclasses": ("HTMLCalendar", tuple),
+        "cssclasses_weekday_head": ("HTMLCalendar", tuple),
+    },
+    "textwrap": {"unicode_whitespace_trans": ("TextWrapper", MappingProxyType)},
+}
 
 
 def _make_proxy(name: str, module: ModuleType, overrides: dict[str, Any]) -> ModuleProxy:
@@ -132,17 +154,72 @@ def _methodcaller(name: str, /, *args: Any, **kwargs: Any) -> Callable[[Any], An
     return call
 
 
+def _require_own(function: str, target: Any) -> None:
+    if not is_own(target):
+        raise AccessDenied(
+            f"{function}() changes the object it is given, and programs may only change "
+            f"objects they created, not {type(target).__name__} objects from the sandbox"
+        )
+
+
 def _update_wrapper(wrapper: Any, wrapped: Any) -> Any:
+    _require_own("functools.update_wrapper", wrapper)
     return functools.update_wrapper(wrapper, wrapped)
 
 
 def _wraps(wrapped: Any) -> Callable[[Any], Any]:
-    return functools.wraps(wrapped)
+    def decorate(wrapper: Any) -> Any:
+        return _update_wrapper(wrapper, wrapped)
+
+    return decorate
+
+
+def _total_ordering(cls: Any) -> Any:
+    _require_own("functools.total_ordering", cls)
+    return functools.total_ordering(cls)
+
+
+def _dataclass(cls: Any = None, /, **options: Any) -> Any:
+    def decorate(target: Any) -> Any:
+        _require_own("dataclasses.dataclass", target)
+        return dataclasses.dataclass(target, **options)
+
+    return decorate if cls is None else decorate(cls)
+
+
+def _final(target: Any) -> Any:
+    # typing.final marks what it can and ignores what it cannot; objects the
+    # program does not own are left unmarked, exactly like an immutable one.
+    return typing.final(target) if is_own(target) else target
+
+
+def _runtime_checkable(cls: Any) -> Any:
+    _require_own("typing.runtime_checkable", cls)
+    return typing.runtime_checkable(cls)
+
+
+def _overload(function: Any) -> Any:
+    # typing.overload records every decorated function in a process-wide
+    # registry; this one returns the same kind of placeholder without recording.
+    def overloaded(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            "You should not call an overloaded function. A series of @typing.overload-"
+            "decorated functions outside a stub module should always be followed by an "
+            "implementation that is not @overload-ed."
+        )
+
+    return overloaded
 
 
 _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
-    "functools": {"wraps": _wraps, "update_wrapper": _update_wrapper},
+    "functools": {
+        "wraps": _wraps,
+        "update_wrapper": _update_wrapper,
+        "total_ordering": _total_ordering,
+    },
+    "dataclasses": {"dataclass": _dataclass},
+    "typing": {"final": _final, "runtime_checkable": _runtime_checkable, "overload": _overload},
 }
 
 

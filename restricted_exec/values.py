@@ -5,6 +5,7 @@ object for everything else we accept, so that a Decimal stays a Decimal after a
 round trip through JSON::
 
     Decimal("1.10")            -> {"$type": "decimal", "value": "1.10"}
+    an int over ~3,900 digits  -> {"$type": "int", "value": "0x..."} (JSON cannot carry it)
     Fraction(1, 3)             -> {"$type": "fraction", "value": "1/3"}
     float("nan")               -> {"$type": "float", "value": "nan"}
     datetime/date/time         -> {"$type": "datetime" | "date" | "time", "value": ISO text}
@@ -35,6 +36,7 @@ MAX_DEPTH = 100
 """Containers nested deeper than this are refused (the conversion is iterative-safe)."""
 
 _TAG = "$type"
+_PLAIN_INT_BITS = 13_000  # about 3,900 decimal digits: under sys.int_info's default limit
 
 
 class UnsupportedValue(ValueError):
@@ -67,8 +69,15 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
     if budget[0] < 0:
         raise UnsupportedValue(f"{path}: the value holds too many items to return")
     kind = type(value)
-    if value is None or kind is bool or kind is int or kind is str:
+    if value is None or kind is bool or kind is str:
         return value
+    if kind is int:
+        assert isinstance(value, int)
+        if value.bit_length() <= _PLAIN_INT_BITS:
+            return value
+        # Beyond ~4,300 decimal digits Python refuses int <-> str conversion
+        # (CVE-2020-10735); hexadecimal has no such limit and is exact.
+        return {_TAG: "int", "value": hex(value)}
     if kind is float:
         assert isinstance(value, float)
         if math.isfinite(value):
@@ -165,6 +174,8 @@ def decode(data: Any) -> Any:
         return {key: decode(item) for key, item in data.items()}
     if tag == "float":
         return float(data["value"])
+    if tag == "int":
+        return int(data["value"], 16)
     if tag == "decimal":
         return Decimal(data["value"])
     if tag == "fraction":

@@ -66,7 +66,11 @@ def test_attributes_outside_the_allowlist_are_not_hoisted_and_fail_at_runtime() 
 
 
 def test_match_value_patterns_on_preloaded_modules_still_compare() -> None:
-    source = "match 3.141592653589793:\n    case math.pi:\n        print('pi')\n    case _:\n        print('other')"
+    source = (
+        "match 3.141592653589793:\n"
+        "    case math.pi:\n        print('pi')\n"
+        "    case _:\n        print('other')"
+    )
     assert restricted_exec.run(source, policy=INLINE).stdout == "pi\n"
 
 

@@ -54,7 +54,8 @@ def test_values_computed_in_the_sandbox_round_trip(inline_sandbox: restricted_ex
     result = inline_sandbox.run(
         "from decimal import Decimal\n"
         "from fractions import Fraction\n"
-        "{'total': Decimal('10.50') * 3, 'share': Fraction(1, 3), 'when': datetime.date(2025, 1, 31)}"
+        "{'total': Decimal('10.50') * 3, 'share': Fraction(1, 3),\n"
+        " 'when': datetime.date(2025, 1, 31)}"
     )
     assert result.ok, result.error
     assert result.value == {

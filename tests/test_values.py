@@ -126,3 +126,11 @@ def test_decimal_keeps_its_exponent() -> None:
     back = decode(json.loads(json.dumps(encode(Decimal("1.10")))))
     assert str(back) == "1.10"
     assert decode(encode(Fraction(1, 3))) == Fraction(1, 3)
+
+
+@pytest.mark.parametrize(
+    "value", [2**20000, -(3**9000), 10**3899], ids=["2**20000", "-3**9000", "10**3899"]
+)
+def test_huge_ints_round_trip_through_json(value: int) -> None:
+    wire = json.dumps(encode(value))
+    assert decode(json.loads(wire)) == value

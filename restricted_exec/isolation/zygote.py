@@ -39,11 +39,16 @@ ENTRIES: dict[str, str] = {
 }
 
 
-def _load_entry(name: str) -> tuple[Callable[[], None], Callable[[bytes], bytes]]:
+def _load_entry(
+    name: str,
+) -> tuple[Callable[[], None], Callable[[], None], Callable[[bytes], bytes]]:
+    """The entry's warm_up (once, in the zygote), warm_child (in each waiting child; defaults
+    to warm_up) and run_request."""
     module = importlib.import_module(ENTRIES[name])
     warm_up = cast(Callable[[], None], module.warm_up)
+    warm_child = cast(Callable[[], None], getattr(module, "warm_child", warm_up))
     run_request = cast(Callable[[bytes], bytes], module.run_request)
-    return warm_up, run_request
+    return warm_up, warm_child, run_request
 
 
 class _Zygote:
@@ -138,7 +143,7 @@ def main(config: dict[str, Any]) -> None:
     # LC_CTYPE. Children inherit this environment, and it should hold nothing at all.
     os.environ.clear()
     try:
-        warm_up, run_request = _load_entry(str(config["entry"]))
+        warm_up, warm_child, run_request = _load_entry(str(config["entry"]))
         # The runtime is imported and warmed once here; every child inherits it through fork.
         warm_up()
         syscalls.load()
@@ -148,7 +153,7 @@ def main(config: dict[str, Any]) -> None:
         ctx = ChildContext(
             zygote_pid=os.getpid(),
             workdir=str(config["workdir"]),
-            warm_up=warm_up,
+            warm_up=warm_child,
             run_request=run_request,
             available=frozenset(available),
             seccomp_filter=(

@@ -191,7 +191,6 @@ CASES = [
         p.x += 2
         print(p, Point(3, 2) == p)
         """,
-        bug="dataclass(slots=True) rebuilds the class, which is then not 'own': attribute writes denied",
     ),
     case(
         "enum_kinds",

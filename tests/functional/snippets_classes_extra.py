@@ -26,8 +26,6 @@ CASES = [
         for p in Planet:
             print(f"{p.name:<8} {p.surface_gravity:6.2f} m/s2")
         """,
-        bug="Enum members are created before the class is recorded as own: self.x = ... "
-        "in an Enum's __init__ raises AccessDenied",
     ),
     case(
         "enum_functional_api_and_intflag",

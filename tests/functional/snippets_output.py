@@ -366,23 +366,17 @@ CASES += [
         """
         "{}{0}".format(1, 2)
         """,
-        bug="safe formatter: auto->manual numbering message is reversed "
-        "('cannot switch from manual field specification to automatic field numbering')",
     ),
     case(
         "str_format_missing_positional_argument",
         """
         print("{} {}".format("only one"))
         """,
-        bug="safe formatter: IndexError message is 'tuple index out of range', CPython says "
-        "'Replacement index 1 out of range for positional args tuple'",
     ),
     case(
         "format_map_with_positional_field",
         """
         "{}".format_map({})
         """,
-        bug="safe formatter: format_map with a positional field raises IndexError, CPython "
-        "raises ValueError('Format string contains positional fields')",
     ),
 ]

@@ -12,8 +12,6 @@ CASES = [
     case(
         "int_over_4300_digits",
         "2 ** 20000",
-        bug="process mode: the child json-encodes the value and hits the 4300-digit int "
-        "conversion limit; the run ends 'crashed' (inline returns the int)",
         bug_modes=["process"],
     ),
     case("unicode_string", '"naïve ☃ 五"'),

@@ -46,9 +46,9 @@ FORBIDDEN_MODULE_PREFIXES = ("importlib.", "os.", "subprocess.")
 MUTABLE_CONTAINERS = (list, dict, set, bytearray, collections.deque)
 ITEM_CONTAINERS = (list, tuple, set, frozenset, dict, types.MappingProxyType)
 
-# Known findings, reported as escapes: each is also pinned by an xfail test so
-# that fixing it forces this list to shrink.
-KNOWN_SHARED_CONTAINERS = frozenset(
+# Findings of this walk that were fixed (frozen by restricted_exec.modules, or
+# no longer readable): pinned so that none of them comes back.
+FIXED_SHARED_CONTAINERS = frozenset(
     {
         "textwrap.TextWrapper.unicode_whitespace_trans",
         "calendar.HTMLCalendar.cssclasses",
@@ -196,27 +196,15 @@ def test_no_catalogue_path_reaches_modules_frames_code_globals_or_os(
 
 def test_no_catalogue_path_reaches_state_shared_between_runs(walks: tuple[Walk, Walk]) -> None:
     shared = set(_shared_containers(walks))
-    unknown = {path for path in shared if _canonical(path) not in KNOWN_SHARED_CONTAINERS}
-    report = "\n".join(sorted(unknown))
-    assert not unknown, f"mutable containers shared between runs:\n{report}"
+    report = "\n".join(sorted(shared))
+    assert not shared, f"mutable containers shared between runs:\n{report}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ESCAPE: class-level mutable containers are shared between runs and with the "
-    "host: " + ", ".join(sorted(KNOWN_SHARED_CONTAINERS)),
-)
-def test_known_shared_containers_are_gone(walks: tuple[Walk, Walk]) -> None:
-    shared = {_canonical(path) for path in _shared_containers(walks)}
-    assert not (shared & KNOWN_SHARED_CONTAINERS)
-
-
-def _canonical(path: str) -> str:
-    # Different routes reach the same container; the known list names the short one.
-    for known in KNOWN_SHARED_CONTAINERS:
-        if path == known or path.endswith("." + known.split(".", 1)[1]):
-            return known
-    return path
+def test_fixed_shared_containers_stay_unreachable(walks: tuple[Walk, Walk]) -> None:
+    reached = set(_shared_containers(walks))
+    for fixed in FIXED_SHARED_CONTAINERS:
+        tail = fixed.split(".", 1)[1]
+        assert not any(path == fixed or path.endswith("." + tail) for path in reached), fixed
 
 
 def test_walk_detects_a_planted_module() -> None:

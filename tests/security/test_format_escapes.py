@@ -70,12 +70,6 @@ SUPER_FORMS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ESCAPE: super(S, s).format is the real str.format (guards._runtime_checked only "
-    "intercepts str instances and str subclasses, not super objects), so format fields walk "
-    "json.dumps.__globals__ to os.environ",
-)
 @pytest.mark.parametrize("source", list(SUPER_FORMS.values()), ids=list(SUPER_FORMS))
 def test_cannot_traverse_format_fields_through_super(source: str) -> None:
     assert_refused(run(source))

@@ -1,0 +1,101 @@
+"""Which objects belong to the program: the one fact most runtime guards ask.
+
+A program owns the classes its ``class`` statements create (and classes the
+catalogue derives from them, such as ``@dataclass(slots=True)`` copies), the
+instances of those classes, and the functions and lambdas it defines. Nothing
+from the catalogue is owned, so a program can change its own objects freely
+but cannot patch ``json.JSONEncoder`` or a function every later run shares.
+
+The answer needs no run context: every class statement runs through
+:class:`ClassFactory`, which puts a marker object into the class namespace
+before the class is created (so an Enum's members, built inside the
+metaclass, are already owned), and a program function is recognised by its
+code's file name. A program cannot forge either: the marker lives under a
+dunder name programs can neither read nor write, and programs cannot create
+code objects.
+"""
+
+from __future__ import annotations
+
+from types import FunctionType, ModuleType
+from typing import Any
+
+import wrapt
+
+__all__ = ["PROGRAM_FILENAME", "ClassFactory", "is_own", "is_program_class"]
+
+PROGRAM_FILENAME = "<program>"
+"""The file name the compiler gives program code; tracebacks show it, and it marks
+a function as the program's own."""
+
+_MARK_NAME = "__rx_program_class__"
+
+
+class _Mark:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<restricted_exec program class>"
+
+
+_MARK = _Mark()
+
+
+def is_program_class(cls: type) -> bool:
+    """True if ``cls`` came from one of the program's class statements."""
+    # type.__dict__ is read directly (no inheritance, no descriptors): a catalogue
+    # subclass of a program class is not itself a program class.
+    namespace = type.__dict__["__dict__"].__get__(cls)
+    return namespace.get(_MARK_NAME) is _MARK
+
+
+def is_own(obj: Any) -> bool:
+    """True if the program owns ``obj`` (see the module docstring)."""
+    cls = type(obj)
+    if issubclass(cls, type):
+        return is_program_class(obj)
+    if cls is FunctionType:
+        return obj.__code__.co_filename == PROGRAM_FILENAME  # type: ignore[no-any-return]
+    return is_program_class(cls)
+
+
+def _metaclass_for(bases: tuple[Any, ...]) -> type:
+    # The same "most derived metaclass" rule as CPython's __build_class__.
+    winner: type = type
+    for base in bases:
+        if isinstance(base, type) and issubclass(base, wrapt.BaseObjectProxy | ModuleType):
+            # A program-owned proxy subclass would pass the ownership checks
+            # while forwarding every access to the object it wraps.
+            raise TypeError(f"programs cannot subclass {base.__name__}")
+        candidate = type(base)
+        if issubclass(winner, candidate):
+            continue
+        if issubclass(candidate, winner):
+            winner = candidate
+            continue
+        raise TypeError(
+            "metaclass conflict: the metaclass of a derived class must be a (non-strict) "
+            "subclass of the metaclasses of all its bases"
+        )
+    return winner
+
+
+class ClassFactory:
+    """The ``__metaclass__`` every class statement uses.
+
+    It builds the class as CPython would (honouring Enum's, NamedTuple's and
+    TypedDict's metaclasses) and marks it as the program's own.
+    """
+
+    __slots__ = ()
+
+    def __prepare__(self, name: str, bases: tuple[Any, ...], **kwargs: Any) -> Any:
+        namespace = _metaclass_for(bases).__prepare__(name, bases, **kwargs)
+        namespace[_MARK_NAME] = _MARK
+        return namespace
+
+    def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
+        return _metaclass_for(bases)(name, bases, namespace, **kwargs)
+
+
+CLASS_FACTORY = ClassFactory()
