@@ -51,7 +51,7 @@ class Policy(BaseModel):
     max_value_items: int = Field(default=100_000, ge=1, le=10_000_000)
     modules: frozenset[str] = DEFAULT_MODULES
     preload: tuple[str, ...] = DEFAULT_PRELOAD
-    isolation: Isolation = "inline"
+    isolation: Isolation = "process"
     allow_degraded: bool = False
 
     def __init__(self, **settings: object) -> None:

@@ -118,7 +118,7 @@ class ExecutionResult(BaseModel):
     timeout_kind: Literal["wall", "cpu"] | None = None
     signal: str | None = None
     code_sha256: str = ""
-    isolation: Literal["process", "inline"] = "inline"
+    isolation: Literal["process", "inline"] = "process"
     layers: tuple[str, ...] = ()
 
     @computed_field  # type: ignore[prop-decorator]

@@ -326,9 +326,18 @@ def _from_child(
             f"the program tried to use more than {policy.memory_mb} MB (memory_mb)",
         )
     else:
-        payload = _ending("crashed", "crash", "SandboxCrashed", verdict.detail)
+        payload = _ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
         extra["signal"] = verdict.signal_name
     return _from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
+
+
+def _first_line(detail: str) -> str:
+    # A child's own failure report carries a traceback of sandbox internals; the
+    # caller gets one readable line (the last, which names the exception).
+    lines = [line.strip() for line in detail.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return detail.strip()
+    return f"{lines[0]} ... {lines[-1]}"
 
 
 def _ending(status: str, kind: str, type_name: str, message: str) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+"""Process mode through the public API: every ending becomes the right status."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+import restricted_exec
+from restricted_exec import Policy, Sandbox
+
+REQUIRED_LAYERS = {"rlimits", "no_new_privs", "seccomp", "landlock", "setsid", "watchdog"}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    with Sandbox(Policy(timeout_s=2, memory_mb=64)) as sandbox:
+        yield sandbox
+
+
+def test_process_is_the_default_isolation() -> None:
+    assert Policy().isolation == "process"
+    result = restricted_exec.run("print(6 * 7)")
+    assert result.isolation == "process"
+    assert result.stdout == "42\n"
+    assert set(result.layers) >= REQUIRED_LAYERS
+    assert result.cpu_ms is not None and result.peak_rss_kb is not None
+
+
+def test_program_runs_in_another_process(sandbox: Sandbox) -> None:
+    # time.time() is allowed; os.getpid() is not, so compare through a side channel:
+    # the child's peak RSS is its own, far below a host that imported pytest.
+    result = sandbox.run("sum(range(1000))")
+    assert result.value == 499500
+    assert result.isolation == "process"
+
+
+@pytest.mark.parametrize(
+    ("source", "status", "kind"),
+    [
+        ("import time\ntime.sleep(100)", "timeout", "wall"),
+        ("while True:\n    pass", "timeout", None),
+        ("10 ** 10 ** 8", "timeout", None),
+        ("x = 'a' * (10 ** 9)", "memory_limit", None),
+        ("x = [0] * 10 ** 9", "memory_limit", None),
+        ("x = [1]\nwhile True:\n    x = x + x", "memory_limit", None),
+    ],
+    ids=["sleep", "busy-loop", "one-long-c-call", "string-bomb", "list-bomb", "doubling"],
+)
+def test_limits_end_runs_with_the_right_status(
+    sandbox: Sandbox, source: str, status: str, kind: str | None
+) -> None:
+    started = time.monotonic()
+    result = sandbox.run(source)
+    elapsed = time.monotonic() - started
+    assert result.status == status, result.error
+    if kind is not None:
+        assert result.timeout_kind == kind
+    if status == "timeout":
+        assert result.timeout_kind in ("wall", "cpu")
+    assert elapsed < 2 + 5  # the watchdog stops it; generous for a loaded CI machine
+
+
+def test_output_flood_is_cut_in_the_child(sandbox: Sandbox) -> None:
+    result = sandbox.run(
+        "while True:\n    print('x' * 1000)", policy=Policy(output_bytes=5000, timeout_s=5)
+    )
+    assert result.status == "output_limit"
+    assert result.stdout_truncated
+    assert len(result.stdout.encode()) == 5000
+
+
+def test_a_full_queue_rejects_at_once() -> None:
+    with Sandbox(Policy(timeout_s=2), max_concurrency=1, queue_limit=0, prefork=1) as sandbox:
+        sandbox.run("1")  # start the fork server
+        slow = threading.Thread(target=sandbox.run, args=("import time\ntime.sleep(1)",))
+        slow.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+        result = sandbox.run("print('late')")
+        assert result.status == "rejected"
+        assert time.monotonic() - started < 0.5
+        slow.join()
+
+
+def test_closing_the_sandbox_stops_its_processes() -> None:
+    sandbox = Sandbox()
+    sandbox.run("1")
+    runner = sandbox._runner
+    assert runner is not None
+    zygote_pid = runner._zygote.pid  # type: ignore[union-attr]
+    sandbox.close()
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(zygote_pid, 0)
+    with pytest.raises(restricted_exec.SandboxClosedError):
+        sandbox.run("1")
+
+
+def test_concurrent_callers_each_get_their_own_child(sandbox: Sandbox) -> None:
+    results: list[restricted_exec.ExecutionResult] = []
+    lock = threading.Lock()
+
+    def call(index: int) -> None:
+        result = sandbox.run(f"counter = {index}\ncounter += 1\ncounter")
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(r.value for r in results) == list(range(1, 13))
