@@ -1,4 +1,4 @@
-"""Life of one pre-forked child: prepare, warm up, wait, lock down, run one request, exit.
+"""Life of one pre-forked child: prepare, lock down, say hello, warm up if idle, run one request.
 
 Runs only inside a process freshly forked by the zygote, and never returns: every path ends in
 ``os._exit`` so that no zygote code (its loop, atexit hooks, finalizers) ever runs in a child.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,6 +117,11 @@ def _send_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _request_pending(fd: int) -> bool:
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)
+
+
 def _rehearse() -> None:
     """Walk the post-request path once with harmless values, so that its copy-on-write faults and
     cold caches are paid while waiting rather than on the request's critical path."""
@@ -167,9 +173,6 @@ def _lock_down(ctx: ChildContext) -> set[str]:
 def _serve(sock_fd: int, ctx: ChildContext) -> int:
     _prepare(sock_fd, ctx)
     fd = frames.CHILD_SOCKET_FD
-    # Warm up again in the waiting child: touching the runtime's pages now takes the copy-on-write
-    # faults off the request's critical path (and refreshes anything fork invalidated).
-    ctx.warm_up()
     _rehearse()
     # Address space and RSS are read before Landlock, which makes /proc unreadable.
     vm_bytes, rss_kb = rlimits.memory_footprint()
@@ -180,6 +183,12 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
         os.getpid(), vm_bytes // 1024, rss_kb, int(cpu_s * 1e6), layers.to_mask(active)
     )
     _send_all(fd, frames.encode_hello(hello))
+    if not _request_pending(fd):
+        # Idle: warm up while waiting. Touching the runtime's pages now takes the copy-on-write
+        # faults off the request's critical path. Under load a request is already waiting, and
+        # warming up would only delay it (the run pays those faults either way), so skip it.
+        # It runs after the lockdown, so it needs nothing the layers deny (it is in-memory work).
+        ctx.warm_up()
 
     raw = _recv_exactly(fd, frames.REQUEST.size)
     if raw is None:
