@@ -6,6 +6,7 @@ A session that hit a time or memory limit is replaced, as monty's docs ask.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -42,10 +43,8 @@ def _drop(timeout_s: float, memory_mb: int) -> None:
     sessions: dict[tuple[float, int], Any] = getattr(_local, "sessions", {})
     session = sessions.pop((timeout_s, memory_mb), None)
     if session is not None:
-        try:
+        with contextlib.suppress(Exception):
             session.__exit__(None, None, None)
-        except Exception:
-            pass
 
 
 def run(source: str, *, timeout_s: float, memory_mb: int) -> Outcome:

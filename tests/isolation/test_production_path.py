@@ -26,10 +26,6 @@ def production() -> Iterator[ProcessRunner]:
 
 def run(runner: ProcessRunner, source: str) -> dict[str, Any]:
     outcome = runner.run(protocol.encode_unrestricted_request(source), LIMITS)
-    if outcome.payload is None and "Permission denied" in (outcome.protocol_error or ""):
-        # The child could not import something after Landlock: runtime.warm_up() must preload
-        # every module run_request imports (known gap: restricted_exec.protocol).
-        pytest.xfail(f"runtime.warm_up() does not preload all it needs: {outcome.protocol_error}")
     assert classify(outcome).status == "ok-payload", outcome
     assert outcome.payload is not None
     value = json.loads(outcome.payload)
