@@ -1,4 +1,4 @@
-"""Shared pool of the two pydantic-monty adapters."""
+"""Shared plumbing of the two pydantic-monty adapters (each adapter has its own pool)."""
 
 from __future__ import annotations
 
@@ -9,40 +9,45 @@ from typing import Any
 from benchmarks.core import Outcome
 
 _lock = threading.Lock()
-_pool: Any = None
+_pools: dict[str, Any] = {}
 
 
-def available() -> str | None:
+def pool_size() -> int:
+    """Monty's default: one worker per CPU."""
+    return os.cpu_count() or 1
+
+
+def available(owner: str) -> str | None:
+    """None if ``owner``'s pool starts and runs ``1 + 1``, else why not."""
     try:
         import pydantic_monty  # noqa: F401
     except ImportError:
         return "pydantic-monty is not installed (pip install pydantic-monty)"
     try:
-        with pool().checkout() as session:
+        with pool(owner).checkout() as session:
             session.feed_run("1 + 1")
     except Exception as problem:
         return f"pydantic-monty pool failed to start: {type(problem).__name__}: {problem}"
     return None
 
 
-def pool() -> Any:
-    """One pool for the process: its default size (one worker per CPU), two kept warm."""
-    global _pool
+def pool(owner: str) -> Any:
+    """The pool of one adapter: default size (a worker per CPU), two kept warm."""
     with _lock:
-        if _pool is None:
+        current = _pools.get(owner)
+        if current is None:
             import pydantic_monty
 
-            cpus = os.cpu_count() or 1
-            candidate = pydantic_monty.Monty(min_processes=min(2, cpus), max_processes=cpus)
-            candidate.__enter__()
-            _pool = candidate
-        return _pool
+            size = pool_size()
+            current = pydantic_monty.Monty(min_processes=min(2, size), max_processes=size)
+            current.__enter__()
+            _pools[owner] = current
+        return current
 
 
-def close() -> None:
-    global _pool
+def close(owner: str) -> None:
     with _lock:
-        current, _pool = _pool, None
+        current = _pools.pop(owner, None)
     if current is not None:
         current.__exit__(None, None, None)
 

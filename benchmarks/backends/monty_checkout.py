@@ -9,18 +9,18 @@ NAME = "pydantic-monty checkout per run"
 KIND = "worker pool"
 LIMITS = frozenset({"time", "memory"})
 CONCURRENT = True
-NOTES = "fresh session per run on a warm pooled worker; its own VM, not CPython"
+NOTES = "fresh session per run on a warm pooled worker (pool: a worker per CPU); its own VM"
 
 
 def available() -> str | None:
-    return common.available()
+    return common.available(__name__)
 
 
 def run(source: str, *, timeout_s: float, memory_mb: int) -> Outcome:
-    with common.pool().checkout(limits=common.limits(timeout_s, memory_mb)) as session:
+    with common.pool(__name__).checkout(limits=common.limits(timeout_s, memory_mb)) as session:
         outcome, _ = common.feed(session, source)
     return outcome
 
 
 def close() -> None:
-    common.close()
+    common.close(__name__)

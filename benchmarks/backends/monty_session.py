@@ -1,12 +1,15 @@
-"""pydantic-monty with one session reused across runs (one per caller thread).
+"""pydantic-monty with sessions reused across runs.
 
-Fastest way to use monty, but runs share globals (a REPL): state leaks from run to run.
-A session that hit a time or memory limit is replaced, as monty's docs ask.
+The fastest way to use monty, but a session is a REPL: globals leak from run to run. The
+adapter keeps at most one session per pool worker (a worker per CPU) in a free list; a
+caller takes any idle session, or waits for one. A session that hit a time or memory limit
+is replaced, as monty's docs ask.
 """
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 from typing import Any
 
@@ -17,44 +20,80 @@ NAME = "pydantic-monty reused session"
 KIND = "worker pool"
 LIMITS = frozenset({"time", "memory"})
 CONCURRENT = True
-NOTES = "one session per caller thread, reused: runs share state (REPL semantics)"
+NOTES = "sessions reused across runs (REPL semantics: state leaks between runs)"
 
-_local = threading.local()
+_lock = threading.Lock()
+_idle: dict[tuple[float, int], queue.Queue[Any]] = {}
+_created: dict[tuple[float, int], int] = {}
 
 
 def available() -> str | None:
-    return common.available()
+    return common.available(__name__)
 
 
-def _session(timeout_s: float, memory_mb: int) -> Any:
-    key = (timeout_s, memory_mb)
-    sessions: dict[tuple[float, int], Any] | None = getattr(_local, "sessions", None)
-    if sessions is None:
-        sessions = _local.sessions = {}
-    session = sessions.get(key)
-    if session is None:
-        session = common.pool().checkout(limits=common.limits(timeout_s, memory_mb))
+def _acquire(key: tuple[float, int]) -> Any:
+    with _lock:
+        idle = _idle.setdefault(key, queue.Queue())
+        try:
+            return idle.get_nowait()
+        except queue.Empty:
+            pass
+        # Sessions of every key share the pool's workers: never hold more than it has.
+        create = sum(_created.values()) < common.pool_size()
+        if create:
+            _created[key] = _created.get(key, 0) + 1
+    if create:
+        session = common.pool(__name__).checkout(limits=common.limits(*key))
         session.__enter__()
-        sessions[key] = session
-    return session
+        return session
+    if _created.get(key, 0) == 0:  # every worker holds a session of another key
+        _evict_other(key)
+        return _acquire(key)
+    return idle.get()
 
 
-def _drop(timeout_s: float, memory_mb: int) -> None:
-    sessions: dict[tuple[float, int], Any] = getattr(_local, "sessions", {})
-    session = sessions.pop((timeout_s, memory_mb), None)
-    if session is not None:
-        with contextlib.suppress(Exception):
-            session.__exit__(None, None, None)
+def _evict_other(key: tuple[float, int]) -> None:
+    with _lock:
+        for other, idle in _idle.items():
+            if other == key:
+                continue
+            with contextlib.suppress(queue.Empty):
+                session = idle.get_nowait()
+                _created[other] -= 1
+                break
+        else:
+            return
+    _close_session(session)
+
+
+def _close_session(session: Any) -> None:
+    with contextlib.suppress(Exception):
+        session.__exit__(None, None, None)
 
 
 def run(source: str, *, timeout_s: float, memory_mb: int) -> Outcome:
-    outcome, sound = common.feed(_session(timeout_s, memory_mb), source)
-    if not sound:
-        _drop(timeout_s, memory_mb)
+    key = (timeout_s, memory_mb)
+    session = _acquire(key)
+    try:
+        outcome, sound = common.feed(session, source)
+    except BaseException:
+        sound = False
+        raise
+    finally:
+        if sound:
+            _idle[key].put(session)
+        else:
+            _close_session(session)
+            with _lock:
+                _created[key] -= 1
     return outcome
 
 
 def close() -> None:
-    # Sessions of other threads are returned when their threads' sessions are collected;
-    # closing the pool ends them all.
-    common.close()
+    with _lock:
+        sessions = [s for idle in _idle.values() for s in list(idle.queue)]
+        _idle.clear()
+        _created.clear()
+    for session in sessions:
+        _close_session(session)
+    common.close(__name__)
