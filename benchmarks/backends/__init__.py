@@ -52,6 +52,33 @@ PLAIN_EXEC_KEY = "plain_exec"
 
 Runner = Callable[[], Outcome]
 
+# The modules restricted_exec's default policy lets programs import. Peers that take an
+# import allowlist get the same one, so the corpus compares languages, not allowlists.
+CATALOGUE: tuple[str, ...] = (
+    "bisect",
+    "calendar",
+    "cmath",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "heapq",
+    "itertools",
+    "json",
+    "math",
+    "operator",
+    "random",
+    "re",
+    "statistics",
+    "string",
+    "textwrap",
+    "time",
+    "typing",
+)
+
 
 @dataclass
 class Backend:

@@ -1,26 +1,28 @@
 """asteval: an AST evaluator for expressions and simple scripts, in the caller's process.
 
-asteval has no classes and refuses ``import`` unless told to allow every module, so math,
-datetime and json are put in its symbol table and the matching plain ``import`` lines are
-taken out of the program ("where the workload fits"). Programs with other imports or a class
-are reported as unsupported. No time or memory limit.
+asteval has no classes and refuses ``import`` unless told to allow every module, so
+restricted_exec's module catalogue is put in its symbol table and plain ``import X`` lines
+of those modules are taken out of the program ("where the workload fits"). Programs with
+other imports or a class are reported as unsupported. No time or memory limit.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import io
 from typing import Any
 
+from benchmarks.backends import CATALOGUE
 from benchmarks.core import Outcome
 
 NAME = "asteval"
 KIND = "in-process"
 LIMITS: frozenset[str] = frozenset()
 CONCURRENT = True
-NOTES = "fresh Interpreter per run; math/datetime/json in its symtable; no classes"
+NOTES = "fresh Interpreter per run; catalogue modules in its symtable; no classes"
 
-_PRELOADED = frozenset({"math", "datetime", "json"})
+_PRELOADED = frozenset(CATALOGUE)
 
 
 def available() -> str | None:
@@ -60,10 +62,6 @@ def fits(source: str) -> str | None:
 
 
 def run(source: str, *, timeout_s: float, memory_mb: int) -> Outcome:
-    import datetime
-    import json
-    import math
-
     from asteval import Interpreter
 
     program = _strip_imports(source)
@@ -71,7 +69,7 @@ def run(source: str, *, timeout_s: float, memory_mb: int) -> Outcome:
         return Outcome.failure("", "unsupported by asteval", "unsupported")
     out = io.StringIO()
     errors = io.StringIO()
-    symbols: dict[str, Any] = {"math": math, "datetime": datetime, "json": json}
+    symbols: dict[str, Any] = {name: importlib.import_module(name) for name in _PRELOADED}
     interpreter = Interpreter(user_symbols=symbols, writer=out, err_writer=errors, use_numpy=False)
     interpreter.eval(program, show_errors=False, raise_errors=False)
     if interpreter.error:

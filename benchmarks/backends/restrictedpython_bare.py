@@ -3,7 +3,8 @@
 What a user gets from RestrictedPython alone, with its shipped guards: ``safe_builtins``,
 ``PrintCollector`` (per-scope: prints inside functions are not part of the module's output),
 ``safer_getattr``, the default item/iteration guards, ``full_write_guard``, and an import hook
-limited to math, datetime and json. No time or memory limit, no isolation.
+limited to restricted_exec's module catalogue (raw modules: RestrictedPython has no module
+proxies). No time or memory limit, no isolation.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.backends import CATALOGUE
 from benchmarks.core import Outcome
 
 NAME = "RestrictedPython bare"
@@ -24,7 +26,7 @@ NOTES = "compile_restricted + exec every call, safe_globals + shipped guards; no
 # compile_restricted warns "Prints, but never reads 'printed'" on every program that prints.
 warnings.filterwarnings("ignore", message=".*never reads 'printed'", category=SyntaxWarning)
 
-_ALLOWED_IMPORTS = frozenset({"math", "datetime", "json"})
+_ALLOWED_IMPORTS = frozenset(CATALOGUE)
 
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd,

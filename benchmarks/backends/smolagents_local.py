@@ -11,6 +11,7 @@ import re
 import threading
 from typing import Any
 
+from benchmarks.backends import CATALOGUE
 from benchmarks.core import Outcome
 
 NAME = "smolagents LocalPythonExecutor"
@@ -40,7 +41,7 @@ def _executor(timeout_s: float) -> Any:
     executor = cache.get(timeout_s)
     if executor is None:
         executor = LocalPythonExecutor(
-            additional_authorized_imports=["math", "datetime", "json"],
+            additional_authorized_imports=list(CATALOGUE),
             max_print_outputs_length=1_000_000,
             timeout_seconds=timeout_s,  # type: ignore[arg-type]  # float works: future.result
         )
