@@ -278,6 +278,8 @@ def charts(data: dict[str, Any], out: Path) -> list[Path]:
     for index, workload in enumerate(workloads):
         axis = axes[index // columns][index % columns]
         labels: list[str] = []
+        lows: list[float] = []
+        highs: list[float] = []
         for position, backend in enumerate(reversed(backends)):
             cell = workload["cells"][backend["key"]]
             labels.append(backend["name"])
@@ -298,15 +300,17 @@ def charts(data: dict[str, Any], out: Path) -> list[Path]:
             axis.errorbar(
                 median, position, xerr=[[0], [max(p99 - median, 0)]], color="black", capsize=2
             )
-            axis.text(median * 1.08, position, _ms(median), va="center", fontsize=7)
+            axis.text(max(p99, median) * 1.12, position, _ms(median), va="center", fontsize=7)
+            lows.append(median)
+            highs.append(max(p99, median))
         axis.set_xscale("log")
         axis.set_yticks(range(len(labels)))
         axis.set_yticklabels(labels, fontsize=8)
         axis.set_title(workload["title"], fontsize=10)
         axis.set_xlabel("ms (median bar, p99 whisker; log)", fontsize=8)
         axis.grid(axis="x", which="major", alpha=0.3)
-        low, high = axis.get_xlim()
-        axis.set_xlim(low, high * 4)
+        if lows:
+            axis.set_xlim(min(lows) / 4, max(highs) * 6)
     for index in range(len(workloads), rows * columns):
         axes[index // columns][index % columns].axis("off")
     machine = data["machine"]

@@ -1,8 +1,9 @@
 """smolagents ``LocalPythonExecutor``: an AST interpreter in the caller's process.
 
 One executor per thread, reused across runs (as an agent does); its state persists between
-runs. Its timeout is a thread pool wait: the caller gets its answer, but the program keeps
-running in a leaked thread until smolagents' own 1M-iteration while-loop cap stops it.
+runs. Its timeout is a thread-pool wait inside a ``with ThreadPoolExecutor`` block, whose exit
+waits for the program: the caller only gets its TimeoutError once the program stops by itself
+(for ``while True``, at smolagents' 1M-iteration while-loop cap, seconds later).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ NAME = "smolagents LocalPythonExecutor"
 KIND = "in-process"
 LIMITS = frozenset({"time"})
 CONCURRENT = True
-NOTES = "AST interpreter, executor reused per thread; timeout leaves the program running"
+NOTES = "AST interpreter, executor reused per thread; timeout waits for the program to stop"
 
 _local = threading.local()
 _DUE_TO = re.compile(r"due to: ([A-Za-z_][\w.]*)(?::|$)")

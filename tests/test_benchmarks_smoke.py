@@ -1,0 +1,92 @@
+"""The benchmark harness's correctness part, for CI: restricted_exec must give CPython's answer.
+
+Runs every workload of ``benchmarks/`` through the quick-mode measurement loop for the four
+restricted_exec backends and checks every run against CPython (stdout, and the exception type
+on the error path; a timeout or memory-limit ending on those workloads). Timing is measured but
+never asserted. Peers only need to produce a row without crashing the harness, and are skipped
+when not installed. Process-mode backends are skipped where process isolation is unavailable.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ``benchmarks`` is not installed
+
+from benchmarks import harness
+from benchmarks.backends import (
+    BACKEND_MODULES,
+    RESTRICTED_EXEC_MODULES,
+    Backend,
+    load,
+)
+from benchmarks.reference import cpython_outcome
+from benchmarks.workloads import BY_NAME, WORKLOADS, Workload
+
+PEERS = tuple(key for key in BACKEND_MODULES if key not in RESTRICTED_EXEC_MODULES)
+
+_loaded: dict[str, Backend] = {}
+
+
+def _backend(key: str) -> Backend:
+    if key not in _loaded:
+        _loaded[key] = load(key)
+    backend = _loaded[key]
+    if backend.unavailable:
+        pytest.skip(f"{key}: {backend.unavailable}")
+    return backend
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_backends() -> object:
+    yield
+    for backend in _loaded.values():
+        backend.close()
+
+
+@pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w.name)
+@pytest.mark.parametrize("key", RESTRICTED_EXEC_MODULES)
+def test_restricted_exec_gives_cpythons_answer(key: str, workload: Workload) -> None:
+    backend = _backend(key)
+    cells = harness.measure_workload(workload, [backend], harness.Settings.quick_mode())
+    cell = cells[key]
+    if workload.kind == "memory" and "memory" not in backend.limits:
+        assert cell.status == "n/a"  # inline mode cannot limit memory, and says so
+        return
+    assert cell.status == "ok", cell.reason
+    assert cell.samples_ms, "no run was measured"
+
+
+@pytest.mark.parametrize("key", PEERS)
+def test_peer_gets_a_row_without_crashing_the_harness(key: str) -> None:
+    backend = _backend(key)
+    workload = BY_NAME["compound_interest"]
+    cells = harness.measure_workload(workload, [backend], harness.Settings.quick_mode())
+    assert cells[key].status in ("ok", "wrong", "failed", "n/a")
+
+
+def test_reference_is_cpython() -> None:
+    outcome = cpython_outcome(BY_NAME["compound_interest"].source)
+    assert outcome.ok
+    assert outcome.stdout == "五年后总额约为: 198922.73 元\n"
+    error = cpython_outcome(BY_NAME["error_path"].source)
+    assert (error.ok, error.error, error.stdout) == (
+        False,
+        "ZeroDivisionError",
+        "average of 3 prices\n",
+    )
+
+
+def test_a_wrong_answer_marks_the_cell() -> None:
+    from benchmarks.core import Outcome
+
+    workload = BY_NAME["compound_interest"]
+    expected = cpython_outcome(workload.source)
+    assert harness.verify(workload, expected, Outcome.success("198922.72\n")) is not None
+    assert harness.verify(workload, expected, expected) is None
+    timeout = BY_NAME["timeout"]
+    assert harness.verify(timeout, None, Outcome.success("")) is not None
+    assert harness.verify(timeout, None, Outcome.failure("", "TimeoutError", "timeout")) is None
