@@ -155,8 +155,14 @@ def _nesting_violation(error: BaseException) -> Violation:
 def _transform_and_compile(
     tree: ast.Module, digest: str, settings: CompileSettings
 ) -> CompileOutcome:
-    stable_preloads = _preloads_never_rebound(tree, settings.preload)
-    transformer = ProgramTransformer(settings, _bound_names(tree, ()))
+    names = _scan_names(tree, settings.preload)
+    # Preloaded modules the program reads attributes of and never rebinds.
+    stable_preloads = frozenset(
+        name
+        for name in settings.preload
+        if name in names.attribute_bases and name not in names.rebinding
+    )
+    transformer = ProgramTransformer(settings, set(names.bound))
     transformer.visit(tree)
     if transformer.violations:
         return CompileOutcome(None, digest, "policy_violation", tuple(transformer.violations))
@@ -466,17 +472,32 @@ class ProgramTransformer(RestrictingNodeTransformer):
         return self.node_contents_visit(node)
 
 
-def _bound_names(tree: ast.AST, neutral_imports: Iterable[str]) -> set[str]:
-    """Every name the program binds anywhere, except ``import M`` of a preloaded M.
+@dataclass(frozen=True, slots=True)
+class _NameScan:
+    """What one walk of the tree learns about names."""
+
+    bound: frozenset[str]  # bound anywhere, by any binding form
+    rebinding: frozenset[str]  # bound other than by `import M` of a preloaded M
+    attribute_bases: frozenset[str]  # names read as `name.attr`
+
+
+def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
+    """One ast.walk: every name the program binds, and which reads could be hoisted.
 
     ``import math`` rebinds ``math`` to the very proxy it is preloaded as, so it
     does not stop ``math.sqrt`` from being hoisted.
     """
-    neutral = set(neutral_imports)
+    neutral = set(preload)
     bound: set[str] = set()
+    neutral_imports: set[str] = set()
+    bases: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name):
+                bases.add(node.value.id)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             bound.add(node.name)
         elif isinstance(node, ast.arg):
@@ -484,10 +505,9 @@ def _bound_names(tree: ast.AST, neutral_imports: Iterable[str]) -> set[str]:
         elif isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
                 local = alias.asname or alias.name.partition(".")[0]
-                is_neutral = (
-                    isinstance(node, ast.Import) and alias.asname is None and local in neutral
-                )
-                if not is_neutral:
+                if isinstance(node, ast.Import) and alias.asname is None and local in neutral:
+                    neutral_imports.add(local)
+                else:
                     bound.add(local)
         elif (isinstance(node, ast.ExceptHandler) and node.name) or (
             isinstance(node, ast.MatchAs | ast.MatchStar) and node.name
@@ -497,12 +517,7 @@ def _bound_names(tree: ast.AST, neutral_imports: Iterable[str]) -> set[str]:
             bound.add(node.rest)
         elif isinstance(node, ast.Global | ast.Nonlocal):
             bound.update(node.names)
-    return bound
-
-
-def _preloads_never_rebound(tree: ast.AST, preload: tuple[str, ...]) -> frozenset[str]:
-    bound = _bound_names(tree, preload)
-    return frozenset(name for name in preload if name not in bound)
+    return _NameScan(frozenset(bound | neutral_imports), frozenset(bound), frozenset(bases))
 
 
 def _hoist_preloads(tree: ast.AST, stable: frozenset[str]) -> set[tuple[str, str]]:
@@ -515,7 +530,7 @@ def _hoist_preloads(tree: ast.AST, stable: frozenset[str]) -> set[tuple[str, str
     """
     used: set[tuple[str, str]] = set()
     if not stable:
-        return used
+        return used  # nothing to hoist: skip the walk
     for parent in ast.walk(tree):
         if isinstance(parent, ast.MatchValue):
             continue  # a Name there would turn a value pattern into a capture

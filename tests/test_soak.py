@@ -1,0 +1,71 @@
+"""Many mixed runs through one Sandbox, from several threads, leave the host unchanged.
+
+Short in the default run; the 10,000-run version is marked ``slow``:
+``python -m pytest -m slow tests/test_soak.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from isolation.support import open_fds, zombies_of  # tests/ is on sys.path (pytest rootdir)
+
+from restricted_exec import Policy, Sandbox
+
+MIX: list[tuple[str, str]] = [
+    ("ok", "print(sum(range(1000)))"),
+    ("ok", "P = 3000 * 12\nr = 0.05\nprint(round(P * ((1 + r) ** 5 - 1) / r, 2))"),
+    ("error", "1 / 0"),
+    ("policy_violation", "import os"),
+    ("syntax_error", "def ("),
+    ("timeout", "while True:\n    pass"),
+    ("timeout", "import time\ntime.sleep(100)"),
+    ("memory_limit", "x = [0] * 10 ** 9"),
+    ("output_limit", "while True:\n    print('flood' * 100)"),
+    ("error", "getattr(1, '__class__')"),
+    ("ok", "import statistics\nstatistics.mean([1, 2, 3, 4])"),
+]
+
+POLICY = Policy(timeout_s=0.3, memory_mb=64, output_bytes=10_000)
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS line")
+
+
+def _soak(total: int, callers: int = 4) -> None:
+    threads_before = threading.active_count()
+    with Sandbox(POLICY, max_concurrency=2) as sandbox, ThreadPoolExecutor(callers) as pool:
+
+        def one(index: int) -> None:
+            expected, source = MIX[index % len(MIX)]
+            result = sandbox.run(source)
+            assert result.status == expected, (source, result.error)
+
+        list(pool.map(one, range(3 * len(MIX))))  # warm: fork server, caches, thread pool
+        fds_before = open_fds()
+        rss_before = _rss_kb()
+        list(pool.map(one, range(total)))
+        runner = sandbox._runner
+        assert runner is not None and runner._zygote is not None
+        assert zombies_of(os.getpid(), runner._zygote.pid) == []
+        assert open_fds() == fds_before
+        assert _rss_kb() <= rss_before * 1.05
+    assert threading.active_count() == threads_before
+    assert zombies_of(os.getpid()) == []
+
+
+def test_a_short_soak_through_one_sandbox_leaves_the_host_unchanged() -> None:
+    _soak(220)
+
+
+@pytest.mark.slow
+def test_a_long_soak_of_ten_thousand_runs_leaves_the_host_unchanged() -> None:
+    _soak(10_000)
