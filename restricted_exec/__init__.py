@@ -5,57 +5,38 @@
 '45\\n'
 """
 
-# The package's public names are loaded on first use (PEP 562). A process that
-# imports only the child side (restricted_exec.runtime, which the fork server
-# preloads) then never imports pydantic or the parent side: a smaller fork
-# server forks and exits faster.
+# The exceptions are imported at once (they need nothing else); the rest of
+# the public names load on first use (PEP 562). A process that imports only the
+# child side (restricted_exec.runtime, which the fork server preloads) then
+# never imports pydantic or the parent side: a smaller fork server forks and
+# exits faster.
 from typing import TYPE_CHECKING, Any
 
+from restricted_exec.errors import (
+    CompileError,
+    ExecutionError,
+    ExecutionTimeout,
+    InputError,
+    IsolationUnavailableError,
+    MemoryLimitExceeded,
+    OutputLimitExceeded,
+    PolicyError,
+    PolicyViolationError,
+    ProgramError,
+    ProgramSyntaxError,
+    ResourceLimitError,
+    RestrictedExecError,
+    RunRejected,
+    SandboxClosedError,
+    SandboxCrashed,
+)
+
 if TYPE_CHECKING:
-    from restricted_exec.errors import (
-        CompileError,
-        ExecutionError,
-        ExecutionTimeout,
-        InputError,
-        IsolationUnavailableError,
-        MemoryLimitExceeded,
-        OutputLimitExceeded,
-        PolicyError,
-        PolicyViolationError,
-        ProgramError,
-        ProgramSyntaxError,
-        ResourceLimitError,
-        RestrictedExecError,
-        RunRejected,
-        SandboxClosedError,
-        SandboxCrashed,
-    )
     from restricted_exec.policy import Policy
     from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
     from restricted_exec.sandbox import Program, Sandbox, compile_program, run
 
 _LAZY = {
-    **dict.fromkeys(
-        [
-            "CompileError",
-            "ExecutionError",
-            "ExecutionTimeout",
-            "InputError",
-            "IsolationUnavailableError",
-            "MemoryLimitExceeded",
-            "OutputLimitExceeded",
-            "PolicyError",
-            "PolicyViolationError",
-            "ProgramError",
-            "ProgramSyntaxError",
-            "ResourceLimitError",
-            "RestrictedExecError",
-            "RunRejected",
-            "SandboxClosedError",
-            "SandboxCrashed",
-        ],
-        "restricted_exec.errors",
-    ),
     "Policy": "restricted_exec.policy",
     "ErrorInfo": "restricted_exec.result",
     "ExecutionResult": "restricted_exec.result",

@@ -36,6 +36,8 @@ __all__ = [
     "ExecutionInterrupted",
     "OutputLimitReached",
     "RunOptions",
+    "ending",
+    "error_info",
     "execute",
     "run_request",
     "warm_child",
@@ -206,27 +208,31 @@ def execute(
         return _payload(
             "error",
             stream,
-            error={
-                "kind": "value",
-                "type": "UnsupportedValue",
-                "message": str(problem),
-                "line": None,
-                "traceback": "",
-            },
+            error=error_info("value", "UnsupportedValue", str(problem)),
         )
     except RecursionError:
         return _payload(
             "error",
             stream,
-            error={
-                "kind": "value",
-                "type": "UnsupportedValue",
-                "message": "value: nested too deeply to return",
-                "line": None,
-                "traceback": "",
-            },
+            error=error_info("value", "UnsupportedValue", "value: nested too deeply to return"),
         )
     return _payload("ok", stream, value=value)
+
+
+def error_info(kind: str, type_name: str, message: str) -> dict[str, Any]:
+    """The ErrorInfo fields of an ending that has no line or traceback of its own."""
+    return {"kind": kind, "type": type_name, "message": message, "line": None, "traceback": ""}
+
+
+def ending(status: str, kind: str, type_name: str, message: str) -> Payload:
+    """The payload of a run that ended without output or value (a limit, a crash)."""
+    return {
+        "status": status,
+        "stdout": "",
+        "stdout_truncated": False,
+        "value": None,
+        "error": error_info(kind, type_name, message),
+    }
 
 
 def _payload(status: str, stream: _Stdout, *, value: Any = None, error: Any = None) -> Payload:
@@ -240,23 +246,15 @@ def _payload(status: str, stream: _Stdout, *, value: Any = None, error: Any = No
 
 
 def _limit_error(kind: str, stream: _Stdout) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "type": "OutputLimitExceeded",
-        "message": f"the program printed more than {stream.limit:,} bytes (output_bytes)",
-        "line": None,
-        "traceback": "",
-    }
+    return error_info(
+        kind,
+        "OutputLimitExceeded",
+        f"the program printed more than {stream.limit:,} bytes (output_bytes)",
+    )
 
 
 def _memory_error() -> dict[str, Any]:
-    return {
-        "kind": "memory",
-        "type": "MemoryError",
-        "message": "the program ran out of memory (memory_mb)",
-        "line": None,
-        "traceback": "",
-    }
+    return error_info("memory", "MemoryError", "the program ran out of memory (memory_mb)")
 
 
 def describe_exception(error: BaseException, source: str) -> dict[str, Any]:
@@ -407,13 +405,9 @@ def run_request(request: bytes) -> bytes:
             "stdout": "",
             "stdout_truncated": False,
             "value": None,
-            "error": {
-                "kind": "crash",
-                "type": type(problem).__name__,
-                "message": f"the sandbox could not run the request: {problem}",
-                "line": None,
-                "traceback": "",
-            },
+            "error": error_info(
+                "crash", type(problem).__name__, f"the sandbox could not run the request: {problem}"
+            ),
         }
     text = json.dumps(payload, ensure_ascii=False)
     if payload.get("value") is not None:
@@ -421,14 +415,11 @@ def run_request(request: bytes) -> bytes:
         if value_size > MAX_VALUE_BYTES:
             payload["status"] = "error"
             payload["value"] = None
-            payload["error"] = {
-                "kind": "value",
-                "type": "UnsupportedValue",
-                "message": f"value: {value_size:,} bytes of JSON; at most {MAX_VALUE_BYTES:,} "
-                "may be returned",
-                "line": None,
-                "traceback": "",
-            }
+            payload["error"] = error_info(
+                "value",
+                "UnsupportedValue",
+                f"value: {value_size:,} bytes of JSON; at most {MAX_VALUE_BYTES:,} may be returned",
+            )
             text = json.dumps(payload, ensure_ascii=False)
     return text.encode("utf-8", "surrogatepass")
 

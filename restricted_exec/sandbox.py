@@ -28,7 +28,13 @@ from restricted_exec.isolation import (
 from restricted_exec.policy import Policy
 from restricted_exec.protocol import encode_request
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
-from restricted_exec.runtime import MAX_VALUE_BYTES, ExecutionInterrupted, RunOptions, execute
+from restricted_exec.runtime import (
+    MAX_VALUE_BYTES,
+    ExecutionInterrupted,
+    RunOptions,
+    ending,
+    execute,
+)
 from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = ["Program", "Sandbox", "compile_program", "run"]
@@ -270,20 +276,14 @@ def _run_inline(
             WATCHDOG.finish(deadline)
     except ExecutionInterrupted:
         WATCHDOG.finish(deadline)
-        return {
-            "status": "timeout",
-            "stdout": "",
-            "stdout_truncated": False,
-            "value": None,
-            "error": {
-                "kind": "timeout",
-                "type": "TimeoutError",
-                "message": f"the program ran longer than {timeout_s:g} s (timeout_s)",
-                "line": None,
-                "traceback": "",
-            },
-            "timeout_kind": "wall",
-        }
+        payload = ending(
+            "timeout",
+            "timeout",
+            "TimeoutError",
+            f"the program ran longer than {timeout_s:g} s (timeout_s)",
+        )
+        payload["timeout_kind"] = "wall"
+        return payload
 
 
 def _from_child(
@@ -306,11 +306,11 @@ def _from_child(
         except (ValueError, TypeError, KeyError, ValidationError, UnsupportedValue) as problem:
             # A child is untrusted: a malformed reply is a crash, not our exception.
             verdict_detail = f"the child's reply was malformed: {type(problem).__name__}"
-            payload = _ending("crashed", "crash", "SandboxCrashed", verdict_detail)
+            payload = ending("crashed", "crash", "SandboxCrashed", verdict_detail)
     elif verdict.status == "timeout":
         limit = policy.timeout_s if verdict.timeout_kind == "wall" else policy.effective_cpu_time_s
         name = "timeout_s" if verdict.timeout_kind == "wall" else "cpu_time_s"
-        payload = _ending(
+        payload = ending(
             "timeout",
             "timeout",
             "TimeoutError",
@@ -319,14 +319,14 @@ def _from_child(
         )
         payload["timeout_kind"] = verdict.timeout_kind
     elif verdict.status == "memory_limit":
-        payload = _ending(
+        payload = ending(
             "memory_limit",
             "memory",
             "MemoryError",
             f"the program tried to use more than {policy.memory_mb} MB (memory_mb)",
         )
     else:
-        payload = _ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
+        payload = ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
         extra["signal"] = verdict.signal_name
     return _from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
 
@@ -338,22 +338,6 @@ def _first_line(detail: str) -> str:
     if len(lines) <= 1:
         return detail.strip()
     return f"{lines[0]} ... {lines[-1]}"
-
-
-def _ending(status: str, kind: str, type_name: str, message: str) -> dict[str, Any]:
-    return {
-        "status": status,
-        "stdout": "",
-        "stdout_truncated": False,
-        "value": None,
-        "error": {
-            "kind": kind,
-            "type": type_name,
-            "message": message,
-            "line": None,
-            "traceback": "",
-        },
-    }
 
 
 def _rejected(

@@ -16,7 +16,8 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
 
 
 def test_every_lazily_exported_name_is_in_all() -> None:
-    assert set(restricted_exec._LAZY) | {"__version__"} == set(restricted_exec.__all__)
+    eager = set(restricted_exec.errors.__all__)
+    assert set(restricted_exec._LAZY) | eager | {"__version__"} == set(restricted_exec.__all__)
     assert dir(restricted_exec) == sorted(restricted_exec.__all__)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from benchmarks.core import Outcome
@@ -65,3 +66,50 @@ def probe(isolation: Isolation) -> str | None:
     if getattr(result, "isolation", isolation) != isolation:
         return f"isolation={isolation!r} probe ran in {result.isolation!r}"
     return None
+
+
+class CompiledOnce:
+    """The ``Program.run`` adapter for one isolation mode: compile once, run many."""
+
+    def __init__(self, isolation: Isolation) -> None:
+        self.isolation = isolation
+
+    def available(self) -> str | None:
+        return probe(self.isolation)
+
+    def prepare(self, source: str, *, timeout_s: float, memory_mb: int) -> Callable[[], Outcome]:
+        import restricted_exec
+
+        program = restricted_exec.compile_program(
+            source, policy=policy(self.isolation, timeout_s, memory_mb)
+        )
+        return lambda: to_outcome(program.run())
+
+    def run(self, source: str, *, timeout_s: float, memory_mb: int) -> Outcome:
+        return self.prepare(source, timeout_s=timeout_s, memory_mb=memory_mb)()
+
+    async def run_async(self, source: str, *, timeout_s: float, memory_mb: int) -> Outcome:
+        import restricted_exec
+
+        program = restricted_exec.compile_program(
+            source, policy=policy(self.isolation, timeout_s, memory_mb)
+        )
+        return to_outcome(await program.run_async())
+
+
+class NewSourceEachCall:
+    """The ``run()`` adapter for one isolation mode: a source no cache has seen, every call."""
+
+    def __init__(self, isolation: Isolation) -> None:
+        self.isolation = isolation
+
+    def available(self) -> str | None:
+        return probe(self.isolation)
+
+    def run(self, source: str, *, timeout_s: float, memory_mb: int) -> Outcome:
+        import restricted_exec
+
+        result = restricted_exec.run(
+            vary(source), policy=policy(self.isolation, timeout_s, memory_mb)
+        )
+        return to_outcome(result)
