@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from isolation.support import open_fds, zombies_of  # tests/ is on sys.path (pytest rootdir)
+from isolation.support import lasting_zombies, open_fds  # tests/ is on sys.path (pytest rootdir)
 
 from restricted_exec import Policy, Sandbox
 
@@ -58,11 +58,11 @@ def _soak(total: int, callers: int = 4) -> None:
             list(pool.map(one, range(start, min(start + 100, total))))
         runner = sandbox._runner
         assert runner is not None and runner._zygote is not None
-        assert zombies_of(os.getpid(), runner._zygote.pid) == []
+        assert lasting_zombies(os.getpid(), runner._zygote.pid) == []
         assert open_fds() == fds_before
         assert _rss_kb() <= rss_before * 1.05
     assert threading.active_count() == threads_before
-    assert zombies_of(os.getpid()) == []
+    assert lasting_zombies(os.getpid()) == []
 
 
 def test_a_short_soak_through_one_sandbox_leaves_the_host_unchanged() -> None:

@@ -4,6 +4,7 @@ probes (zombies, fds)."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from restricted_exec.isolation import ChildLimits, ChildOutcome, classify
@@ -53,6 +54,21 @@ def zombies_of(*parents: int) -> list[int]:
         state, ppid = fields[0], int(fields[1])
         if state == "Z" and ppid in parents:
             found.append(int(name))
+    return found
+
+
+def lasting_zombies(*parents: int, grace_s: float = 5.0) -> list[int]:
+    """Zombies of ``parents`` that are still unreaped after ``grace_s``.
+
+    A child the fork server has just killed is a zombie until the server's
+    SIGCHLD handler reaps it; that window is normal. A zombie that outlives the
+    grace period is a leak.
+    """
+    deadline = time.monotonic() + grace_s
+    found = zombies_of(*parents)
+    while found and time.monotonic() < deadline:
+        time.sleep(0.02)
+        found = [pid for pid in zombies_of(*parents) if pid in found]
     return found
 
 

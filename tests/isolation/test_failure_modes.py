@@ -12,7 +12,7 @@ import pytest
 from restricted_exec.isolation import ChildLimits, QueueFull, RunnerClosed, classify
 from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
 
-from .support import open_fds, run_ok, run_source, zombies_of
+from .support import lasting_zombies, open_fds, run_ok, run_source
 
 # Margins are deliberately generous: these are correctness tests, not timing benchmarks.
 MARGIN_S = 2.0
@@ -165,7 +165,7 @@ def test_a_killed_zygote_is_replaced_and_the_run_in_flight_reports_crashed() -> 
         assert classify(in_flight).status == "crashed", in_flight  # type: ignore[arg-type]
         assert run_ok(runner, "print('alive')")["stdout"] == "alive\n"
         assert runner._zygote is not None and runner._zygote.pid != zygote.pid
-        assert zombies_of(os.getpid()) == []
+        assert lasting_zombies(os.getpid()) == []
 
 
 def test_close_is_idempotent_and_later_runs_are_refused() -> None:
@@ -218,7 +218,7 @@ def test_closing_leaves_no_zombie_fd_thread_or_directory() -> None:
     for source in ("pass", "import os; os.abort()", "while True: pass"):
         run_source(runner, source, wall_s=0.3)
     runner.close()
-    assert zombies_of(os.getpid(), zygote.pid) == []
+    assert lasting_zombies(os.getpid(), zygote.pid) == []
     assert not os.path.exists(f"/proc/{zygote.pid}")
     assert open_fds() == fds_before
     assert threading.active_count() == threads_before

@@ -11,7 +11,7 @@ import pytest
 from restricted_exec.isolation import classify
 from restricted_exec.isolation._testing import UnrestrictedRunner
 
-from .support import open_fds, run_source, zombies_of
+from .support import lasting_zombies, open_fds, run_source
 
 MIX: list[tuple[str, str, dict[str, object]]] = [
     ("ok-payload", "print(sum(range(1000)))", {}),
@@ -55,10 +55,10 @@ def _soak(total: int) -> None:
             one_round(i)
         assert open_fds() == fds_before
         assert _rss_kb() <= rss_before * 1.05
-        assert zombies_of(os.getpid(), zygote.pid) == []
+        assert lasting_zombies(os.getpid(), zygote.pid) == []
         assert runner._zygote is zygote  # never needed a restart
     assert threading.active_count() == threads_before
-    assert zombies_of(os.getpid()) == []
+    assert lasting_zombies(os.getpid()) == []
 
 
 def test_a_short_soak_of_mixed_runs_leaves_the_host_unchanged() -> None:
