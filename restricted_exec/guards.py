@@ -1,20 +1,22 @@
-"""The runtime hooks the compiled program calls, bound to one run.
+"""The runtime hooks the compiled program calls.
 
 Each hook enforces one rule and shows the rewrite that calls it:
 
-- ``_getattr_(a, "format")``     ``a.format`` / ``a.format_map`` / ``a.obj``: safe formatter,
-                                 no ``AttributeError.obj``
+- ``_getattr_(a, "format")``     ``a.format`` / ``a.format_map``: the safe formatter;
+                                 ``a.obj``: no ``AttributeError.obj``; ``a.register``: no
+                                 ``ABCMeta.register`` on classes the program did not define
 - ``_private_(a, "_b")._b``      private attributes only on the program's own objects
                                  (plus namedtuple's ``_replace``/``_asdict``/``_fields``/``_make``)
+- ``_special_(a, "__init__")``   special methods only on own objects, ``super()`` of them,
+                                 and builtin classes
 - ``_write_(a).b = v``           attribute writes only on the program's own objects
 - ``_getiter_(it)``              the C builtin ``iter``: iteration carries no rule
-- ``class C(B, metaclass=__metaclass__)``  records C as the program's own class
+- ``class C(B, metaclass=__metaclass__)``  marks C as the program's own class
 - ``getattr``/``hasattr``/``setattr``/``delattr`` apply the same rules to computed names.
 
-"Own objects" are instances of classes the program's ``class`` statements
-created, those classes themselves, and functions whose globals are the
-program's globals. Nothing in the catalogue is own, so a program cannot patch
-``json.JSONEncoder`` or a module proxy.
+"Own objects" are defined in :mod:`restricted_exec.ownership`: the program's
+classes, their instances, and the functions it defines. Nothing in the
+catalogue is own, so a program cannot patch ``json.JSONEncoder`` or a module proxy.
 """
 
 from __future__ import annotations
