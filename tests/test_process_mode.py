@@ -114,3 +114,27 @@ def test_concurrent_callers_each_get_their_own_child(sandbox: Sandbox) -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(r.value for r in results) == list(range(1, 13))
+
+
+def test_inputs_and_values_cross_the_process_boundary_with_their_types(sandbox: Sandbox) -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    result = sandbox.run(
+        "total = sum(prices) * rate\n(total, share * 3, when, big + 1)",
+        inputs={
+            "prices": [Decimal("1.10"), Decimal("2.25")],
+            "rate": Decimal("2"),
+            "share": Fraction(1, 3),
+            "when": __import__("datetime").date(2024, 2, 29),
+            "big": 2**20000,
+        },
+    )
+    assert result.ok, result.error
+    assert result.value == [
+        Decimal("6.70"),
+        Fraction(1),
+        __import__("datetime").date(2024, 2, 29),
+        2**20000 + 1,
+    ]
+    assert str(result.value[0]) == "6.70"
