@@ -180,27 +180,43 @@ class HostGuard:
                 dirs.add(os.path.basename(runner._tmpdir))
         return dirs
 
-    def new_files(self, sandboxes: Iterable[Sandbox] = ()) -> list[str]:
-        """New entries in /tmp and the host cwd that restricted_exec does not own."""
+    def tmp_entries(self) -> set[str]:
+        return set(os.listdir(TMP))
+
+    def new_files(
+        self, sandboxes: Iterable[Sandbox] = (), since: set[str] | None = None
+    ) -> list[str]:
+        """New entries in /tmp and the host cwd that restricted_exec does not own.
+
+        /tmp is shared with everything else on the machine, so callers pass ``since``: a
+        snapshot taken just before the run, which keeps the window to the run itself. With
+        ``since=None`` (the whole session) only entries a child could have made - owned by
+        another uid than the host's - count, since other processes may use /tmp meanwhile.
+        """
         own = self._runner_dirs(sandboxes)
+        whole_session = since is None
+        baseline = self.tmp_before if since is None else since
         suspicious = []
-        for name in sorted(set(os.listdir(TMP)) - self.tmp_before):
+        for name in sorted(self.tmp_entries() - baseline):
             path = os.path.join(TMP, name)
             if name in own:
                 continue
             with contextlib.suppress(FileNotFoundError):
                 info = os.lstat(path)
+                host_owned = info.st_uid == os.getuid()
+                if whole_session and host_owned:
+                    continue
                 if (
                     name.startswith(RUNNER_PREFIX)
                     and stat.S_ISDIR(info.st_mode)
-                    and info.st_uid == os.getuid()
+                    and host_owned
                     and set(os.listdir(path)) <= {"cwd"}
                 ):
-                    # Another process's Sandbox (tests run concurrently): a runner's private
-                    # directory, owned by the host user. A child runs as nobody and could not
-                    # have made it.
+                    # Another Sandbox's private directory (tests run concurrently), owned by
+                    # the host user: a child runs as nobody and could not have made it.
                     continue
                 suspicious.append(f"{path} (uid {info.st_uid})")
+        # The host's cwd is private to this guard: any new entry counts.
         suspicious += [
             os.path.join(self.cwd, name)
             for name in sorted(set(os.listdir(self.cwd)) - self.cwd_before)
@@ -216,11 +232,14 @@ class HostGuard:
         return suspicious
 
     def assert_host_intact(
-        self, sandboxes: Iterable[Sandbox] = (), before: dict[str, Any] | None = None
+        self,
+        sandboxes: Iterable[Sandbox] = (),
+        before: dict[str, Any] | None = None,
+        tmp_before: set[str] | None = None,
     ) -> None:
         changed = diff_state(self.state_before if before is None else before, host_state())
         assert not changed, f"host state changed: {changed}"
-        new = self.new_files(sandboxes)
+        new = self.new_files(sandboxes, since=tmp_before)
         assert not new, f"new files appeared: {new}"
         with open(self.canary_path) as canary_file:
             assert canary_file.read() == self.file_canary, "the canary file was modified"

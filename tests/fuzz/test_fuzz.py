@@ -44,23 +44,35 @@ STATS: dict[str, collections.Counter[str]] = collections.defaultdict(collections
 NOTABLE: list[dict[str, Any]] = []  # crashed / rejected endings, with their source
 
 
+STARTED = time.monotonic()
+
+
+def write_report(final: bool = False) -> None:
+    """Write the statistics to $RX_FUZZ_REPORT (every 500 programs, and at the end)."""
+    report = os.environ.get("RX_FUZZ_REPORT")
+    if not report:
+        return
+    with open(report, "w") as out:
+        json.dump(
+            {
+                "final": final,
+                "seconds": round(time.monotonic() - STARTED, 1),
+                "programs": sum(
+                    c[k] for c in STATS.values() for k in c if k.startswith("process:")
+                ),
+                "stats": {target: dict(counter) for target, counter in STATS.items()},
+                "notable": NOTABLE[:200],
+            },
+            out,
+            indent=2,
+        )
+
+
 @pytest.fixture(scope="module")
 def host() -> Iterator[tuple[HostGuard, Sandbox]]:
-    started = time.monotonic()
     with guarded_sandbox(POLICY, max_concurrency=2) as (guard, sandbox):
         yield guard, sandbox
-    report = os.environ.get("RX_FUZZ_REPORT")
-    if report:
-        with open(report, "w") as out:
-            json.dump(
-                {
-                    "seconds": round(time.monotonic() - started, 1),
-                    "stats": {target: dict(counter) for target, counter in STATS.items()},
-                    "notable": NOTABLE[:200],
-                },
-                out,
-                indent=2,
-            )
+    write_report(final=True)
 
 
 def _run(sandbox: Sandbox, source: str, policy: Policy) -> ExecutionResult:
@@ -75,6 +87,7 @@ def _run(sandbox: Sandbox, source: str, policy: Policy) -> ExecutionResult:
 def check_program(host: tuple[HostGuard, Sandbox], target: str, source: str) -> None:
     guard, sandbox = host
     before = host_state()
+    tmp_before = guard.tmp_entries()
     result = _run(sandbox, source, POLICY)
     runs = [("process", result)]
     inline_candidate = (
@@ -100,7 +113,9 @@ def check_program(host: tuple[HostGuard, Sandbox], target: str, source: str) -> 
                     "source": source[:2000],
                 }
             )
-    guard.assert_host_intact([sandbox], before=before)
+    guard.assert_host_intact([sandbox], before=before, tmp_before=tmp_before)
+    if sum(STATS[target].values()) % 500 == 0:
+        write_report()
 
 
 COMMON = {

@@ -56,6 +56,7 @@ def _run(
     runner: Sandbox | None = None,
 ) -> ExecutionResult:
     guard, sandbox, baseline = host
+    tmp_before = guard.tmp_entries()
     started = time.monotonic()
     result = (runner or sandbox).run(source, policy=policy)
     elapsed = time.monotonic() - started
@@ -67,7 +68,7 @@ def _run(
     assert (after.status, after.stdout) == ("ok", "1\n"), after.error
     if runner is None:
         assert rss_kb() - baseline < RSS_GROWTH_KB, "host RSS grew"
-    guard.assert_host_intact([sandbox])
+    guard.assert_host_intact([sandbox], tmp_before=tmp_before)
     return result
 
 
