@@ -11,7 +11,8 @@ test asserts three things:
   ``syntax_error`` or ``policy_violation`` before anything runs);
 - it ends within its limit plus a generous margin (``limit + 3 s``; never a tight timing claim);
 - the host survives: ``run("print(1)")`` still works, host RSS grew by less than 20 MB, no canary
-  leaked, no file appeared in /tmp or the host's cwd, host state is unchanged (module teardown).
+  leaked, no file appeared in /tmp or the host's cwd, host state is unchanged; at module
+  teardown the fd count is what it was and no child is left a zombie.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from fuzz.hostguard import HostGuard, guarded_sandbox, rss_kb  # tests/ is on sys.path
+from isolation.support import open_fds, zombies_of
 
 from restricted_exec import ExecutionResult, Policy, Sandbox
 
@@ -42,8 +44,14 @@ def host() -> Iterator[Host]:
     with guarded_sandbox(POLICY) as (guard, sandbox):
         assert sandbox.run("print(1)").stdout == "1\n"  # fork server up, caches warm
         baseline = rss_kb()
+        fds_before = open_fds()
         yield guard, sandbox, baseline
         assert rss_kb() - baseline < RSS_GROWTH_KB
+        # Every killed child was reaped and no fd outlived its run.
+        assert open_fds() == fds_before
+        runner = sandbox._runner
+        zygote = runner._zygote.pid if runner is not None and runner._zygote else os.getpid()
+        assert zombies_of(os.getpid(), zygote) == []
 
 
 def _run(
