@@ -297,7 +297,7 @@ def spellings(name: str) -> tuple[str, ...]:
         f"str({name!r})",
         f"{name.upper()!r}.lower()",
         f"{name!r}[::-1][::-1]",
-        f"b{name!r}.decode()",
+        f"b{name!r}.decode()" if name.isascii() else repr(name),
         f"'%s' % {name!r}",
         f"S({name!r})",  # a str subclass (see STR_SUBCLASS)
         repr(fullwidth(name)),
@@ -659,7 +659,10 @@ def mutated_attacks(draw: st.DrawFn) -> str:
             target = draw(st.sampled_from(constants))
             value = target.value if step == "respell" else draw(ATTRS)
             replacement = draw(st.sampled_from(list(spellings(value))))
-            tree = _Respell(target, replacement).visit(tree)
+            try:
+                tree = _Respell(target, replacement).visit(tree)
+            except SyntaxError:  # a spelling that cannot hold this value
+                continue
             source = ast.unparse(ast.fix_missing_locations(tree))
         elif step == "nfkc":
             names = _identifiers(source)
