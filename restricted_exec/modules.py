@@ -62,6 +62,13 @@ class ModuleProxy(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
         raise AttributeError(denial_reason(type(self)._catalogue_name, "__dict__"))
 
     @property
+    def __annotations__(self) -> Any:  # type: ignore[override]
+        # wrapt forwards this to the real module, and CPython answers a module's
+        # __annotations__ by *creating* an empty dict in its namespace: a read by
+        # trusted code (functools.update_wrapper) would change the host's module.
+        raise AttributeError(denial_reason(type(self)._catalogue_name, "__annotations__"))
+
+    @property
     def __wrapped__(self) -> Any:
         raise AttributeError(denial_reason(type(self)._catalogue_name, "__wrapped__"))
 

@@ -1,4 +1,4 @@
-"""What the fuzz targets found, kept as regression tests (strict xfail until fixed).
+"""What the fuzz targets found, kept as regression tests.
 
 Found by ``test_long_mutated_escape_suite_attacks_never_escape`` (mutation of the escape
 suite's ``functools.wraps(json)`` snippet, run inline): ``functools.update_wrapper`` and
@@ -10,6 +10,9 @@ by the caller and every later inline run - and ``wrapper.__annotations__`` becom
 dict. No way for a program to read or write the dict was found (``__annotations__`` is a dunder
 the compiler refuses, ``vars``/``typing.get_type_hints`` are denied); in process mode the change
 dies with the single-use child.
+
+Fixed: ``ModuleProxy.__annotations__`` raises AttributeError (as ``__dict__`` does) instead of
+forwarding to the real module, so ``update_wrapper`` skips the attribute.
 """
 
 from __future__ import annotations
@@ -32,17 +35,10 @@ def _untouched_module() -> str:
     pytest.skip("every candidate module already has __annotations__ in this process")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ESCAPE (host state, inline mode): functools.update_wrapper(f, <module>) makes CPython "
-        "create __annotations__ on the host's real catalogue module through the module proxy"
-    ),
-)
 @pytest.mark.parametrize(
     "template",
     [
-        "import functools, {m}\ndef g():\n    pass\nfunctools.update_wrapper(g, {m})",
+        "import functools, {m}\ndef g():\n    pass\n_ = functools.update_wrapper(g, {m})",
         "import functools, {m}\n@functools.wraps({m})\ndef g():\n    pass",
     ],
     ids=["update_wrapper", "wraps"],
