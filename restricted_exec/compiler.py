@@ -61,6 +61,7 @@ __all__ = [
     "Violation",
     "compile_source",
     "hoisted_global_name",
+    "source_digest",
 ]
 
 
@@ -103,6 +104,12 @@ def hoisted_global_name(module: str, attribute: str) -> str:
     return f"{_HOIST_PREFIX}{module}__{attribute}"
 
 
+def source_digest(source: str) -> tuple[str, int]:
+    """sha256 (hex) and size in bytes of the UTF-8 source (lone surrogates kept)."""
+    encoded = source.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(encoded).hexdigest(), len(encoded)
+
+
 def compile_source(source: str, settings: CompileSettings) -> CompileOutcome:
     """Compile untrusted source; never raises for anything the source contains.
 
@@ -115,8 +122,7 @@ def compile_source(source: str, settings: CompileSettings) -> CompileOutcome:
         ``policy_violation``; every violation is reported, each with its line
         and column.
     """
-    digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
-    size = len(source.encode("utf-8", "surrogatepass"))
+    digest, size = source_digest(source)
     if size > settings.max_source_bytes:
         message = (
             f"the program is {size:,} bytes; the policy allows at most "

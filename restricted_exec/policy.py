@@ -31,7 +31,10 @@ class Policy(BaseModel):
         memory_mb: megabytes the program may allocate on top of the
             interpreter's own baseline (process mode; inline mode cannot limit memory).
         output_bytes: bytes of stdout kept; more ends the run with ``output_limit``.
-        max_source_bytes: largest program accepted, in bytes of UTF-8.
+        max_source_bytes: largest program accepted, in bytes of UTF-8. The
+            compiler runs in the caller's process, outside ``timeout_s`` and
+            ``memory_mb``, at up to ~3.5 ms and ~0.7 MB of transient memory per KB
+            of hostile source: the 64 KiB default bounds that to ~0.25 s.
         max_value_items: most items (scalars and containers) the final value may hold.
         modules: catalogue modules the program may import.
         preload: modules bound as globals before the program starts.
@@ -47,7 +50,7 @@ class Policy(BaseModel):
     cpu_time_s: float | None = Field(default=None, gt=0, le=3600)
     memory_mb: int = Field(default=256, ge=16, le=65536)
     output_bytes: int = Field(default=1_000_000, ge=0, le=1 << 30)
-    max_source_bytes: int = Field(default=1_000_000, ge=1, le=1 << 30)
+    max_source_bytes: int = Field(default=65_536, ge=1, le=1 << 30)
     max_value_items: int = Field(default=100_000, ge=1, le=10_000_000)
     modules: frozenset[str] = DEFAULT_MODULES
     preload: tuple[str, ...] = DEFAULT_PRELOAD

@@ -8,11 +8,11 @@ import json
 import keyword
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from pydantic import ValidationError
 
+from restricted_exec.compile_cache import CompileCache
 from restricted_exec.compiler import CompileOutcome, compile_source
 from restricted_exec.errors import InputError, IsolationUnavailableError, SandboxClosedError
 from restricted_exec.inline import WATCHDOG
@@ -106,7 +106,10 @@ class Sandbox:
             request's critical path.
         queue_limit: callers that may wait for a child; beyond that a run
             returns status ``rejected`` at once.
-        compile_cache_size: how many compiled programs to keep (LRU).
+        compile_cache_size: how many compiled programs to keep (LRU, keyed by
+            the source's sha256 and the policy's compile settings).
+        compile_cache_bytes: most source bytes the kept programs may stand for
+            (a compiled program holds several times its source size).
     """
 
     def __init__(
@@ -117,10 +120,10 @@ class Sandbox:
         prefork: int = 2,
         queue_limit: int = 256,
         compile_cache_size: int = 256,
+        compile_cache_bytes: int = 4 << 20,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
-        self._cache: OrderedDict[tuple[str, Any], CompileOutcome] = OrderedDict()
-        self._cache_size = compile_cache_size
+        self._cache = CompileCache(compile_cache_size, compile_cache_bytes)
         self._lock = threading.Lock()
         self._closed = False
         self._runner: ProcessRunner | None = None
@@ -174,19 +177,7 @@ class Sandbox:
     def _compile(self, code: str, policy: Policy) -> CompileOutcome:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str, not {type(code).__name__}")
-        settings = policy.compile_settings()
-        key = (code, settings)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
-        outcome = compile_source(code, settings)
-        with self._lock:
-            self._cache[key] = outcome
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return outcome
+        return self._cache.get_or_compile(code, policy.compile_settings(), compile_source)
 
     def _run_program(self, program: Program, inputs: dict[str, Any] | None) -> ExecutionResult:
         self._ensure_open()

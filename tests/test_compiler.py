@@ -106,7 +106,8 @@ def test_prints_from_every_scope_share_one_ordered_stdout() -> None:
     ids=["100k-brackets", "5000-term-sum", "null-byte", "10MB-source"],
 )
 def test_hostile_source_gives_a_clean_result(source: str, status: str) -> None:
-    result = restricted_exec.run(source, policy=INLINE)
+    # Above the 64 KiB default, so the parser meets the hostile shapes (10 MB is still refused).
+    result = restricted_exec.run(source, policy=INLINE.replace(max_source_bytes=1_000_000))
     assert result.status == status
     assert result.error is not None and result.error.message
 

@@ -299,10 +299,15 @@ HOSTILE_SOURCE = {
 }
 
 
+# Above the 64 KiB default, so the parser and the transformer meet the hostile shapes
+# instead of the size check refusing them first.
+HOSTILE_SOURCE_POLICY = POLICY.replace(max_source_bytes=1_000_000)
+
+
 def _refused(host: Host, source: str, status: str) -> ExecutionResult:
-    # A throwaway Sandbox: its compile cache keeps the refused source (see the xfail below),
-    # and that must not blur the RSS check of the tests that follow. Dropped on return.
-    with Sandbox(POLICY) as throwaway:
+    # A throwaway Sandbox, dropped on return: whatever the compile keeps must not blur
+    # the RSS check of the tests that follow.
+    with Sandbox(HOSTILE_SOURCE_POLICY) as throwaway:
         return _run(host, source, status, runner=throwaway)
 
 
@@ -336,7 +341,7 @@ def rss_kb():
 """
 
 _LARGEST_ACCEPTED_PROBE = """
-source = "f()\\n" * (999_000 // 4)   # 1 MB: just under the default max_source_bytes
+source = "f()\\n" * (Policy().max_source_bytes // 4)   # the largest the default accepts
 with Sandbox(Policy(timeout_s=1, memory_mb=64)) as sandbox:
     sandbox.run("print(1)")
     before = rss_kb()
@@ -374,14 +379,6 @@ def _probe(body: str) -> dict[str, object]:
     return report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOST-HARM: a program just under the default max_source_bytes (1 MB of `f()` lines) is "
-        "compiled in the caller's process, outside timeout_s and memory_mb: ~4-5 s of host CPU "
-        "and ~200 MB of host RSS per distinct program (kept by the compile cache)"
-    ),
-)
 def test_largest_accepted_program_compiles_within_the_limit_and_host_memory() -> None:
     report = _probe(_LARGEST_ACCEPTED_PROBE)
     assert report["status"] == "error", report  # NameError: f - the program did run
@@ -389,15 +386,6 @@ def test_largest_accepted_program_compiles_within_the_limit_and_host_memory() ->
     assert int(report["rss_growth_kb"]) < RSS_GROWTH_KB, report  # type: ignore[call-overload]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOST-HARM: Sandbox's compile cache keys on the full source and also caches refused "
-        "programs, so every distinct oversized program stays in host memory (10 x 10 MB "
-        "-> ~100 MB RSS; up to compile_cache_size x the source size, with no upper bound on "
-        "the size of a refused source)"
-    ),
-)
 def test_refused_oversized_sources_do_not_accumulate_in_host_memory() -> None:
     report = _probe(_OVERSIZED_PROBE)
     assert report["status"] == "policy_violation", report
