@@ -7,10 +7,7 @@ result = restricted_exec.run("print(sum(x * x for x in range(10)))")
 print(result.status, result.stdout.strip())
 
 program = restricted_exec.compile_program(
-    "balance = principal\n"
-    "for year in range(years):\n"
-    "    balance *= 1 + rate\n"
-    "round(balance, 2)\n"
+    "balance = principal\nfor year in range(years):\n    balance *= 1 + rate\nround(balance, 2)\n"
 )
 for rate in (0.03, 0.05):
     outcome = program.run(inputs={"principal": 1000, "rate": rate, "years": 10})
