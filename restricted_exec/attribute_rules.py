@@ -13,6 +13,7 @@ __all__ = [
     "DEFINABLE_DUNDER_METHODS",
     "FRAME_ATTRIBUTES",
     "NAMEDTUPLE_API",
+    "NONDETERMINISTIC_READS",
     "READABLE_DUNDERS",
     "RUNTIME_CHECKED",
     "is_dunder",
@@ -57,6 +58,19 @@ RUNTIME_CHECKED: frozenset[str] = frozenset(
         "obj",
         # ABCMeta.register changes isinstance() answers process-wide.
         "register",
+    }
+)
+
+NONDETERMINISTIC_READS: frozenset[str] = frozenset(
+    {
+        # Under a deterministic policy these are read through _getattr_, which
+        # refuses them when what is found reads the clock (date.today,
+        # datetime.now, datetime.utcnow) or the OS's entropy (NormalDist.samples
+        # with no seed). Elsewhere the names are ordinary.
+        "now",
+        "today",
+        "utcnow",
+        "samples",
     }
 )
 

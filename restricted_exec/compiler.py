@@ -42,6 +42,7 @@ from RestrictedPython.transformer import FORBIDDEN_FUNC_NAMES, RestrictingNodeTr
 
 from restricted_exec.attribute_rules import (
     DEFINABLE_DUNDER_METHODS,
+    NONDETERMINISTIC_READS,
     READABLE_DUNDERS,
     RUNTIME_CHECKED,
     is_hook_like,
@@ -86,6 +87,7 @@ class CompileSettings:
     modules: frozenset[str]
     preload: tuple[str, ...]
     max_source_bytes: int
+    deterministic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,10 @@ class ProgramTransformer(RestrictingNodeTransformer):
         super().__init__()
         self.settings = settings
         self.program_names = program_names
+        # Names read through _getattr_ so the runtime can judge what they find.
+        self.runtime_checked = RUNTIME_CHECKED | (
+            NONDETERMINISTIC_READS if settings.deterministic else frozenset()
+        )
         self.violations: list[Violation] = []
 
     # -- reporting ---------------------------------------------------------
@@ -304,7 +310,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
             if is_private(name):
                 node.value = self._hook_call("_private_", node.value, ast.Constant(name))
                 return node
-            if name in RUNTIME_CHECKED:
+            if name in self.runtime_checked:
                 return self._hook_call("_getattr_", node.value, ast.Constant(name), like=node)
             return node
         reason = write_denial(name)
@@ -464,7 +470,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
         # compile-time rules and may not name private or runtime-checked ones.
         for name in node.kwd_attrs:
             reason = read_denial(name)
-            if reason is None and (is_private(name) or name in RUNTIME_CHECKED):
+            if reason is None and (is_private(name) or name in self.runtime_checked):
                 reason = f'"{name}" cannot be matched by a class pattern'
             if reason is not None:
                 self.error(node, reason)

@@ -4,7 +4,9 @@ Each hook enforces one rule and shows the rewrite that calls it:
 
 - ``_getattr_(a, "format")``     ``a.format`` / ``a.format_map``: the safe formatter;
                                  ``a.obj``: no ``AttributeError.obj``; ``a.register``: no
-                                 ``ABCMeta.register`` on classes the program did not define
+                                 ``ABCMeta.register`` on classes the program did not define;
+                                 under a deterministic policy, ``a.now``/``today``/``utcnow``/
+                                 ``samples``: no clock or entropy reads
 - ``_private_(a, "_b")._b``      private attributes only on the program's own objects
                                  (plus namedtuple's ``_replace``/``_asdict``/``_fields``/``_make``)
 - ``_special_(a, "__init__")``   special methods only on own objects, ``super()`` of them,
@@ -22,13 +24,17 @@ catalogue is own, so a program cannot patch ``json.JSONEncoder`` or a module pro
 from __future__ import annotations
 
 import abc
+import datetime
 import decimal
+import statistics
 from collections.abc import Callable
+from contextvars import ContextVar
 from types import BuiltinMethodType, ModuleType
 from typing import Any
 
 from restricted_exec.attribute_rules import (
     NAMEDTUPLE_API,
+    NONDETERMINISTIC_READS,
     RUNTIME_CHECKED,
     is_private,
     is_special_method,
@@ -43,10 +49,23 @@ from restricted_exec.formatting import (
 )
 from restricted_exec.ownership import CLASS_FACTORY, is_own
 
-__all__ = ["AccessDenied", "RunGuards", "checked_public_getattr", "safe_type"]
+__all__ = [
+    "DETERMINISTIC_RUN",
+    "AccessDenied",
+    "RunGuards",
+    "checked_public_getattr",
+    "safe_type",
+]
 
 _MISSING: Any = object()
 _ABC_REGISTER = abc.ABCMeta.register
+_NORMAL_SAMPLES = statistics.NormalDist.samples
+
+DETERMINISTIC_RUN: ContextVar[bool] = ContextVar("restricted_exec_deterministic", default=False)
+"""True while a program runs under a deterministic policy. A context variable, not
+a global: an inline run sets it for its own thread only."""
+
+_CHECKED_NAMES = RUNTIME_CHECKED | NONDETERMINISTIC_READS
 
 WRITABLE_FOREIGN_TYPES: dict[type, str] = {
     # Types the program did not define whose attributes it may still set, each
@@ -88,6 +107,10 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
                 return bound_format(template)
             if value.__name__ == "format_map":
                 return bound_format_map(template)
+    elif name in NONDETERMINISTIC_READS and DETERMINISTIC_RUN.get():
+        reason = _nondeterminism(value)
+        if reason is not None:
+            raise AccessDenied(f"{reason}; a deterministic policy does not allow it")
     elif name == "register" and getattr(value, "__func__", None) is _ABC_REGISTER:
         owner = value.__self__
         if not (isinstance(owner, type) and is_own(owner)):
@@ -96,6 +119,25 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
                 "change isinstance() for every later run"
             )
     return value
+
+
+def _nondeterminism(value: Any) -> str | None:
+    # Judged by what was found, so a subclass, an instance or super() reach the
+    # same verdict as the class itself.
+    owner = getattr(value, "__self__", None)
+    if (
+        type(value) is BuiltinMethodType
+        and value.__name__ in ("now", "today", "utcnow")
+        and isinstance(owner, type)
+        and issubclass(owner, datetime.date)
+    ):
+        return f"{owner.__name__}.{value.__name__}() reads the clock"
+    if value is _NORMAL_SAMPLES or getattr(value, "__func__", None) is _NORMAL_SAMPLES:
+        return (
+            "NormalDist.samples() can read the operating system's entropy (random.gauss is "
+            "seeded under a deterministic policy)"
+        )
+    return None
 
 
 def checked_public_getattr(obj: Any, name: object) -> Any:
@@ -110,7 +152,7 @@ def checked_public_getattr(obj: Any, name: object) -> Any:
         reason = f'"{text}" is private; read it with obj.{text} in the program instead'
     if reason is not None:
         raise AccessDenied(reason)
-    if text in RUNTIME_CHECKED:
+    if text in _CHECKED_NAMES:
         return _runtime_checked(obj, text, _MISSING)
     return getattr(obj, text)
 
@@ -213,7 +255,7 @@ class RunGuards:
             self.private_hook(obj, text)
         elif is_special_method(text):
             self.special_hook(obj, text)
-        elif text in RUNTIME_CHECKED:
+        elif text in _CHECKED_NAMES:
             return _runtime_checked(obj, text, default)
         if default is _MISSING:
             return getattr(obj, text)

@@ -14,7 +14,9 @@ Some attributes are served by guarded replacements:
   (a caller-chosen ``assigned=("__globals__",)`` would copy hidden ones);
 - ``random``'s functions are bound to a generator private to the run, so one
   run's ``random.seed`` cannot steer another's, and forked children do not
-  replay the same sequence.
+  replay the same sequence. Under a deterministic policy that generator (and
+  every ``random.Random()`` the program makes) starts from a fixed seed,
+  ``seed()`` with no argument returns to it, and ``SystemRandom`` is refused.
 """
 
 from __future__ import annotations
@@ -230,14 +232,40 @@ _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 
 
-def _random_overrides() -> dict[str, Any]:
-    generator = random.Random()  # seeded from os.urandom: private to this run
+DETERMINISTIC_SEED = 0
+"""Where every generator of a deterministic run starts (and where ``seed()`` returns)."""
+
+
+class SeededRandom(random.Random):
+    """``random.Random`` whose default seed is fixed instead of drawn from the OS."""
+
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        super().seed(DETERMINISTIC_SEED if a is None else a, version)
+
+
+SeededRandom.__name__ = SeededRandom.__qualname__ = "Random"
+
+
+def _system_random_denied(*args: Any, **kwargs: Any) -> Any:
+    raise AccessDenied(
+        "random.SystemRandom reads the operating system's entropy; a deterministic policy "
+        "does not allow it"
+    )
+
+
+def _random_overrides(deterministic: bool) -> dict[str, Any]:
+    # Private to this run: seeded from os.urandom, or from the fixed seed.
+    generator = SeededRandom() if deterministic else random.Random()
     spec = CATALOGUE["random"]
-    return {
+    overrides = {
         name: getattr(generator, name)
         for name in spec.allowed
         if name not in ("Random", "SystemRandom")
     }
+    if deterministic:
+        overrides["Random"] = SeededRandom
+        overrides["SystemRandom"] = _system_random_denied
+    return overrides
 
 
 _INTERNAL_LAZY_IMPORTS = frozenset({"_strptime"})
@@ -248,8 +276,9 @@ class ModuleTable:
 
     _shared: dict[str, ModuleProxy] = {}  # noqa: RUF012 - process-wide cache, by design
 
-    def __init__(self, allowed: frozenset[str]) -> None:
+    def __init__(self, allowed: frozenset[str], *, deterministic: bool = False) -> None:
         self._allowed = allowed
+        self._deterministic = deterministic
         self._per_run: dict[str, ModuleProxy] = {}
 
     def get(self, name: str) -> ModuleProxy:
@@ -260,7 +289,9 @@ class ModuleTable:
         if spec.per_run:
             proxy = self._per_run.get(name)
             if proxy is None:
-                proxy = _make_proxy(name, load_catalogue_module(name), _random_overrides())
+                proxy = _make_proxy(
+                    name, load_catalogue_module(name), _random_overrides(self._deterministic)
+                )
                 self._per_run[name] = proxy
             return proxy
         proxy = ModuleTable._shared.get(name)

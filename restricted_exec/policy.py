@@ -16,7 +16,10 @@ from restricted_exec.catalogue import CATALOGUE, DEFAULT_MODULES, DEFAULT_PRELOA
 from restricted_exec.compiler import CompileSettings
 from restricted_exec.errors import PolicyError
 
-__all__ = ["Isolation", "Policy"]
+__all__ = ["CLOCK_MODULES", "Isolation", "Policy"]
+
+CLOCK_MODULES: frozenset[str] = frozenset({"time"})
+"""Catalogue modules whose purpose is reading the clock: never in a deterministic policy."""
 
 Isolation = Literal["process", "inline"]
 
@@ -42,6 +45,11 @@ class Policy(BaseModel):
             ``"inline"`` (the caller's thread: weaker, see README).
         allow_degraded: process mode only - run even where seccomp or Landlock is
             unavailable, listing the active layers in the result, instead of failing closed.
+        deterministic: the same code, inputs and policy give the same result, by
+            construction: no clock reads (``time`` is not importable; ``date.today``,
+            ``datetime.now``/``utcnow`` are refused), ``random`` starts from a fixed
+            seed, no OS entropy (``SystemRandom``, ``NormalDist.samples``). Results of
+            such runs may be served from the Sandbox's result cache.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,6 +64,7 @@ class Policy(BaseModel):
     preload: tuple[str, ...] = DEFAULT_PRELOAD
     isolation: Isolation = "process"
     allow_degraded: bool = False
+    deterministic: bool = False
 
     def __init__(self, **settings: object) -> None:
         try:
@@ -77,6 +86,27 @@ class Policy(BaseModel):
             )
         return names
 
+    @model_validator(mode="before")
+    @classmethod
+    def _deterministic_modules(cls, settings: object) -> object:
+        # A deterministic policy with the default module set gets it without the
+        # clock (so Policy().replace(deterministic=True) works); one that names
+        # `time` in a set of its own is refused below.
+        if isinstance(settings, dict) and settings.get("deterministic") is True:
+            modules = settings.get("modules", DEFAULT_MODULES)
+            if isinstance(modules, Iterable) and frozenset(modules) == DEFAULT_MODULES:
+                return {**settings, "modules": DEFAULT_MODULES - CLOCK_MODULES}
+        return settings
+
+    @model_validator(mode="after")
+    def _deterministic_has_no_clock(self) -> Policy:
+        clocks = sorted(self.modules & CLOCK_MODULES)
+        if self.deterministic and clocks:
+            raise ValueError(
+                f"a deterministic policy cannot allow {', '.join(clocks)}: it reads the clock"
+            )
+        return self
+
     @model_validator(mode="after")
     def _preload_is_allowed(self) -> Policy:
         missing = [name for name in self.preload if name not in self.modules]
@@ -94,6 +124,7 @@ class Policy(BaseModel):
             modules=self.modules,
             preload=self.preload,
             max_source_bytes=self.max_source_bytes,
+            deterministic=self.deterministic,
         )
 
     def digest(self) -> str:

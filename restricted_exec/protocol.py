@@ -46,6 +46,7 @@ def encode_request(
     output_bytes: int,
     max_value_items: int,
     source: str,
+    deterministic: bool = False,
 ) -> bytes:
     """The request for one restricted run (``inputs`` already in tagged JSON)."""
     header = {
@@ -57,6 +58,7 @@ def encode_request(
         "output_bytes": output_bytes,
         "max_value_items": max_value_items,
         "source": source,
+        "deterministic": deterministic,
     }
     return _frame(header, marshal.dumps(code))
 

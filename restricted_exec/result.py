@@ -103,6 +103,9 @@ class ExecutionResult(BaseModel):
         code_sha256: sha256 of the program's source.
         isolation: where the program ran.
         layers: the isolation layers that were active.
+        cache_hit: True if this result was served from the Sandbox's result cache
+            (deterministic policies only) instead of running the program again;
+            then ``duration_ms`` is this call's, the rest is the stored run's.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -120,6 +123,7 @@ class ExecutionResult(BaseModel):
     code_sha256: str = ""
     isolation: Literal["process", "inline"] = "process"
     layers: tuple[str, ...] = ()
+    cache_hit: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property

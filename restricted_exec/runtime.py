@@ -25,7 +25,7 @@ from restricted_exec.compiler import (
     VALUE_HOOK,
     hoisted_global_name,
 )
-from restricted_exec.guards import RunGuards
+from restricted_exec.guards import DETERMINISTIC_RUN, RunGuards
 from restricted_exec.modules import ModuleTable
 from restricted_exec.protocol import decode_request, encode_request
 from restricted_exec.safe_builtins import build_builtins
@@ -67,6 +67,7 @@ class RunOptions:
     output_bytes: int
     max_value_items: int = 100_000
     source: str = ""
+    deterministic: bool = False
 
 
 class _Stdout:
@@ -136,7 +137,7 @@ def build_globals(
     """The globals dict of one run: hooks, builtins, preloaded proxies, inputs."""
     program_globals: dict[str, Any] = {"__name__": "__main__"}
     guards = RunGuards(program_globals)
-    table = ModuleTable(options.modules)
+    table = ModuleTable(options.modules, deterministic=options.deterministic)
     program_globals["__builtins__"] = build_builtins(
         {
             "getattr": guards.safe_getattr,
@@ -182,6 +183,22 @@ def execute(
         The payload dict (JSON types only). Never raises for anything the
         program does, except ExecutionInterrupted, which the inline runner owns.
     """
+    # Set for the program's thread only, and reset however the run ends, so an
+    # inline run cannot leave the caller's thread deterministic (or not).
+    token = DETERMINISTIC_RUN.set(options.deterministic)
+    try:
+        return _execute(code, hoisted, inputs, options, interrupt)
+    finally:
+        DETERMINISTIC_RUN.reset(token)
+
+
+def _execute(
+    code: CodeType,
+    hoisted: tuple[tuple[str, str], ...],
+    inputs: dict[str, Any],
+    options: RunOptions,
+    interrupt: Callable[[], None] | None,
+) -> Payload:
     stream = _Stdout(options.output_bytes)
     state = _RunState(interrupt)
     try:
@@ -396,6 +413,7 @@ def run_request(request: bytes) -> bytes:
                 output_bytes=int(header["output_bytes"]),
                 max_value_items=int(header["max_value_items"]),
                 source=header["source"],
+                deterministic=header["deterministic"] is True,
             )
             hoisted = tuple((str(m), str(a)) for m, a in header["hoisted"])
             payload = execute(decoded.code, hoisted, decode(header["inputs"]), options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import hashlib
 import json
 import keyword
 import threading
@@ -28,6 +29,7 @@ from restricted_exec.isolation import (
 from restricted_exec.policy import Policy
 from restricted_exec.protocol import encode_request
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
+from restricted_exec.result_cache import ResultCache
 from restricted_exec.runtime import (
     MAX_VALUE_BYTES,
     ExecutionInterrupted,
@@ -110,6 +112,9 @@ class Sandbox:
             the source's sha256 and the policy's compile settings).
         compile_cache_bytes: most source bytes the kept programs may stand for
             (a compiled program holds several times its source size).
+        result_cache_size: results of deterministic runs to keep (0: off).
+        result_cache_bytes: most bytes (as JSON) the kept results may take.
+        result_cache_ttl_s: seconds a kept result may be served.
     """
 
     def __init__(
@@ -121,9 +126,13 @@ class Sandbox:
         queue_limit: int = 256,
         compile_cache_size: int = 256,
         compile_cache_bytes: int = 4 << 20,
+        result_cache_size: int = 1024,
+        result_cache_bytes: int = 64 << 20,
+        result_cache_ttl_s: float = 600.0,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
         self._cache = CompileCache(compile_cache_size, compile_cache_bytes)
+        self._results = ResultCache(result_cache_size, result_cache_bytes, result_cache_ttl_s)
         self._lock = threading.Lock()
         self._closed = False
         self._runner: ProcessRunner | None = None
@@ -183,16 +192,38 @@ class Sandbox:
         self._ensure_open()
         started = time.perf_counter()
         policy = program.policy
-        outcome = program._outcome
         tagged_inputs = _check_inputs(inputs)
-        if outcome.code is None:
-            return _refused(outcome, policy, started)
+        if program._outcome.code is None:
+            return _refused(program._outcome, policy, started)
+        if not (policy.deterministic and self._results.enabled):
+            return self._execute(program, tagged_inputs, started)
+        run_key = (program.code_sha256, policy.digest(), _inputs_digest(tagged_inputs))
+        cached = self._results.get((*run_key, self._fork_server_generation(policy)))
+        if cached is not None:
+            duration_ms = (time.perf_counter() - started) * 1000
+            return cached.model_copy(update={"cache_hit": True, "duration_ms": duration_ms})
+        result = self._execute(program, tagged_inputs, started)
+        # The generation after the run: the fork server may have started during it.
+        self._results.put((*run_key, self._fork_server_generation(policy)), result)
+        return result
+
+    def _fork_server_generation(self, policy: Policy) -> int:
+        # Inline runs share the caller's hash seed for the life of its process.
+        runner = self._runner
+        return runner.generation if policy.isolation == "process" and runner is not None else 0
+
+    def _execute(
+        self, program: Program, tagged_inputs: dict[str, Any], started: float
+    ) -> ExecutionResult:
+        policy = program.policy
+        outcome = program._outcome
         options = RunOptions(
             modules=policy.modules,
             preload=policy.preload,
             output_bytes=policy.output_bytes,
             max_value_items=policy.max_value_items,
             source=program.source,
+            deterministic=policy.deterministic,
         )
         if policy.isolation == "inline":
             payload = _run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
@@ -235,6 +266,7 @@ class Sandbox:
             output_bytes=options.output_bytes,
             max_value_items=options.max_value_items,
             source=options.source,
+            deterministic=options.deterministic,
         )
         limits = ChildLimits(
             wall_s=policy.timeout_s,
@@ -341,6 +373,11 @@ def _rejected(
         code_sha256=outcome.source_sha256,
         isolation=policy.isolation,
     )
+
+
+def _inputs_digest(tagged_inputs: dict[str, Any]) -> str:
+    canonical = json.dumps(tagged_inputs, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _check_inputs(inputs: dict[str, Any] | None) -> dict[str, Any]:

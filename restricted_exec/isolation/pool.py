@@ -112,6 +112,11 @@ class ProcessRunner:
             zygote = self._zygote
             return zygote.info.layers if zygote is not None else ()
 
+    @property
+    def generation(self) -> int:
+        """Counts fork servers started; children of one share its hash seed."""
+        return self._generation
+
     def run(self, request: bytes, limits: ChildLimits) -> ChildOutcome:
         """Run one request in a fresh child and report how it ended.
 
