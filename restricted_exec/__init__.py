@@ -32,9 +32,11 @@ from restricted_exec.errors import (
 )
 
 if TYPE_CHECKING:
+    from restricted_exec.metrics import SandboxStats
     from restricted_exec.policy import Policy
     from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
     from restricted_exec.sandbox import Program, Sandbox, compile_program, run
+    from restricted_exec.tenants import TenantQuota
 
 _LAZY = {
     "Policy": "restricted_exec.policy",
@@ -45,6 +47,8 @@ _LAZY = {
     "Sandbox": "restricted_exec.sandbox",
     "compile_program": "restricted_exec.sandbox",
     "run": "restricted_exec.sandbox",
+    "SandboxStats": "restricted_exec.metrics",
+    "TenantQuota": "restricted_exec.tenants",
 }
 
 
@@ -87,6 +91,8 @@ __all__ = [
     "Sandbox",
     "SandboxClosedError",
     "SandboxCrashed",
+    "SandboxStats",
+    "TenantQuota",
     "Violation",
     "__version__",
     "compile_program",

@@ -7,8 +7,10 @@ import atexit
 import hashlib
 import json
 import keyword
+import os
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,6 +28,7 @@ from restricted_exec.isolation import (
     RunnerClosed,
     classify,
 )
+from restricted_exec.metrics import Metrics, SandboxStats
 from restricted_exec.policy import Policy
 from restricted_exec.protocol import encode_request
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
@@ -37,6 +40,8 @@ from restricted_exec.runtime import (
     ending,
     execute,
 )
+from restricted_exec.scheduling import FairScheduler, Rejection
+from restricted_exec.tenants import TenantQuota, tenant_name
 from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = ["Program", "Sandbox", "compile_program", "run"]
@@ -68,12 +73,16 @@ class Program:
         """True if the compiler accepted the program."""
         return self._outcome.code is not None
 
-    def run(self, *, inputs: dict[str, Any] | None = None) -> ExecutionResult:
+    def run(
+        self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None
+    ) -> ExecutionResult:
         """Run the program once.
 
         Args:
             inputs: values bound as the program's globals; plain data only
                 (JSON types, Decimal, Fraction, datetime types, tuples, sets).
+            tenant: who the run is for: its quota, its queue, its metrics and
+                audit label (None: ``"default"``).
 
         Returns:
             An ExecutionResult; never raises for anything the program does.
@@ -81,13 +90,16 @@ class Program:
         Raises:
             InputError: an input is not plain data, or its name is not a valid
                 public identifier.
+            TypeError, ValueError: ``tenant`` is not a str of 1 to 200 characters.
             SandboxClosedError: the sandbox was closed.
         """
-        return self._sandbox._run_program(self, inputs)
+        return self._sandbox._run_program(self, inputs, tenant)
 
-    async def run_async(self, *, inputs: dict[str, Any] | None = None) -> ExecutionResult:
+    async def run_async(
+        self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None
+    ) -> ExecutionResult:
         """:meth:`run` without blocking the event loop."""
-        return await asyncio.to_thread(self.run, inputs=inputs)
+        return await asyncio.to_thread(self.run, inputs=inputs, tenant=tenant)
 
     def __repr__(self) -> str:
         return f"<Program sha256={self.code_sha256[:12]} compiled={self.compiled}>"
@@ -102,11 +114,11 @@ class Sandbox:
 
     Args:
         policy: the default policy for runs that do not pass one.
-        max_concurrency: children running at once (default: CPU count); more
-            callers wait in a queue.
+        max_concurrency: runs at once (default: CPU count); more callers wait
+            in a queue, one queue per tenant, served round-robin.
         prefork: children kept forked and waiting, so fork cost is off the
             request's critical path.
-        queue_limit: callers that may wait for a child; beyond that a run
+        queue_limit: callers that may wait, over all tenants; beyond that a run
             returns status ``rejected`` at once.
         compile_cache_size: how many compiled programs to keep (LRU, keyed by
             the source's sha256 and the policy's compile settings).
@@ -115,6 +127,9 @@ class Sandbox:
         result_cache_size: results of deterministic runs to keep (0: off).
         result_cache_bytes: most bytes (as JSON) the kept results may take.
         result_cache_ttl_s: seconds a kept result may be served.
+        tenants: quotas by tenant name (rate, concurrency, queue, Policy).
+        default_quota: the quota of tenants not named in ``tenants`` (None:
+            only the global limits apply to them).
     """
 
     def __init__(
@@ -129,45 +144,80 @@ class Sandbox:
         result_cache_size: int = 1024,
         result_cache_bytes: int = 64 << 20,
         result_cache_ttl_s: float = 600.0,
+        tenants: Mapping[str, TenantQuota] | None = None,
+        default_quota: TenantQuota | None = None,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
+        concurrency = max_concurrency if max_concurrency is not None else os.cpu_count() or 1
+        # Admission (quotas, fairness, the queue bound) happens here, for both
+        # isolation modes; the process runner gets the same concurrency, so its
+        # own queue stays empty.
+        self._scheduler = FairScheduler(
+            concurrency, queue_limit, quotas=tenants, default_quota=default_quota
+        )
+        self._metrics = Metrics()
         self._cache = CompileCache(compile_cache_size, compile_cache_bytes)
         self._results = ResultCache(result_cache_size, result_cache_bytes, result_cache_ttl_s)
         self._lock = threading.Lock()
         self._closed = False
         self._runner: ProcessRunner | None = None
-        self._max_concurrency = max_concurrency
+        self._max_concurrency = concurrency
         self._prefork = prefork
         self._queue_limit = queue_limit
 
     # -- public API ------------------------------------------------------
 
-    def compile_program(self, code: str, *, policy: Policy | None = None) -> Program:
-        """Compile ``code`` once; the Program runs it many times."""
+    def compile_program(
+        self, code: str, *, policy: Policy | None = None, tenant: str | None = None
+    ) -> Program:
+        """Compile ``code`` once; the Program runs it many times.
+
+        The policy is ``policy``, else the tenant's quota policy, else the Sandbox's.
+        """
         self._ensure_open()
-        chosen = policy if policy is not None else self.policy
+        chosen = policy or self._scheduler.policy_for(tenant) or self.policy
         return Program(code, self._compile(code, chosen), chosen, self)
 
     def run(
-        self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
+        self,
+        code: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        policy: Policy | None = None,
+        tenant: str | None = None,
     ) -> ExecutionResult:
         """Compile (or reuse the compiled) ``code`` and run it once.
 
-        See :meth:`Program.run` for ``inputs`` and what is raised.
+        See :meth:`Program.run` for ``inputs``, ``tenant`` and what is raised.
         """
-        return self.compile_program(code, policy=policy).run(inputs=inputs)
+        return self.compile_program(code, policy=policy, tenant=tenant).run(
+            inputs=inputs, tenant=tenant
+        )
 
     async def run_async(
-        self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
+        self,
+        code: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        policy: Policy | None = None,
+        tenant: str | None = None,
     ) -> ExecutionResult:
         """:meth:`run` without blocking the event loop."""
-        return await asyncio.to_thread(self.run, code, inputs=inputs, policy=policy)
+        return await asyncio.to_thread(self.run, code, inputs=inputs, policy=policy, tenant=tenant)
+
+    def stats(self) -> SandboxStats:
+        """Counters and histograms since the Sandbox was made, and what runs and waits now."""
+        return self._metrics.snapshot(load=self._scheduler.snapshot())
 
     def close(self) -> None:
-        """Stop accepting runs and stop the fork server and its children. Idempotent."""
+        """Stop accepting runs and stop the fork server and its children. Idempotent.
+
+        Callers still waiting for a slot get SandboxClosedError.
+        """
         with self._lock:
             self._closed = True
             runner, self._runner = self._runner, None
+        self._scheduler.close()
         if runner is not None:
             runner.close()
 
@@ -188,24 +238,47 @@ class Sandbox:
             raise TypeError(f"code must be a str, not {type(code).__name__}")
         return self._cache.get_or_compile(code, policy.compile_settings(), compile_source)
 
-    def _run_program(self, program: Program, inputs: dict[str, Any] | None) -> ExecutionResult:
+    def _run_program(
+        self, program: Program, inputs: dict[str, Any] | None, tenant: str | None
+    ) -> ExecutionResult:
         self._ensure_open()
         started = time.perf_counter()
-        policy = program.policy
+        name = tenant_name(tenant)
         tagged_inputs = _check_inputs(inputs)
+        result = self._result_of(program, tagged_inputs, name, started)
+        self._metrics.observe(result, tenant=name)
+        return result
+
+    def _result_of(
+        self, program: Program, tagged_inputs: dict[str, Any], tenant: str, started: float
+    ) -> ExecutionResult:
+        # Refusals and cache hits run nothing, so they take no slot and no quota.
+        policy = program.policy
         if program._outcome.code is None:
             return _refused(program._outcome, policy, started)
         if not (policy.deterministic and self._results.enabled):
-            return self._execute(program, tagged_inputs, started)
+            return self._admitted(program, tagged_inputs, tenant, started)
         run_key = (program.code_sha256, policy.digest(), _inputs_digest(tagged_inputs))
         cached = self._results.get((*run_key, self._fork_server_generation(policy)))
         if cached is not None:
             duration_ms = (time.perf_counter() - started) * 1000
             return cached.model_copy(update={"cache_hit": True, "duration_ms": duration_ms})
-        result = self._execute(program, tagged_inputs, started)
+        result = self._admitted(program, tagged_inputs, tenant, started)
         # The generation after the run: the fork server may have started during it.
         self._results.put((*run_key, self._fork_server_generation(policy)), result)
         return result
+
+    def _admitted(
+        self, program: Program, tagged_inputs: dict[str, Any], tenant: str, started: float
+    ) -> ExecutionResult:
+        admission = self._scheduler.acquire(tenant)
+        if isinstance(admission, Rejection):
+            if admission.kind == "closed":
+                raise SandboxClosedError("this Sandbox is closed")
+            self._metrics.observe_rejection(admission.tenant, admission.kind)
+            return _rejected(program._outcome, program.policy, started, admission.reason)
+        with admission:
+            return self._execute(program, tagged_inputs, started)
 
     def _fork_server_generation(self, policy: Policy) -> int:
         # Inline runs share the caller's hash seed for the life of its process.
