@@ -26,10 +26,12 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-from restricted_exec.runtime import ExecutionInterrupted
+from restricted_exec.compiler import CompileOutcome
+from restricted_exec.runtime import ExecutionInterrupted, RunOptions, ending, execute
 
-__all__ = ["Deadline", "InlineWatchdog"]
+__all__ = ["WATCHDOG", "Deadline", "InlineWatchdog", "run_inline"]
 
 # Two prototypes of one C function: ctypes.pythonapi caches a single function
 # object per name, so setting argtypes twice on it would overwrite the first.
@@ -115,3 +117,26 @@ class InlineWatchdog:
 
 WATCHDOG = InlineWatchdog()
 """The process's inline watchdog (one thread, started on first use)."""
+
+
+def run_inline(
+    outcome: CompileOutcome, inputs: dict[str, Any], options: RunOptions, timeout_s: float
+) -> dict[str, Any]:
+    """Run a compiled program in the calling thread under the watchdog; the payload."""
+    assert outcome.code is not None
+    deadline = WATCHDOG.register(timeout_s)
+    try:
+        try:
+            return execute(outcome.code, outcome.hoisted, inputs, options, interrupt=deadline.check)
+        finally:
+            WATCHDOG.finish(deadline)
+    except ExecutionInterrupted:
+        WATCHDOG.finish(deadline)
+        payload = ending(
+            "timeout",
+            "timeout",
+            "TimeoutError",
+            f"the program ran longer than {timeout_s:g} s (timeout_s)",
+        )
+        payload["timeout_kind"] = "wall"
+        return payload

@@ -4,45 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import hashlib
-import json
-import keyword
 import os
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from restricted_exec.compile_cache import CompileCache
 from restricted_exec.compiler import CompileOutcome, compile_source
-from restricted_exec.errors import InputError, IsolationUnavailableError, SandboxClosedError
-from restricted_exec.inline import WATCHDOG
+from restricted_exec.endings import (
+    refused_result,
+    rejected_result,
+    result_from_child,
+    result_from_payload,
+)
+from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
+from restricted_exec.inline import run_inline
+from restricted_exec.inputs import checked_inputs, inputs_digest
 from restricted_exec.isolation import (
     ChildLimits,
-    ChildOutcome,
     IsolationUnavailable,
     ProcessRunner,
     QueueFull,
     RunnerClosed,
-    classify,
 )
 from restricted_exec.metrics import Metrics, SandboxStats
 from restricted_exec.policy import Policy
 from restricted_exec.protocol import encode_request
-from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
+from restricted_exec.result import ExecutionResult
 from restricted_exec.result_cache import ResultCache
-from restricted_exec.runtime import (
-    MAX_VALUE_BYTES,
-    ExecutionInterrupted,
-    RunOptions,
-    ending,
-    execute,
-)
+from restricted_exec.runtime import MAX_VALUE_BYTES, RunOptions
 from restricted_exec.scheduling import FairScheduler, Rejection
 from restricted_exec.tenants import TenantQuota, tenant_name
-from restricted_exec.values import UnsupportedValue, decode, encode
+from restricted_exec.values import decode
 
 __all__ = ["Program", "Sandbox", "compile_program", "run"]
 
@@ -244,7 +238,7 @@ class Sandbox:
         self._ensure_open()
         started = time.perf_counter()
         name = tenant_name(tenant)
-        tagged_inputs = _check_inputs(inputs)
+        tagged_inputs = checked_inputs(inputs)
         result = self._result_of(program, tagged_inputs, name, started)
         self._metrics.observe(result, tenant=name)
         return result
@@ -255,10 +249,10 @@ class Sandbox:
         # Refusals and cache hits run nothing, so they take no slot and no quota.
         policy = program.policy
         if program._outcome.code is None:
-            return _refused(program._outcome, policy, started)
+            return refused_result(program._outcome, policy, started)
         if not (policy.deterministic and self._results.enabled):
             return self._admitted(program, tagged_inputs, tenant, started)
-        run_key = (program.code_sha256, policy.digest(), _inputs_digest(tagged_inputs))
+        run_key = (program.code_sha256, policy.digest(), inputs_digest(tagged_inputs))
         cached = self._results.get((*run_key, self._fork_server_generation(policy)))
         if cached is not None:
             duration_ms = (time.perf_counter() - started) * 1000
@@ -276,7 +270,7 @@ class Sandbox:
             if admission.kind == "closed":
                 raise SandboxClosedError("this Sandbox is closed")
             self._metrics.observe_rejection(admission.tenant, admission.kind)
-            return _rejected(program._outcome, program.policy, started, admission.reason)
+            return rejected_result(program._outcome, program.policy, started, admission.reason)
         with admission:
             return self._execute(program, tagged_inputs, started)
 
@@ -299,8 +293,8 @@ class Sandbox:
             deterministic=policy.deterministic,
         )
         if policy.isolation == "inline":
-            payload = _run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
-            return _from_payload(payload, outcome, policy, started, isolation="inline")
+            payload = run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
+            return result_from_payload(payload, outcome, policy, started, isolation="inline")
         return self._run_in_child(outcome, tagged_inputs, options, policy, started)
 
     def _process_runner(self) -> ProcessRunner:
@@ -352,178 +346,12 @@ class Sandbox:
         try:
             child = self._process_runner().run(request, limits)
         except QueueFull as problem:
-            return _rejected(outcome, policy, started, str(problem))
+            return rejected_result(outcome, policy, started, str(problem))
         except RunnerClosed:
             raise SandboxClosedError("this Sandbox is closed") from None
         except IsolationUnavailable as problem:
             raise IsolationUnavailableError(str(problem)) from None
-        return _from_child(child, outcome, policy, started)
-
-
-def _run_inline(
-    outcome: CompileOutcome, inputs: dict[str, Any], options: RunOptions, timeout_s: float
-) -> dict[str, Any]:
-    assert outcome.code is not None
-    deadline = WATCHDOG.register(timeout_s)
-    try:
-        try:
-            return execute(outcome.code, outcome.hoisted, inputs, options, interrupt=deadline.check)
-        finally:
-            WATCHDOG.finish(deadline)
-    except ExecutionInterrupted:
-        WATCHDOG.finish(deadline)
-        payload = ending(
-            "timeout",
-            "timeout",
-            "TimeoutError",
-            f"the program ran longer than {timeout_s:g} s (timeout_s)",
-        )
-        payload["timeout_kind"] = "wall"
-        return payload
-
-
-def _from_child(
-    child: ChildOutcome, outcome: CompileOutcome, policy: Policy, started: float
-) -> ExecutionResult:
-    """Map how a child ended onto an ExecutionResult (never raises)."""
-    verdict = classify(child)
-    extra: dict[str, Any] = {
-        "cpu_ms": child.cpu_ms,
-        "peak_rss_kb": child.peak_rss_kb,
-        "layers": child.layers,
-    }
-    if verdict.status == "ok-payload":
-        assert child.payload is not None
-        try:
-            payload = json.loads(child.payload)
-            return _from_payload(
-                payload, outcome, policy, started, isolation="process", extra=extra
-            )
-        except (ValueError, TypeError, KeyError, ValidationError, UnsupportedValue) as problem:
-            # A child is untrusted: a malformed reply is a crash, not our exception.
-            verdict_detail = f"the child's reply was malformed: {type(problem).__name__}"
-            payload = ending("crashed", "crash", "SandboxCrashed", verdict_detail)
-    elif verdict.status == "timeout":
-        limit = policy.timeout_s if verdict.timeout_kind == "wall" else policy.effective_cpu_time_s
-        name = "timeout_s" if verdict.timeout_kind == "wall" else "cpu_time_s"
-        payload = ending(
-            "timeout",
-            "timeout",
-            "TimeoutError",
-            f"the program ran longer than {limit:g} s of "
-            f"{'wall-clock' if verdict.timeout_kind == 'wall' else 'CPU'} time ({name})",
-        )
-        payload["timeout_kind"] = verdict.timeout_kind
-    elif verdict.status == "memory_limit":
-        payload = ending(
-            "memory_limit",
-            "memory",
-            "MemoryError",
-            f"the program tried to use more than {policy.memory_mb} MB (memory_mb)",
-        )
-    else:
-        payload = ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
-        extra["signal"] = verdict.signal_name
-    return _from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
-
-
-def _first_line(detail: str) -> str:
-    # A child's own failure report carries a traceback of sandbox internals; the
-    # caller gets one readable line (the last, which names the exception).
-    lines = [line.strip() for line in detail.splitlines() if line.strip()]
-    if len(lines) <= 1:
-        return detail.strip()
-    return f"{lines[0]} ... {lines[-1]}"
-
-
-def _rejected(
-    outcome: CompileOutcome, policy: Policy, started: float, reason: str
-) -> ExecutionResult:
-    return ExecutionResult(
-        status="rejected",
-        error=ErrorInfo(kind="rejected", type="RunRejected", message=reason),
-        duration_ms=(time.perf_counter() - started) * 1000,
-        code_sha256=outcome.source_sha256,
-        isolation=policy.isolation,
-    )
-
-
-def _inputs_digest(tagged_inputs: dict[str, Any]) -> str:
-    canonical = json.dumps(tagged_inputs, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _check_inputs(inputs: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate inputs and return them as tagged JSON (a deep copy by construction)."""
-    if inputs is None:
-        return {}
-    if type(inputs) is not dict:
-        raise InputError(f"inputs must be a dict, not {type(inputs).__name__}")
-    for name in inputs:
-        if type(name) is not str or not name.isidentifier() or keyword.iskeyword(name):
-            raise InputError(f"input name {name!r} is not a valid Python identifier")
-        if name.startswith("_"):
-            raise InputError(f"input name {name!r} may not start with '_'")
-    try:
-        tagged = encode(inputs)
-    except UnsupportedValue as problem:
-        raise InputError(f"inputs are not plain data: {problem}") from None
-    except RecursionError:
-        raise InputError("inputs are nested too deeply") from None
-    assert isinstance(tagged, dict)
-    return tagged
-
-
-def _refused(outcome: CompileOutcome, policy: Policy, started: float) -> ExecutionResult:
-    violations = tuple(
-        Violation(line=v.line, column=v.column, message=v.message) for v in outcome.violations
-    )
-    first = violations[0] if violations else Violation(line=None, column=None, message="refused")
-    syntax = outcome.kind == "syntax_error"
-    message = (
-        first.message
-        if len(violations) == 1
-        else "; ".join(f"line {v.line}: {v.message}" if v.line else v.message for v in violations)
-    )
-    return ExecutionResult(
-        status="syntax_error" if syntax else "policy_violation",
-        error=ErrorInfo(
-            kind="syntax" if syntax else "policy",
-            type="SyntaxError" if syntax else "PolicyViolation",
-            message=message,
-            line=first.line,
-            violations=violations,
-        ),
-        duration_ms=(time.perf_counter() - started) * 1000,
-        code_sha256=outcome.source_sha256,
-        isolation=policy.isolation,
-    )
-
-
-def _from_payload(
-    payload: dict[str, Any],
-    outcome: CompileOutcome,
-    policy: Policy,
-    started: float,
-    *,
-    isolation: str,
-    extra: dict[str, Any] | None = None,
-) -> ExecutionResult:
-    error = payload.get("error")
-    fields: dict[str, Any] = {
-        "status": payload["status"],
-        "stdout": payload.get("stdout", ""),
-        "stdout_truncated": payload.get("stdout_truncated", False),
-        "value": decode(payload.get("value")),
-        "error": ErrorInfo(**error) if error else None,
-        "timeout_kind": payload.get("timeout_kind"),
-        "duration_ms": (time.perf_counter() - started) * 1000,
-        "code_sha256": outcome.source_sha256,
-        "isolation": isolation,
-    }
-    if extra:
-        fields.update(extra)
-    return ExecutionResult(**fields)
+        return result_from_child(child, outcome, policy, started)
 
 
 # -- module-level convenience --------------------------------------------------

@@ -1,0 +1,141 @@
+"""How each ending of a run becomes an ExecutionResult (never an exception).
+
+A refusal by the compiler, a rejection at admission, a payload from the
+runtime (inline or a child's reply), and a child that died: each is mapped here
+so that the caller sees one shape whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from pydantic import ValidationError
+
+from restricted_exec.compiler import CompileOutcome
+from restricted_exec.isolation import ChildOutcome, classify
+from restricted_exec.policy import Policy
+from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
+from restricted_exec.runtime import ending
+from restricted_exec.values import UnsupportedValue, decode
+
+__all__ = ["refused_result", "rejected_result", "result_from_child", "result_from_payload"]
+
+
+def refused_result(outcome: CompileOutcome, policy: Policy, started: float) -> ExecutionResult:
+    violations = tuple(
+        Violation(line=v.line, column=v.column, message=v.message) for v in outcome.violations
+    )
+    first = violations[0] if violations else Violation(line=None, column=None, message="refused")
+    syntax = outcome.kind == "syntax_error"
+    message = (
+        first.message
+        if len(violations) == 1
+        else "; ".join(f"line {v.line}: {v.message}" if v.line else v.message for v in violations)
+    )
+    return ExecutionResult(
+        status="syntax_error" if syntax else "policy_violation",
+        error=ErrorInfo(
+            kind="syntax" if syntax else "policy",
+            type="SyntaxError" if syntax else "PolicyViolation",
+            message=message,
+            line=first.line,
+            violations=violations,
+        ),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        code_sha256=outcome.source_sha256,
+        isolation=policy.isolation,
+    )
+
+
+def rejected_result(
+    outcome: CompileOutcome, policy: Policy, started: float, reason: str
+) -> ExecutionResult:
+    return ExecutionResult(
+        status="rejected",
+        error=ErrorInfo(kind="rejected", type="RunRejected", message=reason),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        code_sha256=outcome.source_sha256,
+        isolation=policy.isolation,
+    )
+
+
+def result_from_payload(
+    payload: dict[str, Any],
+    outcome: CompileOutcome,
+    policy: Policy,
+    started: float,
+    *,
+    isolation: str,
+    extra: dict[str, Any] | None = None,
+) -> ExecutionResult:
+    error = payload.get("error")
+    fields: dict[str, Any] = {
+        "status": payload["status"],
+        "stdout": payload.get("stdout", ""),
+        "stdout_truncated": payload.get("stdout_truncated", False),
+        "value": decode(payload.get("value")),
+        "error": ErrorInfo(**error) if error else None,
+        "timeout_kind": payload.get("timeout_kind"),
+        "duration_ms": (time.perf_counter() - started) * 1000,
+        "code_sha256": outcome.source_sha256,
+        "isolation": isolation,
+    }
+    if extra:
+        fields.update(extra)
+    return ExecutionResult(**fields)
+
+
+def result_from_child(
+    child: ChildOutcome, outcome: CompileOutcome, policy: Policy, started: float
+) -> ExecutionResult:
+    """Map how a child ended onto an ExecutionResult (never raises)."""
+    verdict = classify(child)
+    extra: dict[str, Any] = {
+        "cpu_ms": child.cpu_ms,
+        "peak_rss_kb": child.peak_rss_kb,
+        "layers": child.layers,
+    }
+    if verdict.status == "ok-payload":
+        assert child.payload is not None
+        try:
+            payload = json.loads(child.payload)
+            return result_from_payload(
+                payload, outcome, policy, started, isolation="process", extra=extra
+            )
+        except (ValueError, TypeError, KeyError, ValidationError, UnsupportedValue) as problem:
+            # A child is untrusted: a malformed reply is a crash, not our exception.
+            verdict_detail = f"the child's reply was malformed: {type(problem).__name__}"
+            payload = ending("crashed", "crash", "SandboxCrashed", verdict_detail)
+    elif verdict.status == "timeout":
+        limit = policy.timeout_s if verdict.timeout_kind == "wall" else policy.effective_cpu_time_s
+        name = "timeout_s" if verdict.timeout_kind == "wall" else "cpu_time_s"
+        payload = ending(
+            "timeout",
+            "timeout",
+            "TimeoutError",
+            f"the program ran longer than {limit:g} s of "
+            f"{'wall-clock' if verdict.timeout_kind == 'wall' else 'CPU'} time ({name})",
+        )
+        payload["timeout_kind"] = verdict.timeout_kind
+    elif verdict.status == "memory_limit":
+        payload = ending(
+            "memory_limit",
+            "memory",
+            "MemoryError",
+            f"the program tried to use more than {policy.memory_mb} MB (memory_mb)",
+        )
+    else:
+        payload = ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
+        extra["signal"] = verdict.signal_name
+    return result_from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
+
+
+def _first_line(detail: str) -> str:
+    # A child's own failure report carries a traceback of sandbox internals; the
+    # caller gets one readable line (the last, which names the exception).
+    lines = [line.strip() for line in detail.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return detail.strip()
+    return f"{lines[0]} ... {lines[-1]}"
