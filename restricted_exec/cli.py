@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from restricted_exec.audit.cli import add_audit_parser, run_audit_command
+from restricted_exec.audit.log import AuditLog
 from restricted_exec.catalogue import CATALOGUE, DEFAULT_PRELOAD
 from restricted_exec.errors import InputError, PolicyError
 from restricted_exec.policy import Policy
@@ -55,6 +57,7 @@ examples:
   restricted-exec run --json --input principal=3000 examples/compound_interest.py
   restricted-exec run --timeout 0.5 --allow-module statistics calc.py
   restricted-exec modules            # what programs may import, attribute by attribute
+  restricted-exec run --audit runs.db calc.py && restricted-exec audit list runs.db
 """
 
 
@@ -109,12 +112,18 @@ def _parser() -> argparse.ArgumentParser:
         choices=("process", "inline"),
         help="process: a fresh locked-down child per run; inline: this process (weaker)",
     )
+    run.add_argument(
+        "--audit",
+        metavar="DB",
+        help="record the run in this SQLite audit database (see: restricted-exec audit)",
+    )
 
     commands.add_parser(
         "modules",
         help="list the module catalogue and what programs may read from each module",
         description="List every catalogue module, its allowed attributes, and notable denials.",
     )
+    add_audit_parser(commands)
     return parser
 
 
@@ -169,11 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "modules":
         _print_modules()
         return 0
+    if arguments.command == "audit":
+        return run_audit_command(arguments)
     try:
         source = _read_source(arguments.file)
         policy = _policy(arguments)
         inputs = _inputs(arguments.input)
-        with Sandbox(policy) as sandbox:
+        audit = AuditLog.sqlite(arguments.audit) if arguments.audit else None
+        with Sandbox(policy, audit=audit) as sandbox:
             result = sandbox.run(source, inputs=inputs)
     except (OSError, UnicodeDecodeError) as problem:
         print(f"restricted-exec: cannot read {arguments.file}: {problem}", file=sys.stderr)

@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from restricted_exec.compile_cache import CompileCache
 from restricted_exec.compiler import CompileOutcome, compile_source
@@ -37,6 +37,9 @@ from restricted_exec.runtime import MAX_VALUE_BYTES, RunOptions
 from restricted_exec.scheduling import FairScheduler, Rejection
 from restricted_exec.tenants import TenantQuota, tenant_name
 from restricted_exec.values import decode
+
+if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog is made
+    from restricted_exec.audit.log import AuditLog
 
 __all__ = ["Program", "Sandbox", "compile_program", "run"]
 
@@ -124,6 +127,8 @@ class Sandbox:
         tenants: quotas by tenant name (rate, concurrency, queue, Policy).
         default_quota: the quota of tenants not named in ``tenants`` (None:
             only the global limits apply to them).
+        audit: record every run (compile refusals and rejections included) in
+            this AuditLog; :meth:`close` flushes it. None: no audit.
     """
 
     def __init__(
@@ -140,6 +145,7 @@ class Sandbox:
         result_cache_ttl_s: float = 600.0,
         tenants: Mapping[str, TenantQuota] | None = None,
         default_quota: TenantQuota | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
         concurrency = max_concurrency if max_concurrency is not None else os.cpu_count() or 1
@@ -150,6 +156,7 @@ class Sandbox:
             concurrency, queue_limit, quotas=tenants, default_quota=default_quota
         )
         self._metrics = Metrics()
+        self._audit = audit
         self._cache = CompileCache(compile_cache_size, compile_cache_bytes)
         self._results = ResultCache(result_cache_size, result_cache_bytes, result_cache_ttl_s)
         self._lock = threading.Lock()
@@ -214,6 +221,8 @@ class Sandbox:
         self._scheduler.close()
         if runner is not None:
             runner.close()
+        if self._audit is not None:
+            self._audit.flush()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -241,6 +250,16 @@ class Sandbox:
         tagged_inputs = checked_inputs(inputs)
         result = self._result_of(program, tagged_inputs, name, started)
         self._metrics.observe(result, tenant=name)
+        if self._audit is not None:
+            self._audit.log_run(
+                started_at=time.time() - result.duration_ms / 1000,
+                tenant=name,
+                code=program.source,
+                code_sha256=program.code_sha256,
+                tagged_inputs=tagged_inputs,
+                policy=program.policy,
+                result=result,
+            )
         return result
 
     def _result_of(

@@ -1,0 +1,240 @@
+"""The audit log: records every run off the run path, in batches, on one writer thread.
+
+``log_run`` only appends references to a queue (a lock and a deque append: about
+a microsecond). The writer thread wakes every ``flush_interval_s`` (or at once
+when ``batch_size`` runs are waiting), builds the records - digests, redaction,
+caps - and hands them to the sink as one batch. A crash of the host therefore
+loses at most the runs logged since the last batch was written: fewer than
+``batch_size`` and no older than ``flush_interval_s``. ``flush()`` waits for
+everything logged so far; ``close()`` flushes and stops the thread.
+
+A failing sink never reaches the caller: the batch is counted in
+``failed_batches``/``lost_records`` and logged through ``logging``, and the
+writer carries on. If the sink falls so far behind that ``max_pending`` runs wait,
+new runs are dropped and counted in ``dropped_records`` rather than blocking
+the run path or growing memory without bound.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from restricted_exec.audit.record import PendingRun, RecordLimits, build_record
+from restricted_exec.audit.sinks import AuditSink, RetainingSink
+from restricted_exec.audit.sqlite import SQLiteSink
+from restricted_exec.policy import Policy
+from restricted_exec.result import ExecutionResult
+
+__all__ = ["AuditLog", "Retention"]
+
+_log = logging.getLogger("restricted_exec.audit")
+_RETENTION_EVERY_S = 1.0
+_open_logs: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """Keep runs younger than ``max_age_s`` and at most the newest ``max_rows``."""
+
+    max_age_s: float | None = None
+    max_rows: int | None = None
+
+
+class AuditLog:
+    """Records runs into ``sink`` from a background thread.
+
+    Args:
+        sink: where batches go (see :mod:`restricted_exec.audit.sinks`).
+        limits: caps on stored code and stdout, and the redaction hook for code.
+        batch_size: most records per batch; this many waiting wakes the writer.
+        flush_interval_s: longest a logged run waits before its batch is written.
+        max_pending: runs that may wait for the writer; more are dropped (counted).
+        retention: applied after writes, at most once a second, on sinks that
+            support it (SQLite, SQLAlchemy).
+    """
+
+    def __init__(
+        self,
+        sink: AuditSink,
+        *,
+        limits: RecordLimits | None = None,
+        batch_size: int = 256,
+        flush_interval_s: float = 0.2,
+        max_pending: int = 100_000,
+        retention: Retention | None = None,
+    ) -> None:
+        if batch_size < 1 or flush_interval_s <= 0 or max_pending < 1:
+            raise ValueError("batch_size and max_pending must be >= 1, flush_interval_s > 0")
+        self.sink = sink
+        self.limits = limits if limits is not None else RecordLimits()
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.max_pending = max_pending
+        self.retention = retention
+        self.written_records = 0
+        self.lost_records = 0
+        self.failed_batches = 0
+        self.dropped_records = 0
+        self._pending: collections.deque[PendingRun] = collections.deque()
+        self._lock = threading.Lock()
+        # Two conditions on one lock: the writer waits for work, flushers for progress.
+        self._work = threading.Condition(self._lock)
+        self._progress = threading.Condition(self._lock)
+        self._logged = 0  # runs accepted into the queue, ever
+        self._settled = 0  # runs the writer has finished with (written or lost)
+        self._flush_to = 0  # a flusher waits until _settled reaches this
+        self._closing = False
+        self._closed = False
+        self._digests: dict[Policy, str] = {}
+        self._last_retention = 0.0
+        self._thread = threading.Thread(
+            target=self._write_forever, name="restricted-exec-audit", daemon=True
+        )
+        self._thread.start()
+        _open_logs.add(self)
+
+    @classmethod
+    def sqlite(cls, path: str | Path, **options: Any) -> AuditLog:
+        """An AuditLog into the SQLite database at ``path`` (the default sink)."""
+        return cls(SQLiteSink(path), **options)
+
+    # -- the run path ----------------------------------------------------
+
+    def log_run(
+        self,
+        *,
+        started_at: float,
+        tenant: str,
+        code: str,
+        code_sha256: str,
+        tagged_inputs: dict[str, Any] | None,
+        policy: Policy,
+        result: ExecutionResult,
+    ) -> None:
+        """Queue one run for the writer; never blocks on the sink, never raises."""
+        run = PendingRun(started_at, tenant, code, code_sha256, tagged_inputs, policy, result)
+        with self._lock:
+            if self._closing:
+                self.dropped_records += 1
+                return
+            if len(self._pending) >= self.max_pending:
+                self.dropped_records += 1
+                return
+            self._pending.append(run)
+            self._logged += 1
+            if len(self._pending) == self.batch_size:
+                self._work.notify()
+
+    # -- control -----------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every run logged so far is written (or lost); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            target = self._logged
+            self._flush_to = max(self._flush_to, target)
+            self._work.notify()
+            while self._settled < target and self._thread.is_alive():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._progress.wait(remaining)
+            return self._settled >= target
+
+    def close(self) -> None:
+        """Flush, stop the writer and close the sink. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closing = True
+            self._work.notify()
+        self._thread.join()
+        with self._lock:
+            self._closed = True
+        self.sink.close()
+        _open_logs.discard(self)
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the writer thread ---------------------------------------------
+
+    def _write_forever(self) -> None:
+        while True:
+            with self._lock:
+                # Batches, not single rows: wait for a full batch, a flush, close,
+                # or the interval, so the writer costs the run path little CPU.
+                if not self._batch_due():
+                    self._work.wait(self.flush_interval_s)
+                batch = [
+                    self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))
+                ]
+                stopping = self._closing and not self._pending
+            if batch:
+                self._write(batch)
+            self._maybe_apply_retention()
+            if stopping:
+                return
+
+    def _batch_due(self) -> bool:
+        return (
+            len(self._pending) >= self.batch_size or self._closing or self._flush_to > self._settled
+        )
+
+    def _write(self, batch: list[PendingRun]) -> None:
+        try:
+            records = [
+                build_record(run, self.limits, self._policy_digest(run.policy)) for run in batch
+            ]
+            self.sink.write(records)
+        except Exception:
+            _log.exception("audit sink %r failed; %d runs not recorded", self.sink, len(batch))
+            with self._lock:
+                self.failed_batches += 1
+                self.lost_records += len(batch)
+                self._settled += len(batch)
+                self._progress.notify_all()
+            return
+        with self._lock:
+            self.written_records += len(batch)
+            self._settled += len(batch)
+            self._progress.notify_all()
+
+    def _policy_digest(self, policy: Policy) -> str:
+        digest = self._digests.get(policy)
+        if digest is None:
+            if len(self._digests) > 1024:
+                self._digests.clear()
+            digest = self._digests[policy] = policy.digest()
+        return digest
+
+    def _maybe_apply_retention(self) -> None:
+        retention = self.retention
+        if retention is None or not isinstance(self.sink, RetainingSink):
+            return
+        now = time.monotonic()
+        if now - self._last_retention < _RETENTION_EVERY_S:
+            return
+        self._last_retention = now
+        try:
+            self.sink.apply_retention(retention.max_age_s, retention.max_rows)
+        except Exception:
+            _log.exception("audit retention on %r failed", self.sink)
+
+
+@atexit.register
+def _flush_open_logs() -> None:
+    # Interpreter exit: write what is queued (daemon threads die without warning).
+    for audit_log in list(_open_logs):
+        audit_log.close()
