@@ -53,7 +53,7 @@ TARGET_LOOP = 1.3
 TARGET_COMPILE = 1.5
 
 
-def _interleaved(
+def interleaved(
     sides: dict[str, Callable[[int], object]], runs: int, warmup: int
 ) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {name: [] for name in sides}
@@ -67,7 +67,7 @@ def _interleaved(
     return samples
 
 
-def _summary(samples: list[float]) -> dict[str, float]:
+def summarise(samples: list[float]) -> dict[str, float]:
     return {
         "runs": len(samples),
         "median_ms": statistics.median(samples),
@@ -101,7 +101,7 @@ def loop_heavy(runs: int) -> dict[str, Any]:
         assert buffer.getvalue() == expected
         return namespace
 
-    samples = _interleaved({"inline Program.run": restricted, "plain exec": plain}, runs, 3)
+    samples = interleaved({"inline Program.run": restricted, "plain exec": plain}, runs, 3)
     return _compare(samples, "inline Program.run", "plain exec", TARGET_LOOP)
 
 
@@ -147,7 +147,7 @@ def compile_and_run(runs: int) -> dict[str, Any]:
     # Spot-check the answers once before timing.
     assert restricted_exec.run(SNIPPET.format(k=1), policy=policy).stdout == expected[1]
     assert rp_run(SNIPPET.format(k=1)).replace("\n", "") == expected[1].strip()
-    samples = _interleaved(
+    samples = interleaved(
         {
             "restricted_exec.run (new source)": re_new,
             "restricted_exec.run (same source, cache hit)": re_cached,
@@ -174,7 +174,7 @@ def _compare(
     ratio = statistics.median(samples[ours]) / statistics.median(samples[theirs])
     pairwise = statistics.median(a / b for a, b in zip(samples[ours], samples[theirs], strict=True))
     return {
-        "sides": {name: _summary(values) for name, values in samples.items()},
+        "sides": {name: summarise(values) for name, values in samples.items()},
         "ours": ours,
         "theirs": theirs,
         "ratio": ratio,
