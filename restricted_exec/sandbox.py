@@ -271,7 +271,9 @@ class Sandbox:
             return refused_result(program._outcome, policy, started)
         if not (policy.deterministic and self._results.enabled):
             return self._admitted(program, tagged_inputs, tenant, started)
-        run_key = (program.code_sha256, policy.digest(), inputs_digest(tagged_inputs))
+        # The tenant is part of the key: a hit is faster than a run, and one tenant must
+        # not learn from timing what code and inputs another tenant ran.
+        run_key = (tenant, program.code_sha256, policy.digest(), inputs_digest(tagged_inputs))
         cached = self._results.get((*run_key, self._fork_server_generation(policy)))
         if cached is not None:
             duration_ms = (time.perf_counter() - started) * 1000

@@ -10,9 +10,10 @@ everything logged so far; ``close()`` flushes and stops the thread.
 
 A failing sink never reaches the caller: the batch is counted in
 ``failed_batches``/``lost_records`` and logged through ``logging``, and the
-writer carries on. If the sink falls so far behind that ``max_pending`` runs wait,
-new runs are dropped and counted in ``dropped_records`` rather than blocking
-the run path or growing memory without bound.
+writer carries on. If the sink falls so far behind that ``max_pending`` runs (or
+``max_pending_bytes`` of their code and output) wait, new runs are dropped and
+counted in ``dropped_records`` rather than blocking the run path or growing
+memory without bound.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class AuditLog:
         batch_size: most records per batch; this many waiting wakes the writer.
         flush_interval_s: longest a logged run waits before its batch is written.
         max_pending: runs that may wait for the writer; more are dropped (counted).
+        max_pending_bytes: code and stdout characters those runs may hold (a stuck
+            sink must not hold 100,000 one-megabyte outputs); more are dropped too.
         retention: applied after writes, at most once a second, on sinks that
             support it (SQLite, SQLAlchemy).
     """
@@ -69,6 +72,7 @@ class AuditLog:
         batch_size: int = 256,
         flush_interval_s: float = 0.2,
         max_pending: int = 100_000,
+        max_pending_bytes: int = 64 << 20,
         retention: Retention | None = None,
     ) -> None:
         if batch_size < 1 or flush_interval_s <= 0 or max_pending < 1:
@@ -78,6 +82,8 @@ class AuditLog:
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
+        self._pending_bytes = 0
         self.retention = retention
         self.written_records = 0
         self.lost_records = 0
@@ -125,10 +131,15 @@ class AuditLog:
             if self._closing:
                 self.dropped_records += 1
                 return
-            if len(self._pending) >= self.max_pending:
+            size = len(code) + len(result.stdout)
+            if (
+                len(self._pending) >= self.max_pending
+                or self._pending_bytes + size > self.max_pending_bytes
+            ):
                 self.dropped_records += 1
                 return
             self._pending.append(run)
+            self._pending_bytes += size
             self._logged += 1
             if len(self._pending) == self.batch_size:
                 self._work.notify()
@@ -180,6 +191,7 @@ class AuditLog:
                 batch = [
                     self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))
                 ]
+                self._pending_bytes -= sum(len(run.code) + len(run.result.stdout) for run in batch)
                 stopping = self._closing and not self._pending
             if batch:
                 self._write(batch)

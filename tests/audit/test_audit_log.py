@@ -323,3 +323,22 @@ def test_rows_survive_a_kill_9_of_the_host_except_the_last_batch(tmp_path: Path)
     # ...and what was lost is at most the batch in flight (batch_size 50, or 0.05 s of runs,
     # about 100 at this pace) plus what was logged after the last progress line we read.
     assert len(indexes) >= logged_before_kill - 200
+
+
+def test_queued_output_is_bounded_in_bytes_too() -> None:
+    release = threading.Event()
+
+    class StuckSink(ListSink):
+        def write(self, records: Sequence[AuditRecord]) -> None:
+            release.wait()
+            super().write(records)
+
+    audit = AuditLog(StuckSink(), max_pending_bytes=1000, batch_size=1)
+    try:
+        for _ in range(10):
+            _log(audit, result=_result("x" * 300))  # 4 fit under 1000 chars with the code
+        assert audit.dropped_records >= 6
+    finally:
+        release.set()
+        audit.close()
+    assert audit.written_records + audit.dropped_records == 10
