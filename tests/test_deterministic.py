@@ -254,3 +254,12 @@ def test_result_cache_drops_the_least_recent_beyond_its_bounds() -> None:
 def test_result_cache_refuses_endings_decided_by_the_machine(status: str) -> None:
     cache = ResultCache(10, 1 << 20, ttl_s=60)
     assert not cache.put("k", _result("", status)) and cache.get("k") is None
+
+
+def test_one_tenant_is_never_served_another_tenants_cached_result() -> None:
+    # A hit answers faster than a run: sharing entries would tell one tenant what another ran.
+    with Sandbox(DETERMINISTIC.replace(isolation="inline")) as fresh:
+        fresh.run(COMPUTATION, inputs={"n": 7}, tenant="acme")
+        other = fresh.run(COMPUTATION, inputs={"n": 7}, tenant="globex")
+        again = fresh.run(COMPUTATION, inputs={"n": 7}, tenant="acme")
+    assert (other.cache_hit, again.cache_hit) == (False, True)
