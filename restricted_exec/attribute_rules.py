@@ -71,6 +71,9 @@ NONDETERMINISTIC_READS: frozenset[str] = frozenset(
         "today",
         "utcnow",
         "samples",
+        # random.Random.seed with no argument draws from the OS; the sandbox's own
+        # generators override it, but super() would reach the original.
+        "seed",
     }
 )
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import abc
 import datetime
 import decimal
+import random
 import statistics
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -60,6 +61,7 @@ __all__ = [
 _MISSING: Any = object()
 _ABC_REGISTER = abc.ABCMeta.register
 _NORMAL_SAMPLES = statistics.NormalDist.samples
+_STDLIB_SEED = random.Random.seed
 
 DETERMINISTIC_RUN: ContextVar[bool] = ContextVar("restricted_exec_deterministic", default=False)
 """True while a program runs under a deterministic policy. A context variable, not
@@ -137,6 +139,18 @@ def _nondeterminism(value: Any) -> str | None:
             "NormalDist.samples() can read the operating system's entropy (random.gauss is "
             "seeded under a deterministic policy)"
         )
+    # The stdlib's own seed (reached past the sandbox's override, e.g. with super()) and
+    # the C one beneath it seed from the OS when given no argument.
+    if (
+        value is _STDLIB_SEED
+        or getattr(value, "__func__", None) is _STDLIB_SEED
+        or (
+            type(value) is BuiltinMethodType
+            and value.__name__ == "seed"
+            and isinstance(value.__self__, random.Random)
+        )
+    ):
+        return "the standard random.Random.seed() can read the operating system's entropy"
     return None
 
 

@@ -93,6 +93,13 @@ ENTROPY_PROGRAMS = {
     "normal_dist_samples_getattr": (
         "import statistics\nprint(getattr(statistics.NormalDist(), 'samples')(3))"
     ),
+    "stdlib_seed_through_super": (
+        "import random\nr = random.Random()\nsuper(type(r), r).seed()\nprint(r.random())"
+    ),
+    "stdlib_seed_unbound_through_super": (
+        "import random\nr = random.Random()\n"
+        "getattr(super(random.Random, random.Random), 'seed')(r)\nprint(r.random())"
+    ),
 }
 
 
