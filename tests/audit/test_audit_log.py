@@ -180,15 +180,21 @@ def test_a_failing_sink_is_counted_and_the_writer_carries_on(
     assert len(sink.batches) == 1
 
 
+class StuckSink(ListSink):
+    """A sink whose writes wait until the test releases them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def write(self, records: Sequence[AuditRecord]) -> None:
+        self.release.wait()
+        super().write(records)
+
+
 def test_a_full_queue_drops_and_counts_instead_of_blocking() -> None:
-    release = threading.Event()
-
-    class StuckSink(ListSink):
-        def write(self, records: Sequence[AuditRecord]) -> None:
-            release.wait()
-            super().write(records)
-
     sink = StuckSink()
+    release = sink.release
     audit = AuditLog(sink, max_pending=5, batch_size=1)
     try:
         _log(audit)  # the writer takes this one and blocks in the sink
@@ -326,14 +332,9 @@ def test_rows_survive_a_kill_9_of_the_host_except_the_last_batch(tmp_path: Path)
 
 
 def test_queued_output_is_bounded_in_bytes_too() -> None:
-    release = threading.Event()
-
-    class StuckSink(ListSink):
-        def write(self, records: Sequence[AuditRecord]) -> None:
-            release.wait()
-            super().write(records)
-
-    audit = AuditLog(StuckSink(), max_pending_bytes=1000, batch_size=1)
+    sink = StuckSink()
+    release = sink.release
+    audit = AuditLog(sink, max_pending_bytes=1000, batch_size=1)
     try:
         for _ in range(10):
             _log(audit, result=_result("x" * 300))  # 4 fit under 1000 chars with the code
