@@ -24,6 +24,7 @@ __all__ = ["refused_result", "rejected_result", "result_from_child", "result_fro
 
 
 def refused_result(outcome: CompileOutcome, policy: Policy, started: float) -> ExecutionResult:
+    """A program the compiler refused: every violation, the first one's line."""
     violations = tuple(
         Violation(line=v.line, column=v.column, message=v.message) for v in outcome.violations
     )
@@ -52,6 +53,7 @@ def refused_result(outcome: CompileOutcome, policy: Policy, started: float) -> E
 def rejected_result(
     outcome: CompileOutcome, policy: Policy, started: float, reason: str
 ) -> ExecutionResult:
+    """A run that admission turned away (quota, full queue), with the reason."""
     return ExecutionResult(
         status="rejected",
         error=ErrorInfo(kind="rejected", type="RunRejected", message=reason),
@@ -70,6 +72,8 @@ def result_from_payload(
     isolation: str,
     extra: dict[str, Any] | None = None,
 ) -> ExecutionResult:
+    """The runtime's payload (inline, or a child's decoded reply) as a result; ``extra``
+    adds what only the parent knows (CPU, peak RSS, layers, signal)."""
     error = payload.get("error")
     fields: dict[str, Any] = {
         "status": payload["status"],

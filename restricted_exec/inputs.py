@@ -39,5 +39,6 @@ def checked_inputs(inputs: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def inputs_digest(tagged_inputs: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys) of tagged inputs: equal inputs, equal digest."""
     canonical = json.dumps(tagged_inputs, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -76,17 +76,22 @@ class SQLAlchemySink:
                     table.delete().where(table.c.started_at < cutoff)
                 ).rowcount
             if max_rows is not None:
-                # Beyond the newest max_rows; a derived table, which every dialect
-                # accepts inside IN (MySQL refuses a LIMIT there).
-                stale = (
-                    sa.select(table.c.run_id)
-                    .order_by(table.c.started_at.desc(), table.c.run_id.desc())
-                    .offset(max_rows)
-                    .subquery()
-                )
-                removed += connection.execute(
-                    table.delete().where(table.c.run_id.in_(sa.select(stale.c.run_id)))
-                ).rowcount
+                # Count, then delete only the oldest excess: an OFFSET past the newest
+                # max_rows would walk all of them on every pass (once a second).
+                count = connection.execute(sa.select(sa.func.count()).select_from(table))
+                excess = int(count.scalar_one()) - max_rows
+                if excess > 0:
+                    # A derived table, which every dialect accepts inside IN (MySQL
+                    # refuses a LIMIT directly in an IN subquery).
+                    stale = (
+                        sa.select(table.c.run_id)
+                        .order_by(table.c.started_at, table.c.run_id)
+                        .limit(excess)
+                        .subquery()
+                    )
+                    removed += connection.execute(
+                        table.delete().where(table.c.run_id.in_(sa.select(stale.c.run_id)))
+                    ).rowcount
         return removed
 
     def read_all(self) -> list[AuditRecord]:
