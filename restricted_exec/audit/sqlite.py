@@ -86,7 +86,7 @@ class SQLiteSink:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        pass
+        db.execute("COMMIT")  # one transaction per batch: all of it or none
 
     def apply_retention(self, max_age_s: float | None, max_rows: int | None) -> int:
         db = self._db()
@@ -223,7 +223,9 @@ class AuditDatabase:
     def _reader(self) -> Iterator[sqlite3.Connection]:
         # A fresh read-only connection per query, closed after it: nothing is
         # held between calls, and the writer is never blocked by a reader.
-        connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        # mode=ro needs a URI; as_uri() percent-encodes the path, so a directory
+        # named "a#b" or "50%" is not read as a URI fragment or escape.
+        connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             connection.execute("PRAGMA busy_timeout=5000")
             yield connection
