@@ -43,6 +43,9 @@ if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog 
 
 __all__ = ["Program", "Sandbox", "compile_program", "run"]
 
+AUDIT_FLUSH_ON_CLOSE_S = 30.0
+"""How long Sandbox.close() waits for its audit log to write what is queued."""
+
 
 class Program:
     """A program compiled once under one policy, to run many times.
@@ -222,7 +225,8 @@ class Sandbox:
         if runner is not None:
             runner.close()
         if self._audit is not None:
-            self._audit.flush()
+            # Bounded: a sink that hangs must not hang close(); the log keeps the rest.
+            self._audit.flush(timeout=AUDIT_FLUSH_ON_CLOSE_S)
 
     def __enter__(self) -> Sandbox:
         return self

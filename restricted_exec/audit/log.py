@@ -38,6 +38,9 @@ __all__ = ["AuditLog", "Retention"]
 
 _log = logging.getLogger("restricted_exec.audit")
 _RETENTION_EVERY_S = 1.0
+# How long interpreter exit waits for each open log's writer: a full queue (100,000
+# runs) takes ~6 s into SQLite on a 2-core VM; past this the rest is lost, with a warning.
+_EXIT_TIMEOUT_S = 30.0
 _open_logs: weakref.WeakSet[AuditLog] = weakref.WeakSet()
 
 
@@ -160,18 +163,33 @@ class AuditLog:
                 self._progress.wait(remaining)
             return self._settled >= target
 
-    def close(self) -> None:
-        """Flush, stop the writer and close the sink. Idempotent."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush, stop the writer and close the sink. Idempotent.
+
+        New runs are dropped (counted) from here on. With a ``timeout``, a writer
+        still busy after it (a sink that hangs) is left running and the sink open -
+        closing it under the writer would break the batch in flight - and False is
+        returned; calling close again waits again.
+        """
         with self._lock:
             if self._closed:
-                return
+                return True
             self._closing = True
             self._work.notify()
-        self._thread.join()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            _log.warning(
+                "audit writer for %r still busy after %s s; %d runs not yet written",
+                self.sink,
+                timeout,
+                len(self._pending),
+            )
+            return False
         with self._lock:
             self._closed = True
         self.sink.close()
         _open_logs.discard(self)
+        return True
 
     def __enter__(self) -> AuditLog:
         return self
@@ -247,6 +265,7 @@ class AuditLog:
 
 @atexit.register
 def _flush_open_logs() -> None:
-    # Interpreter exit: write what is queued (daemon threads die without warning).
+    # Interpreter exit: write what is queued (daemon threads die without warning), but
+    # a sink that hangs (a database that stopped answering) must not hang the exit.
     for audit_log in list(_open_logs):
-        audit_log.close()
+        audit_log.close(timeout=_EXIT_TIMEOUT_S)

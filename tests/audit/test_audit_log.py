@@ -220,6 +220,27 @@ def test_flush_waits_for_everything_logged_and_close_closes_the_sink() -> None:
     assert sink.closed
 
 
+def test_close_with_a_timeout_gives_up_on_a_hung_sink_without_closing_it() -> None:
+    sink = StuckSink()
+    audit = AuditLog(sink, batch_size=1)
+    _log(audit)
+    assert audit.close(timeout=0.05) is False  # the writer is stuck in the sink
+    assert not sink.closed  # not closed under the batch in flight
+    _log(audit)  # closing: new runs are dropped and counted
+    assert audit.dropped_records == 1
+    sink.release.set()
+    assert audit.close() is True
+    assert sink.closed and audit.written_records == 1
+
+
+def test_a_database_path_with_uri_characters_is_read_back(tmp_path: Path) -> None:
+    database = tmp_path / "a#b?c 50%" / "runs.db"
+    database.parent.mkdir()
+    with AuditLog.sqlite(database) as audit:
+        _log(audit, tenant="weird")
+    assert [r.tenant for r in AuditDatabase(database).query()] == ["weird"]
+
+
 def test_retention_by_rows_and_by_age(tmp_path: Path) -> None:
     sink = SQLiteSink(tmp_path / "runs.db")
     now = time.time()
@@ -232,6 +253,20 @@ def test_retention_by_rows_and_by_age(tmp_path: Path) -> None:
         assert sorted(r.tenant for r in database.query()) == ["t2", "t3", "t4", "t5"]
         assert sink.apply_retention(96.5, None) == 2  # t2 at -98, t3 at -97 are too old
         assert sorted(r.tenant for r in database.query()) == ["t4", "t5"]
+
+
+def test_retention_by_rows_keeps_the_newest_when_start_times_tie(tmp_path: Path) -> None:
+    sink = SQLiteSink(tmp_path / "runs.db")
+    with AuditLog(sink) as audit:
+        for index in range(5):
+            _log(audit, tenant=f"t{index}", started_at=1_000_000.0)
+        assert audit.flush()
+        assert sink.apply_retention(None, 5) == 0  # nothing beyond the limit: nothing goes
+        assert sink.apply_retention(None, 2) == 3  # ties: the last written stay
+        assert sorted(r.tenant for r in AuditDatabase(tmp_path / "runs.db").query()) == [
+            "t3",
+            "t4",
+        ]
 
 
 def test_the_writer_applies_retention_on_its_own(tmp_path: Path) -> None:
@@ -297,11 +332,11 @@ for i in range(500):
 audit.flush()
 print("flushed", flush=True)
 i = 500
-while True:  # keeps logging until it is killed
+while True:  # keeps logging until it is killed, reporting what the writer has committed
     log(i)
     i += 1
     if i % 100 == 0:
-        print(i, flush=True)
+        print(audit.written_records, flush=True)
     time.sleep(0.0005)
 """
 
@@ -316,19 +351,28 @@ def test_rows_survive_a_kill_9_of_the_host_except_the_last_batch(tmp_path: Path)
     )
     assert host.stdout is not None
     assert host.stdout.readline().strip() == "flushed"
-    logged_before_kill = 0
-    while logged_before_kill < 1500:  # let it log (and its writer write) for a while
-        logged_before_kill = int(host.stdout.readline())
-    host.send_signal(signal.SIGKILL)
-    host.wait()
+    committed = 0
+    try:
+        # Let it log, and its writer commit batches, for a while. A progress line comes
+        # every 100 runs; a writer that never gets to 1500 fails the test, not hangs it.
+        for _ in range(300):  # ~16 lines normally; 300 is seconds of slack
+            committed = int(host.stdout.readline())
+            if committed >= 1500:
+                break
+    finally:
+        host.send_signal(signal.SIGKILL)
+        host.wait()
+    assert committed >= 1500, f"the writer committed only {committed} runs"
     records = AuditDatabase(database).query(limit=None)  # opens cleanly after the kill (WAL)
     indexes = sorted(int(r.tenant[1:]) for r in records)
-    # Everything flushed is there, every row is whole, and the rows form a prefix:
+    # Every row is whole and the rows form a prefix of what was logged (batches are
+    # transactions, written in order), so only the tail - runs not yet committed - is lost:
     assert indexes == list(range(len(indexes)))
+    # Everything flushed, and every batch the writer had committed before the kill, is
+    # there. (How far the writer trails the run path depends on the machine's load, so
+    # the test bounds the loss by what was committed, not by a count of runs.)
     assert len(indexes) >= 500
-    # ...and what was lost is at most the batch in flight (batch_size 50, or 0.05 s of runs,
-    # about 100 at this pace) plus what was logged after the last progress line we read.
-    assert len(indexes) >= logged_before_kill - 200
+    assert len(indexes) >= committed
 
 
 def test_queued_output_is_bounded_in_bytes_too() -> None:
