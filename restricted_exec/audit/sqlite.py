@@ -64,6 +64,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def _values(row: dict[str, Any]) -> tuple[Any, ...]:
+    # One record's row, dumped once, in the column order of _INSERT.
+    return tuple(row[column] for column in COLUMNS)
+
+
 class SQLiteSink:
     """Writes batches into ``path`` (created with its schema if missing)."""
 
@@ -79,7 +84,7 @@ class SQLiteSink:
 
     def write(self, records: Sequence[AuditRecord]) -> None:
         db = self._db()
-        rows = [tuple(record.row()[column] for column in COLUMNS) for record in records]
+        rows = [_values(record.row()) for record in records]
         db.execute("BEGIN")
         try:
             db.executemany(_INSERT, rows)
