@@ -138,3 +138,44 @@ def test_inputs_and_values_cross_the_process_boundary_with_their_types(sandbox: 
         2**20000 + 1,
     ]
     assert str(result.value[0]) == "6.70"
+
+
+def test_children_do_not_repeat_each_others_random_draws(sandbox: Sandbox) -> None:
+    # statistics draws from the stdlib's shared generator, which every child inherits from the
+    # fork server: unless each child reseeds it, every run would print the same "random" numbers.
+    program = sandbox.compile_program("from statistics import NormalDist\nNormalDist().samples(4)")
+    draws = {tuple(program.run().value) for _ in range(3)}
+    assert len(draws) == 3
+
+
+_FORK_PROBE = """
+import os, sys, threading
+from restricted_exec.isolation import forking
+hooks_ran = []
+os.register_at_fork(after_in_child=lambda: hooks_ran.append(1))
+def child_saw_hooks():
+    pid = forking.fork()
+    if pid == 0:
+        os._exit(len(hooks_ran))
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+alone = child_saw_hooks()
+blocker = threading.Event()
+helper = threading.Thread(target=blocker.wait)
+helper.start()
+with_thread = child_saw_hooks()
+blocker.set()
+helper.join()
+print(alone, with_thread)
+"""
+
+
+def test_children_are_forked_without_the_fork_servers_hooks() -> None:
+    # A single-threaded fork server forks through libc directly (see forking.py); with a second
+    # thread it must fall back to os.fork(), whose hooks make the child consistent again.
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", _FORK_PROBE], capture_output=True, text=True, check=True
+    )
+    assert probe.stdout.split() == ["0", "1"]

@@ -26,7 +26,15 @@ import traceback
 from collections.abc import Callable
 from typing import Any, cast
 
-from restricted_exec.isolation import frames, landlock, layers, privileges, seccomp, syscalls
+from restricted_exec.isolation import (
+    forking,
+    frames,
+    landlock,
+    layers,
+    privileges,
+    seccomp,
+    syscalls,
+)
 from restricted_exec.isolation.child import ChildContext, child_main
 from restricted_exec.isolation.seccomp import FilterProgram
 
@@ -93,7 +101,7 @@ class _Zygote:
 
     def _fork(self, sock_fd: int) -> None:
         try:
-            pid = os.fork()
+            pid = forking.fork()
         except OSError:
             # Closing our copy makes the host see EOF on this child's socket, which it treats as
             # a child that failed to start and replaces.
