@@ -19,11 +19,21 @@ def drop_root() -> bool:
     """
     if os.geteuid() != 0:
         return False
-    # Supplementary groups first: once uid is not 0 we could no longer clear them.
-    os.setgroups([])
+    # Supplementary groups first: once uid is not 0 we could no longer clear them. The zygote
+    # normally cleared them already (drop_supplementary_groups), and setgroups costs ~35 us even
+    # when it changes nothing, on the request's critical path.
+    if os.getgroups():
+        os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
     return True
+
+
+def drop_supplementary_groups() -> None:
+    """Called once in a root zygote: its children inherit an empty group list, so the drop to
+    nobody after a request arrives has one syscall less to make. The zygote needs no group."""
+    if os.geteuid() == 0 and os.getgroups():
+        os.setgroups([])
 
 
 def set_no_new_privs() -> None:

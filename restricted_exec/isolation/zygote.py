@@ -155,6 +155,7 @@ def main(config: dict[str, Any]) -> None:
         # The runtime is imported and warmed once here; every child inherits it through fork.
         warm_up()
         syscalls.load()
+        privileges.drop_supplementary_groups()
         available, missing = layers.probe()
         abi = landlock.abi_version()
         has_seccomp = "seccomp" in available
