@@ -283,7 +283,6 @@ class ProcessRunner:
         )
         pidfd = _open_pidfd(hello.pid)
         sock = slot.sock
-        replenished = False
         try:
             flags = frames.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0
             # Set the per-request limits on the waiting child from here, which lets its seccomp
@@ -304,10 +303,6 @@ class ProcessRunner:
             watchdog = False
             try:
                 channel.send_all(sock, frames.encode_request(header) + request, deadline)
-                # Ask for this child's replacement while it runs: the host would otherwise only
-                # wait, and the request to the zygote is then off the reply's critical path.
-                self._replenish()
-                replenished = True
                 reply = channel.read_reply(sock, deadline, limits.max_payload_bytes)
             except channel.Deadline:
                 watchdog = True
@@ -341,8 +336,7 @@ class ProcessRunner:
             sock.close()
             if pidfd is not None:
                 os.close(pidfd)
-            if not replenished:
-                self._replenish()
+            self._replenish()
         report = zygote.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
         exit_code = term_signal = None
         cpu_ms: float | None = None
