@@ -1,11 +1,15 @@
 """The bytes a parent sends a child to run one program, and how the child reads them.
 
-A request is ``len(header) (4 bytes, big-endian) + header (JSON) + marshal(code)``.
-The header carries the policy's run options, the tagged-JSON inputs and the
-source (for traceback lines). Code objects travel as marshal data because the
-parent compiled them with the same interpreter the child runs.
+A run is two parts, so that a waiting child can be sent (and can decode) the
+program before the run is asked for, and then only the inputs:
 
-The isolation layer treats requests and payloads as opaque bytes.
+* the *program*: ``len(header) (4 bytes, big-endian) + header (JSON) +
+  marshal(code)``. The header carries the policy's run options and the source
+  (for traceback lines). Code objects travel as marshal data because the
+  parent compiled them with the same interpreter the child runs.
+* the *inputs*: the tagged-JSON inputs as JSON text (empty: no inputs).
+
+The isolation layer treats both parts and the payload as opaque bytes.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from typing import Any
 
 __all__ = [
     "DecodedRequest",
-    "decode_request",
-    "encode_request",
+    "decode_inputs",
+    "decode_program",
+    "encode_inputs",
+    "encode_program",
     "encode_unrestricted_request",
 ]
 
@@ -36,11 +42,10 @@ class DecodedRequest:
     code: CodeType | None
 
 
-def encode_request(
+def encode_program(
     code: CodeType,
     *,
     hoisted: tuple[tuple[str, str], ...],
-    inputs: dict[str, Any],
     modules: frozenset[str],
     preload: tuple[str, ...],
     output_bytes: int,
@@ -48,11 +53,10 @@ def encode_request(
     source: str,
     deterministic: bool = False,
 ) -> bytes:
-    """The request for one restricted run (``inputs`` already in tagged JSON)."""
+    """The program part of a restricted run."""
     header = {
         "mode": "restricted",
         "hoisted": [list(pair) for pair in hoisted],
-        "inputs": inputs,
         "modules": sorted(modules),
         "preload": list(preload),
         "output_bytes": output_bytes,
@@ -61,6 +65,21 @@ def encode_request(
         "deterministic": deterministic,
     }
     return _frame(header, marshal.dumps(code))
+
+
+def encode_inputs(inputs: dict[str, Any]) -> bytes:
+    """The inputs part of a run (``inputs`` already in tagged JSON)."""
+    return json.dumps(inputs, separators=(",", ":")).encode() if inputs else b""
+
+
+def decode_inputs(data: bytes) -> dict[str, Any]:
+    """The tagged-JSON inputs of a run (raises ValueError if malformed)."""
+    if not data:
+        return {}
+    inputs = json.loads(data)
+    if not isinstance(inputs, dict):
+        raise ValueError("the inputs are not a JSON object")
+    return inputs
 
 
 def encode_unrestricted_request(source: str, *, output_bytes: int = 1_000_000) -> bytes:
@@ -78,8 +97,8 @@ def _frame(header: dict[str, Any], code: bytes) -> bytes:
     return _LENGTH.pack(len(text)) + text + code
 
 
-def decode_request(request: bytes) -> DecodedRequest:
-    """Split a request into its header and code object (raises ValueError if malformed)."""
+def decode_program(request: bytes) -> DecodedRequest:
+    """Split a program into its header and code object (raises ValueError if malformed)."""
     if len(request) < _LENGTH.size:
         raise ValueError("request too short")
     (length,) = _LENGTH.unpack_from(request)

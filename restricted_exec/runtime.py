@@ -27,7 +27,7 @@ from restricted_exec.compiler import (
 )
 from restricted_exec.guards import DETERMINISTIC_RUN, RunGuards
 from restricted_exec.modules import ModuleTable
-from restricted_exec.protocol import decode_request, encode_request
+from restricted_exec.protocol import decode_inputs, decode_program, encode_program
 from restricted_exec.safe_builtins import build_builtins
 from restricted_exec.values import UnsupportedValue, decode, encode
 
@@ -35,10 +35,13 @@ __all__ = [
     "MAX_VALUE_BYTES",
     "ExecutionInterrupted",
     "OutputLimitReached",
+    "Prepared",
     "RunOptions",
     "ending",
     "error_info",
     "execute",
+    "prepare",
+    "run_prepared",
     "run_request",
     "warm_child",
     "warm_up",
@@ -183,26 +186,42 @@ def execute(
         The payload dict (JSON types only). Never raises for anything the
         program does, except ExecutionInterrupted, which the inline runner owns.
     """
+    stream = _Stdout(options.output_bytes)
+    state = _RunState(interrupt)
+    return _run(
+        code,
+        options,
+        stream,
+        state,
+        lambda: build_globals(hoisted, inputs, options, stream, state),
+    )
+
+
+def _run(
+    code: CodeType,
+    options: RunOptions,
+    stream: _Stdout,
+    state: _RunState,
+    make_globals: Callable[[], dict[str, Any]],
+) -> Payload:
     # Set for the program's thread only, and reset however the run ends, so an
     # inline run cannot leave the caller's thread deterministic (or not).
     token = DETERMINISTIC_RUN.set(options.deterministic)
     try:
-        return _execute(code, hoisted, inputs, options, interrupt)
+        return _execute(code, options, stream, state, make_globals)
     finally:
         DETERMINISTIC_RUN.reset(token)
 
 
 def _execute(
     code: CodeType,
-    hoisted: tuple[tuple[str, str], ...],
-    inputs: dict[str, Any],
     options: RunOptions,
-    interrupt: Callable[[], None] | None,
+    stream: _Stdout,
+    state: _RunState,
+    make_globals: Callable[[], dict[str, Any]],
 ) -> Payload:
-    stream = _Stdout(options.output_bytes)
-    state = _RunState(interrupt)
     try:
-        program_globals = build_globals(hoisted, inputs, options, stream, state)
+        program_globals = make_globals()
         # Each run computes in a fresh decimal context: a program's
         # getcontext().prec = 5 must not leak into the next run or the host.
         with decimal.localcontext(decimal.Context()):
@@ -370,8 +389,8 @@ def warm_child() -> None:
     """The cheap warm-up of each pre-forked child: one tiny run through the
     whole request path, so the pages every run touches are copied before the
     request arrives rather than after. (The full warm_up ran in the fork server.)"""
-    global _child_warm_request
-    if _child_warm_request is None:
+    global _child_warm_program
+    if _child_warm_program is None:
         from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
         from restricted_exec.compiler import CompileSettings, compile_source
 
@@ -379,54 +398,109 @@ def warm_child() -> None:
             _CHILD_WARM_PROGRAM, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1_000_000)
         )
         assert outcome.code is not None
-        _child_warm_request = encode_request(
+        _child_warm_program = encode_program(
             outcome.code,
             hoisted=outcome.hoisted,
-            inputs={},
             modules=DEFAULT_MODULES,
             preload=DEFAULT_PRELOAD,
             output_bytes=1000,
             max_value_items=1000,
             source=_CHILD_WARM_PROGRAM,
         )
-    run_request(_child_warm_request)
+    run_request(_child_warm_program)
 
 
-_child_warm_request: bytes | None = None
+_child_warm_program: bytes | None = None
 
 
-def run_request(request: bytes) -> bytes:
-    """Run one encoded request (see restricted_exec.protocol); return the JSON payload.
+@dataclass(slots=True)
+class Prepared:
+    """A program decoded, with its globals built, waiting for its inputs (see ``prepare``).
 
-    Never raises: a malformed request becomes a payload with status ``crashed``.
+    Exactly one of ``restricted``, ``unrestricted`` and ``failure`` is set.
+    """
+
+    restricted: tuple[CodeType, RunOptions, _Stdout, _RunState, dict[str, Any]] | None = None
+    unrestricted: tuple[str, int] | None = None
+    failure: Payload | None = None
+
+
+def prepare(program: bytes) -> Prepared:
+    """Decode a program part (see restricted_exec.protocol) and build its globals.
+
+    Runs nothing of the program, so a child may do it while it waits for the
+    run: a pre-forked child sent the program ahead of time pays the decoding
+    and the building of its globals before the request, not after. Never raises.
     """
     try:
-        decoded = decode_request(request)
+        decoded = decode_program(program)
         header = decoded.header
         if decoded.mode == "unrestricted":
-            payload = _run_unrestricted(header["source"], int(header["output_bytes"]))
-        else:
-            assert decoded.code is not None
-            options = RunOptions(
-                modules=frozenset(header["modules"]),
-                preload=tuple(header["preload"]),
-                output_bytes=int(header["output_bytes"]),
-                max_value_items=int(header["max_value_items"]),
-                source=header["source"],
-                deterministic=header["deterministic"] is True,
-            )
-            hoisted = tuple((str(m), str(a)) for m, a in header["hoisted"])
-            payload = execute(decoded.code, hoisted, decode(header["inputs"]), options)
+            return Prepared(unrestricted=(header["source"], int(header["output_bytes"])))
+        assert decoded.code is not None
+        options = RunOptions(
+            modules=frozenset(header["modules"]),
+            preload=tuple(header["preload"]),
+            output_bytes=int(header["output_bytes"]),
+            max_value_items=int(header["max_value_items"]),
+            source=header["source"],
+            deterministic=header["deterministic"] is True,
+        )
+        hoisted = tuple((str(m), str(a)) for m, a in header["hoisted"])
+        stream = _Stdout(options.output_bytes)
+        state = _RunState(None)
+        program_globals = build_globals(hoisted, {}, options, stream, state)
     except BaseException as problem:
-        payload = {
-            "status": "crashed",
-            "stdout": "",
-            "stdout_truncated": False,
-            "value": None,
-            "error": error_info(
-                "crash", type(problem).__name__, f"the sandbox could not run the request: {problem}"
-            ),
-        }
+        return Prepared(failure=_crash(problem))
+    return Prepared(restricted=(decoded.code, options, stream, state, program_globals))
+
+
+def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
+    """Bind the inputs (see restricted_exec.protocol) and run a prepared program
+    once; return the JSON payload. Never raises: a malformed request becomes a
+    payload with status ``crashed``."""
+    if prepared.failure is not None:
+        payload = prepared.failure
+    elif prepared.unrestricted is not None:
+        payload = _run_unrestricted(*prepared.unrestricted)
+    else:
+        assert prepared.restricted is not None
+        code, options, stream, state, program_globals = prepared.restricted
+        try:
+            values = decode(decode_inputs(inputs))
+        except BaseException as problem:
+            return _encode_payload(_crash(problem))
+
+        def bind_inputs() -> dict[str, Any]:
+            # The same order as build_globals: inputs are bound last.
+            program_globals.update(values)
+            return program_globals
+
+        try:
+            payload = _run(code, options, stream, state, bind_inputs)
+        except BaseException as problem:
+            payload = _crash(problem)
+    return _encode_payload(payload)
+
+
+def run_request(program: bytes, inputs: bytes = b"") -> bytes:
+    """Prepare and run a program at once (see ``prepare`` and ``run_prepared``)."""
+    return run_prepared(prepare(program), inputs)
+
+
+def _crash(problem: BaseException) -> Payload:
+    return {
+        "status": "crashed",
+        "stdout": "",
+        "stdout_truncated": False,
+        "value": None,
+        "error": error_info(
+            "crash", type(problem).__name__, f"the sandbox could not run the request: {problem}"
+        ),
+    }
+
+
+def _encode_payload(payload: Payload) -> bytes:
     text = json.dumps(payload, ensure_ascii=False)
     if payload.get("value") is not None:
         value_size = len(json.dumps(payload["value"], ensure_ascii=False))

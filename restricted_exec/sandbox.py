@@ -30,7 +30,7 @@ from restricted_exec.isolation import (
 )
 from restricted_exec.metrics import Metrics, SandboxStats
 from restricted_exec.policy import Policy
-from restricted_exec.protocol import encode_request
+from restricted_exec.protocol import encode_inputs, encode_program
 from restricted_exec.result import ExecutionResult
 from restricted_exec.result_cache import ResultCache
 from restricted_exec.runtime import MAX_VALUE_BYTES, RunOptions
@@ -62,6 +62,9 @@ class Program:
         self.policy = policy
         self._outcome = outcome
         self._sandbox = sandbox
+        # The program part of a process-mode request, encoded on the first such run: it is
+        # the same for every run of this Program (the inputs travel separately).
+        self._encoded: bytes | None = None
 
     @property
     def code_sha256(self) -> str:
@@ -320,7 +323,21 @@ class Sandbox:
         if policy.isolation == "inline":
             payload = run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
             return result_from_payload(payload, outcome, policy, started, isolation="inline")
-        return self._run_in_child(outcome, tagged_inputs, options, policy, started)
+        if program._encoded is None:
+            assert outcome.code is not None
+            program._encoded = encode_program(
+                outcome.code,
+                hoisted=outcome.hoisted,
+                modules=options.modules,
+                preload=options.preload,
+                output_bytes=options.output_bytes,
+                max_value_items=options.max_value_items,
+                source=options.source,
+                deterministic=options.deterministic,
+            )
+        return self._run_in_child(
+            outcome, program._encoded, encode_inputs(tagged_inputs), policy, started
+        )
 
     def _process_runner(self) -> ProcessRunner:
         with self._lock:
@@ -343,23 +360,11 @@ class Sandbox:
     def _run_in_child(
         self,
         outcome: CompileOutcome,
-        tagged_inputs: dict[str, Any],
-        options: RunOptions,
+        encoded_program: bytes,
+        encoded_inputs: bytes,
         policy: Policy,
         started: float,
     ) -> ExecutionResult:
-        assert outcome.code is not None
-        request = encode_request(
-            outcome.code,
-            hoisted=outcome.hoisted,
-            inputs=tagged_inputs,
-            modules=options.modules,
-            preload=options.preload,
-            output_bytes=options.output_bytes,
-            max_value_items=options.max_value_items,
-            source=options.source,
-            deterministic=options.deterministic,
-        )
         limits = ChildLimits(
             wall_s=policy.timeout_s,
             cpu_s=policy.effective_cpu_time_s,
@@ -369,7 +374,7 @@ class Sandbox:
             allow_degraded=policy.allow_degraded,
         )
         try:
-            child = self._process_runner().run(request, limits)
+            child = self._process_runner().run(encoded_program, limits, inputs=encoded_inputs)
         except QueueFull as problem:
             return rejected_result(outcome, policy, started, str(problem))
         except RunnerClosed:

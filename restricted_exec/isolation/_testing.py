@@ -50,6 +50,15 @@ def run_request(request: bytes) -> bytes:
     return json.dumps({"stdout": out.getvalue(), "error": error}).encode()
 
 
+def prepare(program: bytes) -> bytes:
+    return program
+
+
+def run_prepared(prepared: object, inputs: bytes) -> bytes:
+    assert isinstance(prepared, bytes) and not inputs
+    return run_request(prepared)
+
+
 def encode(source: str) -> bytes:
     return source.encode("utf-8")
 
@@ -66,4 +75,12 @@ class UnrestrictedRunner(ProcessRunner):
     _entry: ClassVar[str] = "testing"
 
 
-__all__ = ["UnrestrictedRunner", "decode", "encode", "run_request", "warm_up"]
+__all__ = [
+    "UnrestrictedRunner",
+    "decode",
+    "encode",
+    "prepare",
+    "run_prepared",
+    "run_request",
+    "warm_up",
+]

@@ -33,7 +33,10 @@ class ChildContext:
     zygote_pid: int
     workdir: str
     warm_up: Callable[[], None]
-    run_request: Callable[[bytes], bytes]
+    # The entry's two steps of a run: prepare(program part) -> prepared, which runs nothing of
+    # the program and may happen ahead of the request; run_prepared(prepared, inputs) -> payload.
+    prepare: Callable[[bytes], object]
+    run_prepared: Callable[[object, bytes], bytes]
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
     landlock_abi: int
@@ -136,7 +139,7 @@ def _rehearse() -> None:
     """Walk the post-request path once with harmless values, so that its copy-on-write faults and
     cold caches are paid while waiting rather than on the request's critical path."""
     resource.getrusage(resource.RUSAGE_SELF)
-    frames.decode_request(frames.encode_request(frames.RequestHeader(0, 1.0, 1, 0)))
+    frames.decode_request(frames.encode_request(frames.RequestHeader(0, 1.0, 1, 0, 0)))
     frames.encode_reply(frames.ReplyHeader(layers.to_mask(layers.ALL), 0, 0, 0))
 
 
@@ -180,6 +183,47 @@ def _lock_down(ctx: ChildContext) -> set[str]:
     return active
 
 
+def _receive_request(
+    fd: int, ctx: ChildContext
+) -> tuple[frames.RequestHeader, object, bytes] | int:
+    """Wait for the request, preparing a primed program and warming up meanwhile.
+
+    Returns the request's header, its prepared program and its inputs part, or an exit code.
+    """
+    prepared: object = None
+    warmed = False
+    while True:
+        if not warmed and not _request_pending(fd):
+            # Idle: warm up while waiting. Touching the runtime's pages now takes the
+            # copy-on-write faults off the request's critical path. Under load a request (or a
+            # prime) is already waiting, and warming up first would only delay it (the run pays
+            # those faults either way). It runs after the lockdown, so it needs nothing the
+            # layers deny (it is in-memory work), as does prepare.
+            ctx.warm_up()
+            warmed = True
+        raw = _recv_exactly(fd, frames.REQUEST.size)
+        if raw is None:
+            return exitcodes.EXIT_NO_REQUEST
+        header = frames.decode_request(raw)
+        if header is None:
+            return exitcodes.EXIT_INTERNAL
+        body = _recv_exactly(fd, header.length) if header.length else b""
+        if body is None:
+            return exitcodes.EXIT_NO_REQUEST
+        if not header.prime:
+            break
+        if prepared is not None:
+            return exitcodes.EXIT_INTERNAL  # the host primes a child at most once
+        # The host sent the program ahead of the request: decode it and build its globals now.
+        prepared = ctx.prepare(body)
+    if header.flags & frames.FLAG_PRIMED:
+        if prepared is None:
+            return exitcodes.EXIT_INTERNAL
+        return header, prepared, body
+    split = header.program_length
+    return header, ctx.prepare(body[:split]), body[split:]
+
+
 def _serve(sock_fd: int, ctx: ChildContext) -> int:
     _prepare(sock_fd, ctx)
     fd = frames.CHILD_SOCKET_FD
@@ -193,22 +237,10 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
         os.getpid(), vm_bytes // 1024, rss_kb, int(cpu_s * 1e6), layers.to_mask(active)
     )
     _send_all(fd, frames.encode_hello(hello))
-    if not _request_pending(fd):
-        # Idle: warm up while waiting. Touching the runtime's pages now takes the copy-on-write
-        # faults off the request's critical path. Under load a request is already waiting, and
-        # warming up would only delay it (the run pays those faults either way), so skip it.
-        # It runs after the lockdown, so it needs nothing the layers deny (it is in-memory work).
-        ctx.warm_up()
-
-    raw = _recv_exactly(fd, frames.REQUEST.size)
-    if raw is None:
-        return exitcodes.EXIT_NO_REQUEST
-    header = frames.decode_request(raw)
-    if header is None:
-        return exitcodes.EXIT_INTERNAL
-    request = _recv_exactly(fd, header.length) if header.length else b""
-    if request is None:
-        return exitcodes.EXIT_NO_REQUEST
+    received = _receive_request(fd, ctx)
+    if isinstance(received, int):
+        return received
+    header, prepared, inputs = received
     if not header.flags & frames.FLAG_LIMITS_SET_BY_HOST:
         # The host could not prlimit this process (not Linux, or not permitted): set the limits
         # here. With seccomp active this is refused, and the run then fails closed below.
@@ -232,7 +264,7 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
         return exitcodes.EXIT_LOCKDOWN_FAILED
 
     # ---- untrusted code runs below this line ----
-    payload = ctx.run_request(request)
+    payload = ctx.run_prepared(prepared, inputs)
     if not isinstance(payload, bytes):
         return exitcodes.EXIT_INTERNAL
     usage = resource.getrusage(resource.RUSAGE_SELF)

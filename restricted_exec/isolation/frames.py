@@ -18,12 +18,21 @@ CHILD_SOCKET_FD = 3
 HELLO = struct.Struct("<4sIQQQQ")
 HELLO_MAGIC = b"RXhi"
 
-# host -> child: the one request.
-REQUEST = struct.Struct("<4sIdQQ")  # magic, flags, cpu_s, memory_mb, request length
+# host -> child: the one request, whose body is the program part then the inputs part (the
+# runtime's two opaque parts, see restricted_exec.protocol).
+# magic, flags, cpu_s, memory_mb, body length, program part length
+REQUEST = struct.Struct("<4sIdQQQ")
 REQUEST_MAGIC = b"RXrq"
 FLAG_ALLOW_DEGRADED = 1
 # The host already set the per-request rlimits on the child with prlimit(2).
 FLAG_LIMITS_SET_BY_HOST = 2
+# The body is only the inputs: run the program this child was primed with.
+FLAG_PRIMED = 4
+# host -> child, at most once and before the request: the same header with this tag and a body
+# that is a program part. The child prepares it (decodes it, builds its globals) while it waits.
+PRIME_MAGIC = b"RXpr"
+# The largest program the host primes children with (it must fit a fresh socket's buffer).
+MAX_PRIME_BYTES = 64 * 1024
 
 # child -> host: the one reply.
 REPLY = struct.Struct("<4sIQQQ")  # magic, layers mask, cpu us (this request), peak rss kb, length
@@ -77,17 +86,30 @@ class RequestHeader:
     cpu_s: float
     memory_mb: int
     length: int
+    program_length: int
+    prime: bool = False  # PRIME_MAGIC: the body is a program to prepare, not a request
 
 
 def encode_request(header: RequestHeader) -> bytes:
-    return REQUEST.pack(REQUEST_MAGIC, header.flags, header.cpu_s, header.memory_mb, header.length)
+    magic = PRIME_MAGIC if header.prime else REQUEST_MAGIC
+    return REQUEST.pack(
+        magic, header.flags, header.cpu_s, header.memory_mb, header.length, header.program_length
+    )
+
+
+def encode_prime(program: bytes) -> bytes:
+    """The whole prime frame (header and body) for ``program``."""
+    header = RequestHeader(0, 0.0, 0, len(program), len(program), prime=True)
+    return encode_request(header) + program
 
 
 def decode_request(data: bytes) -> RequestHeader | None:
-    magic, flags, cpu_s, memory_mb, length = REQUEST.unpack(data)
-    if magic != REQUEST_MAGIC:
+    magic, flags, cpu_s, memory_mb, length, program_length = REQUEST.unpack(data)
+    if magic not in (REQUEST_MAGIC, PRIME_MAGIC) or program_length > length:
         return None
-    return RequestHeader(flags, cpu_s, memory_mb, length)
+    return RequestHeader(
+        flags, cpu_s, memory_mb, length, program_length, prime=magic == PRIME_MAGIC
+    )
 
 
 @dataclass(frozen=True, slots=True)

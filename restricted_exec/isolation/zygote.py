@@ -49,14 +49,20 @@ ENTRIES: dict[str, str] = {
 
 def _load_entry(
     name: str,
-) -> tuple[Callable[[], None], Callable[[], None], Callable[[bytes], bytes]]:
+) -> tuple[
+    Callable[[], None],
+    Callable[[], None],
+    Callable[[bytes], object],
+    Callable[[object, bytes], bytes],
+]:
     """The entry's warm_up (once, in the zygote), warm_child (in each waiting child; defaults
-    to warm_up) and run_request."""
+    to warm_up), prepare and run_prepared (see ChildContext)."""
     module = importlib.import_module(ENTRIES[name])
     warm_up = cast(Callable[[], None], module.warm_up)
     warm_child = cast(Callable[[], None], getattr(module, "warm_child", warm_up))
-    run_request = cast(Callable[[bytes], bytes], module.run_request)
-    return warm_up, warm_child, run_request
+    prepare = cast(Callable[[bytes], object], module.prepare)
+    run_prepared = cast(Callable[[object, bytes], bytes], module.run_prepared)
+    return warm_up, warm_child, prepare, run_prepared
 
 
 class _Zygote:
@@ -151,7 +157,7 @@ def main(config: dict[str, Any]) -> None:
     # LC_CTYPE. Children inherit this environment, and it should hold nothing at all.
     os.environ.clear()
     try:
-        warm_up, warm_child, run_request = _load_entry(str(config["entry"]))
+        warm_up, warm_child, prepare, run_prepared = _load_entry(str(config["entry"]))
         # The runtime is imported and warmed once here; every child inherits it through fork.
         warm_up()
         syscalls.load()
@@ -163,7 +169,8 @@ def main(config: dict[str, Any]) -> None:
             zygote_pid=os.getpid(),
             workdir=str(config["workdir"]),
             warm_up=warm_child,
-            run_request=run_request,
+            prepare=prepare,
+            run_prepared=run_prepared,
             available=frozenset(available),
             seccomp_filter=(
                 FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None

@@ -1,0 +1,122 @@
+"""Priming: a program that runs twice in a row is sent to the next children ahead of time.
+
+Each child is still single-use: priming only moves the decoding of the program and the building
+of its globals before the request, in the child that will run it. These tests drive the
+production entry through ProcessRunner with real restricted programs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.compiler import CompileSettings, compile_source
+from restricted_exec.isolation import ChildLimits, ProcessRunner, classify, frames
+from restricted_exec.protocol import encode_inputs, encode_program
+from restricted_exec.values import encode
+
+LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
+
+
+def program_part(source: str) -> bytes:
+    outcome = compile_source(source, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1 << 20))
+    assert outcome.code is not None, outcome.violations
+    return encode_program(
+        outcome.code,
+        hoisted=outcome.hoisted,
+        modules=DEFAULT_MODULES,
+        preload=DEFAULT_PRELOAD,
+        output_bytes=10_000,
+        max_value_items=1000,
+        source=source,
+    )
+
+
+def run(runner: ProcessRunner, program: bytes, **inputs: Any) -> dict[str, Any]:
+    outcome = runner.run(program, LIMITS, inputs=encode_inputs(encode(inputs)))
+    assert classify(outcome).status == "ok-payload", outcome
+    assert outcome.payload is not None
+    payload = json.loads(outcome.payload)
+    assert isinstance(payload, dict)
+    return payload
+
+
+@pytest.fixture
+def production() -> Iterator[ProcessRunner]:
+    with ProcessRunner(prefork=2) as runner:
+        yield runner
+
+
+@pytest.fixture
+def primed_requests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the requests sent to children that already held their program."""
+    seen: list[int] = []
+    encode_request = frames.encode_request
+
+    def spy(header: frames.RequestHeader) -> bytes:
+        if header.flags & frames.FLAG_PRIMED:
+            seen.append(header.length)
+        return encode_request(header)
+
+    monkeypatch.setattr(frames, "encode_request", spy)
+    return seen
+
+
+def test_a_program_run_twice_in_a_row_is_sent_ahead_to_the_next_children(
+    production: ProcessRunner, primed_requests: list[int]
+) -> None:
+    program = program_part("x * 2")
+    values = [run(production, program, x=n)["value"] for n in range(6)]
+    assert values == [0, 2, 4, 6, 8, 10]
+    # Runs 1-2 find no primed child; after the second, every replacement child is primed.
+    assert len(primed_requests) >= 3
+    # A primed request carries only the inputs, never the program again.
+    assert all(length < len(program) for length in primed_requests)
+
+
+def test_every_primed_run_starts_from_fresh_globals(production: ProcessRunner) -> None:
+    # The globals a child built ahead of time belong to that one child: a name the previous
+    # run bound is never visible to the next.
+    program = program_part("try:\n    seen = seen + 1\nexcept NameError:\n    seen = 0\nseen")
+    assert [run(production, program)["value"] for _ in range(5)] == [0] * 5
+
+
+def test_a_primed_child_given_another_program_runs_that_program(
+    primed_requests: list[int],
+) -> None:
+    first, second = program_part("'first'"), program_part("'second'")
+    with ProcessRunner(prefork=1) as runner:
+        # After three runs the one waiting child holds the first program.
+        assert [run(runner, first)["value"] for _ in range(3)] == ["first"] * 3
+        assert primed_requests
+        assert run(runner, second)["value"] == "second"
+        assert run(runner, first)["value"] == "first"
+
+
+def test_inputs_bind_after_the_preloaded_modules_as_without_priming(
+    production: ProcessRunner,
+) -> None:
+    # build_globals binds inputs last, so an input may shadow a preloaded name; a primed child
+    # binds them at request time and must give the same result.
+    program = program_part("math")
+    assert [run(production, program, math=7)["value"] for _ in range(4)] == [7] * 4
+
+
+def test_programs_too_large_for_a_socket_buffer_are_not_primed(
+    production: ProcessRunner, primed_requests: list[int]
+) -> None:
+    padding = "#" + "x" * 200 + "\n"
+    source = padding * (frames.MAX_PRIME_BYTES // len(padding) + 1) + "41 + 1"
+    program = program_part(source)
+    assert len(program) > frames.MAX_PRIME_BYTES
+    assert [run(production, program)["value"] for _ in range(3)] == [42] * 3
+    assert primed_requests == []
+
+
+def test_a_request_header_whose_program_part_exceeds_its_body_is_garbage() -> None:
+    header = frames.RequestHeader(0, 1.0, 1, length=10, program_length=11)
+    assert frames.decode_request(frames.encode_request(header)) is None
