@@ -56,12 +56,20 @@ class Program:
     """
 
     def __init__(
-        self, source: str, outcome: CompileOutcome, policy: Policy, sandbox: Sandbox
+        self,
+        source: str,
+        outcome: CompileOutcome,
+        policy: Policy,
+        sandbox: Sandbox,
+        *,
+        one_off: bool = False,
     ) -> None:
         self.source = source
         self.policy = policy
         self._outcome = outcome
         self._sandbox = sandbox
+        # Made by Sandbox.run for a single run: no reason to expect this program again.
+        self._one_off = one_off
         # The program part of a process-mode request, encoded on the first such run: it is
         # the same for every run of this Program (the inputs travel separately).
         self._encoded: bytes | None = None
@@ -181,9 +189,7 @@ class Sandbox:
 
         The policy is ``policy``, else the tenant's quota policy, else the Sandbox's.
         """
-        self._ensure_open()
-        chosen = policy or self._scheduler.policy_for(tenant) or self.policy
-        return Program(code, self._compile(code, chosen), chosen, self)
+        return self._make_program(code, policy, tenant, one_off=False)
 
     def run(
         self,
@@ -197,9 +203,8 @@ class Sandbox:
 
         See :meth:`Program.run` for ``inputs``, ``tenant`` and what is raised.
         """
-        return self.compile_program(code, policy=policy, tenant=tenant).run(
-            inputs=inputs, tenant=tenant
-        )
+        program = self._make_program(code, policy, tenant, one_off=True)
+        return program.run(inputs=inputs, tenant=tenant)
 
     async def run_async(
         self,
@@ -242,6 +247,13 @@ class Sandbox:
     def _ensure_open(self) -> None:
         if self._closed:
             raise SandboxClosedError("this Sandbox is closed")
+
+    def _make_program(
+        self, code: str, policy: Policy | None, tenant: str | None, *, one_off: bool
+    ) -> Program:
+        self._ensure_open()
+        chosen = policy or self._scheduler.policy_for(tenant) or self.policy
+        return Program(code, self._compile(code, chosen), chosen, self, one_off=one_off)
 
     def _compile(self, code: str, policy: Policy) -> CompileOutcome:
         if not isinstance(code, str):
@@ -336,7 +348,14 @@ class Sandbox:
                 deterministic=options.deterministic,
             )
         return self._run_in_child(
-            outcome, program._encoded, encode_inputs(tagged_inputs), policy, started
+            outcome,
+            program._encoded,
+            encode_inputs(tagged_inputs),
+            policy,
+            started,
+            # A Program is made to run many times: let the next waiting children decode it
+            # ahead of its next run (see ProcessRunner.run).
+            expect_again=not program._one_off,
         )
 
     def _process_runner(self) -> ProcessRunner:
@@ -364,6 +383,8 @@ class Sandbox:
         encoded_inputs: bytes,
         policy: Policy,
         started: float,
+        *,
+        expect_again: bool,
     ) -> ExecutionResult:
         limits = ChildLimits(
             wall_s=policy.timeout_s,
@@ -374,7 +395,9 @@ class Sandbox:
             allow_degraded=policy.allow_degraded,
         )
         try:
-            child = self._process_runner().run(encoded_program, limits, inputs=encoded_inputs)
+            child = self._process_runner().run(
+                encoded_program, limits, inputs=encoded_inputs, expect_again=expect_again
+            )
         except QueueFull as problem:
             return rejected_result(outcome, policy, started, str(problem))
         except RunnerClosed:

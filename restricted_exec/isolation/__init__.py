@@ -5,12 +5,15 @@ Public API::
     from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
 
     with ProcessRunner() as runner:
-        outcome = runner.run(request_bytes, ChildLimits(wall_s=2, cpu_s=2, memory_mb=256,
-                                                        max_payload_bytes=1 << 20))
+        outcome = runner.run(program_bytes, ChildLimits(wall_s=2, cpu_s=2, memory_mb=256,
+                                                        max_payload_bytes=1 << 20),
+                             inputs=inputs_bytes)
         verdict = classify(outcome)
 
-The child calls ``restricted_exec.runtime.warm_up()`` once per process and
-``restricted_exec.runtime.run_request(request) -> bytes`` once per run.
+The fork server calls ``restricted_exec.runtime.warm_up()`` once; each child
+calls ``warm_child()`` while it waits, ``prepare(program)`` (ahead of the
+request when it was primed with the program) and
+``run_prepared(prepared, inputs) -> bytes`` once.
 """
 
 from restricted_exec.isolation.errors import (

@@ -40,6 +40,8 @@ class ChildContext:
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
     landlock_abi: int
+    # Wait at the lowest priority; the host raises it back (see _prepare).
+    renice_waiting: bool = False
 
 
 def child_main(sock_fd: int, ctx: ChildContext) -> NoReturn:
@@ -77,10 +79,12 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
         privileges.die_with_parent(signal.SIGKILL)
         if os.getppid() != ctx.zygote_pid:
             os._exit(exitcodes.EXIT_ORPHANED)  # the zygote died before prctl took effect
-    if _can_renice():
-        # Pre-forked children warm up in the background: at low priority they take only CPU that
-        # no running program wants, instead of slowing down the child that is serving a request.
-        os.setpriority(os.PRIO_PROCESS, 0, WARMUP_NICE)
+    if ctx.renice_waiting:
+        # A pre-forked child locks down, warms up and decodes a primed program while it waits: at
+        # the lowest priority that takes only CPU no running program (nor its caller) wants. The
+        # host restores normal priority when it hands the child its request (it has
+        # CAP_SYS_NICE, which the zygote checked; without it the child keeps normal priority).
+        os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
     # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -96,14 +100,8 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
     os.chdir(ctx.workdir)
 
 
-# The nice value a pre-forked child warms up at (0 is normal, 19 the lowest priority).
-WARMUP_NICE = 15
-
-
-def _can_renice() -> bool:
-    # Raising the priority back to normal needs root (CAP_SYS_NICE); without it a child would
-    # serve its request at the lowered priority, so only root children lower it.
-    return os.geteuid() == 0
+# The nice value a pre-forked child waits at (0 is normal, 19 the lowest priority).
+WAITING_NICE = 19
 
 
 def _max_fd() -> int:
@@ -172,9 +170,6 @@ def _lock_down(ctx: ChildContext) -> set[str]:
         privileges.set_no_new_privs()
 
     attempt("rlimits", lambda: rlimits.apply_static(highest_fd=frames.CHILD_SOCKET_FD))
-    if _can_renice():
-        # Back to normal priority for the request, while still root (CAP_SYS_NICE).
-        os.setpriority(os.PRIO_PROCESS, 0, 0)
     attempt("no_new_privs", no_new_privs)
     attempt("landlock", lambda: landlock.restrict_self(ctx.landlock_abi))
     seccomp_filter = ctx.seccomp_filter

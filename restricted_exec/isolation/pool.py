@@ -78,8 +78,9 @@ class ProcessRunner:
         self._ready: collections.deque[_Slot] = collections.deque()
         self._generation = 0
         self._zygote: Zygote | None = None
-        # Priming: once the same program part runs twice in a row, the children forked next are
-        # sent it (frame prepared once) ahead of their request, and decode it while they wait.
+        # Priming: the children forked next are sent the program part most recently run with
+        # expect_again (or run twice in a row) ahead of their request, and decode it while they
+        # wait. The frame is prepared once.
         self._last_program: bytes | None = None
         self._prime: tuple[bytes, bytes] | None = None  # (program part, its prime frame)
         # A private directory for the zygote's empty working directory; removed at close.
@@ -123,12 +124,20 @@ class ProcessRunner:
         """Counts fork servers started; children of one share its hash seed."""
         return self._generation
 
-    def run(self, request: bytes, limits: ChildLimits, *, inputs: bytes = b"") -> ChildOutcome:
+    def run(
+        self,
+        request: bytes,
+        limits: ChildLimits,
+        *,
+        inputs: bytes = b"",
+        expect_again: bool = False,
+    ) -> ChildOutcome:
         """Run one request in a fresh child and report how it ended.
 
         ``request`` is the entry's program part and ``inputs`` its inputs part (both opaque
-        here). A program part that runs twice in a row is sent to the next pre-forked children
-        ahead of time, so that a child given that program again only receives the inputs.
+        here). A program part run with ``expect_again`` (or twice in a row) is sent to the next
+        pre-forked children ahead of time (at most 64 KiB), so that a child given that program
+        again only receives the inputs. The latest such program replaces the previous one.
 
         Blocks. Never raises for anything the child does. Raises RunnerClosed, QueueFull, or
         IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the zygote
@@ -136,7 +145,7 @@ class ProcessRunner:
         """
         self._enter()
         try:
-            return self._run_admitted(bytes(request), bytes(inputs), limits)
+            return self._run_admitted(bytes(request), bytes(inputs), limits, expect_again)
         finally:
             self._leave()
 
@@ -242,15 +251,15 @@ class ProcessRunner:
                 slot.primed = program
             self._ready.append(slot)
 
-    def _note_program(self, program: bytes) -> None:
-        """Prime the next children with ``program`` if it just ran twice in a row."""
+    def _note_program(self, program: bytes, expect_again: bool) -> None:
+        """Prime the next children with ``program`` if it is expected again."""
         with self._lock:
-            if program == self._last_program and len(program) <= frames.MAX_PRIME_BYTES:
-                if self._prime is None or self._prime[0] != program:
-                    self._prime = (program, frames.encode_prime(program))
-            else:
-                self._prime = None
+            repeated = expect_again or program == self._last_program
             self._last_program = program
+            if not repeated or len(program) > frames.MAX_PRIME_BYTES:
+                return
+            if self._prime is None or self._prime[0] != program:
+                self._prime = (program, frames.encode_prime(program))
 
     def _replenish(self) -> None:
         with self._lock:
@@ -289,7 +298,9 @@ class ProcessRunner:
 
     # ----- one run ------------------------------------------------------------------------------
 
-    def _run_admitted(self, request: bytes, inputs: bytes, limits: ChildLimits) -> ChildOutcome:
+    def _run_admitted(
+        self, request: bytes, inputs: bytes, limits: ChildLimits, expect_again: bool
+    ) -> ChildOutcome:
         expected = self.layers_available()
         if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
             raise IsolationUnavailable(
@@ -297,7 +308,7 @@ class ProcessRunner:
                 f"degraded mode (active: {', '.join(expected) or 'none'})"
             )
         cpu_limit_ms = limits.cpu_s * 1000.0
-        self._note_program(request)
+        self._note_program(request, expect_again)
         checked_out = self._checkout(request)
         if checked_out is None:
             return ChildOutcome(
@@ -335,6 +346,10 @@ class ProcessRunner:
             )
             if rlimits.set_on_child(hello.pid, request_limits):
                 flags |= frames.FLAG_LIMITS_SET_BY_HOST
+            if zygote.info.renice_waiting:
+                # The child waited at the lowest priority; it serves at normal priority.
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
             if slot.primed is not None and slot.primed == request:
                 # The child already holds (and has decoded) this program: send only the inputs.
                 flags |= frames.FLAG_PRIMED

@@ -36,6 +36,23 @@ def drop_supplementary_groups() -> None:
         os.setgroups([])
 
 
+# Bit 23 of the capability sets in /proc/<pid>/status (linux/capability.h).
+_CAP_SYS_NICE = 23
+
+
+def can_raise_priority() -> bool:
+    """Whether this process may lower another's nice value (CAP_SYS_NICE). The host, which the
+    zygote was started by with the same credentials, restores waiting children's priority."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> _CAP_SYS_NICE & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
 def set_no_new_privs() -> None:
     """PR_SET_NO_NEW_PRIVS: no setuid binary or file capability can ever grant privileges again.
     Required before an unprivileged process may install seccomp or Landlock."""

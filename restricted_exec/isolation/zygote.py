@@ -165,6 +165,7 @@ def main(config: dict[str, Any]) -> None:
         available, missing = layers.probe()
         abi = landlock.abi_version()
         has_seccomp = "seccomp" in available
+        renice_waiting = privileges.can_raise_priority()
         ctx = ChildContext(
             zygote_pid=os.getpid(),
             workdir=str(config["workdir"]),
@@ -176,6 +177,7 @@ def main(config: dict[str, Any]) -> None:
                 FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None
             ),
             landlock_abi=abi,
+            renice_waiting=renice_waiting,
         )
         server = _Zygote(ctl, ctx)
     except BaseException:
@@ -185,7 +187,13 @@ def main(config: dict[str, Any]) -> None:
     # child then never walks (and so never copy-on-write-faults) the inherited heap.
     gc.collect()
     gc.freeze()
-    ready = {"pid": os.getpid(), "layers": list(available), "missing": missing, "abi": abi}
+    ready = {
+        "pid": os.getpid(),
+        "layers": list(available),
+        "missing": missing,
+        "abi": abi,
+        "renice_waiting": ctx.renice_waiting,
+    }
     ctl.send(frames.CTL_READY + json.dumps(ready).encode())
     # From now on nothing should be written to stderr (the host stops reading it): point it at
     # /dev/null so that a stray warning cannot block or break on a closed pipe.

@@ -53,6 +53,8 @@ class ZygoteInfo:
     pid: int
     layers: tuple[str, ...]
     missing: dict[str, str]
+    # Children wait at the lowest priority; the host restores it when it hands one a request.
+    renice_waiting: bool = False
 
 
 class Zygote:
@@ -126,7 +128,12 @@ class Zygote:
         if msg[:1] == frames.CTL_READY:
             stderr.close()
             data = json.loads(msg[1:])
-            return ZygoteInfo(int(data["pid"]), tuple(data["layers"]), dict(data["missing"]))
+            return ZygoteInfo(
+                int(data["pid"]),
+                tuple(data["layers"]),
+                dict(data["missing"]),
+                data.get("renice_waiting") is True,
+            )
         if msg[:1] == frames.CTL_ERROR:
             why = msg[1:].decode("utf-8", "replace")
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -238,3 +239,25 @@ def test_a_request_is_opaque_bytes(runner: UnrestrictedRunner) -> None:
     big = "x = " + repr("y" * 500_000) + "\nprint(len(x))"
     assert run_ok(runner, big)["stdout"] == "500000\n"
     assert runner.run(encode("print(1)"), ChildLimits(5, 5, 64, 1 << 16)).payload is not None
+
+
+def test_waiting_children_wait_at_the_lowest_priority_and_serve_at_normal(
+    runner: UnrestrictedRunner,
+) -> None:
+    # Pre-forked children lock down and warm up at nice 19, so that they take no CPU from a
+    # running program; the host puts the one it hands a request back to nice 0.
+    if not runner._zygote or not runner._zygote.info.renice_waiting:
+        pytest.skip("the host cannot raise a process's priority (no CAP_SYS_NICE)")
+    assert run_ok(runner, "import os\nprint(os.getpriority(os.PRIO_PROCESS, 0))")["stdout"] == "0\n"
+    zygote_pid = runner._zygote.pid
+    deadline = time.monotonic() + 10
+    nices: list[int] = []
+    while time.monotonic() < deadline and (not nices or set(nices) != {19}):
+        time.sleep(0.01)
+        with open(f"/proc/{zygote_pid}/task/{zygote_pid}/children") as listing:
+            waiting = [int(pid) for pid in listing.read().split()]
+        nices = []
+        for pid in waiting:
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
+                nices.append(int(stat.read().rsplit(")", 1)[1].split()[16]))
+    assert nices and set(nices) == {19}
