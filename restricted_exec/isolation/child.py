@@ -79,12 +79,6 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
         privileges.die_with_parent(signal.SIGKILL)
         if os.getppid() != ctx.zygote_pid:
             os._exit(exitcodes.EXIT_ORPHANED)  # the zygote died before prctl took effect
-    if ctx.renice_waiting:
-        # A pre-forked child locks down, warms up and decodes a primed program while it waits: at
-        # the lowest priority that takes only CPU no running program (nor its caller) wants. The
-        # host restores normal priority when it hands the child its request (it has
-        # CAP_SYS_NICE, which the zygote checked; without it the child keeps normal priority).
-        os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
     # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -172,6 +166,14 @@ def _lock_down(ctx: ChildContext) -> set[str]:
     attempt("rlimits", lambda: rlimits.apply_static(highest_fd=frames.CHILD_SOCKET_FD))
     attempt("no_new_privs", no_new_privs)
     attempt("landlock", lambda: landlock.restrict_self(ctx.landlock_abi))
+    if ctx.renice_waiting:
+        # From here on (seccomp, then the wait: warm-up, decoding a primed program) the child
+        # runs at the lowest priority, taking only CPU that no running program or its caller
+        # wants. The host restores normal priority when it hands the child its request (it has
+        # CAP_SYS_NICE, which the zygote checked). The lock-down before this point runs at
+        # normal priority, so a busy host cannot hold back a child's hello for long. Last
+        # before seccomp, which denies setpriority.
+        os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
     seccomp_filter = ctx.seccomp_filter
     if seccomp_filter is not None:
         attempt("seccomp", lambda: seccomp_filter.install(os.getpid()))
