@@ -233,33 +233,45 @@ class ProcessRunner:
     def _replenish_locked(self, zygote: Zygote) -> None:
         while len(self._ready) < self._prefork and not zygote.dead.is_set():
             try:
-                sock = zygote.request_child()
+                slot = _Slot(zygote.request_child(), zygote.generation)
             except OSError:
                 return
-            slot = _Slot(sock, zygote.generation)
-            if self._prime is not None:
-                program, frame = self._prime
-                # The socket is new and empty, and the frame smaller than its buffer, so the
-                # send completes at once; if it does not, this child is unusable: drop it.
-                try:
-                    sent = sock.send(frame)
-                except OSError:
-                    sent = -1
-                if sent != len(frame):
-                    sock.close()
-                    return
-                slot.primed = program
+            if self._prime is not None and not self._send_prime_locked(slot):
+                return
             self._ready.append(slot)
 
+    def _send_prime_locked(self, slot: _Slot) -> bool:
+        """Send the current prime to a waiting child that has not had one. False if the child
+        is now unusable (its socket is closed)."""
+        assert self._prime is not None and slot.primed is None
+        program, frame = self._prime
+        # Nothing was sent on this socket yet and the frame is smaller than its buffer, so the
+        # send completes at once; if it does not, the child would read half a frame: drop it.
+        try:
+            sent = slot.sock.send(frame)
+        except OSError:
+            sent = -1
+        if sent != len(frame):
+            slot.sock.close()
+            return False
+        slot.primed = program
+        return True
+
     def _note_program(self, program: bytes, expect_again: bool) -> None:
-        """Prime the next children with ``program`` if it is expected again."""
+        """Prime waiting and future children with ``program`` if it is expected again."""
         with self._lock:
             repeated = expect_again or program == self._last_program
             self._last_program = program
             if not repeated or len(program) > frames.MAX_PRIME_BYTES:
                 return
-            if self._prime is None or self._prime[0] != program:
-                self._prime = (program, frames.encode_prime(program))
+            if self._prime is not None and self._prime[0] == program:
+                return
+            self._prime = (program, frames.encode_prime(program))
+            # Children already waiting unprimed get it too, so the oldest (warmest) waiting
+            # child is the one a run of this program takes.
+            for slot in [slot for slot in self._ready if slot.primed is None]:
+                if not self._send_prime_locked(slot):
+                    self._ready.remove(slot)
 
     def _replenish(self) -> None:
         with self._lock:

@@ -36,8 +36,12 @@ def program_part(source: str) -> bytes:
     )
 
 
-def run(runner: ProcessRunner, program: bytes, **inputs: Any) -> dict[str, Any]:
-    outcome = runner.run(program, LIMITS, inputs=encode_inputs(encode(inputs)))
+def run(
+    runner: ProcessRunner, program: bytes, *, expect_again: bool = False, **inputs: Any
+) -> dict[str, Any]:
+    outcome = runner.run(
+        program, LIMITS, inputs=encode_inputs(encode(inputs)), expect_again=expect_again
+    )
     assert classify(outcome).status == "ok-payload", outcome
     assert outcome.payload is not None
     payload = json.loads(outcome.payload)
@@ -76,6 +80,17 @@ def test_a_program_run_twice_in_a_row_is_sent_ahead_to_the_next_children(
     assert len(primed_requests) >= 3
     # A primed request carries only the inputs, never the program again.
     assert all(length < len(program) for length in primed_requests)
+
+
+def test_a_program_expected_again_primes_the_children_already_waiting(
+    production: ProcessRunner, primed_requests: list[int]
+) -> None:
+    # Program.run passes expect_again: from its first run on, every waiting child gets the
+    # program, and a run takes the oldest (warmest) of them.
+    program = program_part("x + 1")
+    values = [run(production, program, expect_again=True, x=n)["value"] for n in range(4)]
+    assert values == [1, 2, 3, 4]
+    assert len(primed_requests) == 4
 
 
 def test_every_primed_run_starts_from_fresh_globals(production: ProcessRunner) -> None:
