@@ -6,6 +6,7 @@ Runs only inside a process freshly forked by the zygote, and never returns: ever
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import select
@@ -173,7 +174,8 @@ def _lock_down(ctx: ChildContext) -> set[str]:
         # CAP_SYS_NICE, which the zygote checked). The lock-down before this point runs at
         # normal priority, so a busy host cannot hold back a child's hello for long. Last
         # before seccomp, which denies setpriority.
-        os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
     seccomp_filter = ctx.seccomp_filter
     if seccomp_filter is not None:
         attempt("seccomp", lambda: seccomp_filter.install(os.getpid()))
@@ -238,6 +240,9 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
     if isinstance(received, int):
         return received
     header, prepared, inputs = received
+    # The run's CPU is counted from here: the warm-up and a primed program's decoding happened
+    # while the child waited, and are no part of this run.
+    run_started_cpu_s = rlimits.cpu_seconds()
     if not header.flags & frames.FLAG_LIMITS_SET_BY_HOST:
         # The host could not prlimit this process (not Linux, or not permitted): set the limits
         # here. With seccomp active this is refused, and the run then fails closed below.
@@ -265,7 +270,7 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
     if not isinstance(payload, bytes):
         return exitcodes.EXIT_INTERNAL
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_us = max(0, int((usage.ru_utime + usage.ru_stime - cpu_s) * 1e6))
+    cpu_us = max(0, int((usage.ru_utime + usage.ru_stime - run_started_cpu_s) * 1e6))
     reply = frames.ReplyHeader(layers.to_mask(active), cpu_us, usage.ru_maxrss, len(payload))
     _send_all(fd, frames.encode_reply(reply) + payload)
     return exitcodes.EXIT_OK
