@@ -36,6 +36,9 @@ CHILD_START_ATTEMPTS = 3
 # How long to wait for the zygote's wait4 report of a child that died without replying. The
 # child is SIGKILLed first, so this is only ever reached if the zygote itself is wedged.
 EXIT_REPORT_TIMEOUT_S = 5.0
+# Runs of other programs after which the primed program is dropped (children are no longer
+# sent it): a few, so a program interleaved with one-off runs stays primed.
+PRIME_UNUSED_RUNS = 8
 # How long close() lets in-flight runs finish (their children are being killed) before returning.
 CLOSE_DRAIN_TIMEOUT_S = 5.0
 
@@ -83,6 +86,7 @@ class ProcessRunner:
         # wait. The frame is prepared once.
         self._last_program: bytes | None = None
         self._prime: tuple[bytes, bytes] | None = None  # (program part, its prime frame)
+        self._runs_since_prime_used = 0
         # A private directory for the zygote's empty working directory; removed at close.
         self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
         self._workdir = os.path.join(self._tmpdir, "cwd")
@@ -258,14 +262,21 @@ class ProcessRunner:
         return True
 
     def _note_program(self, program: bytes, expect_again: bool) -> None:
-        """Prime waiting and future children with ``program`` if it is expected again."""
+        """Prime waiting and future children with ``program`` if it is expected again; stop
+        priming a program that has not run for a while."""
         with self._lock:
             repeated = expect_again or program == self._last_program
             self._last_program = program
+            if self._prime is not None and self._prime[0] == program:
+                self._runs_since_prime_used = 0
+                return
+            self._runs_since_prime_used += 1
+            if self._runs_since_prime_used > PRIME_UNUSED_RUNS:
+                # Every child would decode a program nobody runs: wasted CPU, no gain.
+                self._prime = None
             if not repeated or len(program) > frames.MAX_PRIME_BYTES:
                 return
-            if self._prime is not None and self._prime[0] == program:
-                return
+            self._runs_since_prime_used = 0
             self._prime = (program, frames.encode_prime(program))
             # Children already waiting unprimed get it too, so the oldest (warmest) waiting
             # child is the one a run of this program takes.

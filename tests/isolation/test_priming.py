@@ -135,3 +135,21 @@ def test_programs_too_large_for_a_socket_buffer_are_not_primed(
 def test_a_request_header_whose_program_part_exceeds_its_body_is_garbage() -> None:
     header = frames.RequestHeader(0, 1.0, 1, length=10, program_length=11)
     assert frames.decode_request(frames.encode_request(header)) is None
+
+
+def test_a_program_that_stops_running_stops_being_primed(
+    production: ProcessRunner, primed_requests: list[int]
+) -> None:
+    from restricted_exec.isolation.pool import PRIME_UNUSED_RUNS
+
+    stale = program_part("'stale'")
+    assert run(production, stale, expect_again=True)["value"] == "stale"
+    for n in range(PRIME_UNUSED_RUNS + 1):
+        assert run(production, program_part(f"{n}"))["value"] == n
+    # Children forked from now on are not sent the stale program: after the waiting ones are
+    # used up, a run of it finds no primed child.
+    for n in range(3):
+        run(production, program_part(f"'other {n}'"))
+    primed_requests.clear()
+    assert run(production, stale)["value"] == "stale"
+    assert primed_requests == []
