@@ -59,7 +59,7 @@ def child_main(sock_fd: int, ctx: ChildContext) -> NoReturn:
 
 def _report_failure() -> None:
     """Tell the host why the child's machinery failed (a bug to diagnose, never the program's
-    doing: run_request handles the program's errors). Best effort; the exit code says the rest."""
+    doing: run_prepared handles the program's errors). Best effort; the exit code says the rest."""
     try:
         import traceback
 

@@ -3,7 +3,7 @@
 They sit in the 70s (sysexits' EX_SOFTWARE neighbourhood) so that they cannot be confused with a
 signal death (the host sees those as signals, not codes) or with ``os._exit(0)`` after a reply.
 Untrusted code cannot choose them in production: ``os`` is not reachable from the language layer,
-and ``SystemExit`` raised by a program is handled inside ``run_request``.
+and ``SystemExit`` raised by a program is handled inside ``run_prepared``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 EXIT_OK = 0
 # The child's own machinery failed (a bug, not the program): crashed.
 EXIT_INTERNAL = 70
-# A MemoryError escaped run_request or struck while replying: the program exhausted RLIMIT_AS.
+# A MemoryError escaped run_prepared or struck while replying: the program exhausted RLIMIT_AS.
 EXIT_MEMORY = 71
 # A required OS layer could not be applied; the child refused to run untrusted code (fail closed).
 EXIT_LOCKDOWN_FAILED = 72

@@ -24,7 +24,7 @@ _MEMORY_CEILING_FRACTION = 0.9
 class ChildOutcome:
     """Everything the host knows about how one child ended.
 
-    payload: the bytes run_request returned, or None if the child died before a complete reply.
+    payload: the bytes run_prepared returned, or None if the child died before a complete reply.
     exit_code / term_signal: from the zygote's wait4; both None when the child replied (the host
         returns as soon as the reply is complete and does not wait for the child's os._exit).
     wall_ms: from sending the request to the complete reply (or to the kill).

@@ -1,4 +1,5 @@
-"""The production entry point: ProcessRunner drives restricted_exec.runtime.warm_up/run_request.
+"""The production entry point: ProcessRunner drives restricted_exec.runtime (warm_up, prepare,
+run_prepared).
 
 Uses the language layer's test-only unrestricted request, so the OS layers are exercised through
 exactly the code path the Sandbox uses.
