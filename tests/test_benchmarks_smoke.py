@@ -90,3 +90,18 @@ def test_a_wrong_answer_marks_the_cell() -> None:
     timeout = BY_NAME["timeout"]
     assert harness.verify(timeout, None, Outcome.success("")) is not None
     assert harness.verify(timeout, None, Outcome.failure("", "TimeoutError", "timeout")) is None
+
+
+def test_priming_ab_compares_a_runner_that_really_never_primes() -> None:
+    # The A/B relies on a private hook of ProcessRunner; if it stopped working, both sides
+    # would prime and the comparison would silently measure nothing.
+    from benchmarks import priming_ab
+    from restricted_exec import Policy
+
+    sandbox = priming_ab._unprimed_sandbox(Policy())
+    try:
+        program = sandbox.compile_program("6 * 7")
+        assert [program.run().value for _ in range(3)] == [42] * 3
+        assert sandbox._runner is not None and sandbox._runner._prime is None
+    finally:
+        sandbox.close()
