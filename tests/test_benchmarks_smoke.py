@@ -105,3 +105,17 @@ def test_priming_ab_compares_a_runner_that_really_never_primes() -> None:
         assert sandbox._runner is not None and sandbox._runner._prime is None
     finally:
         sandbox.close()
+
+
+def test_cpu_per_run_reports_every_share() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cpu_per_run", "--threads", "2", "--seconds", "0.5"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert " 0 failed" in done.stdout
+    assert "caller" in done.stdout and "fork server" in done.stdout and "children" in done.stdout
