@@ -92,13 +92,13 @@ def test_a_wrong_answer_marks_the_cell() -> None:
     assert harness.verify(timeout, None, Outcome.failure("", "TimeoutError", "timeout")) is None
 
 
-def test_priming_ab_compares_a_runner_that_really_never_primes() -> None:
+def test_process_ab_compares_a_runner_that_really_never_primes() -> None:
     # The A/B relies on a private hook of ProcessRunner; if it stopped working, both sides
     # would prime and the comparison would silently measure nothing.
-    from benchmarks import priming_ab
+    from benchmarks import process_ab
     from restricted_exec import Policy
 
-    sandbox = priming_ab._unprimed_sandbox(Policy())
+    sandbox = process_ab._unprimed_sandbox(Policy())
     try:
         program = sandbox.compile_program("6 * 7")
         assert [program.run().value for _ in range(3)] == [42] * 3

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 from restricted_exec.isolation import frames
 
-# Before blocking in poll, keep trying to read for this long. A blocked thread whose CPU went idle
-# pays the idle-exit latency (hundreds of microseconds on this kind of VM) to wake up; a trivial
-# program replies well within this window, and a slow one costs only this much wasted spinning.
-SPIN_S = 0.0
+# How long the caller may keep trying to read a reply before blocking in poll. A thread that
+# blocks pays the wake-up latency of an idle CPU (tens to hundreds of microseconds on this kind
+# of VM) when the reply comes; a trivial program replies well within this window. The runner
+# lets a run spin only when it arrives at an idle runner (ProcessRunner._arrives_idle), so a
+# spin never takes a CPU from another run's child under load (python -m benchmarks.process_ab
+# --compare spin, 3 ms gaps: p50 0.439 -> 0.396 ms).
+SPIN_S = 0.0005
 
 
 class Deadline(Exception):
@@ -93,9 +96,13 @@ def read_hello(sock: socket.socket, deadline: float) -> frames.Hello | None:
     return frames.decode_hello(raw)
 
 
-def read_reply(sock: socket.socket, deadline: float, max_payload: int) -> Reply:
-    """Read one reply; raise Deadline, Closed or ProtocolError. Reads <= header + max_payload."""
-    spin_until = time.monotonic() + SPIN_S
+def read_reply(
+    sock: socket.socket, deadline: float, max_payload: int, *, spin: bool = False
+) -> Reply:
+    """Read one reply; raise Deadline, Closed or ProtocolError. Reads <= header + max_payload.
+
+    With ``spin``, keep trying for up to SPIN_S before blocking (see SPIN_S)."""
+    spin_until = min(deadline, time.monotonic() + SPIN_S) if spin else 0.0
     raw = recv_exactly(sock, frames.REPLY.size, deadline, spin_until=spin_until)
     header = frames.decode_reply(raw)
     if header is None:

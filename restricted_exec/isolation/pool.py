@@ -36,6 +36,8 @@ CHILD_START_ATTEMPTS = 3
 # How long to wait for the zygote's wait4 report of a child that died without replying. The
 # child is SIGKILLed first, so this is only ever reached if the zygote itself is wedged.
 EXIT_REPORT_TIMEOUT_S = 5.0
+# A run spins for its reply only if the runner was idle this long before it (_arrives_idle).
+SPIN_AFTER_IDLE_S = 0.001
 # Runs of other programs after which the primed program is dropped (children are no longer
 # sent it): a few, so a program interleaved with one-off runs stays primed.
 PRIME_UNUSED_RUNS = 8
@@ -75,6 +77,7 @@ class ProcessRunner:
         self._allow_degraded = allow_degraded
         self._admission = threading.Condition()
         self._active = 0
+        self._last_finished = 0.0  # time.monotonic() when the last run left
         self._waiting = 0
         self._closed = False
         self._lock = threading.Lock()  # guards the zygote and the ready queue
@@ -147,9 +150,10 @@ class ProcessRunner:
         IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the zygote
         cannot be restarted).
         """
+        spin = self._arrives_idle()
         self._enter()
         try:
-            return self._run_admitted(bytes(request), bytes(inputs), limits, expect_again)
+            return self._run_admitted(bytes(request), bytes(inputs), limits, expect_again, spin)
         finally:
             self._leave()
 
@@ -214,7 +218,17 @@ class ProcessRunner:
     def _leave(self) -> None:
         with self._admission:
             self._active -= 1
+            self._last_finished = time.monotonic()
             self._admission.notify_all()
+
+    def _arrives_idle(self) -> bool:
+        """Whether a run arriving now may spin for its reply (channel.SPIN_S): only when no run
+        is in flight and none finished in the last SPIN_AFTER_IDLE_S. Under load (concurrent
+        or back-to-back runs) the CPU a spin takes belongs to the children being forked and
+        run, and the wake-up it saves is cheap anyway, as no CPU went idle."""
+        with self._admission:
+            idle_for = time.monotonic() - self._last_finished
+            return self._active == 0 and idle_for > SPIN_AFTER_IDLE_S
 
     # ----- zygote and ready queue -------------------------------------------------------------
 
@@ -322,7 +336,7 @@ class ProcessRunner:
     # ----- one run ------------------------------------------------------------------------------
 
     def _run_admitted(
-        self, request: bytes, inputs: bytes, limits: ChildLimits, expect_again: bool
+        self, request: bytes, inputs: bytes, limits: ChildLimits, expect_again: bool, spin: bool
     ) -> ChildOutcome:
         expected = self.layers_available()
         if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
@@ -388,7 +402,7 @@ class ProcessRunner:
             watchdog = False
             try:
                 channel.send_all(sock, frames.encode_request(header) + body, deadline)
-                reply = channel.read_reply(sock, deadline, limits.max_payload_bytes)
+                reply = channel.read_reply(sock, deadline, limits.max_payload_bytes, spin=spin)
             except channel.Deadline:
                 watchdog = True
             except channel.Closed:

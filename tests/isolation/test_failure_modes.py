@@ -261,3 +261,33 @@ def test_waiting_children_wait_at_the_lowest_priority_and_serve_at_normal(
             with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
                 nices.append(int(stat.read().rsplit(")", 1)[1].split()[16]))
     assert nices and set(nices) == {19}
+
+
+def test_only_a_run_arriving_at_an_idle_runner_spins_for_its_reply(
+    runner: UnrestrictedRunner,
+) -> None:
+    # Spinning takes a CPU: allowed only when nothing ran for a while and nothing runs now, so
+    # that under load (back-to-back or concurrent runs) children keep every CPU.
+    from restricted_exec.isolation.pool import SPIN_AFTER_IDLE_S
+
+    run_ok(runner, "pass")
+    assert not runner._arrives_idle()  # one just finished
+    time.sleep(SPIN_AFTER_IDLE_S * 2)
+    assert runner._arrives_idle()
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow_run() -> None:
+        started.set()
+        run_source(runner, "import time\ntime.sleep(0.3)")
+        release.set()
+
+    caller = threading.Thread(target=slow_run)
+    caller.start()
+    started.wait()
+    time.sleep(0.1)
+    try:
+        assert not runner._arrives_idle()  # a run is in flight
+    finally:
+        caller.join()
+    assert release.is_set()
