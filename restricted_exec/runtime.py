@@ -41,6 +41,7 @@ __all__ = [
     "error_info",
     "execute",
     "prepare",
+    "program_part",
     "run_prepared",
     "run_request",
     "warm_child",
@@ -398,14 +399,16 @@ def warm_child() -> None:
             _CHILD_WARM_PROGRAM, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1_000_000)
         )
         assert outcome.code is not None
-        _child_warm_program = encode_program(
+        _child_warm_program = program_part(
             outcome.code,
-            hoisted=outcome.hoisted,
-            modules=DEFAULT_MODULES,
-            preload=DEFAULT_PRELOAD,
-            output_bytes=1000,
-            max_value_items=1000,
-            source=_CHILD_WARM_PROGRAM,
+            outcome.hoisted,
+            RunOptions(
+                DEFAULT_MODULES,
+                DEFAULT_PRELOAD,
+                output_bytes=1000,
+                max_value_items=1000,
+                source=_CHILD_WARM_PROGRAM,
+            ),
         )
     run_request(_child_warm_program)
 
@@ -423,6 +426,23 @@ class Prepared:
     restricted: tuple[CodeType, RunOptions, _Stdout, _RunState, dict[str, Any]] | None = None
     unrestricted: tuple[str, int] | None = None
     failure: Payload | None = None
+
+
+def program_part(
+    code: CodeType, hoisted: tuple[tuple[str, str], ...], options: RunOptions
+) -> bytes:
+    """The program part of a process-mode request (restricted_exec.protocol) for a compiled
+    program and its run options; ``prepare`` reads it back."""
+    return encode_program(
+        code,
+        hoisted=hoisted,
+        modules=options.modules,
+        preload=options.preload,
+        output_bytes=options.output_bytes,
+        max_value_items=options.max_value_items,
+        source=options.source,
+        deterministic=options.deterministic,
+    )
 
 
 def prepare(program: bytes) -> Prepared:

@@ -30,10 +30,10 @@ from restricted_exec.isolation import (
 )
 from restricted_exec.metrics import Metrics, SandboxStats
 from restricted_exec.policy import Policy
-from restricted_exec.protocol import encode_inputs, encode_program
+from restricted_exec.protocol import encode_inputs
 from restricted_exec.result import ExecutionResult
 from restricted_exec.result_cache import ResultCache
-from restricted_exec.runtime import MAX_VALUE_BYTES, RunOptions
+from restricted_exec.runtime import MAX_VALUE_BYTES, RunOptions, program_part
 from restricted_exec.scheduling import FairScheduler, Rejection
 from restricted_exec.tenants import TenantQuota, tenant_name
 from restricted_exec.values import decode
@@ -337,16 +337,7 @@ class Sandbox:
             return result_from_payload(payload, outcome, policy, started, isolation="inline")
         if program._encoded is None:
             assert outcome.code is not None
-            program._encoded = encode_program(
-                outcome.code,
-                hoisted=outcome.hoisted,
-                modules=options.modules,
-                preload=options.preload,
-                output_bytes=options.output_bytes,
-                max_value_items=options.max_value_items,
-                source=options.source,
-                deterministic=options.deterministic,
-            )
+            program._encoded = program_part(outcome.code, outcome.hoisted, options)
         return self._run_in_child(
             outcome,
             program._encoded,

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from restricted_exec import runtime
 from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
 from restricted_exec.compiler import CompileSettings, compile_source
 from restricted_exec.isolation import ChildLimits, ProcessRunner, classify, frames
-from restricted_exec.protocol import encode_inputs, encode_program
+from restricted_exec.protocol import encode_inputs
 from restricted_exec.values import encode
 
 LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
@@ -25,15 +26,10 @@ LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1
 def program_part(source: str) -> bytes:
     outcome = compile_source(source, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1 << 20))
     assert outcome.code is not None, outcome.violations
-    return encode_program(
-        outcome.code,
-        hoisted=outcome.hoisted,
-        modules=DEFAULT_MODULES,
-        preload=DEFAULT_PRELOAD,
-        output_bytes=10_000,
-        max_value_items=1000,
-        source=source,
+    options = runtime.RunOptions(
+        DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=10_000, max_value_items=1000, source=source
     )
+    return runtime.program_part(outcome.code, outcome.hoisted, options)
 
 
 def run(
