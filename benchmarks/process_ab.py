@@ -9,8 +9,13 @@ followed by a ``run()`` of new source on the same Sandbox, as in the main benchm
 ``--compare spin``: one Sandbox, calls alternating between spinning for the reply before
 blocking (channel.SPIN_S, the default) and not spinning at all.
 
-    python -m benchmarks.process_ab [--compare priming|spin] [--runs 400] [--gap-ms 3]
-                                    [--new-source]
+``--compare replenish``: two Sandboxes called in turn; one asks for each run's replacement child
+on the zygote's reader thread once the used child is reaped (the default), the other from the
+caller at the end of every run (as before; a private switch, for this measurement only).
+``--new-source`` applies here too.
+
+    python -m benchmarks.process_ab [--compare priming|spin|replenish] [--runs 400]
+                                    [--gap-ms 3] [--new-source]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.isolation import ProcessRunner, channel
+from restricted_exec.isolation.zygote_client import Zygote
 
 SOURCE = (Path(__file__).resolve().parents[1] / "examples" / "compound_interest.py").read_text()
 
@@ -35,10 +41,23 @@ class _NeverPrimes(ProcessRunner):
         return None
 
 
-def _unprimed_sandbox(policy: Policy) -> Sandbox:
+class _CallerReplenishes(ProcessRunner):
+    """A runner whose caller asks for every replacement child itself (measurement only)."""
+
+    def _replenish_after_exit(self, zygote: Zygote) -> None:
+        return None
+
+    def _replenish_if_empty(self) -> None:
+        with self._lock:
+            zygote = self._zygote
+            if zygote is not None and not self._closed:
+                self._replenish_locked(zygote)
+
+
+def _sandbox_with(policy: Policy, runner_class: type[ProcessRunner]) -> Sandbox:
     sandbox = Sandbox(policy)
-    # What Sandbox._process_runner would make, but never priming.
-    sandbox._runner = _NeverPrimes(max_concurrency=sandbox._max_concurrency, allow_degraded=True)
+    # What Sandbox._process_runner would make, with the runner's behaviour switched.
+    sandbox._runner = runner_class(max_concurrency=sandbox._max_concurrency, allow_degraded=True)
     return sandbox
 
 
@@ -73,7 +92,24 @@ def _measure(
 
 
 def _compare_priming(args: argparse.Namespace, policy: Policy) -> dict[str, list[float]]:
-    sides = {"primed (default)": Sandbox(policy), "never primed": _unprimed_sandbox(policy)}
+    sides = {
+        "primed (default)": Sandbox(policy),
+        "never primed": _sandbox_with(policy, _NeverPrimes),
+    }
+    return _compare_sandboxes(args, sides)
+
+
+def _compare_replenish(args: argparse.Namespace, policy: Policy) -> dict[str, list[float]]:
+    sides = {
+        "reader replaces (default)": Sandbox(policy),
+        "caller replaces": _sandbox_with(policy, _CallerReplenishes),
+    }
+    return _compare_sandboxes(args, sides)
+
+
+def _compare_sandboxes(
+    args: argparse.Namespace, sides: dict[str, Sandbox]
+) -> dict[str, list[float]]:
     programs = {name: sandbox.compile_program(SOURCE) for name, sandbox in sides.items()}
     nonce = itertools.count()
 
@@ -116,17 +152,26 @@ def _compare_spin(args: argparse.Namespace, policy: Policy) -> dict[str, list[fl
             channel.SPIN_S = spin_s
 
 
+_COMPARISONS: dict[str, Callable[[argparse.Namespace, Policy], dict[str, list[float]]]] = {
+    "priming": _compare_priming,
+    "spin": _compare_spin,
+    "replenish": _compare_replenish,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compare", choices=("priming", "spin"), default="priming")
+    parser.add_argument("--compare", choices=tuple(_COMPARISONS), default="priming")
     parser.add_argument("--runs", type=int, default=400, help="measured runs per side")
     parser.add_argument("--gap-ms", type=float, default=3.0, help="pause before each call")
     parser.add_argument(
-        "--new-source", action="store_true", help="priming: follow each call with new source"
+        "--new-source",
+        action="store_true",
+        help="priming, replenish: follow each call with new source",
     )
     args = parser.parse_args()
     policy = Policy(timeout_s=10, memory_mb=256)
-    compare = _compare_priming if args.compare == "priming" else _compare_spin
+    compare = _COMPARISONS[args.compare]
     samples = compare(args, policy)
     print(f"compound interest, Program.run, {args.runs} runs each, {args.gap_ms:g} ms gaps", end="")
     print(", each followed by a run() of new source" if args.new_source else "")

@@ -98,11 +98,30 @@ def test_process_ab_compares_a_runner_that_really_never_primes() -> None:
     from benchmarks import process_ab
     from restricted_exec import Policy
 
-    sandbox = process_ab._unprimed_sandbox(Policy())
+    sandbox = process_ab._sandbox_with(Policy(), process_ab._NeverPrimes)
     try:
         program = sandbox.compile_program("6 * 7")
         assert [program.run().value for _ in range(3)] == [42] * 3
         assert sandbox._runner is not None and sandbox._runner._prime is None
+    finally:
+        sandbox.close()
+
+
+def test_process_ab_compares_a_runner_whose_caller_asks_for_every_replacement() -> None:
+    # The old way must really be the caller's: with the reader's path off, every run still
+    # leaves `prefork` children waiting when it returns.
+    from benchmarks import process_ab
+    from restricted_exec import Policy
+
+    sandbox = process_ab._sandbox_with(Policy(), process_ab._CallerReplenishes)
+    try:
+        program = sandbox.compile_program("6 * 7")
+        runner = sandbox._runner
+        assert runner is not None
+        for _ in range(3):
+            assert program.run().value == 42
+            with runner._lock:
+                assert len(runner._ready) == runner._prefork
     finally:
         sandbox.close()
 

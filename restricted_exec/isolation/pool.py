@@ -1,9 +1,10 @@
 """ProcessRunner: fresh, single-use, locked-down child processes served by a zygote.
 
-A run takes a pre-forked child's socket from the ready queue, sends it the request, asks the
-zygote for a replacement (so the fork overlaps the run) and waits for the reply with the wall-clock
-deadline; on the deadline it SIGKILLs the child. The caller's thread talks to its child directly:
-one wake-up each way, no broker process or thread in between.
+A run takes a pre-forked child's socket from the ready queue, sends it the request and waits for
+the reply with the wall-clock deadline; on the deadline it SIGKILLs the child. The caller's thread
+talks to its child directly: one wake-up each way, no broker process or thread in between. The
+replacement child is asked for after the run, by the thread that hears the zygote reap the used
+one (or by the caller itself if it took the last waiting child).
 """
 
 from __future__ import annotations
@@ -245,7 +246,21 @@ class ProcessRunner:
                 slot.sock.close()
             self._ready.clear()
         self._generation += 1
-        self._zygote = Zygote(entry=self._entry, workdir=self._workdir, generation=self._generation)
+        # The zygote's reader thread calls back through a weak reference, so that a zygote
+        # never keeps its runner alive.
+        runner = weakref.ref(self)
+
+        def replace_exited_child(reporting: Zygote) -> None:
+            alive = runner()
+            if alive is not None:
+                alive._replenish_after_exit(reporting)
+
+        self._zygote = Zygote(
+            entry=self._entry,
+            workdir=self._workdir,
+            generation=self._generation,
+            on_exit=replace_exited_child,
+        )
         return self._zygote
 
     def _replenish_locked(self, zygote: Zygote) -> None:
@@ -298,11 +313,27 @@ class ProcessRunner:
                 if not self._send_prime_locked(slot):
                     self._ready.remove(slot)
 
-    def _replenish(self) -> None:
+    def _replenish_if_empty(self) -> None:
         with self._lock:
             zygote = self._zygote
-            if zygote is not None and not self._closed:
+            if not self._ready and zygote is not None and not self._closed:
                 self._replenish_locked(zygote)
+
+    def _replenish_after_exit(self, zygote: Zygote) -> None:
+        """Top up the ready queue once the zygote has reaped a child (on the zygote's reader
+        thread). A run's replacement is asked for here rather than by the run's caller, which
+        keeps a socketpair and a wake-up of the zygote (~30 us) off the run's path.
+
+        The lock is taken with a timeout: a caller may hold it while it replaces this very
+        zygote, which joins this thread."""
+        while not self._lock.acquire(timeout=0.05):
+            if zygote.dead.is_set() or self._closed:
+                return
+        try:
+            if self._zygote is zygote and not self._closed and not zygote.dead.is_set():
+                self._replenish_locked(zygote)
+        finally:
+            self._lock.release()
 
     def _take_slot(self, program: bytes) -> tuple[_Slot, Zygote] | None:
         with self._lock:
@@ -435,7 +466,10 @@ class ProcessRunner:
             sock.close()
             if pidfd is not None:
                 os.close(pidfd)
-            self._replenish()
+            # The child's replacement is normally asked for once the zygote has reaped it (see
+            # _replenish_after_exit). Only if no child is left waiting does the caller ask now,
+            # so that back-to-back runs never outpace the replacements.
+            self._replenish_if_empty()
         report = zygote.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
         exit_code = term_signal = None
         cpu_ms: float | None = None

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +61,18 @@ class ZygoteInfo:
 class Zygote:
     """One running fork server. Thread-safe: forks may be requested from any thread."""
 
-    def __init__(self, *, entry: str, workdir: str, generation: int) -> None:
+    def __init__(
+        self,
+        *,
+        entry: str,
+        workdir: str,
+        generation: int,
+        on_exit: Callable[[Zygote], None] | None = None,
+    ) -> None:
+        """``on_exit(zygote)`` is called on the reader thread after each reaped child's report
+        is posted; it must not wait for this zygote's reports."""
         self.generation = generation
+        self._on_exit = on_exit
         self.board = ExitBoard()
         self.dead = threading.Event()
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -153,6 +164,11 @@ class Zygote:
             if msg[:1] == frames.CTL_EXIT and len(msg) == 1 + frames.EXIT.size:
                 pid, status, cpu_us, rss = frames.EXIT.unpack(msg[1:])
                 self.board.post(pid, ExitReport(status, cpu_us, rss))
+                if self._on_exit is not None:
+                    # Best effort (it tops up the ready queue, which callers also do when it is
+                    # empty): a failure there must never stop the exit reports runs wait for.
+                    with contextlib.suppress(Exception):
+                        self._on_exit(self)
         self.dead.set()
         self.board.close()
         # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.

@@ -291,3 +291,35 @@ def test_only_a_run_arriving_at_an_idle_runner_spins_for_its_reply(
     finally:
         caller.join()
     assert release.is_set()
+
+
+def _ready_count_reaches(runner: UnrestrictedRunner, count: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with runner._lock:
+            if len(runner._ready) == count:
+                return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_used_child_is_replaced_once_the_zygote_has_reaped_it() -> None:
+    # The caller does not ask for the replacement while another child still waits: the zygote's
+    # reader thread does, when the zygote reports the used child reaped. The waiting children
+    # are back to `prefork` without any further call.
+    with UnrestrictedRunner(prefork=2) as runner:
+        for _ in range(3):
+            run_ok(runner, "pass")
+            assert _ready_count_reaches(runner, 2, within_s=10.0)
+
+
+def test_a_run_that_takes_the_last_waiting_child_asks_for_its_replacement_itself() -> None:
+    # Back-to-back runs must not outpace the reader thread's replacements: a run that leaves no
+    # child waiting asks for one before it returns. (The reader's path is switched off here, so
+    # only the caller can have asked.)
+    with UnrestrictedRunner(prefork=1) as runner:
+        runner._replenish_after_exit = lambda zygote: None  # type: ignore[method-assign]
+        for _ in range(3):
+            run_ok(runner, "pass")
+            with runner._lock:
+                assert len(runner._ready) == 1
