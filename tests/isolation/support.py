@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from restricted_exec.isolation import ChildLimits, ChildOutcome, classify
+from restricted_exec.isolation import ChildLimits, ChildOutcome, classify, pool
 from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
 
 GENEROUS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
@@ -88,4 +88,26 @@ def children_of(parent: int) -> list[int]:
 
 
 def open_fds() -> int:
+    """This process's open fds, counted once every open runner has its waiting children back.
+
+    A used child's replacement is asked for asynchronously (when the zygote reports it reaped),
+    so a count taken just after a run may be one socket short; counts taken in settled states
+    are comparable, and a leak still shows as growth."""
+    _settle_live_runners(within_s=10.0)
     return len(os.listdir("/proc/self/fd"))
+
+
+def _settle_live_runners(within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    for runner in list(pool._live_runners):
+        while time.monotonic() < deadline:
+            with runner._lock:
+                zygote = runner._zygote
+                if (
+                    runner._closed
+                    or zygote is None
+                    or zygote.dead.is_set()
+                    or len(runner._ready) >= runner._prefork
+                ):
+                    break
+            time.sleep(0.005)
