@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 
@@ -40,8 +41,17 @@ def to_mask(names: Iterable[str]) -> int:
     return mask
 
 
+@functools.lru_cache(maxsize=64)
 def from_mask(mask: int) -> tuple[str, ...]:
+    """The names in ``mask``, in canonical order. Cached: every run decodes the same few masks
+    (its child's hello and reply), on its critical path."""
     return tuple(name for name in ALL if mask & _BIT[name])
+
+
+def with_host_layers(mask: int, *, drop_root: bool = False) -> tuple[str, ...]:
+    """A child's reported ``mask`` plus the watchdog (which the host applies) and, if asked,
+    drop_root (which the child reports only once it has happened), in canonical order."""
+    return from_mask(mask | _BIT["watchdog"] | (_BIT["drop_root"] if drop_root else 0))
 
 
 def probe() -> tuple[tuple[str, ...], dict[str, str]]:

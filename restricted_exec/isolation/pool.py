@@ -395,10 +395,7 @@ class ProcessRunner:
         memory_ceiling_kb = hello.baseline_rss_kb + limits.memory_mb * 1024
         # If the child dies without replying, the layers it reported in its hello were active.
         # (drop_root happens after the hello, once the request has arrived.)
-        expected = layers.ordered(
-            (*layers.from_mask(hello.layers_mask), "watchdog")
-            + (("drop_root",) if "drop_root" in expected else ())
-        )
+        expected = layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected)
         pidfd = _open_pidfd(hello.pid)
         sock = slot.sock
         try:
@@ -454,9 +451,7 @@ class ProcessRunner:
                     peak_rss_kb=reply.header.peak_rss_kb,
                     killed_by_watchdog=False,
                     protocol_error=None,
-                    layers=layers.ordered(
-                        (*layers.from_mask(reply.header.layers_mask), "watchdog")
-                    ),
+                    layers=layers.with_host_layers(reply.header.layers_mask),
                     cpu_limit_ms=cpu_limit_ms,
                     memory_ceiling_kb=memory_ceiling_kb,
                 )
