@@ -51,8 +51,46 @@ def test_rebinding_a_preloaded_name_disables_hoisting_and_keeps_semantics() -> N
         "def f(math): pass",
         "(math := 1)",
         "try:\n    pass\nexcept Exception as math:\n    pass",
+        "class math: pass",
+        "def f():\n    global math\n    math = 1",
+        "def f():\n    math = 1\n    def g():\n        nonlocal math",
+        "match 1:\n    case math:\n        pass",
+        "match [1]:\n    case [*math]:\n        pass",
+        "match {}:\n    case {**math}:\n        pass",
+        "match 1:\n    case int() as math:\n        pass",
+        "with open_ish() as math: pass",
+        "del math",
+        "from statistics import mean as math",
+        "f = lambda math: 1",
+        "[1 for math in []]",
+        "math += 1",
+        "math: int = 1",
+        "first, *math = [1, 2]",
     ],
-    ids=["assign", "import-as", "def", "for", "parameter", "walrus", "except-as"],
+    ids=[
+        "assign",
+        "import-as",
+        "def",
+        "for",
+        "parameter",
+        "walrus",
+        "except-as",
+        "class",
+        "global",
+        "nonlocal",
+        "match-capture",
+        "match-star",
+        "match-mapping-rest",
+        "match-as",
+        "with-as",
+        "del",
+        "from-import-as",
+        "lambda-parameter",
+        "comprehension-target",
+        "augmented-assign",
+        "annotated-assign",
+        "starred-target",
+    ],
 )
 def test_any_binding_of_the_name_disables_hoisting(binding: str) -> None:
     assert hoisted_global_name("math", "pi") not in _names(f"{binding}\nmath.pi")
@@ -126,3 +164,22 @@ def test_generated_code_calls_only_the_documented_hooks() -> None:
     )
     hooks = {n for n in names if n.startswith("_") and n.endswith("_") and not n.startswith("__")}
     assert hooks == {"_write_", "_private_", "_special_", "_getattr_", "_getiter_"}
+
+
+def test_a_node_type_without_a_reviewed_visitor_is_refused() -> None:
+    # New AST node types (from a newer Python) must stay denied until someone reviews them:
+    # the transformer's dispatch falls back to RestrictedPython's denying generic_visit.
+    import ast
+
+    from restricted_exec.compiler import ProgramTransformer
+
+    class Unreviewed(ast.stmt):
+        _fields = ()
+
+    statement = Unreviewed()
+    statement.lineno, statement.col_offset = 1, 0
+    transformer = ProgramTransformer(SETTINGS, set())
+    transformer.visit(ast.Module(body=[statement], type_ignores=[]))
+    assert [violation.message for violation in transformer.violations] == [
+        "Unreviewed statements are not allowed."
+    ]
