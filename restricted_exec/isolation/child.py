@@ -169,11 +169,13 @@ def _lock_down(ctx: ChildContext) -> set[str]:
     attempt("landlock", lambda: landlock.restrict_self(ctx.landlock_abi))
     if ctx.renice_waiting:
         # From here on (seccomp, then the wait: warm-up, decoding a primed program) the child
-        # runs at the lowest priority, taking only CPU that no running program or its caller
-        # wants. The host restores normal priority when it hands the child its request (it has
-        # CAP_SYS_NICE, which the zygote checked). The lock-down before this point runs at
-        # normal priority, so a busy host cannot hold back a child's hello for long. Last
-        # before seccomp, which denies setpriority.
+        # runs at the lowest priority, so that where the kernel compares nice values across
+        # sessions it takes only CPU that no running program or its caller wants. (With
+        # autogroup scheduling and the root cpu cgroup, each session is its own group and
+        # this changes nothing; see the README.) The host restores normal priority when it
+        # hands the child its request (it has CAP_SYS_NICE, which the zygote checked). The
+        # lock-down before this point runs at normal priority, so a busy host cannot hold back
+        # a child's hello for long. Last before seccomp, which denies setpriority.
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
     seccomp_filter = ctx.seccomp_filter
