@@ -263,10 +263,10 @@ class ProcessRunner:
         )
         return self._zygote
 
-    def _replenish_locked(self, zygote: Zygote) -> None:
+    def _replenish_locked(self, zygote: Zygote, *, wait: bool = True) -> None:
         while len(self._ready) < self._prefork and not zygote.dead.is_set():
             try:
-                slot = _Slot(zygote.request_child(), zygote.generation)
+                slot = _Slot(zygote.request_child(wait=wait), zygote.generation)
             except OSError:
                 return
             if self._prime is not None and not self._send_prime_locked(slot):
@@ -324,14 +324,16 @@ class ProcessRunner:
         thread). A run's replacement is asked for here rather than by the run's caller, which
         keeps a socketpair and a wake-up of the zygote (~30 us) off the run's path.
 
-        The lock is taken with a timeout: a caller may hold it while it replaces this very
-        zygote, which joins this thread."""
-        while not self._lock.acquire(timeout=0.05):
-            if zygote.dead.is_set() or self._closed:
-                return
+        Best effort, and it never waits: this thread is the only reader of the zygote's
+        reports, and the zygote stops reading requests while its reports are not read. So if
+        a caller holds the lock (it may be sending a request the zygote has no room for, or
+        replacing this very zygote, which joins this thread), or the zygote's queue is full,
+        it gives up; the next report, or the next run that finds no child waiting, tops up."""
+        if not self._lock.acquire(blocking=False):
+            return
         try:
             if self._zygote is zygote and not self._closed and not zygote.dead.is_set():
-                self._replenish_locked(zygote)
+                self._replenish_locked(zygote, wait=False)
         finally:
             self._lock.release()
 

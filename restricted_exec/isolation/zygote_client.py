@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import os
@@ -174,14 +175,25 @@ class Zygote:
         # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.
         self._kill_and_wait()
 
-    def request_child(self) -> socket.socket:
+    def request_child(self, *, wait: bool = True) -> socket.socket:
         """Ask for one new child; returns the host's end of its socket (non-blocking).
 
-        Raises OSError if the zygote is gone.
+        With ``wait=False`` the request is not sent if the zygote's queue is full (it is
+        busy, e.g. blocked reporting exits): BlockingIOError, and the zygote is not marked
+        dead. The reader thread asks this way, because the zygote only drains its queue once
+        that thread has read its reports. Raises OSError if the zygote is gone.
         """
         host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            socket.send_fds(self._ctl, [frames.CTL_FORK], [child_end.fileno()])
+            # sendmsg, not socket.send_fds: Python 3.11's send_fds ignores its flags argument.
+            self._ctl.sendmsg(
+                [frames.CTL_FORK],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [child_end.fileno()]))],
+                0 if wait else socket.MSG_DONTWAIT,
+            )
+        except BlockingIOError:
+            host_end.close()
+            raise
         except OSError:
             host_end.close()
             self.dead.set()

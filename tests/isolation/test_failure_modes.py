@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -323,3 +324,59 @@ def test_a_run_that_takes_the_last_waiting_child_asks_for_its_replacement_itself
             run_ok(runner, "pass")
             with runner._lock:
                 assert len(runner._ready) == 1
+
+
+def test_the_report_reader_never_waits_for_the_runner_lock() -> None:
+    # The reader thread is the only reader of the zygote's exit reports, and the zygote stops
+    # reading fork requests while its reports go unread: if the reader waited for a caller that
+    # holds the lock while sending a request, the two could wait for each other for ever.
+    with UnrestrictedRunner(prefork=1) as runner:
+        zygote = runner._zygote
+        assert zygote is not None
+        gave_up = threading.Event()
+
+        def top_up() -> None:
+            runner._replenish_after_exit(zygote)
+            gave_up.set()
+
+        with runner._lock:
+            reader = threading.Thread(target=top_up)
+            reader.start()
+            returned = gave_up.wait(5.0)
+        reader.join()
+        assert returned
+
+
+def test_a_fork_request_the_zygote_has_no_room_for_is_not_waited_for() -> None:
+    # The reader thread asks without waiting: a zygote too busy to read its queue (here:
+    # stopped) refuses the request at once, and is not taken for dead.
+    with UnrestrictedRunner(prefork=0) as runner:
+        zygote = runner._zygote
+        assert zygote is not None
+        sockets: list[object] = []
+        refused = threading.Event()
+
+        def ask_until_refused() -> None:
+            for _ in range(10_000):
+                try:
+                    sockets.append(zygote.request_child(wait=False))
+                except BlockingIOError:
+                    refused.set()
+                    return
+
+        # A small send buffer, so that few requests fill it (each one queued is a child forked
+        # once the zygote resumes).
+        zygote._ctl.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        os.kill(zygote.pid, signal.SIGSTOP)
+        try:
+            asker = threading.Thread(target=ask_until_refused)
+            asker.start()
+            was_refused = refused.wait(10.0)
+        finally:
+            os.kill(zygote.pid, signal.SIGCONT)
+        asker.join()
+        for sock in sockets:
+            sock.close()  # type: ignore[attr-defined]
+        assert was_refused and len(sockets) < 100
+        assert not zygote.dead.is_set()
+        assert run_ok(runner, "print('still serving')")["stdout"] == "still serving\n"
