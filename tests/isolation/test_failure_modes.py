@@ -353,7 +353,7 @@ def test_a_fork_request_the_zygote_has_no_room_for_is_not_waited_for() -> None:
     with UnrestrictedRunner(prefork=0) as runner:
         zygote = runner._zygote
         assert zygote is not None
-        sockets: list[object] = []
+        sockets: list[socket.socket] = []
         refused = threading.Event()
 
         def ask_until_refused() -> None:
@@ -376,7 +376,7 @@ def test_a_fork_request_the_zygote_has_no_room_for_is_not_waited_for() -> None:
             os.kill(zygote.pid, signal.SIGCONT)
         asker.join()
         for sock in sockets:
-            sock.close()  # type: ignore[attr-defined]
+            sock.close()
         assert was_refused and len(sockets) < 100
         assert not zygote.dead.is_set()
         assert run_ok(runner, "print('still serving')")["stdout"] == "still serving\n"
