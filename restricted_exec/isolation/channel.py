@@ -32,13 +32,17 @@ class Closed(Exception):
 
 
 def _wait(sock: socket.socket, events: int, deadline: float) -> None:
+    """Wait until ``sock`` is ready or the deadline passes (Deadline).
+
+    Past the deadline it still looks once, without waiting: the caller's thread may have been
+    held up (no CPU, or another thread holding the GIL) between its last try and now, and a
+    reply that arrived meanwhile is the program's, not a timeout."""
     remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise Deadline
     poller = select.poll()
     poller.register(sock.fileno(), events)
     # poll takes whole milliseconds: round up so it never returns before the deadline.
-    poller.poll(math.ceil(remaining * 1000))
+    if not poller.poll(max(0, math.ceil(remaining * 1000))) and time.monotonic() >= deadline:
+        raise Deadline
 
 
 def recv_exactly(

@@ -1,0 +1,65 @@
+"""The host's side of a conversation with a child: deadlines are judged by what has arrived."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import cast
+
+import pytest
+
+from restricted_exec.isolation import channel, frames
+
+PAYLOAD = b'{"status": "ok"}'
+REPLY = frames.encode_reply(frames.ReplyHeader(0, 100, 1000, len(PAYLOAD))) + PAYLOAD
+
+
+class _FirstReadTooEarly:
+    """The host's socket as seen by a thread that tried to read just before the reply came,
+    and was then held up (no CPU, or another thread holding the GIL) past the deadline."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._missed = False
+
+    def recv_into(self, buffer: memoryview, size: int) -> int:
+        if not self._missed:
+            self._missed = True
+            raise BlockingIOError
+        return self._sock.recv_into(buffer, size)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    host, child = socket.socketpair()
+    host.setblocking(False)
+    try:
+        yield host, child
+    finally:
+        host.close()
+        child.close()
+
+
+def test_a_reply_that_came_while_the_host_was_held_up_is_read_not_timed_out(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    host, child = pair
+    child.sendall(REPLY)
+    late = cast(socket.socket, _FirstReadTooEarly(host))
+    reply = channel.read_reply(late, time.monotonic() - 1.0, max_payload=1 << 16)
+    assert reply.payload == PAYLOAD
+    assert reply.header.cpu_us == 100
+
+
+def test_no_reply_by_the_deadline_is_a_deadline(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    host, _child = pair
+    started = time.monotonic()
+    with pytest.raises(channel.Deadline):
+        channel.read_reply(host, started + 0.05, max_payload=1 << 16)
+    assert time.monotonic() - started >= 0.05
