@@ -125,7 +125,14 @@ def _make_proxy(name: str, module: ModuleType, overrides: dict[str, Any]) -> Mod
     spec = CATALOGUE[name]
     namespace: dict[str, Any] = {"_catalogue_name": name, "__slots__": ()}
     for attribute in spec.allowed:
-        value = overrides[attribute] if attribute in overrides else getattr(module, attribute)
+        if attribute in overrides:
+            value = overrides[attribute]
+        elif hasattr(module, attribute):
+            value = getattr(module, attribute)
+        else:
+            # Allowed, but gone from this Python (re.T and re.TEMPLATE were removed in 3.13):
+            # the program sees the same AttributeError as for any name the proxy lacks.
+            continue
         if isinstance(value, ModuleType):  # the catalogue review forbids this; fail loudly
             raise RuntimeError(f"catalogue error: {name}.{attribute} is a module")
         namespace[attribute] = _as_class_attribute(value)

@@ -137,3 +137,20 @@ def test_compile_program_refuses_before_any_run() -> None:
     )
     assert not program.compiled
     assert program.run().status == "policy_violation"
+
+
+def test_an_allowed_attribute_this_python_lacks_is_simply_absent() -> None:
+    # The catalogue was reviewed across Python versions; an attribute a newer Python removed
+    # (re.T and re.TEMPLATE went in 3.13) must not stop the proxy from being built (it would
+    # stop the fork server from starting), and reading it is the usual AttributeError.
+    import re
+    import types
+
+    from restricted_exec.modules import _make_proxy
+
+    without = types.ModuleType("re")
+    without.__dict__.update({k: v for k, v in vars(re).items() if k not in ("T", "TEMPLATE")})
+    proxy = _make_proxy("re", without, {})
+    assert proxy.IGNORECASE is re.IGNORECASE
+    with pytest.raises(AttributeError, match="has no attribute 'T'"):
+        proxy.T  # noqa: B018
