@@ -47,7 +47,7 @@ class _CallerReplenishes(ProcessRunner):
     def _replenish_after_exit(self, zygote: Zygote) -> None:
         return None
 
-    def _replenish_if_empty(self) -> None:
+    def _replenish_after_run(self) -> None:
         with self._lock:
             zygote = self._zygote
             if zygote is not None and not self._closed:

@@ -37,6 +37,9 @@ CHILD_START_ATTEMPTS = 3
 # How long to wait for the zygote's wait4 report of a child that died without replying. The
 # child is SIGKILLed first, so this is only ever reached if the zygote itself is wedged.
 EXIT_REPORT_TIMEOUT_S = 5.0
+# How long the zygote's reader thread may wait for the runner's lock to top up the ready queue
+# before it gives the job to the next run (it must get back to reading the zygote's reports).
+REPLENISH_LOCK_WAIT_S = 0.002
 # A run spins for its reply only if the runner was idle this long before it (_arrives_idle).
 SPIN_AFTER_IDLE_S = 0.001
 # Runs of other programs after which the primed program is dropped (children are no longer
@@ -79,6 +82,8 @@ class ProcessRunner:
         self._admission = threading.Condition()
         self._active = 0
         self._last_finished = 0.0  # time.monotonic() when the last run left
+        # The reader thread gave up a top-up (see _replenish_after_exit): the next run does it.
+        self._top_up_missed = False
         self._waiting = 0
         self._closed = False
         self._lock = threading.Lock()  # guards the zygote and the ready queue
@@ -313,10 +318,13 @@ class ProcessRunner:
                 if not self._send_prime_locked(slot):
                     self._ready.remove(slot)
 
-    def _replenish_if_empty(self) -> None:
+    def _replenish_after_run(self) -> None:
+        """The caller's part in topping up: only if the run took the last waiting child, or
+        the reader thread had to give up a top-up."""
         with self._lock:
             zygote = self._zygote
-            if not self._ready and zygote is not None and not self._closed:
+            if (not self._ready or self._top_up_missed) and zygote is not None and not self._closed:
+                self._top_up_missed = False
                 self._replenish_locked(zygote)
 
     def _replenish_after_exit(self, zygote: Zygote) -> None:
@@ -324,16 +332,19 @@ class ProcessRunner:
         thread). A run's replacement is asked for here rather than by the run's caller, which
         keeps a socketpair and a wake-up of the zygote (~30 us) off the run's path.
 
-        Best effort, and it never waits: this thread is the only reader of the zygote's
+        Best effort, and it never waits long: this thread is the only reader of the zygote's
         reports, and the zygote stops reading requests while its reports are not read. So if
-        a caller holds the lock (it may be sending a request the zygote has no room for, or
-        replacing this very zygote, which joins this thread), or the zygote's queue is full,
-        it gives up; the next report, or the next run that finds no child waiting, tops up."""
-        if not self._lock.acquire(blocking=False):
+        a caller holds the lock for more than a moment (it may be sending a request the zygote
+        has no room for, or replacing this very zygote, which joins this thread), or the
+        zygote's queue is full, it gives up, and the next run tops up (_replenish_after_run)."""
+        if not self._lock.acquire(timeout=REPLENISH_LOCK_WAIT_S):
+            self._top_up_missed = True
             return
         try:
             if self._zygote is zygote and not self._closed and not zygote.dead.is_set():
                 self._replenish_locked(zygote, wait=False)
+                if len(self._ready) < self._prefork:
+                    self._top_up_missed = True  # e.g. the zygote had no room for a request
         finally:
             self._lock.release()
 
@@ -464,9 +475,9 @@ class ProcessRunner:
             if pidfd is not None:
                 os.close(pidfd)
             # The child's replacement is normally asked for once the zygote has reaped it (see
-            # _replenish_after_exit). Only if no child is left waiting does the caller ask now,
-            # so that back-to-back runs never outpace the replacements.
-            self._replenish_if_empty()
+            # _replenish_after_exit). Only if no child is left waiting (or that thread had to
+            # give up) does the caller ask now, so back-to-back runs never outpace replacements.
+            self._replenish_after_run()
         report = zygote.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
         exit_code = term_signal = None
         cpu_ms: float | None = None

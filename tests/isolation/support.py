@@ -101,6 +101,8 @@ def _settle_live_runners(within_s: float) -> None:
     deadline = time.monotonic() + within_s
     for runner in list(pool._live_runners):
         while time.monotonic() < deadline:
+            if runner._top_up_missed:
+                runner._replenish_after_run()  # what the next run would do
             with runner._lock:
                 zygote = runner._zygote
                 if (

@@ -326,10 +326,11 @@ def test_a_run_that_takes_the_last_waiting_child_asks_for_its_replacement_itself
                 assert len(runner._ready) == 1
 
 
-def test_the_report_reader_never_waits_for_the_runner_lock() -> None:
+def test_the_report_reader_does_not_wait_for_a_held_runner_lock() -> None:
     # The reader thread is the only reader of the zygote's exit reports, and the zygote stops
     # reading fork requests while its reports go unread: if the reader waited for a caller that
-    # holds the lock while sending a request, the two could wait for each other for ever.
+    # holds the lock while sending a request, the two could wait for each other for ever. It
+    # gives up after a moment and leaves the top-up to the next run.
     with UnrestrictedRunner(prefork=1) as runner:
         zygote = runner._zygote
         assert zygote is not None
@@ -345,6 +346,21 @@ def test_the_report_reader_never_waits_for_the_runner_lock() -> None:
             returned = gave_up.wait(5.0)
         reader.join()
         assert returned
+        assert runner._top_up_missed
+
+
+def test_a_top_up_the_reader_gave_up_is_done_by_the_next_run() -> None:
+    with UnrestrictedRunner(prefork=3) as runner:
+        runner._replenish_after_exit = lambda zygote: None  # type: ignore[method-assign]
+        assert _ready_count_reaches(runner, 3, within_s=10.0)
+        run_ok(runner, "pass")
+        with runner._lock:
+            assert len(runner._ready) == 2  # a child is still waiting: the run left it at that
+        runner._top_up_missed = True
+        run_ok(runner, "pass")
+        with runner._lock:
+            assert len(runner._ready) == 3
+            assert not runner._top_up_missed
 
 
 def test_a_fork_request_the_zygote_has_no_room_for_is_not_waited_for() -> None:
