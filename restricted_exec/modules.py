@@ -121,15 +121,17 @@ FROZEN_CLASS_ATTRIBUTES: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] 
 }
 
 
+_ABSENT = object()
+
+
 def _make_proxy(name: str, module: ModuleType, overrides: dict[str, Any]) -> ModuleProxy:
     spec = CATALOGUE[name]
     namespace: dict[str, Any] = {"_catalogue_name": name, "__slots__": ()}
     for attribute in spec.allowed:
-        if attribute in overrides:
-            value = overrides[attribute]
-        elif hasattr(module, attribute):
-            value = getattr(module, attribute)
-        else:
+        value = overrides.get(attribute, _ABSENT)
+        if value is _ABSENT:
+            value = getattr(module, attribute, _ABSENT)
+        if value is _ABSENT:
             # Allowed, but gone from this Python (re.T and re.TEMPLATE were removed in 3.13):
             # the program sees the same AttributeError as for any name the proxy lacks.
             continue
