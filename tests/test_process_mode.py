@@ -179,3 +179,43 @@ def test_children_are_forked_without_the_fork_servers_hooks() -> None:
         [sys.executable, "-c", _FORK_PROBE], capture_output=True, text=True, check=True
     )
     assert probe.stdout.split() == ["0", "1"]
+
+
+# Extension modules that only the host side (threads, subprocess, tempfile, shutil) or wrapt's
+# extras (asyncio, ssl, importlib.metadata with zipfile, csv, bz2, lzma) load.
+_HOST_ONLY_EXTENSIONS = ("_asyncio", "_ssl", "_posixsubprocess", "_bz2", "_lzma", "_csv")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/<pid>/maps")
+def test_the_fork_server_carries_only_what_children_use(sandbox: Sandbox) -> None:
+    # Every fork copies, and every child's exit tears down, the page tables of the fork server's
+    # heap: modules no child uses make every run slower (benchmarks/cpu_per_run.py).
+    sandbox.run("1")
+    runner = sandbox._runner
+    assert runner is not None and runner._zygote is not None
+    with open(f"/proc/{runner._zygote.pid}/maps") as maps:
+        mapped = maps.read()
+    assert [name for name in _HOST_ONLY_EXTENSIONS if f"/{name}." in mapped] == []
+
+
+_WRAPT_CORE_PROBE = """
+import sys
+from restricted_exec.isolation import wrapt_core
+installed = wrapt_core.install()
+import wrapt
+from restricted_exec.modules import ModuleTable
+proxy = ModuleTable(frozenset({"math"})).get("math")
+again = wrapt_core.install()
+print(installed, again, isinstance(proxy, wrapt.BaseObjectProxy), proxy.sqrt(16.0),
+      "asyncio" in sys.modules, "importlib.metadata" in sys.modules)
+"""
+
+
+def test_the_fork_servers_wrapt_holds_the_proxies_without_the_rest_of_wrapt() -> None:
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", _WRAPT_CORE_PROBE], capture_output=True, text=True, check=True
+    )
+    assert probe.stdout.split() == ["True", "False", "True", "4.0", "False", "False"]

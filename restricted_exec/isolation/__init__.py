@@ -16,6 +16,8 @@ request when it was primed with the program) and
 ``run_prepared(prepared, inputs) -> bytes`` once.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from restricted_exec.isolation.errors import (
     IsolationError,
     IsolationUnavailable,
@@ -24,7 +26,22 @@ from restricted_exec.isolation.errors import (
 )
 from restricted_exec.isolation.limits import ChildLimits
 from restricted_exec.isolation.outcome import ChildOutcome, Classification, classify, signal_name
-from restricted_exec.isolation.pool import ProcessRunner
+
+if TYPE_CHECKING:
+    from restricted_exec.isolation.pool import ProcessRunner
+
+
+def __getattr__(name: str) -> Any:
+    # The runner (the host side: threads, subprocess, tempfile, the fork server's client) loads
+    # on first use. The fork server imports this package on its way to ``zygote``; without this
+    # it would carry the whole host side in its heap, and every fork copies the page tables of
+    # that heap (see ``python -m benchmarks.cpu_per_run``).
+    if name == "ProcessRunner":
+        from restricted_exec.isolation.pool import ProcessRunner
+
+        return ProcessRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ChildLimits",

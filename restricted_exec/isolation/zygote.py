@@ -34,6 +34,7 @@ from restricted_exec.isolation import (
     privileges,
     seccomp,
     syscalls,
+    wrapt_core,
 )
 from restricted_exec.isolation.child import ChildContext, child_main
 from restricted_exec.isolation.seccomp import FilterProgram
@@ -157,6 +158,8 @@ def main(config: dict[str, Any]) -> None:
     # LC_CTYPE. Children inherit this environment, and it should hold nothing at all.
     os.environ.clear()
     try:
+        # Before the entry imports wrapt: the fork server should carry only what children use.
+        wrapt_core.install()
         warm_up, warm_child, prepare, run_prepared = _load_entry(str(config["entry"]))
         # The runtime is imported and warmed once here; every child inherits it through fork.
         warm_up()
