@@ -290,6 +290,11 @@ class ModuleTable:
         self._deterministic = deterministic
         self._per_run: dict[str, ModuleProxy] = {}
 
+    @property
+    def holds_per_run_state(self) -> bool:
+        """Whether this table built a per-run proxy (a generator a run's draws come from)."""
+        return bool(self._per_run)
+
     def get(self, name: str) -> ModuleProxy:
         """The proxy for ``name``; KeyError if the policy does not allow it."""
         if name not in self._allowed:

@@ -41,6 +41,7 @@ __all__ = [
     "error_info",
     "execute",
     "prepare",
+    "prepare_to_share",
     "program_part",
     "run_prepared",
     "run_request",
@@ -137,11 +138,16 @@ def build_globals(
     options: RunOptions,
     stream: _Stdout,
     state: _RunState,
+    table: ModuleTable | None = None,
 ) -> dict[str, Any]:
-    """The globals dict of one run: hooks, builtins, preloaded proxies, inputs."""
+    """The globals dict of one run: hooks, builtins, preloaded proxies, inputs.
+
+    ``table`` is the run's module table (made here if not given); its proxies end up in the
+    globals and behind the program's ``__import__``."""
     program_globals: dict[str, Any] = {"__name__": "__main__"}
     guards = RunGuards(program_globals)
-    table = ModuleTable(options.modules, deterministic=options.deterministic)
+    if table is None:
+        table = ModuleTable(options.modules, deterministic=options.deterministic)
     program_globals["__builtins__"] = build_builtins(
         {
             "getattr": guards.safe_getattr,
@@ -426,6 +432,9 @@ class Prepared:
     restricted: tuple[CodeType, RunOptions, _Stdout, _RunState, dict[str, Any]] | None = None
     unrestricted: tuple[str, int] | None = None
     failure: Payload | None = None
+    # False if the globals hold state private to one run (a per-run module's generator):
+    # such a Prepared must not be copied into several children (see prepare_to_share).
+    shareable: bool = True
 
 
 def program_part(
@@ -469,10 +478,24 @@ def prepare(program: bytes) -> Prepared:
         hoisted = tuple((str(m), str(a)) for m, a in header["hoisted"])
         stream = _Stdout(options.output_bytes)
         state = _RunState(None)
-        program_globals = build_globals(hoisted, {}, options, stream, state)
+        table = ModuleTable(options.modules, deterministic=options.deterministic)
+        program_globals = build_globals(hoisted, {}, options, stream, state, table)
     except BaseException as problem:
         return Prepared(failure=_crash(problem))
-    return Prepared(restricted=(decoded.code, options, stream, state, program_globals))
+    return Prepared(
+        restricted=(decoded.code, options, stream, state, program_globals),
+        shareable=not table.holds_per_run_state,
+    )
+
+
+def prepare_to_share(program: bytes) -> Prepared | None:
+    """``prepare`` for the fork server: a Prepared that every child forked afterwards starts
+    with, each with its own copy-on-write copy, so that no child decodes the program or builds
+    its globals. None if the globals hold per-run state: a random generator seeded once here
+    would make every child replay the same draws, so each child prepares such a program itself.
+    Like ``prepare``, runs nothing of the program and never raises."""
+    prepared = prepare(program)
+    return prepared if prepared.shareable else None
 
 
 def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:

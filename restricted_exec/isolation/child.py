@@ -45,10 +45,21 @@ class ChildContext:
     renice_waiting: bool = False
 
 
-def child_main(sock_fd: int, ctx: ChildContext) -> NoReturn:
+@dataclass(frozen=True, slots=True)
+class InheritedProgram:
+    """A program the zygote was sent ahead of time (frames.CTL_PRIME), which the children it
+    forks for it inherit instead of being sent it."""
+
+    program: bytes
+    # Prepared once in the zygote when the entry allows it (runtime.prepare_to_share); each
+    # child then runs its own copy-on-write copy. None: each child prepares the program itself.
+    prepared: object | None
+
+
+def child_main(sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None) -> NoReturn:
     code = exitcodes.EXIT_INTERNAL
     try:
-        code = _serve(sock_fd, ctx)
+        code = _serve(sock_fd, ctx, inherited)
     except MemoryError:
         code = exitcodes.EXIT_MEMORY
     except BaseException:
@@ -185,13 +196,19 @@ def _lock_down(ctx: ChildContext) -> set[str]:
 
 
 def _receive_request(
-    fd: int, ctx: ChildContext
+    fd: int, ctx: ChildContext, inherited: InheritedProgram | None
 ) -> tuple[frames.RequestHeader, object, bytes] | int:
     """Wait for the request, preparing a primed program and warming up meanwhile.
 
     Returns the request's header, its prepared program and its inputs part, or an exit code.
     """
     prepared: object = None
+    if inherited is not None:
+        # Primed by the zygote: prepared there already, or prepared here (as a prime sent by
+        # the host would be) because its globals must be this child's own.
+        prepared = inherited.prepared
+        if prepared is None:
+            prepared = ctx.prepare(inherited.program)
     warmed = False
     while True:
         if not warmed and not _request_pending(fd):
@@ -225,7 +242,7 @@ def _receive_request(
     return header, ctx.prepare(body[:split]), body[split:]
 
 
-def _serve(sock_fd: int, ctx: ChildContext) -> int:
+def _serve(sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None) -> int:
     _prepare(sock_fd, ctx)
     fd = frames.CHILD_SOCKET_FD
     _rehearse()
@@ -238,7 +255,7 @@ def _serve(sock_fd: int, ctx: ChildContext) -> int:
         os.getpid(), vm_bytes // 1024, rss_kb, int(cpu_s * 1e6), layers.to_mask(active)
     )
     _send_all(fd, frames.encode_hello(hello))
-    received = _receive_request(fd, ctx)
+    received = _receive_request(fd, ctx, inherited)
     if isinstance(received, int):
         return received
     header, prepared, inputs = received

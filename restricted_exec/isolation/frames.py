@@ -48,9 +48,13 @@ CTL_ERROR = b"E"  # + UTF-8 text: the zygote could not start
 CTL_EXIT = b"X"  # + EXIT: a child was reaped
 EXIT = struct.Struct("<iiQQ")  # pid, raw wait status, cpu us (user + system), peak rss kb
 # host -> zygote on the control socket
-CTL_FORK = b"F"  # with one fd (SCM_RIGHTS): the child's end of its socketpair
+CTL_FORK = b"F"  # + PRIME_ID, with one fd (SCM_RIGHTS): the child's end of its socketpair
+# + PRIME_ID + a program part (at most MAX_PRIME_BYTES): the zygote prepares it once and every
+# child forked with that id starts with it prepared. Id 0 with no program: forget it.
+CTL_PRIME = b"P"
+PRIME_ID = struct.Struct("<I")
 CTL_QUIT = b"Q"
-CTL_MAX_MESSAGE = 4096
+CTL_MAX_MESSAGE = 1 + PRIME_ID.size + MAX_PRIME_BYTES
 
 
 @dataclass(frozen=True, slots=True)

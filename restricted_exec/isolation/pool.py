@@ -95,6 +95,9 @@ class ProcessRunner:
         # wait. The frame is prepared once.
         self._last_program: bytes | None = None
         self._prime: tuple[bytes, bytes] | None = None  # (program part, its prime frame)
+        # Numbers each new prime, so that the zygote can be sent it once and fork children that
+        # inherit it, prepared (see _prime_in_zygote_locked).
+        self._prime_id = 0
         self._runs_since_prime_used = 0
         # A private directory for the zygote's empty working directory; removed at close.
         self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
@@ -270,13 +273,34 @@ class ProcessRunner:
 
     def _replenish_locked(self, zygote: Zygote, *, wait: bool = True) -> None:
         while len(self._ready) < self._prefork and not zygote.dead.is_set():
+            prime_id = self._prime_in_zygote_locked(zygote, wait=wait)
             try:
-                slot = _Slot(zygote.request_child(wait=wait), zygote.generation)
+                slot = _Slot(zygote.request_child(wait=wait, prime_id=prime_id), zygote.generation)
             except OSError:
                 return
-            if self._prime is not None and not self._send_prime_locked(slot):
+            if prime_id:
+                assert self._prime is not None
+                slot.primed = self._prime[0]  # it inherits the program from the zygote
+            elif self._prime is not None and not self._send_prime_locked(slot):
                 return
             self._ready.append(slot)
+
+    def _prime_in_zygote_locked(self, zygote: Zygote, *, wait: bool) -> int:
+        """The id of the current prime if the zygote holds it, sending it first if need be;
+        0 if there is none or the zygote could not be sent it.
+
+        A child forked with it starts with the program prepared in the zygote (decoded, its
+        globals built, once for all its children), so that it neither receives the program nor
+        prepares it (see runtime.prepare_to_share). A zygote holding a prime no longer current
+        is told to forget it."""
+        wanted = self._prime_id if self._prime is not None else 0
+        if zygote.prime_id != wanted:
+            program = self._prime[0] if self._prime is not None else b""
+            try:
+                zygote.send_prime(wanted, program, wait=wait)
+            except OSError:
+                return 0
+        return wanted
 
     def _send_prime_locked(self, slot: _Slot) -> bool:
         """Send the current prime to a waiting child that has not had one. False if the child
@@ -312,6 +336,7 @@ class ProcessRunner:
                 return
             self._runs_since_prime_used = 0
             self._prime = (program, frames.encode_prime(program))
+            self._prime_id = self._prime_id % 0xFFFF_FFFF + 1  # a u32 on the wire, never 0
             # Children already waiting unprimed get it too, so the oldest (warmest) waiting
             # child is the one a run of this program takes.
             for slot in [slot for slot in self._ready if slot.primed is None]:

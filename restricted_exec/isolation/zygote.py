@@ -3,7 +3,10 @@
 Started by ``zygote_client.Zygote`` with ``python -I -S`` and an empty environment. It talks to
 the host over one SOCK_SEQPACKET control socket:
 
-* host -> zygote ``F`` + one fd (SCM_RIGHTS): fork a child that will serve on that fd;
+* host -> zygote ``P`` + id + program: prepare this program once (decode it, build its globals;
+  nothing of it runs) and hand it to every child forked with that id;
+* host -> zygote ``F`` + id + one fd (SCM_RIGHTS): fork a child that will serve on that fd (and
+  inherit the program of that id, if it is the one the zygote holds);
 * host -> zygote ``Q`` (or EOF): kill every child, reap them, exit;
 * zygote -> host ``R``/``E`` once at startup, then ``X`` for every child it reaps (wait4 status and
   rusage, so the host can classify children that died without replying).
@@ -13,6 +16,7 @@ The zygote never runs untrusted code and never reads a child's socket; it only f
 
 from __future__ import annotations
 
+import array
 import contextlib
 import gc
 import importlib
@@ -24,6 +28,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from restricted_exec.isolation import (
@@ -36,7 +41,7 @@ from restricted_exec.isolation import (
     syscalls,
     wrapt_core,
 )
-from restricted_exec.isolation.child import ChildContext, child_main
+from restricted_exec.isolation.child import ChildContext, InheritedProgram, child_main
 from restricted_exec.isolation.seccomp import FilterProgram
 
 # The only code a child may be told to run. The host names an entry; the zygote never imports an
@@ -48,28 +53,49 @@ ENTRIES: dict[str, str] = {
 }
 
 
-def _load_entry(
-    name: str,
-) -> tuple[
-    Callable[[], None],
-    Callable[[], None],
-    Callable[[bytes], object],
-    Callable[[object, bytes], bytes],
-]:
-    """The entry's warm_up (once, in the zygote), warm_child (in each waiting child; defaults
-    to warm_up), prepare and run_prepared (see ChildContext)."""
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    warm_up: Callable[[], None]  # once, in the zygote
+    warm_child: Callable[[], None]  # in each waiting child (defaults to warm_up)
+    prepare: Callable[[bytes], object]  # see ChildContext
+    run_prepared: Callable[[object, bytes], bytes]
+    # In the zygote, for a program it is sent ahead (CTL_PRIME): a prepared program its children
+    # may all start from, or None. Entries without one: children prepare it themselves.
+    prepare_to_share: Callable[[bytes], object | None]
+
+
+def _no_sharing(program: bytes) -> None:
+    return None
+
+
+def _load_entry(name: str) -> _Entry:
     module = importlib.import_module(ENTRIES[name])
     warm_up = cast(Callable[[], None], module.warm_up)
-    warm_child = cast(Callable[[], None], getattr(module, "warm_child", warm_up))
-    prepare = cast(Callable[[bytes], object], module.prepare)
-    run_prepared = cast(Callable[[object, bytes], bytes], module.run_prepared)
-    return warm_up, warm_child, prepare, run_prepared
+    return _Entry(
+        warm_up=warm_up,
+        warm_child=cast(Callable[[], None], getattr(module, "warm_child", warm_up)),
+        prepare=cast(Callable[[bytes], object], module.prepare),
+        run_prepared=cast(Callable[[object, bytes], bytes], module.run_prepared),
+        prepare_to_share=cast(
+            Callable[[bytes], object | None], getattr(module, "prepare_to_share", _no_sharing)
+        ),
+    )
 
 
 class _Zygote:
-    def __init__(self, ctl: socket.socket, ctx: ChildContext) -> None:
+    def __init__(
+        self,
+        ctl: socket.socket,
+        ctx: ChildContext,
+        prepare_to_share: Callable[[bytes], object | None],
+    ) -> None:
         self.ctl = ctl
         self.ctx = ctx
+        self.prepare_to_share = prepare_to_share
+        # The program the host sent ahead (CTL_PRIME), by its id: children forked with that id
+        # inherit it. One at a time, like the host's prime.
+        self.prime: tuple[int, InheritedProgram] | None = None
+        self._buffer = bytearray(frames.CTL_MAX_MESSAGE)
         self.children: set[int] = set()
         # SIGCHLD only writes a byte to this pipe; reaping happens in the main loop, never inside a
         # signal handler, so a child exit cannot interrupt a fork half-way.
@@ -92,21 +118,56 @@ class _Zygote:
 
     def _handle_control(self) -> bool:
         try:
-            msg, fds, _, _ = socket.recv_fds(self.ctl, frames.CTL_MAX_MESSAGE, 1)
+            msg, fds = self._receive_control()
         except OSError:
             return False
         if not msg or msg[:1] == frames.CTL_QUIT:
             for fd in fds:
                 os.close(fd)
             return False
-        if msg[:1] == frames.CTL_FORK and len(fds) == 1:
-            self._fork(fds[0])
-        else:
-            for fd in fds:
-                os.close(fd)
+        kind, body = msg[:1], msg[1:]
+        if kind == frames.CTL_FORK and len(fds) == 1 and len(body) == frames.PRIME_ID.size:
+            (prime_id,) = frames.PRIME_ID.unpack(body)
+            held = self.prime
+            self._fork(fds[0], held[1] if held is not None and held[0] == prime_id else None)
+            return True
+        for fd in fds:
+            os.close(fd)
+        if kind == frames.CTL_PRIME and len(body) >= frames.PRIME_ID.size:
+            self._hold_prime(body)
         return True
 
-    def _fork(self, sock_fd: int) -> None:
+    def _receive_control(self) -> tuple[bytes, list[int]]:
+        """One control message and the fds that came with it.
+
+        Into one buffer allocated once: a fresh buffer of CTL_MAX_MESSAGE for every message
+        (socket.recv_fds) would be new heap pages to fault in after every fork."""
+        size, ancillary, _, _ = self.ctl.recvmsg_into(
+            [self._buffer], socket.CMSG_SPACE(array.array("i").itemsize)
+        )
+        fds = array.array("i")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        return bytes(self._buffer[:size]), list(fds)
+
+    def _hold_prime(self, body: bytes) -> None:
+        (prime_id,) = frames.PRIME_ID.unpack_from(body)
+        program = body[frames.PRIME_ID.size :]
+        # The children forked for the previous program already have their copies.
+        self.prime = None
+        if prime_id and program:
+            try:
+                prepared = self.prepare_to_share(program)
+            except Exception:
+                prepared = None  # each child prepares it, and reports what goes wrong
+            self.prime = (prime_id, InheritedProgram(program, prepared))
+        # Collect the previous program's globals (they hold reference cycles) and move the new
+        # ones out of the youngest generation, so that a child's first collections do not walk
+        # (and copy-on-write-fault) them.
+        gc.collect()
+
+    def _fork(self, sock_fd: int, inherited: InheritedProgram | None) -> None:
         try:
             pid = forking.fork()
         except OSError:
@@ -115,7 +176,7 @@ class _Zygote:
             os.close(sock_fd)
             return
         if pid == 0:
-            child_main(sock_fd, self.ctx)  # never returns
+            child_main(sock_fd, self.ctx, inherited)  # never returns
         os.close(sock_fd)
         self.children.add(pid)
 
@@ -160,9 +221,9 @@ def main(config: dict[str, Any]) -> None:
     try:
         # Before the entry imports wrapt: the fork server should carry only what children use.
         wrapt_core.install()
-        warm_up, warm_child, prepare, run_prepared = _load_entry(str(config["entry"]))
+        entry = _load_entry(str(config["entry"]))
         # The runtime is imported and warmed once here; every child inherits it through fork.
-        warm_up()
+        entry.warm_up()
         syscalls.load()
         privileges.drop_supplementary_groups()
         available, missing = layers.probe()
@@ -172,9 +233,9 @@ def main(config: dict[str, Any]) -> None:
         ctx = ChildContext(
             zygote_pid=os.getpid(),
             workdir=str(config["workdir"]),
-            warm_up=warm_child,
-            prepare=prepare,
-            run_prepared=run_prepared,
+            warm_up=entry.warm_child,
+            prepare=entry.prepare,
+            run_prepared=entry.run_prepared,
             available=frozenset(available),
             seccomp_filter=(
                 FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None
@@ -182,7 +243,7 @@ def main(config: dict[str, Any]) -> None:
             landlock_abi=abi,
             renice_waiting=renice_waiting,
         )
-        server = _Zygote(ctl, ctx)
+        server = _Zygote(ctl, ctx, entry.prepare_to_share)
     except BaseException:
         ctl.send(frames.CTL_ERROR + traceback.format_exc().encode("utf-8", "replace")[-3000:])
         raise

@@ -73,6 +73,8 @@ class Zygote:
         """``on_exit(zygote)`` is called on the reader thread after each reaped child's report
         is posted; it must not wait for this zygote's reports."""
         self.generation = generation
+        # The id of the program the zygote holds for its children (see send_prime); 0: none.
+        self.prime_id = 0
         self._on_exit = on_exit
         self.board = ExitBoard()
         self.dead = threading.Event()
@@ -175,9 +177,10 @@ class Zygote:
         # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.
         self._kill_and_wait()
 
-    def request_child(self, *, wait: bool = True) -> socket.socket:
+    def request_child(self, *, wait: bool = True, prime_id: int = 0) -> socket.socket:
         """Ask for one new child; returns the host's end of its socket (non-blocking).
 
+        The child inherits the program last sent with ``send_prime`` if ``prime_id`` is its id.
         With ``wait=False`` the request is not sent if the zygote's queue is full (it is
         busy, e.g. blocked reporting exits): BlockingIOError, and the zygote is not marked
         dead. The reader thread asks this way, because the zygote only drains its queue once
@@ -185,23 +188,41 @@ class Zygote:
         """
         host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            # sendmsg, not socket.send_fds: Python 3.11's send_fds ignores its flags argument.
-            self._ctl.sendmsg(
-                [frames.CTL_FORK],
-                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [child_end.fileno()]))],
-                0 if wait else socket.MSG_DONTWAIT,
+            self._send_control(
+                frames.CTL_FORK + frames.PRIME_ID.pack(prime_id),
+                wait=wait,
+                fds=(
+                    (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [child_end.fileno()])),
+                ),
             )
-        except BlockingIOError:
-            host_end.close()
-            raise
         except OSError:
             host_end.close()
-            self.dead.set()
             raise
         finally:
             child_end.close()
         host_end.setblocking(False)
         return host_end
+
+    def send_prime(self, prime_id: int, program: bytes, *, wait: bool = True) -> None:
+        """Send the zygote a program part (at most frames.MAX_PRIME_BYTES) to prepare once and
+        hand to the children requested with ``prime_id``; ``(0, b"")`` makes it forget it.
+        ``prime_id`` records what it holds. Raises like ``request_child``."""
+        # Until a send succeeds, children are asked for without a program (id 0).
+        self.prime_id = 0
+        self._send_control(frames.CTL_PRIME + frames.PRIME_ID.pack(prime_id) + program, wait=wait)
+        self.prime_id = prime_id
+
+    def _send_control(
+        self, message: bytes, *, wait: bool, fds: tuple[tuple[int, int, array.array[int]], ...] = ()
+    ) -> None:
+        try:
+            # sendmsg, not socket.send_fds: Python 3.11's send_fds ignores its flags argument.
+            self._ctl.sendmsg([message], fds, 0 if wait else socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            raise
+        except OSError:
+            self.dead.set()
+            raise
 
     def _kill_and_wait(self) -> None:
         with contextlib.suppress(OSError):

@@ -1,8 +1,10 @@
 """Priming: a program that runs twice in a row is sent to the next children ahead of time.
 
 Each child is still single-use: priming only moves the decoding of the program and the building
-of its globals before the request, in the child that will run it. These tests drive the
-production entry through ProcessRunner with real restricted programs.
+of its globals before the request. Children already waiting are sent the program; the fork
+server is sent it once, prepares it, and the children it forks afterwards start with their own
+copy-on-write copy. These tests drive the production entry through ProcessRunner with real
+restricted programs.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from restricted_exec.values import encode
 LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
 
 
-def program_part(source: str) -> bytes:
-    outcome = compile_source(source, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1 << 20))
+def program_part(source: str, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> bytes:
+    outcome = compile_source(source, CompileSettings(DEFAULT_MODULES, preload, 1 << 20))
     assert outcome.code is not None, outcome.violations
     options = runtime.RunOptions(
-        DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=10_000, max_value_items=1000, source=source
+        DEFAULT_MODULES, preload, output_bytes=10_000, max_value_items=1000, source=source
     )
     return runtime.program_part(outcome.code, outcome.hoisted, options)
 
@@ -64,6 +66,20 @@ def primed_requests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(frames, "encode_request", spy)
     return seen
+
+
+@pytest.fixture
+def primes_sent_to_children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the programs the host sent to waiting children over their sockets."""
+    sent: list[int] = []
+    send_prime = ProcessRunner._send_prime_locked
+
+    def spy(self: ProcessRunner, slot: Any) -> bool:
+        sent.append(1)
+        return send_prime(self, slot)
+
+    monkeypatch.setattr(ProcessRunner, "_send_prime_locked", spy)
+    return sent
 
 
 def test_a_program_run_twice_in_a_row_is_sent_ahead_to_the_next_children(
@@ -149,3 +165,55 @@ def test_a_program_that_stops_running_stops_being_primed(
     primed_requests.clear()
     assert run(production, stale)["value"] == "stale"
     assert primed_requests == []
+
+
+def test_children_forked_after_priming_inherit_the_program_from_the_fork_server(
+    primed_requests: list[int], primes_sent_to_children: list[int]
+) -> None:
+    program = program_part("x * 3")
+    with ProcessRunner(prefork=2) as runner:
+        values = [run(runner, program, expect_again=True, x=n)["value"] for n in range(8)]
+        assert values == [3 * n for n in range(8)]
+        assert len(primed_requests) == 8
+        # Only the two children waiting when the program was first seen were sent it; every
+        # later child was forked holding it.
+        assert len(primes_sent_to_children) == 2
+        zygote = runner._zygote
+        assert zygote is not None and zygote.prime_id == runner._prime_id != 0
+
+
+def test_children_do_not_share_a_prepared_random_generator() -> None:
+    # With random preloaded, the globals hold a generator seeded when they are built. Built once
+    # in the fork server, every child would start from the same seed and draw the same numbers.
+    program = program_part("random.random()", preload=(*DEFAULT_PRELOAD, "random"))
+    with ProcessRunner(prefork=2) as runner:
+        draws = [run(runner, program, expect_again=True)["value"] for _ in range(6)]
+    assert len(set(draws)) == 6
+
+
+def test_a_replaced_fork_server_is_sent_the_program_again(
+    primed_requests: list[int], primes_sent_to_children: list[int]
+) -> None:
+    import os
+    import signal
+    import time
+
+    program = program_part("x - 1")
+    with ProcessRunner(prefork=1) as runner:
+        assert run(runner, program, expect_again=True, x=1)["value"] == 0
+        zygote = runner._zygote
+        assert zygote is not None
+        os.kill(zygote.pid, signal.SIGKILL)
+        assert zygote.dead.wait(10)
+        time.sleep(0.1)
+        primed_requests.clear()
+        primes_sent_to_children.clear()
+        values = [run(runner, program, expect_again=True, x=n)["value"] for n in range(5)]
+        assert values == [n - 1 for n in range(5)]
+        replacement = runner._zygote
+        assert replacement is not None and replacement is not zygote
+        assert replacement.prime_id == runner._prime_id
+        # The first run after the restart may find no primed child; the later ones do, and
+        # their children were forked holding the program.
+        assert len(primed_requests) >= 3
+        assert primes_sent_to_children == []
