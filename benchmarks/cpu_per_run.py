@@ -5,7 +5,10 @@ CPU is read from os.times() (the caller's process) and /proc/<fork server>/stat 
 server's own time and minor page faults, and its reaped children's). Linux only. Page faults are
 reported because on this VM they are most of a child's CPU (copy-on-write of the inherited heap).
 
-    python -m benchmarks.cpu_per_run [--threads 8] [--seconds 5]
+    python -m benchmarks.cpu_per_run [--threads 8] [--seconds 5] [--new-source]
+
+With ``--new-source`` every run is ``Sandbox.run`` of a source not seen before (the chat-bot
+case: compiled in the caller, never primed) instead of the same ``Program.run``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--new-source", action="store_true", help="Sandbox.run a new source every run"
+    )
     args = parser.parse_args()
     with Sandbox(Policy(timeout_s=10, memory_mb=256)) as sandbox:
         program = sandbox.compile_program(SOURCE)
@@ -60,7 +66,12 @@ def main() -> None:
 
         def caller() -> None:
             while not stop.is_set():
-                if program.run().status != "ok":
+                if args.new_source:
+                    # A comment makes the source new (a compile-cache miss) and changes nothing.
+                    result = sandbox.run(f"{SOURCE}\n# {threading.get_ident()} {runs[0]}")
+                else:
+                    result = program.run()
+                if result.status != "ok":
                     failures[0] += 1
                 runs[0] += 1
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
+from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
 from restricted_exec.compiler import (
     CHECK_HOOK,
     PROGRAM_FILENAME,
@@ -33,6 +34,7 @@ from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = [
     "MAX_VALUE_BYTES",
+    "BaseGlobals",
     "ExecutionInterrupted",
     "OutputLimitReached",
     "Prepared",
@@ -41,6 +43,7 @@ __all__ = [
     "error_info",
     "execute",
     "prepare",
+    "prepare_base",
     "prepare_to_share",
     "program_part",
     "run_prepared",
@@ -140,14 +143,24 @@ def build_globals(
     state: _RunState,
     table: ModuleTable | None = None,
 ) -> dict[str, Any]:
-    """The globals dict of one run: hooks, builtins, preloaded proxies, inputs.
+    """The globals dict of one run: hooks, builtins, preloaded proxies, hoisted reads, inputs.
 
     ``table`` is the run's module table (made here if not given); its proxies end up in the
     globals and behind the program's ``__import__``."""
-    program_globals: dict[str, Any] = {"__name__": "__main__"}
-    guards = RunGuards(program_globals)
     if table is None:
         table = ModuleTable(options.modules, deterministic=options.deterministic)
+    program_globals = _program_independent_globals(options, stream, state, table)
+    _bind_hoisted(program_globals, hoisted, table)
+    program_globals.update(inputs)
+    return program_globals
+
+
+def _program_independent_globals(
+    options: RunOptions, stream: _Stdout, state: _RunState, table: ModuleTable
+) -> dict[str, Any]:
+    """The part of a run's globals that depends on its options, not on its program."""
+    program_globals: dict[str, Any] = {"__name__": "__main__"}
+    guards = RunGuards(program_globals)
     program_globals["__builtins__"] = build_builtins(
         {
             "getattr": guards.safe_getattr,
@@ -163,12 +176,16 @@ def build_globals(
     program_globals[CHECK_HOOK] = state.check
     for name in options.preload:
         program_globals[name] = table.get(name)
+    return program_globals
+
+
+def _bind_hoisted(
+    program_globals: dict[str, Any], hoisted: tuple[tuple[str, str], ...], table: ModuleTable
+) -> None:
     for module, attribute in hoisted:
         program_globals[hoisted_global_name(module, attribute)] = getattr(
             table.get(module), attribute
         )
-    program_globals.update(inputs)
-    return program_globals
 
 
 def execute(
@@ -454,12 +471,55 @@ def program_part(
     )
 
 
-def prepare(program: bytes) -> Prepared:
+@dataclass(slots=True)
+class BaseGlobals:
+    """The program-independent part of a run's globals for one set of options (see
+    ``prepare_base``): what ``prepare`` would otherwise build for every program."""
+
+    modules: frozenset[str]
+    preload: tuple[str, ...]
+    deterministic: bool
+    stream: _Stdout
+    state: _RunState
+    table: ModuleTable
+    program_globals: dict[str, Any]
+
+    def fits(self, options: RunOptions) -> bool:
+        return (
+            options.modules == self.modules
+            and options.preload == self.preload
+            and options.deterministic == self.deterministic
+        )
+
+
+def prepare_base() -> BaseGlobals | None:
+    """For the fork server: the program-independent globals of a run with the default options
+    (every catalogue module, the default preloads, not deterministic: ``Policy()``'s), built
+    once. Each child forked afterwards is handed its own copy-on-write copy and gives it to its
+    first ``prepare``, which then only adds the program's hoisted reads: a new program's child
+    no longer builds builtins, hooks and preloads. None if they would hold per-run state (a
+    random generator every child would share)."""
+    stream = _Stdout(0)  # the request's output limit is set when a program takes it
+    state = _RunState(None)
+    table = ModuleTable(DEFAULT_MODULES)
+    options = RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=0)
+    program_globals = _program_independent_globals(options, stream, state, table)
+    if table.holds_per_run_state:
+        return None
+    return BaseGlobals(
+        DEFAULT_MODULES, DEFAULT_PRELOAD, False, stream, state, table, program_globals
+    )
+
+
+def prepare(program: bytes, base: BaseGlobals | None = None) -> Prepared:
     """Decode a program part (see restricted_exec.protocol) and build its globals.
 
     Runs nothing of the program, so a child may do it while it waits for the
     run: a pre-forked child sent the program ahead of time pays the decoding
-    and the building of its globals before the request, not after. Never raises.
+    and the building of its globals before the request, not after. ``base``
+    (see ``prepare_base``), if its options are the program's, becomes the
+    program's globals: it must be this process's own and unused, and is used
+    up. Never raises.
     """
     try:
         decoded = decode_program(program)
@@ -476,10 +536,16 @@ def prepare(program: bytes) -> Prepared:
             deterministic=header["deterministic"] is True,
         )
         hoisted = tuple((str(m), str(a)) for m, a in header["hoisted"])
-        stream = _Stdout(options.output_bytes)
-        state = _RunState(None)
-        table = ModuleTable(options.modules, deterministic=options.deterministic)
-        program_globals = build_globals(hoisted, {}, options, stream, state, table)
+        if base is not None and base.fits(options):
+            stream, state, table = base.stream, base.state, base.table
+            stream.limit = options.output_bytes
+            program_globals = base.program_globals
+            _bind_hoisted(program_globals, hoisted, table)
+        else:
+            stream = _Stdout(options.output_bytes)
+            state = _RunState(None)
+            table = ModuleTable(options.modules, deterministic=options.deterministic)
+            program_globals = build_globals(hoisted, {}, options, stream, state, table)
     except BaseException as problem:
         return Prepared(failure=_crash(problem))
     return Prepared(

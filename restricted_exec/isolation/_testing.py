@@ -15,8 +15,14 @@ from typing import Any, ClassVar
 
 from restricted_exec.isolation.pool import ProcessRunner
 
+# How many times this process has warmed up: 1 in the fork server (and inherited by every
+# child), 2 in a child that also warmed up while it waited. Tests read it from inside a child.
+warm_ups = 0
+
 
 def warm_up() -> None:
+    global warm_ups
+    warm_ups += 1
     # Landlock forbids reading any file once the child is locked down, so every module the tests'
     # hostile snippets import must already be in sys.modules.
     import ctypes  # noqa: F401
@@ -50,7 +56,7 @@ def run_request(request: bytes) -> bytes:
     return json.dumps({"stdout": out.getvalue(), "error": error}).encode()
 
 
-def prepare(program: bytes) -> bytes:
+def prepare(program: bytes, base: object | None = None) -> bytes:
     return program
 
 

@@ -34,15 +34,19 @@ class ChildContext:
     zygote_pid: int
     workdir: str
     warm_up: Callable[[], None]
-    # The entry's two steps of a run: prepare(program part) -> prepared, which runs nothing of
-    # the program and may happen ahead of the request; run_prepared(prepared, inputs) -> payload.
-    prepare: Callable[[bytes], object]
+    # The entry's two steps of a run: prepare(program part, base) -> prepared, which runs nothing
+    # of the program and may happen ahead of the request; run_prepared(prepared, inputs) ->
+    # payload.
+    prepare: Callable[[bytes, object | None], object]
     run_prepared: Callable[[object, bytes], bytes]
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
     landlock_abi: int
     # Wait at the lowest priority; the host raises it back (see _prepare).
     renice_waiting: bool = False
+    # Built once in the zygote by the entry (runtime.prepare_base): the program-independent part
+    # of a run's globals. Each child's own copy goes to its first prepare, and only to that one.
+    base: object | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +60,14 @@ class InheritedProgram:
     prepared: object | None
 
 
-def child_main(sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None) -> NoReturn:
+def child_main(
+    sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None, warm_up: bool
+) -> NoReturn:
+    """``warm_up``: whether the child may rehearse a run while it waits (the host says no when
+    runs arrive so often that the CPU it takes would only slow them down)."""
     code = exitcodes.EXIT_INTERNAL
     try:
-        code = _serve(sock_fd, ctx, inherited)
+        code = _serve(sock_fd, ctx, inherited, warm_up)
     except MemoryError:
         code = exitcodes.EXIT_MEMORY
     except BaseException:
@@ -196,20 +204,27 @@ def _lock_down(ctx: ChildContext) -> set[str]:
 
 
 def _receive_request(
-    fd: int, ctx: ChildContext, inherited: InheritedProgram | None
+    fd: int, ctx: ChildContext, inherited: InheritedProgram | None, warm_up: bool
 ) -> tuple[frames.RequestHeader, object, bytes] | int:
     """Wait for the request, preparing a primed program and warming up meanwhile.
 
     Returns the request's header, its prepared program and its inputs part, or an exit code.
     """
     prepared: object = None
+    base = ctx.base
+
+    def prepare(program: bytes) -> object:
+        nonlocal base
+        used, base = base, None  # a second prepare must not share the first one's globals
+        return ctx.prepare(program, used)
+
     if inherited is not None:
         # Primed by the zygote: prepared there already, or prepared here (as a prime sent by
         # the host would be) because its globals must be this child's own.
         prepared = inherited.prepared
         if prepared is None:
-            prepared = ctx.prepare(inherited.program)
-    warmed = False
+            prepared = prepare(inherited.program)
+    warmed = not warm_up
     while True:
         if not warmed and not _request_pending(fd):
             # Idle: warm up while waiting. Touching the runtime's pages now takes the
@@ -233,16 +248,18 @@ def _receive_request(
         if prepared is not None:
             return exitcodes.EXIT_INTERNAL  # the host primes a child at most once
         # The host sent the program ahead of the request: decode it and build its globals now.
-        prepared = ctx.prepare(body)
+        prepared = prepare(body)
     if header.flags & frames.FLAG_PRIMED:
         if prepared is None:
             return exitcodes.EXIT_INTERNAL
         return header, prepared, body
     split = header.program_length
-    return header, ctx.prepare(body[:split]), body[split:]
+    return header, prepare(body[:split]), body[split:]
 
 
-def _serve(sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None) -> int:
+def _serve(
+    sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None, warm_up: bool
+) -> int:
     _prepare(sock_fd, ctx)
     fd = frames.CHILD_SOCKET_FD
     _rehearse()
@@ -255,7 +272,7 @@ def _serve(sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None) 
         os.getpid(), vm_bytes // 1024, rss_kb, int(cpu_s * 1e6), layers.to_mask(active)
     )
     _send_all(fd, frames.encode_hello(hello))
-    received = _receive_request(fd, ctx, inherited)
+    received = _receive_request(fd, ctx, inherited, warm_up)
     if isinstance(received, int):
         return received
     header, prepared, inputs = received

@@ -48,7 +48,9 @@ CTL_ERROR = b"E"  # + UTF-8 text: the zygote could not start
 CTL_EXIT = b"X"  # + EXIT: a child was reaped
 EXIT = struct.Struct("<iiQQ")  # pid, raw wait status, cpu us (user + system), peak rss kb
 # host -> zygote on the control socket
-CTL_FORK = b"F"  # + PRIME_ID, with one fd (SCM_RIGHTS): the child's end of its socketpair
+CTL_FORK = b"F"  # + FORK, with one fd (SCM_RIGHTS): the child's end of its socketpair
+# prime id (see CTL_PRIME), and whether the child may warm up while it waits
+FORK = struct.Struct("<I?")
 # + PRIME_ID + a program part (at most MAX_PRIME_BYTES): the zygote prepares it once and every
 # child forked with that id starts with it prepared. Id 0 with no program: forget it.
 CTL_PRIME = b"P"

@@ -42,6 +42,15 @@ EXIT_REPORT_TIMEOUT_S = 5.0
 REPLENISH_LOCK_WAIT_S = 0.002
 # A run spins for its reply only if the runner was idle this long before it (_arrives_idle).
 SPIN_AFTER_IDLE_S = 0.001
+# A child rehearses a run while it waits (child.py: ~0.3-0.7 ms of CPU that takes ~200 us off
+# its run's latency) only while runs arrive on average at least this far apart. Closer together,
+# the CPU is what limits throughput and the next request would arrive during the rehearsal.
+WARM_UP_MIN_ARRIVAL_GAP_S = 0.002
+# Weight of the latest gap in that average (an exponentially weighted moving average), and the
+# longest a gap counts for: longer gaps all mean "idle", and a burst after an hour of quiet must
+# be recognised within a few runs (from the cap to below the threshold in 8).
+ARRIVAL_GAP_WEIGHT = 0.25
+ARRIVAL_GAP_CAP_S = 10 * WARM_UP_MIN_ARRIVAL_GAP_S
 # Runs of other programs after which the primed program is dropped (children are no longer
 # sent it): a few, so a program interleaved with one-off runs stays primed.
 PRIME_UNUSED_RUNS = 8
@@ -82,6 +91,10 @@ class ProcessRunner:
         self._admission = threading.Condition()
         self._active = 0
         self._last_finished = 0.0  # time.monotonic() when the last run left
+        self._last_arrival = time.monotonic()  # when the last run arrived
+        self._arrival_gap_s = (
+            ARRIVAL_GAP_CAP_S  # the average gap between arrivals (see WARM_UP_...)
+        )
         # The reader thread gave up a top-up (see _replenish_after_exit): the next run does it.
         self._top_up_missed = False
         self._waiting = 0
@@ -231,12 +244,17 @@ class ProcessRunner:
             self._admission.notify_all()
 
     def _arrives_idle(self) -> bool:
-        """Whether a run arriving now may spin for its reply (channel.SPIN_S): only when no run
-        is in flight and none finished in the last SPIN_AFTER_IDLE_S. Under load (concurrent
-        or back-to-back runs) the CPU a spin takes belongs to the children being forked and
-        run, and the wake-up it saves is cheap anyway, as no CPU went idle."""
+        """Note a run's arrival (for _children_may_warm_up), and say whether it may spin for its
+        reply (channel.SPIN_S): only when no run is in flight and none finished in the last
+        SPIN_AFTER_IDLE_S. Under load (concurrent or back-to-back runs) the CPU a spin takes
+        belongs to the children being forked and run, and the wake-up it saves is cheap
+        anyway, as no CPU went idle."""
         with self._admission:
-            idle_for = time.monotonic() - self._last_finished
+            now = time.monotonic()
+            gap = min(now - self._last_arrival, ARRIVAL_GAP_CAP_S)
+            self._last_arrival = now
+            self._arrival_gap_s += ARRIVAL_GAP_WEIGHT * (gap - self._arrival_gap_s)
+            idle_for = now - self._last_finished
             return self._active == 0 and idle_for > SPIN_AFTER_IDLE_S
 
     # ----- zygote and ready queue -------------------------------------------------------------
@@ -271,11 +289,22 @@ class ProcessRunner:
         )
         return self._zygote
 
+    def _children_may_warm_up(self) -> bool:
+        """Whether runs arrive far enough apart for a waiting child's rehearsal to pay off
+        (WARM_UP_MIN_ARRIVAL_GAP_S). Read without the admission lock: a stale value only
+        decides one child's warm-up."""
+        return self._arrival_gap_s >= WARM_UP_MIN_ARRIVAL_GAP_S
+
     def _replenish_locked(self, zygote: Zygote, *, wait: bool = True) -> None:
         while len(self._ready) < self._prefork and not zygote.dead.is_set():
             prime_id = self._prime_in_zygote_locked(zygote, wait=wait)
             try:
-                slot = _Slot(zygote.request_child(wait=wait, prime_id=prime_id), zygote.generation)
+                slot = _Slot(
+                    zygote.request_child(
+                        wait=wait, prime_id=prime_id, warm_up=self._children_may_warm_up()
+                    ),
+                    zygote.generation,
+                )
             except OSError:
                 return
             if prime_id:

@@ -5,8 +5,8 @@ the host over one SOCK_SEQPACKET control socket:
 
 * host -> zygote ``P`` + id + program: prepare this program once (decode it, build its globals;
   nothing of it runs) and hand it to every child forked with that id;
-* host -> zygote ``F`` + id + one fd (SCM_RIGHTS): fork a child that will serve on that fd (and
-  inherit the program of that id, if it is the one the zygote holds);
+* host -> zygote ``F`` + id + warm-up flag + one fd (SCM_RIGHTS): fork a child that will serve
+  on that fd (and inherit the program of that id, if it is the one the zygote holds);
 * host -> zygote ``Q`` (or EOF): kill every child, reap them, exit;
 * zygote -> host ``R``/``E`` once at startup, then ``X`` for every child it reaps (wait4 status and
   rusage, so the host can classify children that died without replying).
@@ -57,8 +57,11 @@ ENTRIES: dict[str, str] = {
 class _Entry:
     warm_up: Callable[[], None]  # once, in the zygote
     warm_child: Callable[[], None]  # in each waiting child (defaults to warm_up)
-    prepare: Callable[[bytes], object]  # see ChildContext
+    prepare: Callable[[bytes, object | None], object]  # see ChildContext
     run_prepared: Callable[[object, bytes], bytes]
+    # In the zygote, once: the program-independent part of a run's globals, or None (see
+    # ChildContext.base). Entries without one: children build everything themselves.
+    prepare_base: Callable[[], object | None]
     # In the zygote, for a program it is sent ahead (CTL_PRIME): a prepared program its children
     # may all start from, or None. Entries without one: children prepare it themselves.
     prepare_to_share: Callable[[bytes], object | None]
@@ -68,14 +71,19 @@ def _no_sharing(program: bytes) -> None:
     return None
 
 
+def _no_base() -> None:
+    return None
+
+
 def _load_entry(name: str) -> _Entry:
     module = importlib.import_module(ENTRIES[name])
     warm_up = cast(Callable[[], None], module.warm_up)
     return _Entry(
         warm_up=warm_up,
         warm_child=cast(Callable[[], None], getattr(module, "warm_child", warm_up)),
-        prepare=cast(Callable[[bytes], object], module.prepare),
+        prepare=cast(Callable[[bytes, object | None], object], module.prepare),
         run_prepared=cast(Callable[[object, bytes], bytes], module.run_prepared),
+        prepare_base=cast(Callable[[], object | None], getattr(module, "prepare_base", _no_base)),
         prepare_to_share=cast(
             Callable[[bytes], object | None], getattr(module, "prepare_to_share", _no_sharing)
         ),
@@ -126,10 +134,11 @@ class _Zygote:
                 os.close(fd)
             return False
         kind, body = msg[:1], msg[1:]
-        if kind == frames.CTL_FORK and len(fds) == 1 and len(body) == frames.PRIME_ID.size:
-            (prime_id,) = frames.PRIME_ID.unpack(body)
+        if kind == frames.CTL_FORK and len(fds) == 1 and len(body) == frames.FORK.size:
+            prime_id, warm_up = frames.FORK.unpack(body)
             held = self.prime
-            self._fork(fds[0], held[1] if held is not None and held[0] == prime_id else None)
+            inherited = held[1] if held is not None and held[0] == prime_id else None
+            self._fork(fds[0], inherited, warm_up)
             return True
         for fd in fds:
             os.close(fd)
@@ -167,7 +176,7 @@ class _Zygote:
         # (and copy-on-write-fault) them.
         gc.collect()
 
-    def _fork(self, sock_fd: int, inherited: InheritedProgram | None) -> None:
+    def _fork(self, sock_fd: int, inherited: InheritedProgram | None, warm_up: bool) -> None:
         try:
             pid = forking.fork()
         except OSError:
@@ -176,7 +185,7 @@ class _Zygote:
             os.close(sock_fd)
             return
         if pid == 0:
-            child_main(sock_fd, self.ctx, inherited)  # never returns
+            child_main(sock_fd, self.ctx, inherited, warm_up)  # never returns
         os.close(sock_fd)
         self.children.add(pid)
 
@@ -242,6 +251,7 @@ def main(config: dict[str, Any]) -> None:
             ),
             landlock_abi=abi,
             renice_waiting=renice_waiting,
+            base=entry.prepare_base(),
         )
         server = _Zygote(ctl, ctx, entry.prepare_to_share)
     except BaseException:

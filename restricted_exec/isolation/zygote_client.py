@@ -177,10 +177,13 @@ class Zygote:
         # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.
         self._kill_and_wait()
 
-    def request_child(self, *, wait: bool = True, prime_id: int = 0) -> socket.socket:
+    def request_child(
+        self, *, wait: bool = True, prime_id: int = 0, warm_up: bool = True
+    ) -> socket.socket:
         """Ask for one new child; returns the host's end of its socket (non-blocking).
 
-        The child inherits the program last sent with ``send_prime`` if ``prime_id`` is its id.
+        The child inherits the program last sent with ``send_prime`` if ``prime_id`` is its id,
+        and rehearses a run while it waits (see child.py) if ``warm_up``.
         With ``wait=False`` the request is not sent if the zygote's queue is full (it is
         busy, e.g. blocked reporting exits): BlockingIOError, and the zygote is not marked
         dead. The reader thread asks this way, because the zygote only drains its queue once
@@ -189,7 +192,7 @@ class Zygote:
         host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._send_control(
-                frames.CTL_FORK + frames.PRIME_ID.pack(prime_id),
+                frames.CTL_FORK + frames.FORK.pack(prime_id, warm_up),
                 wait=wait,
                 fds=(
                     (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [child_end.fileno()])),

@@ -1,0 +1,71 @@
+"""How a program's globals are prepared in a child: from scratch, or from the base the fork
+server built once for the default options (runtime.prepare_base)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from restricted_exec import Policy, runtime
+from restricted_exec.compiler import compile_source, hoisted_global_name
+from restricted_exec.protocol import encode_inputs
+
+SOURCE = "r = math.sqrt(2) + json.loads('1')\nprint(datetime.date(2024, 1, 1))\nr"
+
+
+def program_part(policy: Policy) -> bytes:
+    outcome = compile_source(SOURCE, policy.compile_settings())
+    assert outcome.code is not None, outcome
+    options = runtime.RunOptions(
+        modules=policy.modules,
+        preload=policy.preload,
+        output_bytes=policy.output_bytes,
+        max_value_items=policy.max_value_items,
+        source=SOURCE,
+        deterministic=policy.deterministic,
+    )
+    return runtime.program_part(outcome.code, outcome.hoisted, options)
+
+
+def globals_of(prepared: runtime.Prepared) -> dict[str, Any]:
+    assert prepared.restricted is not None, prepared.failure
+    return prepared.restricted[4]
+
+
+def test_globals_prepared_from_the_base_are_those_built_from_scratch() -> None:
+    program = program_part(Policy())
+    hoisted = compile_source(SOURCE, Policy().compile_settings()).hoisted
+    assert hoisted  # the case that adds to the base
+    shared = {hoisted_global_name(module, name) for module, name in hoisted}
+    base = runtime.prepare_base()
+    assert base is not None
+    from_base = globals_of(runtime.prepare(program, base))
+    from_scratch = globals_of(runtime.prepare(program))
+    assert from_base is base.program_globals
+    assert list(from_base) == list(from_scratch)
+    for name, value in from_scratch.items():
+        if name == "__builtins__":
+            assert list(from_base[name]) == list(value)
+        elif name in shared or name in Policy().preload:
+            assert from_base[name] is value  # the same shared proxy or function
+        else:
+            assert type(from_base[name]) is type(value), name
+
+
+def test_the_base_takes_the_programs_output_limit() -> None:
+    # The program prints "2024-01-01\n" (11 bytes).
+    for limit, expected in ((7, "2024-01"), (1000, "2024-01-01\n")):
+        base = runtime.prepare_base()
+        assert base is not None
+        prepared = runtime.prepare(program_part(Policy(output_bytes=limit)), base)
+        payload = json.loads(runtime.run_prepared(prepared, encode_inputs({})))
+        assert payload["stdout"] == expected
+        assert payload["stdout_truncated"] is (limit < 11)
+
+
+def test_the_base_is_not_used_for_other_options() -> None:
+    base = runtime.prepare_base()
+    assert base is not None
+    for policy in (Policy(deterministic=True), Policy(preload=("math",))):
+        prepared = runtime.prepare(program_part(policy), base)
+        assert globals_of(prepared) is not base.program_globals
