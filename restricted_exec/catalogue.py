@@ -194,9 +194,9 @@ CATALOGUE: dict[str, ModuleSpec] = {
         ),
         _spec(
             "itertools",
-            "accumulate chain combinations combinations_with_replacement compress count cycle "
-            "dropwhile filterfalse groupby islice pairwise permutations product repeat starmap "
-            "takewhile tee zip_longest",
+            "accumulate batched chain combinations combinations_with_replacement compress count "
+            "cycle dropwhile filterfalse groupby islice pairwise permutations product repeat "
+            "starmap takewhile tee zip_longest",
         ),
         _spec(
             "functools",

@@ -277,7 +277,13 @@ def _random_overrides(deterministic: bool) -> dict[str, Any]:
     return overrides
 
 
-_INTERNAL_LAZY_IMPORTS = frozenset({"_strptime"})
+# Modules CPython's own C code imports lazily through the calling frame's __import__ (the
+# program's guarded one): datetime.strptime imports _strptime; from Python 3.12 arithmetic and
+# conversions on huge ints import _pylong; from 3.13 decimal's C __format__ hands some format
+# specs ('#', 'd' errors) to _pydecimal. The hook gives these to that C code; a program cannot
+# ask for them (the compiler refuses underscore names and `__import__` itself). The fork server
+# preloads them (runtime.warm_up): a locked-down child cannot read module files.
+_INTERNAL_LAZY_IMPORTS = frozenset({"_strptime", "_pylong", "_pydecimal"})
 
 
 class ModuleTable:

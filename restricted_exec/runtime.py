@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
@@ -377,7 +378,15 @@ def warm_up() -> None:
     loaded; running one representative program also pre-faults the
     copy-on-write pages a first run would touch.
     """
-    import _strptime  # type: ignore[import-not-found]  # noqa: F401 - datetime.strptime imports it lazily
+    # CPython's C code imports these lazily, through the program's __import__ (see
+    # modules._INTERNAL_LAZY_IMPORTS): datetime.strptime, huge ints (3.12+; 3.11 has no
+    # _pylong), decimal formatting (3.13+).
+    import _strptime  # type: ignore[import-not-found]  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import _pylong  # type: ignore[import-not-found]  # noqa: F401
+    if sys.version_info >= (3, 13):
+        import _pydecimal  # noqa: F401
 
     from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
     from restricted_exec.compiler import CompileSettings, compile_source

@@ -154,3 +154,48 @@ def test_an_allowed_attribute_this_python_lacks_is_simply_absent() -> None:
     assert proxy.IGNORECASE is re.IGNORECASE
     with pytest.raises(AttributeError, match="has no attribute 'T'"):
         proxy.T  # noqa: B018
+
+
+# What CPython's C code imports lazily through the program's __import__ (modules.py); the hook
+# hands them to that C code, and a program must still never get them.
+C_LAZY_IMPORTS = ("_strptime", "_pylong", "_pydecimal")
+
+
+@pytest.mark.parametrize("name", C_LAZY_IMPORTS)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "import {name}",
+        "from {name} import *",
+        "__import__('{name}')",
+        "getattr(math, '__loader__').load_module('{name}')",
+    ],
+    ids=["import", "from_import_star", "dunder_import_call", "loader"],
+)
+def test_cannot_import_the_modules_cpythons_c_code_imports_lazily(name: str, template: str) -> None:
+    result = run(f'print("before")\n{template.format(name=name)}\nprint("after")\n')
+    assert_refused(result)
+    assert "after" not in result.stdout
+
+
+def test_the_fork_server_preloads_the_modules_cpythons_c_code_imports_lazily() -> None:
+    # A locked-down child cannot read module files, so what C code may import lazily must be in
+    # sys.modules before the fork. (Through the production entry's test-only unrestricted
+    # request: the program sees the child's real sys.modules.)
+    import json
+    import sys
+
+    from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
+    from restricted_exec.protocol import encode_unrestricted_request
+
+    needed = {"_strptime"}
+    if sys.version_info >= (3, 12):
+        needed.add("_pylong")
+    if sys.version_info >= (3, 13):
+        needed.add("_pydecimal")
+    probe = f"import sys; print(sorted(n for n in {sorted(needed)!r} if n in sys.modules))"
+    limits = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
+    with ProcessRunner(prefork=1) as runner:
+        outcome = runner.run(encode_unrestricted_request(probe), limits)
+    assert classify(outcome).status == "ok-payload" and outcome.payload is not None
+    assert json.loads(outcome.payload)["stdout"] == f"{sorted(needed)}\n"
