@@ -40,7 +40,7 @@ EXIT_REPORT_TIMEOUT_S = 5.0
 # How long the zygote's reader thread may wait for the runner's lock to top up the ready queue
 # before it gives the job to the next run (it must get back to reading the zygote's reports).
 REPLENISH_LOCK_WAIT_S = 0.002
-# A run spins for its reply only if the runner was idle this long before it (_arrives_idle).
+# A run spins for its reply only if the runner was idle this long before it (_arrive).
 SPIN_AFTER_IDLE_S = 0.001
 # A child rehearses a run while it waits (child.py: ~0.3-0.7 ms of CPU that takes ~200 us off
 # its run's latency) only while runs arrive on average at least this far apart. Closer together,
@@ -91,10 +91,9 @@ class ProcessRunner:
         self._admission = threading.Condition()
         self._active = 0
         self._last_finished = 0.0  # time.monotonic() when the last run left
-        self._last_arrival = time.monotonic()  # when the last run arrived
-        self._arrival_gap_s = (
-            ARRIVAL_GAP_CAP_S  # the average gap between arrivals (see WARM_UP_...)
-        )
+        # When the last run arrived, and the average gap between arrivals (WARM_UP_...).
+        self._last_arrival = time.monotonic()
+        self._arrival_gap_s = ARRIVAL_GAP_CAP_S
         # The reader thread gave up a top-up (see _replenish_after_exit): the next run does it.
         self._top_up_missed = False
         self._waiting = 0
@@ -172,7 +171,7 @@ class ProcessRunner:
         IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the zygote
         cannot be restarted).
         """
-        spin = self._arrives_idle()
+        spin = self._arrive()
         self._enter()
         try:
             return self._run_admitted(bytes(request), bytes(inputs), limits, expect_again, spin)
@@ -243,8 +242,8 @@ class ProcessRunner:
             self._last_finished = time.monotonic()
             self._admission.notify_all()
 
-    def _arrives_idle(self) -> bool:
-        """Note a run's arrival (for _children_may_warm_up), and say whether it may spin for its
+    def _arrive(self) -> bool:
+        """Note a run's arrival (for _children_may_warm_up); return whether it may spin for its
         reply (channel.SPIN_S): only when no run is in flight and none finished in the last
         SPIN_AFTER_IDLE_S. Under load (concurrent or back-to-back runs) the CPU a spin takes
         belongs to the children being forked and run, and the wake-up it saves is cheap

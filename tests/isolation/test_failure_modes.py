@@ -272,9 +272,9 @@ def test_only_a_run_arriving_at_an_idle_runner_spins_for_its_reply(
     from restricted_exec.isolation.pool import SPIN_AFTER_IDLE_S
 
     run_ok(runner, "pass")
-    assert not runner._arrives_idle()  # one just finished
+    assert not runner._arrive()  # one just finished
     time.sleep(SPIN_AFTER_IDLE_S * 2)
-    assert runner._arrives_idle()
+    assert runner._arrive()
     started = threading.Event()
     release = threading.Event()
 
@@ -288,7 +288,7 @@ def test_only_a_run_arriving_at_an_idle_runner_spins_for_its_reply(
     started.wait()
     time.sleep(0.1)
     try:
-        assert not runner._arrives_idle()  # a run is in flight
+        assert not runner._arrive()  # a run is in flight
     finally:
         caller.join()
     assert release.is_set()

@@ -32,7 +32,7 @@ def test_children_forked_while_runs_arrive_close_together_do_not_warm_up() -> No
         # A burst of arrivals, noted the way every run's arrival is (not real runs: their pace
         # would depend on how busy this machine is).
         for _ in range(20):
-            runner._arrives_idle()
+            runner._arrive()
         assert runner._arrival_gap_s < WARM_UP_MIN_ARRIVAL_GAP_S
         # This run takes the waiting child and asks for its replacement during the burst.
         run_ok(runner, "pass")
