@@ -14,7 +14,11 @@ on the zygote's reader thread once the used child is reaped (the default), the o
 caller at the end of every run (as before; a private switch, for this measurement only).
 ``--new-source`` applies here too.
 
-    python -m benchmarks.process_ab [--compare priming|spin|replenish] [--runs 400]
+``--compare warm-up``: two Sandboxes called in turn; one lets its idle waiting children rehearse
+a run (the default while runs arrive at least 2 ms apart), the other never does (a private
+switch, for this measurement only). ``--new-source`` applies here too.
+
+    python -m benchmarks.process_ab [--compare priming|spin|replenish|warm-up] [--runs 400]
                                     [--gap-ms 3] [--new-source]
 """
 
@@ -52,6 +56,13 @@ class _CallerReplenishes(ProcessRunner):
             zygote = self._zygote
             if zygote is not None and not self._closed:
                 self._replenish_locked(zygote)
+
+
+class _NeverWarmsUp(ProcessRunner):
+    """A runner whose children never rehearse a run while they wait (measurement only)."""
+
+    def _children_may_warm_up(self) -> bool:
+        return False
 
 
 def _sandbox_with(policy: Policy, runner_class: type[ProcessRunner]) -> Sandbox:
@@ -107,6 +118,14 @@ def _compare_replenish(args: argparse.Namespace, policy: Policy) -> dict[str, li
     return _compare_sandboxes(args, sides)
 
 
+def _compare_warm_up(args: argparse.Namespace, policy: Policy) -> dict[str, list[float]]:
+    sides = {
+        "idle children warm up": Sandbox(policy),
+        "children never warm up": _sandbox_with(policy, _NeverWarmsUp),
+    }
+    return _compare_sandboxes(args, sides)
+
+
 def _compare_sandboxes(
     args: argparse.Namespace, sides: dict[str, Sandbox]
 ) -> dict[str, list[float]]:
@@ -156,6 +175,7 @@ _COMPARISONS: dict[str, Callable[[argparse.Namespace, Policy], dict[str, list[fl
     "priming": _compare_priming,
     "spin": _compare_spin,
     "replenish": _compare_replenish,
+    "warm-up": _compare_warm_up,
 }
 
 
@@ -167,7 +187,7 @@ def main() -> None:
     parser.add_argument(
         "--new-source",
         action="store_true",
-        help="priming, replenish: follow each call with new source",
+        help="priming, replenish, warm-up: follow each call with new source",
     )
     args = parser.parse_args()
     policy = Policy(timeout_s=10, memory_mb=256)

@@ -10,7 +10,9 @@ when not installed. Process-mode backends are skipped where process isolation is
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,6 +126,34 @@ def test_process_ab_compares_a_runner_whose_caller_asks_for_every_replacement() 
                 assert len(runner._ready) == runner._prefork
     finally:
         sandbox.close()
+
+
+def test_process_ab_compares_a_runner_whose_children_never_warm_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With the switch, children are asked for without a rehearsal however far apart runs
+    # arrive; without it (the other side), idle children would rehearse.
+    from benchmarks import process_ab
+    from restricted_exec import Policy
+    from restricted_exec.isolation.zygote_client import Zygote
+
+    asked: list[bool] = []
+    request_child = Zygote.request_child
+
+    def spy(self: Zygote, **options: Any) -> Any:
+        asked.append(options["warm_up"])
+        return request_child(self, **options)
+
+    monkeypatch.setattr(Zygote, "request_child", spy)
+    sandbox = process_ab._sandbox_with(Policy(), process_ab._NeverWarmsUp)
+    try:
+        program = sandbox.compile_program("6 * 7")
+        for _ in range(3):
+            time.sleep(0.05)
+            assert program.run().value == 42
+    finally:
+        sandbox.close()
+    assert asked and not any(asked)
 
 
 def test_cpu_per_run_reports_every_share() -> None:
