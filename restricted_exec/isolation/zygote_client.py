@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -57,6 +58,10 @@ class ZygoteInfo:
     missing: dict[str, str]
     # Children wait at the lowest priority; the host restores it when it hands one a request.
     renice_waiting: bool = False
+
+
+# sendmsg errors that refuse the one message and leave the socket as it was.
+_MESSAGE_REFUSED = frozenset({errno.EMSGSIZE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class Zygote:
@@ -223,8 +228,11 @@ class Zygote:
             self._ctl.sendmsg([message], fds, 0 if wait else socket.MSG_DONTWAIT)
         except BlockingIOError:
             raise
-        except OSError:
-            self.dead.set()
+        except OSError as error:
+            # A message this socket cannot take (a prime larger than a small net.core.wmem_max
+            # allows) says nothing about the zygote; anything else means it is gone.
+            if error.errno not in _MESSAGE_REFUSED:
+                self.dead.set()
             raise
 
     def _kill_and_wait(self) -> None:

@@ -217,3 +217,24 @@ def test_a_replaced_fork_server_is_sent_the_program_again(
         # their children were forked holding the program.
         assert len(primed_requests) >= 3
         assert primes_sent_to_children == []
+
+
+def test_a_prime_the_control_socket_cannot_take_leaves_the_fork_server_in_service(
+    primed_requests: list[int],
+) -> None:
+    import socket
+
+    # A program smaller than MAX_PRIME_BYTES but larger than this control socket's send buffer
+    # (as on a host whose net.core.wmem_max is small): sendmsg refuses it with EMSGSIZE.
+    program = program_part("x = 1\n" + "#" * 20_000 + "\nx")
+    assert len(program) < frames.MAX_PRIME_BYTES
+    with ProcessRunner(prefork=1) as runner:
+        zygote = runner._zygote
+        assert zygote is not None
+        zygote._ctl.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        values = [run(runner, program, expect_again=True)["value"] for _ in range(4)]
+        assert values == [1] * 4
+        # Not taken for a dead fork server; children are primed the other way instead.
+        assert runner._zygote is zygote and not zygote.dead.is_set()
+        assert zygote.prime_id == 0
+        assert len(primed_requests) >= 2
