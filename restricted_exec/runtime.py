@@ -388,7 +388,6 @@ def warm_up() -> None:
     if sys.version_info >= (3, 13):
         import _pydecimal  # noqa: F401
 
-    from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
     from restricted_exec.compiler import CompileSettings, compile_source
     from restricted_exec.modules import warm_catalogue
 
@@ -424,7 +423,6 @@ def warm_child() -> None:
     request arrives rather than after. (The full warm_up ran in the fork server.)"""
     global _child_warm_program
     if _child_warm_program is None:
-        from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
         from restricted_exec.compiler import CompileSettings, compile_source
 
         outcome = compile_source(
