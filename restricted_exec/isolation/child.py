@@ -47,6 +47,8 @@ class ChildContext:
     # Built once in the zygote by the entry (runtime.prepare_base): the program-independent part
     # of a run's globals. Each child's own copy goes to its first prepare, and only to that one.
     base: object | None = None
+    # Whether the zygote handles SIGCHLD (it has no pidfds) and the child must undo that.
+    reset_signals: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +101,10 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
         privileges.die_with_parent(signal.SIGKILL)
         if os.getppid() != ctx.zygote_pid:
             os._exit(exitcodes.EXIT_ORPHANED)  # the zygote died before prctl took effect
-    # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    if ctx.reset_signals:
+        # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # The zygote forks without CPython's fork hooks (see forking.py); this is the one we need.
     forking.reseed_in_child()
     # Keep 0-2 (the zygote's /dev/null) so that no fd the program might create is ever numbered

@@ -71,6 +71,9 @@ class ProcessRunner:
 
     # Which child entry point the zygote loads. Only the private test helper overrides it.
     _entry: ClassVar[str] = "production"
+    # Whether the zygote may watch child exits through pidfds. Only a test turns it off, to
+    # exercise the SIGCHLD path other platforms take.
+    _pidfds: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -282,6 +285,7 @@ class ProcessRunner:
 
         self._zygote = Zygote(
             entry=self._entry,
+            pidfds=self._pidfds,
             workdir=self._workdir,
             generation=self._generation,
             on_exit=replace_exited_child,

@@ -44,6 +44,9 @@ from restricted_exec.isolation import (
 from restricted_exec.isolation.child import ChildContext, InheritedProgram, child_main
 from restricted_exec.isolation.seccomp import FilterProgram
 
+# How often children whose exit no pidfd watches are looked for (only after pidfd_open failed).
+UNWATCHED_REAP_MS = 50
+
 # The only code a child may be told to run. The host names an entry; the zygote never imports an
 # arbitrary module path it was sent. "testing" is the private unrestricted switch used by the
 # isolation tests; nothing in the public API or the CLI passes it.
@@ -90,6 +93,14 @@ def _load_entry(name: str) -> _Entry:
     )
 
 
+def _pidfds_work() -> bool:
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
 class _Zygote:
     def __init__(
         self,
@@ -105,24 +116,44 @@ class _Zygote:
         self.prime: tuple[int, InheritedProgram] | None = None
         self._buffer = bytearray(frames.CTL_MAX_MESSAGE)
         self.children: set[int] = set()
-        # SIGCHLD only writes a byte to this pipe; reaping happens in the main loop, never inside a
-        # signal handler, so a child exit cannot interrupt a fork half-way.
+        self.poller = select.poll()
+        self.poller.register(self.ctl.fileno(), select.POLLIN)
+        # Each child's exit is watched through a pidfd, which becomes readable when the child
+        # exits: no SIGCHLD handler, so there is nothing for a child to undo after the fork (it
+        # inherits SIGCHLD's default) and no signal to handle in here per exit.
+        self.exits: dict[int, int] = {}  # pidfd -> pid
+        # Children forked when pidfd_open failed (e.g. out of fds): reaped on a poll timeout.
+        self.unwatched: set[int] = set()
+        self.wake_r = -1
+        if not ctx.reset_signals:
+            return
+        # Without pidfds (not Linux, or a kernel before 5.3): SIGCHLD only writes a byte to this
+        # pipe; reaping happens in the main loop, never inside a signal handler, so a child exit
+        # cannot interrupt a fork half-way. Children reset both (child._prepare).
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        self.poller.register(self.wake_r, select.POLLIN)
 
     def serve(self) -> None:
-        poller = select.poll()
-        poller.register(self.ctl.fileno(), select.POLLIN)
-        poller.register(self.wake_r, select.POLLIN)
+        ctl = self.ctl.fileno()
         while True:
-            for fd, _ in poller.poll():
-                if fd == self.wake_r:
+            ready = self.poller.poll(UNWATCHED_REAP_MS if self.unwatched else None)
+            if not ready:
+                self._reap()
+            for fd, _ in ready:
+                if fd == ctl:
+                    if not self._handle_control():
+                        self._shutdown()
+                        return
+                elif fd == self.wake_r:
                     self._drain_wakeups()
                     self._reap()
-                elif not self._handle_control():
-                    self._shutdown()
-                    return
+                else:
+                    self.poller.unregister(fd)
+                    os.close(fd)
+                    self.exits.pop(fd, None)
+                    self._reap()
 
     def _handle_control(self) -> bool:
         try:
@@ -188,6 +219,15 @@ class _Zygote:
             child_main(sock_fd, self.ctx, inherited, warm_up)  # never returns
         os.close(sock_fd)
         self.children.add(pid)
+        if self.ctx.reset_signals:
+            return  # SIGCHLD wakes the loop
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            self.unwatched.add(pid)
+            return
+        self.exits[pidfd] = pid
+        self.poller.register(pidfd, select.POLLIN)
 
     def _drain_wakeups(self) -> None:
         try:
@@ -206,6 +246,7 @@ class _Zygote:
             if pid == 0:
                 return
             self.children.discard(pid)
+            self.unwatched.discard(pid)
             cpu_us = int((usage.ru_utime + usage.ru_stime) * 1e6)
             report = frames.CTL_EXIT + frames.EXIT.pack(pid, status, cpu_us, usage.ru_maxrss)
             # If the host is gone the send fails; keep reaping anyway so no zombie remains.
@@ -252,6 +293,7 @@ def main(config: dict[str, Any]) -> None:
             landlock_abi=abi,
             renice_waiting=renice_waiting,
             base=entry.prepare_base(),
+            reset_signals=not (config.get("pidfds", True) and _pidfds_work()),
         )
         server = _Zygote(ctl, ctx, entry.prepare_to_share)
     except BaseException:

@@ -74,9 +74,11 @@ class Zygote:
         workdir: str,
         generation: int,
         on_exit: Callable[[Zygote], None] | None = None,
+        pidfds: bool = True,
     ) -> None:
         """``on_exit(zygote)`` is called on the reader thread after each reaped child's report
-        is posted; it must not wait for this zygote's reports."""
+        is posted; it must not wait for this zygote's reports. ``pidfds=False`` makes the zygote
+        watch exits through SIGCHLD even where pidfds work (to test that path)."""
         self.generation = generation
         # The id of the program the zygote holds for its children (see send_prime); 0: none.
         self.prime_id = 0
@@ -90,6 +92,7 @@ class Zygote:
             "entry": entry,
             "workdir": workdir,
             "control_fd": zygote_end.fileno(),
+            "pidfds": pidfds,
         }
         try:
             self._proc = subprocess.Popen(
