@@ -164,7 +164,21 @@ def _describe(result: ExecutionResult, expected: Reference) -> str:
 def assert_matches_cpython(source: str, isolation: str) -> ExecutionResult:
     """Run ``source`` both ways and assert restricted_exec behaved like CPython."""
     expected = run_cpython(source)
-    result = restricted_exec.run(source, policy=Policy(isolation=isolation))
+    policy = Policy(isolation=isolation)
+    result = restricted_exec.run(source, policy=policy)
+    printed = expected.stdout.encode("utf-8", "surrogatepass")
+    if len(printed) > policy.output_bytes:
+        # CPython printed more than the policy lets a program print: the run must stop there,
+        # keeping exactly the first output_bytes (a character cut in two is dropped).
+        assert result.status == "output_limit", "output over the limit" + _describe(
+            result, expected
+        )
+        assert result.stdout_truncated
+        head = printed[: policy.output_bytes].decode("utf-8", "ignore")
+        assert result.stdout == head, "stdout before the limit differs" + _describe(
+            result, expected
+        )
+        return result
     if expected.exc_type is None:
         assert result.status == "ok", "CPython ran it, restricted_exec did not" + _describe(
             result, expected
