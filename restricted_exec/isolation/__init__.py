@@ -10,9 +10,11 @@ Public API::
                              inputs=inputs_bytes)
         verdict = classify(outcome)
 
-The fork server calls ``restricted_exec.runtime.warm_up()`` once; each child
-calls ``warm_child()`` while it waits, ``prepare(program)`` (ahead of the
-request when it was primed with the program) and
+The fork server calls ``restricted_exec.runtime.warm_up()`` and
+``prepare_base()`` once, and ``prepare_to_share(program)`` for each program it
+is sent ahead; each child calls ``warm_child()`` while it waits (when allowed),
+``prepare(program, base)`` unless it inherited the program prepared (ahead of
+the request when it was primed with the program) and
 ``run_prepared(prepared, inputs) -> bytes`` once.
 """
 

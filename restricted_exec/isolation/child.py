@@ -1,4 +1,5 @@
-"""Life of one pre-forked child: prepare, lock down, say hello, warm up if idle, run one request.
+"""Life of one pre-forked child: prepare, lock down, say hello, warm up if idle (and the host
+allows it), run one request.
 
 Runs only inside a process freshly forked by the zygote, and never returns: every path ends in
 ``os._exit`` so that no zygote code (its loop, atexit hooks, finalizers) ever runs in a child.

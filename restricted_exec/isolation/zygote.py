@@ -11,7 +11,9 @@ the host over one SOCK_SEQPACKET control socket:
 * zygote -> host ``R``/``E`` once at startup, then ``X`` for every child it reaps (wait4 status and
   rusage, so the host can classify children that died without replying).
 
-The zygote never runs untrusted code and never reads a child's socket; it only forks and reaps.
+The zygote never runs untrusted code and never reads a child's socket; it forks, reaps, and
+prepares what children start from (the globals of Policy()'s options at start, a primed program
+when sent one), running nothing of any program.
 """
 
 from __future__ import annotations
