@@ -122,8 +122,8 @@ class _Zygote:
         self.poller.register(self.ctl.fileno(), select.POLLIN)
         # Each child's exit is watched through a pidfd, which becomes readable when the child
         # exits: no SIGCHLD handler, so there is nothing for a child to undo after the fork (it
-        # inherits SIGCHLD's default) and no signal to handle in here per exit.
-        self.exits: dict[int, int] = {}  # pidfd -> pid
+        # inherits SIGCHLD's default) and no signal to handle in here per exit. Every polled fd
+        # other than the control socket and the wakeup pipe is such a pidfd.
         # Children forked when pidfd_open failed (e.g. out of fds): reaped on a poll timeout.
         self.unwatched: set[int] = set()
         self.wake_r = -1
@@ -151,10 +151,9 @@ class _Zygote:
                 elif fd == self.wake_r:
                     self._drain_wakeups()
                     self._reap()
-                else:
+                else:  # a child's pidfd: it exited
                     self.poller.unregister(fd)
                     os.close(fd)
-                    self.exits.pop(fd, None)
                     self._reap()
 
     def _handle_control(self) -> bool:
@@ -228,7 +227,6 @@ class _Zygote:
         except OSError:
             self.unwatched.add(pid)
             return
-        self.exits[pidfd] = pid
         self.poller.register(pidfd, select.POLLIN)
 
     def _drain_wakeups(self) -> None:
