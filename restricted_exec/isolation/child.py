@@ -42,7 +42,7 @@ class ChildContext:
     run_prepared: Callable[[object, bytes], bytes]
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
-    landlock_abi: int
+    landlock_ruleset: landlock.Ruleset | None
     # Wait at the lowest priority; the host raises it back (see _prepare).
     renice_waiting: bool = False
     # Built once in the zygote by the entry (runtime.prepare_base): the program-independent part
@@ -189,7 +189,9 @@ def _lock_down(ctx: ChildContext) -> set[str]:
 
     attempt("rlimits", lambda: rlimits.apply_static(highest_fd=frames.CHILD_SOCKET_FD))
     attempt("no_new_privs", no_new_privs)
-    attempt("landlock", lambda: landlock.restrict_self(ctx.landlock_abi))
+    ruleset = ctx.landlock_ruleset
+    if ruleset is not None:
+        attempt("landlock", ruleset.restrict_self)
     if ctx.renice_waiting:
         # From here on (seccomp, then the wait: warm-up, decoding a primed program) the child
         # runs at the lowest priority, so that where the kernel compares nice values across

@@ -73,28 +73,41 @@ def _attr_for(abi: int) -> tuple[_RulesetAttr, int]:
     return attr, size
 
 
-def restrict_self(abi: int) -> None:
-    """Deny the whole filesystem (and TCP, and out-of-domain signals) to the calling process.
+class Ruleset:
+    """The ruleset for one ABI, built once (in the zygote) so that a child's ``restrict_self``
+    makes its two syscalls and builds no ctypes objects: in a freshly forked child every Python
+    object it touches costs a page fault."""
 
-    Requires no_new_privs (or CAP_SYS_ADMIN). Raises OSError if the kernel refuses.
-    """
-    attr, size = _attr_for(abi)
-    ruleset_fd = syscalls.syscall(
-        syscalls.NR_LANDLOCK_CREATE_RULESET,
-        ctypes.byref(attr),
-        size,
-        0,
-        what="landlock_create_ruleset",
-    )
-    try:
-        flags = LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF if abi >= 7 else 0
-        syscalls.syscall(
-            syscalls.NR_LANDLOCK_RESTRICT_SELF, ruleset_fd, flags, what="landlock_restrict_self"
+    def __init__(self, abi: int) -> None:
+        self._attr, self._size = _attr_for(abi)
+        # A pointer object, not an int: ctypes passes a bare int to a variadic call as a C int.
+        self._attr_pointer = ctypes.c_void_p(ctypes.addressof(self._attr))
+        self._flags = LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF if abi >= 7 else 0
+
+    def restrict_self(self) -> None:
+        """Deny the whole filesystem (and TCP, and out-of-domain signals) to the calling process.
+
+        Requires no_new_privs (or CAP_SYS_ADMIN). Raises OSError if the kernel refuses.
+        """
+        ruleset_fd = syscalls.syscall(
+            syscalls.NR_LANDLOCK_CREATE_RULESET,
+            self._attr_pointer,
+            self._size,
+            0,
+            what="landlock_create_ruleset",
         )
-    finally:
-        # The ruleset fd is no longer needed once enforced; leaving it open would hand the program
-        # an fd it could use to enforce a derived ruleset on nothing (harmless) and costs a slot.
-        os.close(ruleset_fd)
+        try:
+            syscalls.syscall(
+                syscalls.NR_LANDLOCK_RESTRICT_SELF,
+                ruleset_fd,
+                self._flags,
+                what="landlock_restrict_self",
+            )
+        finally:
+            # The ruleset fd is no longer needed once enforced; leaving it open would hand the
+            # program an fd it could use to enforce a derived ruleset on nothing (harmless) and
+            # costs a slot.
+            os.close(ruleset_fd)
 
 
 def available() -> tuple[bool, str]:

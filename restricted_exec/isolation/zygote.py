@@ -290,7 +290,7 @@ def main(config: dict[str, Any]) -> None:
             seccomp_filter=(
                 FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None
             ),
-            landlock_abi=abi,
+            landlock_ruleset=landlock.Ruleset(abi) if "landlock" in available else None,
             renice_waiting=renice_waiting,
             base=entry.prepare_base(),
             reset_signals=not (config.get("pidfds", True) and _pidfds_work()),

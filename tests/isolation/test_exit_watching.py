@@ -58,7 +58,7 @@ from restricted_exec.isolation.child import ChildContext
 host, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 ctx = ChildContext(zygote_pid=os.getpid(), workdir="/", warm_up=lambda: None,
                    prepare=lambda program, base: None, run_prepared=lambda p, i: b"",
-                   available=frozenset(), seccomp_filter=None, landlock_abi=0,
+                   available=frozenset(), seccomp_filter=None, landlock_ruleset=None,
                    reset_signals=False)
 server = zygote._Zygote(ours, ctx, lambda program: None)
 pid = os.fork()
