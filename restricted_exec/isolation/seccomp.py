@@ -411,7 +411,8 @@ class FilterProgram:
         self._insns = bytearray(b"".join(insns))
         self._insns_view = (ctypes.c_char * len(self._insns)).from_buffer(self._insns)
         self._fprog = _SockFprog(self.length, ctypes.addressof(self._insns_view))
-        self._fprog_address = ctypes.addressof(self._fprog)
+        # A pointer object: prctl is variadic, and a bare int would travel as a C int.
+        self._fprog_pointer = ctypes.c_void_p(ctypes.addressof(self._fprog))
 
     def install(self, own_pid: int) -> None:
         """Load the filter into the calling process. Requires no_new_privs (or CAP_SYS_ADMIN)."""
@@ -419,7 +420,7 @@ class FilterProgram:
         insns = self._insns
         for offset in self._pid_offsets:
             insns[offset : offset + 4] = pid
-        syscalls.prctl(syscalls.PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self._fprog_address, 0, 0)
+        syscalls.prctl(syscalls.PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self._fprog_pointer, 0, 0)
 
 
 class _SockFprog(ctypes.Structure):
@@ -434,16 +435,14 @@ def available() -> tuple[bool, str]:
         return False, "the seccomp filter is written for x86_64 syscall numbers only"
     try:
         syscalls.prctl(syscalls.PR_GET_SECCOMP)
-        lib = syscalls._libc.get()
         for action in (SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_ERRNO):
             value = ctypes.c_uint32(action)
-            syscalls._check(
-                int(
-                    lib.syscall(
-                        syscalls.NR_SECCOMP, SECCOMP_GET_ACTION_AVAIL, 0, ctypes.byref(value)
-                    )
-                ),
-                "seccomp(GET_ACTION_AVAIL)",
+            syscalls.syscall(
+                syscalls.NR_SECCOMP,
+                SECCOMP_GET_ACTION_AVAIL,
+                0,
+                ctypes.byref(value),
+                what="seccomp(GET_ACTION_AVAIL)",
             )
     except OSError as exc:
         return False, f"seccomp filters are unavailable: {exc}"
