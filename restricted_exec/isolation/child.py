@@ -24,6 +24,7 @@ from restricted_exec.isolation import (
     layers,
     privileges,
     rlimits,
+    syscalls,
 )
 from restricted_exec.isolation.seccomp import FilterProgram
 
@@ -157,6 +158,24 @@ def _rehearse() -> None:
     resource.getrusage(resource.RUSAGE_SELF)
     frames.decode_request(frames.encode_request(frames.RequestHeader(0, 1.0, 1, 0, 0)))
     frames.encode_reply(frames.ReplyHeader(layers.to_mask(layers.ALL), 0, 0, 0))
+
+
+# See runtime.CODE_WARM_UP_RUNS.
+CODE_WARM_UP_RUNS = 64
+
+
+def warm_code_paths(available: frozenset[str]) -> None:
+    """For the zygote: run the side-effect-free steps of a child's life often enough for CPython
+    to finish warming up their code (see runtime.warm_up), so that every child inherits those
+    code objects finished instead of copy-on-write faulting their pages."""
+    hello = frames.Hello(0, 0, 0, 0, 0)
+    for _ in range(CODE_WARM_UP_RUNS):
+        _rehearse()
+        frames.encode_hello(hello)
+        rlimits.memory_footprint()
+        rlimits.cpu_seconds()
+        if "no_new_privs" in available:  # a harmless query through the prctl wrapper
+            syscalls.prctl(syscalls.PR_GET_NO_NEW_PRIVS)
 
 
 def _lock_down(ctx: ChildContext) -> set[str]:

@@ -43,7 +43,12 @@ from restricted_exec.isolation import (
     syscalls,
     wrapt_core,
 )
-from restricted_exec.isolation.child import ChildContext, InheritedProgram, child_main
+from restricted_exec.isolation.child import (
+    ChildContext,
+    InheritedProgram,
+    child_main,
+    warm_code_paths,
+)
 from restricted_exec.isolation.seccomp import FilterProgram
 
 # How often children whose exit no pidfd watches are looked for (only after pidfd_open failed).
@@ -295,6 +300,7 @@ def main(config: dict[str, Any]) -> None:
             base=entry.prepare_base(),
             reset_signals=not (config.get("pidfds", True) and _pidfds_work()),
         )
+        warm_code_paths(ctx.available)
         server = _Zygote(ctl, ctx, entry.prepare_to_share)
     except BaseException:
         ctl.send(frames.CTL_ERROR + traceback.format_exc().encode("utf-8", "replace")[-3000:])
