@@ -142,7 +142,8 @@ def test_inputs_and_values_cross_the_process_boundary_with_their_types(sandbox: 
 
 def test_children_do_not_repeat_each_others_random_draws(sandbox: Sandbox) -> None:
     # statistics draws from the stdlib's shared generator, which every child inherits from the
-    # fork server: unless each child reseeds it, every run would print the same "random" numbers.
+    # fork server: unless it is reseeded for each child, every run would print the same "random"
+    # numbers.
     program = sandbox.compile_program("from statistics import NormalDist\nNormalDist().samples(4)")
     draws = {tuple(program.run().value) for _ in range(3)}
     assert len(draws) == 3

@@ -18,7 +18,6 @@ from typing import NoReturn
 
 from restricted_exec.isolation import (
     exitcodes,
-    forking,
     frames,
     landlock,
     layers,
@@ -107,8 +106,6 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
         # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    # The zygote forks without CPython's fork hooks (see forking.py); this is the one we need.
-    forking.reseed_in_child()
     # Keep 0-2 (the zygote's /dev/null) so that no fd the program might create is ever numbered
     # 0-2 and receives stray prints; move the socket to a fixed number; close everything else.
     if sock_fd != frames.CHILD_SOCKET_FD:

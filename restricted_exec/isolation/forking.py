@@ -15,8 +15,11 @@ falls back to ``os.fork()`` otherwise. What the child gives up by skipping them:
 
 * ``random``'s module-level generator would keep the zygote's state, so every child would draw
   the same numbers wherever the stdlib uses it (``statistics.NormalDist.samples`` does):
-  ``reseed_in_child`` does that one hook's job. (The ``random`` module a program imports is a
-  private generator per run anyway, see ``restricted_exec.modules``.)
+  ``reseed_for_next_child`` does that one hook's job, in the zygote after each fork, so that
+  every child starts from a state no other child had. (Reseeding in the child cost ~100 us
+  there, mostly copy-on-write faults; the zygote's second and later reseeds are warm. The
+  ``random`` module a program imports is a private generator per run anyway, see
+  ``restricted_exec.modules``.)
 * ``threading.get_native_id()`` of the main thread keeps the zygote's value; the child never
   starts threads (seccomp forbids it).
 * Signals the zygote received but had not yet handled are handled in the child too; the only
@@ -62,6 +65,7 @@ def fork() -> int:
     return pid
 
 
-def reseed_in_child() -> None:
-    """The one after-fork hook a child needs: a fresh seed for the stdlib's shared generator."""
+def reseed_for_next_child() -> None:
+    """The one after-fork hook a child needs, run ahead of time: call it in the parent after
+    every fork, and the next child inherits a fresh seed for the stdlib's shared generator."""
     random.seed()

@@ -223,6 +223,8 @@ class _Zygote:
             return
         if pid == 0:
             child_main(sock_fd, self.ctx, inherited, warm_up)  # never returns
+        # The one hook of CPython's that the fork skipped (see forking.py), for the next child.
+        forking.reseed_for_next_child()
         os.close(sock_fd)
         self.children.add(pid)
         if self.ctx.reset_signals:
