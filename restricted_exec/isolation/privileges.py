@@ -26,6 +26,10 @@ def drop_root() -> bool:
         os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)
     os.setresuid(NOBODY, NOBODY, NOBODY)
+    # Changing the effective uid resets the dumpable flag to fs.suid_dumpable, which is 0 on most
+    # hosts but may be 1 ("debug"), making the child dumpable again: sibling children run as
+    # nobody too. Clear it again (prctl is not one of the calls the seccomp filter denies).
+    set_not_dumpable()
     return True
 
 

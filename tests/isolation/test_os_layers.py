@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -183,6 +184,32 @@ def test_child_cannot_become_root_again(runner: UnrestrictedRunner) -> None:
 def test_child_has_no_new_privileges(runner: UnrestrictedRunner) -> None:
     source = "import ctypes; print(ctypes.CDLL(None).prctl(39, 0, 0, 0, 0))"  # GET_NO_NEW_PRIVS
     assert run_ok(runner, source)["stdout"] == "1\n"
+
+
+GET_DUMPABLE = "import ctypes; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"  # PR_GET_DUMPABLE
+SUID_DUMPABLE = Path("/proc/sys/fs/suid_dumpable")
+
+
+def test_child_is_not_dumpable(runner: UnrestrictedRunner) -> None:
+    assert run_ok(runner, GET_DUMPABLE)["stdout"] == "0\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root host's children drop root")
+def test_child_is_not_dumpable_after_dropping_root_even_where_suid_dumpable_is_1(
+    runner: UnrestrictedRunner,
+) -> None:
+    # Changing uid resets the dumpable flag to fs.suid_dumpable. Set to 1, it would make the
+    # child dumpable again (and so traceable by its siblings, all nobody) unless it clears it.
+    previous = SUID_DUMPABLE.read_text()
+    try:
+        SUID_DUMPABLE.write_text("1\n")
+    except OSError:
+        pytest.skip("fs.suid_dumpable is not writable here")
+    try:
+        out = run_ok(runner, GET_DUMPABLE)
+    finally:
+        SUID_DUMPABLE.write_text(previous)
+    assert out["stdout"] == "0\n"
 
 
 def test_child_holds_only_its_socket_and_null_stdio(runner: UnrestrictedRunner) -> None:
