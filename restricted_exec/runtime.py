@@ -370,10 +370,9 @@ print("{:>4}".format(1), textwrap.fill("a b", 2), random.random() >= 0)
 _warm_outcome: Any = None
 
 
-# Runs after which CPython has mostly finished warming up the code they call: 3.11 quickens a
-# function after 8 calls, and adaptive instructions first try to specialize after a few dozen
-# executions (later again, with backoff, if that fails). Measured, not derived: 64 took child
-# faults from ~467 to ~427 (python -m benchmarks.cpu_per_run).
+# How many times warm_up runs a child's request path (see there for why). 3.11 quickens a
+# function after 8 calls and adaptive instructions specialize after a few dozen executions;
+# 64 is a measured choice, not a derived one.
 CODE_WARM_UP_RUNS = 64
 
 
