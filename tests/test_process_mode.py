@@ -182,6 +182,42 @@ def test_children_are_forked_without_the_fork_servers_hooks() -> None:
     assert probe.stdout.split() == ["0", "1"]
 
 
+_SHARED_RANDOM_PROBE = """
+import os, random, sys
+from restricted_exec.isolation import forking
+forking.seed_shared_random_on_first_draw()
+random.random()  # the parent draws too: its children must still not continue its sequence
+def child_draw():
+    read, write = os.pipe()
+    pid = forking.fork()
+    if pid == 0:
+        os.write(write, repr((random.random(), random.randrange(10**9))).encode())
+        os._exit(0)
+    os.close(write)
+    drawn = os.read(read, 200).decode()
+    os.waitpid(pid, 0)
+    return drawn
+print(child_draw())
+print(child_draw())
+print(repr((random.random(), random.randrange(10**9))))
+"""
+
+
+def test_forked_children_never_share_the_stdlib_random_sequence() -> None:
+    # The fork server skips CPython's after-fork reseed (see forking.py); the shared generator
+    # seeds itself on a child's first draw instead. Without that, both children (and the
+    # parent's next draw) would print the same numbers.
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", _SHARED_RANDOM_PROBE], capture_output=True, text=True, check=True
+    )
+    draws = probe.stdout.splitlines()
+    assert len(draws) == 3
+    assert len(set(draws)) == 3
+
+
 # Extension modules that only the host side (threads, subprocess, tempfile, shutil) or wrapt's
 # extras (asyncio, ssl, importlib.metadata with zipfile, csv, bz2, lzma) load.
 _HOST_ONLY_EXTENSIONS = ("_asyncio", "_ssl", "_posixsubprocess", "_bz2", "_lzma", "_csv")

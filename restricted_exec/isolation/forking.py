@@ -14,12 +14,14 @@ Skipping them is sound only while the zygote is single-threaded, so ``fork`` che
 falls back to ``os.fork()`` otherwise. What the child gives up by skipping them:
 
 * ``random``'s module-level generator would keep the zygote's state, so every child would draw
-  the same numbers wherever the stdlib uses it (``statistics.NormalDist.samples`` does):
-  ``reseed_for_next_child`` does that one hook's job, in the zygote after each fork, so that
-  every child starts from a state no other child had. (Reseeding in the child cost ~100 us
-  there, mostly copy-on-write faults; the zygote's second and later reseeds are warm. The
-  ``random`` module a program imports is a private generator per run anyway, see
-  ``restricted_exec.modules``.)
+  the same numbers wherever the stdlib uses it (``statistics.NormalDist.samples`` does).
+  ``seed_shared_random_on_first_draw`` does that one hook's job lazily: the zygote replaces the
+  shared generator with one that seeds itself from the OS the first time a process draws from
+  it, and ``fork`` re-arms it, so every child that draws starts from a state no other child
+  had, and the many children that never draw pay nothing. (Reseeding eagerly cost every run
+  ~15 copy-on-write faults and ~0.06 ms of the zygote's CPU, python -m benchmarks.cpu_per_run,
+  in the child ~100 us. The ``random`` module a program imports is a private generator per
+  run anyway, see ``restricted_exec.modules``.)
 * ``threading.get_native_id()`` of the main thread keeps the zygote's value; the child never
   starts threads (seccomp forbids it).
 * Signals the zygote received but had not yet handled are handled in the child too; the only
@@ -36,6 +38,7 @@ import os
 import random
 import threading
 from collections.abc import Callable
+from typing import Any
 
 
 def _libc_fork() -> Callable[[], int] | None:
@@ -56,6 +59,10 @@ _FORK = _libc_fork()
 
 def fork() -> int:
     """fork(2): the child's pid in the parent, 0 in the child. Raises OSError on failure."""
+    if _SHARED_RANDOM is not None and not _SHARED_RANDOM.seed_pending:
+        # The parent drew from the shared generator since the last fork (the zygote does not,
+        # but nothing forbids it): the child must not continue the parent's sequence.
+        _SHARED_RANDOM.seed_pending = True
     if _FORK is None or threading.active_count() != 1:
         return os.fork()
     pid = _FORK()
@@ -65,7 +72,52 @@ def fork() -> int:
     return pid
 
 
-def reseed_for_next_child() -> None:
-    """The one after-fork hook a child needs, run ahead of time: call it in the parent after
-    every fork, and the next child inherits a fresh seed for the stdlib's shared generator."""
-    random.seed()
+class _SeededOnFirstDraw(random.Random):
+    """A ``random.Random`` that seeds itself from the OS before its first draw once
+    ``seed_pending`` is set. Every other method draws through ``random`` or ``getrandbits``
+    (``random.Random.__init_subclass__`` picks ``_randbelow`` by the latter)."""
+
+    def __init__(self) -> None:
+        super().__init__(0)  # a placeholder state: seed_pending makes the first draw reseed
+        self.seed_pending = True
+
+    def random(self) -> float:
+        if self.seed_pending:
+            self.seed()
+        return super().random()
+
+    def getrandbits(self, k: int, /) -> int:
+        if self.seed_pending:
+            self.seed()
+        return super().getrandbits(k)
+
+    def getstate(self) -> tuple[Any, ...]:
+        if self.seed_pending:
+            self.seed()
+        return super().getstate()
+
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        super().seed(a, version)
+        self.seed_pending = False
+
+    def setstate(self, state: tuple[Any, ...]) -> None:
+        super().setstate(state)
+        self.seed_pending = False
+
+
+_SHARED_RANDOM: _SeededOnFirstDraw | None = None
+
+
+def seed_shared_random_on_first_draw() -> None:
+    """For the zygote, once: make ``random``'s module-level functions draw from a generator that
+    every process ``fork`` creates seeds from the OS on its first draw (see the module doc)."""
+    global _SHARED_RANDOM
+    if _SHARED_RANDOM is not None:
+        return
+    shared = _SeededOnFirstDraw()
+    previous = random._inst
+    for name in dir(random):
+        if getattr(getattr(random, name), "__self__", None) is previous:
+            setattr(random, name, getattr(shared, name))
+    random._inst = shared
+    _SHARED_RANDOM = shared

@@ -223,8 +223,6 @@ class _Zygote:
             return
         if pid == 0:
             child_main(sock_fd, self.ctx, inherited, warm_up)  # never returns
-        # The one hook of CPython's that the fork skipped (see forking.py), for the next child.
-        forking.reseed_for_next_child()
         os.close(sock_fd)
         self.children.add(pid)
         if self.ctx.reset_signals:
@@ -303,6 +301,8 @@ def main(config: dict[str, Any]) -> None:
             reset_signals=not (config.get("pidfds", True) and _pidfds_work()),
         )
         warm_code_paths(ctx.available)
+        # The one after-fork hook of CPython's that forking.fork skips and a child needs.
+        forking.seed_shared_random_on_first_draw()
         server = _Zygote(ctl, ctx, entry.prepare_to_share)
     except BaseException:
         ctl.send(frames.CTL_ERROR + traceback.format_exc().encode("utf-8", "replace")[-3000:])
