@@ -36,11 +36,14 @@ if TYPE_CHECKING:
     Arg: TypeAlias = int | ctypes._SimpleCData[Any] | ctypes._CArgObject | None
 
 
-class _Libc:
-    """Lazily loaded libc with errno capture; absent (None) off Linux.
+# libc's prctl and syscall as ctypes function pointers, resolved once (see _load).
+_prctl: Any = None
+_syscall: Any = None
 
-    Built for the child's lock-down, which calls it a handful of times in a freshly forked
-    process, where every Python object a call touches is a copy-on-write page fault:
+
+def _load() -> None:
+    """Resolve libc's prctl and syscall, for the lock-down of freshly forked children, where every
+    Python object a call touches is a copy-on-write page fault:
 
     * ``PyDLL``: a call keeps the GIL. These syscalls never block, and releasing and re-taking
       the GIL around each one is only more shared state to write to.
@@ -48,31 +51,25 @@ class _Libc:
       parameter types to convert to. Integers travel as C ints (libffi widens them to the full
       register on x86_64, which is what the kernel reads) and pointers as ctypes objects made
       ahead of time. Converting every argument through ``c_ulong`` built four objects per call.
+    * The two function pointers are module globals: fetching them from the library object on
+      every call went through a method and the library class's ``__getattr__`` hook (CPython
+      takes a reference to the hook even when the attribute exists), each a page to copy.
 
     In a child forked like the zygote's (300 forks), a PR_SET_PDEATHSIG prctl took ~148 us and
     56 page faults through ``CDLL`` with ``argtypes`` and ~20 us and 5 faults like this.
     """
-
-    def __init__(self) -> None:
-        self._lib: ctypes.PyDLL | None = None
-
-    def get(self) -> ctypes.PyDLL:
-        if self._lib is None:
-            # use_errno so failures surface as OSError with the real errno, not a bare -1.
-            lib = ctypes.PyDLL(None, use_errno=True)
-            lib.syscall.restype = ctypes.c_long
-            lib.prctl.restype = ctypes.c_int
-            self._lib = lib
-        return self._lib
-
-
-_libc = _Libc()
+    global _prctl, _syscall
+    # use_errno so failures surface as OSError with the real errno, not a bare -1.
+    lib = ctypes.PyDLL(None, use_errno=True)
+    lib.syscall.restype = ctypes.c_long
+    lib.prctl.restype = ctypes.c_int
+    _prctl, _syscall = lib.prctl, lib.syscall
 
 
 def load() -> None:
     """Resolve libc now (call in the zygote so that children never run dlopen/dlsym)."""
-    if IS_LINUX:
-        _libc.get()
+    if IS_LINUX and _prctl is None:
+        _load()
 
 
 def _check(result: int, what: str, detail: object = "") -> int:
@@ -84,9 +81,13 @@ def _check(result: int, what: str, detail: object = "") -> int:
 
 def prctl(option: int, arg2: Arg = 0, arg3: Arg = 0, arg4: Arg = 0, arg5: Arg = 0) -> int:
     """prctl(2). Integer arguments must fit a C int; pass pointers as ctypes objects."""
-    return _check(_libc.get().prctl(option, arg2, arg3, arg4, arg5), "prctl", (option,))
+    if _prctl is None:
+        _load()
+    return _check(_prctl(option, arg2, arg3, arg4, arg5), "prctl", (option,))
 
 
 def syscall(number: int, *args: Arg, what: str) -> int:
     """syscall(2). Integer arguments must fit a C int; pass pointers as ctypes objects."""
-    return _check(int(_libc.get().syscall(number, *args)), what)
+    if _syscall is None:
+        _load()
+    return _check(int(_syscall(number, *args)), what)
