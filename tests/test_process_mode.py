@@ -183,7 +183,7 @@ def test_children_are_forked_without_the_fork_servers_hooks() -> None:
 
 
 _SHARED_RANDOM_PROBE = """
-import os, random, sys
+import os, random
 from restricted_exec.isolation import forking
 forking.seed_shared_random_on_first_draw()
 random.random()  # the parent draws too: its children must still not continue its sequence

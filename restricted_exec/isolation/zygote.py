@@ -162,7 +162,11 @@ class _Zygote:
                 else:  # a child's pidfd: it exited
                     self.poller.unregister(fd)
                     os.close(fd)
-                    self._reap_child(self.watched.pop(fd))
+                    pid = self.watched.pop(fd, None)
+                    if pid is None:
+                        self._reap()
+                    else:
+                        self._reap_child(pid)
 
     def _handle_control(self) -> bool:
         try:
