@@ -20,6 +20,8 @@ __all__ = [
     "is_hook_like",
     "is_private",
     "is_special_method",
+    "match_args_in_reach",
+    "native_read_denial",
     "read_denial",
     "write_denial",
 ]
@@ -201,4 +203,53 @@ def write_denial(name: str) -> str | None:
         return f'"{name}" is a reserved name and cannot be assigned'
     if is_dunder(name):
         return f'"{name}" is a special attribute and cannot be assigned'
+    return None
+
+
+def native_read_denial(name: str) -> str | None:
+    """The reason ``name`` may not be read natively (in C, past every guard) from any object.
+
+    Code the standard library generates from names a program hands it (a namedtuple's or a
+    data class's fields, and a class pattern's ``__match_args__``) reads those names with no
+    guard, on objects the program may not own. Such a name must be one that ``obj.name``
+    written in the program would compile to a plain read: not denied, not private, not
+    special, not one the runtime checks.
+    """
+    reason = read_denial(name)
+    if reason is not None:
+        return reason
+    if is_dunder(name):
+        return f'"{name}" is a special attribute'
+    if is_private(name) or name == "_":
+        return f'"{name}" is private, and private attributes are read only on own objects'
+    if name in RUNTIME_CHECKED or name in NONDETERMINISTIC_READS:
+        return f'"{name}" is checked each time it is read, so it cannot be read natively'
+    return None
+
+
+def match_args_in_reach(cls: type) -> tuple[str, ...] | None:
+    """What ``cls.__match_args__`` may be, if it must change: the names before the first one
+    that cannot be read natively; None if it may stay as it is.
+
+    A positional class pattern ``case C(v)`` reads ``C.__match_args__[0]`` from the subject
+    in C, and ``register`` or a protocol can make any object the subject. A data class with a
+    private field ``_balance`` (or one named ``format``) keeps its field, its ``__init__`` and
+    its repr; only positional matching stops before that field, with CPython's "accepts N
+    positional sub-patterns" error if a pattern asks for more. Found by walking the class's
+    and its metaclass's namespaces, as CPython's lookup would, without running a descriptor.
+    """
+    namespace_of = type.__dict__["__dict__"].__get__
+    mro_of = type.__dict__["__mro__"].__get__
+    for klass in (*mro_of(cls), *mro_of(type(cls))):
+        namespace = namespace_of(klass)
+        if "__match_args__" in namespace:
+            names = namespace["__match_args__"]
+            break
+    else:
+        return None
+    if type(names) is not tuple:
+        return ()
+    for index, name in enumerate(names):
+        if type(name) is not str or native_read_denial(name) is not None:
+            return names[:index]
     return None

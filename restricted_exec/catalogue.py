@@ -212,8 +212,8 @@ CATALOGUE: dict[str, ModuleSpec] = {
         ),
         _spec(
             "collections",
-            "ChainMap Counter OrderedDict UserDict UserList UserString defaultdict deque "
-            "namedtuple",
+            "ChainMap Counter OrderedDict UserDict UserList UserString defaultdict deque",
+            replaced="namedtuple",
             denied={"abc": "collections.abc is not in the catalogue"},
         ),
         _spec(
@@ -231,8 +231,9 @@ CATALOGUE: dict[str, ModuleSpec] = {
         ),
         _spec(
             "dataclasses",
-            "dataclass field fields asdict astuple replace is_dataclass FrozenInstanceError "
+            "field fields asdict astuple replace is_dataclass FrozenInstanceError "
             "InitVar KW_ONLY MISSING Field",
+            replaced="dataclass",
             denied={
                 "make_dataclass": "builds a class from an arbitrary namespace, bypassing "
                 "the checks on class bodies; write a @dataclass class instead",
@@ -253,11 +254,12 @@ CATALOGUE: dict[str, ModuleSpec] = {
             "typing",
             "Any Annotated AnyStr Callable ClassVar Collection Container Counter DefaultDict "
             "Deque Dict Final FrozenSet Generator Generic Hashable Iterable Iterator List "
-            "Literal Mapping MutableMapping MutableSequence MutableSet NamedTuple Never "
+            "Literal Mapping MutableMapping MutableSequence MutableSet Never "
             "NewType NoReturn NotRequired Optional OrderedDict Protocol Required Reversible "
             "Self Sequence Set Sized SupportsAbs SupportsFloat SupportsIndex SupportsInt "
             "SupportsRound Text Tuple TypeAlias TypeGuard TypeVar TypedDict Union "
-            "TYPE_CHECKING cast final overload runtime_checkable assert_never",
+            "TYPE_CHECKING cast assert_never",
+            replaced="NamedTuple final overload runtime_checkable",
             denied={
                 "get_type_hints": "evaluates string annotations with eval()",
                 "ForwardRef": "evaluates strings as code",

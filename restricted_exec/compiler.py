@@ -18,6 +18,7 @@ source                                 compiled as
 ``a[i]``, ``a[i] = v``, ``a[i] += v``  unchanged - item access has no rule
 ``n += 1``                             unchanged
 ``for x in it``                        ``for x in _getiter_(it)``
+``with cm as x:``                      ``with _rx_with_(cm) as x:`` - no traceback to __exit__
 ``class C(B): ...``                    ``class C(B, metaclass=__metaclass__)``
 ``math.sqrt`` (preloaded, not rebound)  ``_rx_math__sqrt`` - bound to the proxy's value
 last expression statement ``e``        ``_rx_value_(e)`` - the REPL-like result
@@ -68,6 +69,7 @@ __all__ = [
 
 VALUE_HOOK = "_rx_value_"
 CHECK_HOOK = "_rx_check_"
+WITH_HOOK = "_rx_with_"
 _HOIST_PREFIX = "_rx_"
 
 
@@ -423,7 +425,11 @@ class ProgramTransformer(RestrictingNodeTransformer):
         return result  # type: ignore[return-value]
 
     def visit_With(self, node: ast.With) -> ast.AST:
-        return self.node_contents_visit(node)
+        """``with cm:`` enters ``_rx_with_(cm)``, which hands ``cm.__exit__`` no traceback."""
+        node = self.node_contents_visit(node)
+        for item in node.items:
+            item.context_expr = self._hook_call(WITH_HOOK, item.context_expr)
+        return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if isinstance(node.func, ast.Name) and node.func.id in ("exec", "eval"):

@@ -13,6 +13,7 @@ Each hook enforces one rule and shows the rewrite that calls it:
                                  and builtin classes
 - ``_write_(a).b = v``           attribute writes only on the program's own objects
 - ``_getiter_(it)``              the C builtin ``iter``: iteration carries no rule
+- ``with _rx_with_(cm):``        the context manager's ``__exit__`` gets no traceback
 - ``class C(B, metaclass=__metaclass__)``  marks C as the program's own class
 - ``getattr``/``hasattr``/``setattr``/``delattr`` apply the same rules to computed names.
 
@@ -52,7 +53,9 @@ from restricted_exec.ownership import CLASS_FACTORY, is_own
 
 __all__ = [
     "DETERMINISTIC_RUN",
+    "PROGRAM_RUNNING",
     "AccessDenied",
+    "ContextManagerGuard",
     "RunGuards",
     "checked_public_getattr",
     "safe_type",
@@ -66,6 +69,10 @@ _STDLIB_SEED = random.Random.seed
 DETERMINISTIC_RUN: ContextVar[bool] = ContextVar("restricted_exec_deterministic", default=False)
 """True while a program runs under a deterministic policy. A context variable, not
 a global: an inline run sets it for its own thread only."""
+
+PROGRAM_RUNNING: ContextVar[bool] = ContextVar("restricted_exec_program_running", default=False)
+"""True while a program runs in this context: catalogue guards that patch a process-wide entry
+point (the functional Enum API) apply their rules only then, and leave the host's calls alone."""
 
 _CHECKED_NAMES = RUNTIME_CHECKED | NONDETERMINISTIC_READS
 
@@ -169,6 +176,55 @@ def checked_public_getattr(obj: Any, name: object) -> Any:
     if text in _CHECKED_NAMES:
         return _runtime_checked(obj, text, _MISSING)
     return getattr(obj, text)
+
+
+def _lookup_special(obj: Any, name: str) -> Any:
+    """What CPython's special-method lookup finds: the type's attribute, bound to ``obj``."""
+    for klass in _mro_of(type(obj)):
+        namespace = _namespace_of(klass)
+        if name in namespace:
+            attribute = namespace[name]
+            getter = getattr(type(attribute), "__get__", None)
+            return attribute if getter is None else getter(attribute, obj, type(obj))
+    return _MISSING
+
+
+_mro_of = type.__dict__["__mro__"].__get__
+_namespace_of = type.__dict__["__dict__"].__get__
+
+
+class ContextManagerGuard:
+    """What a program's ``with`` statement enters: its context manager, minus the traceback.
+
+    The interpreter hands ``__exit__`` the real traceback of the exception that ended the
+    block, and a traceback leads to frames and their globals. The program's manager gets
+    ``None`` in its place; the exception type and value, and what ``__exit__`` returns, are
+    passed through unchanged.
+    """
+
+    __slots__ = ("_enter", "_exit")
+
+    def __init__(self, manager: Any) -> None:
+        # The lookups, their order and their errors are CPython's (BEFORE_WITH).
+        enter = _lookup_special(manager, "__enter__")
+        if enter is _MISSING:
+            raise TypeError(
+                f"'{type(manager).__name__}' object does not support the context manager protocol"
+            )
+        exit_ = _lookup_special(manager, "__exit__")
+        if exit_ is _MISSING:
+            raise TypeError(
+                f"'{type(manager).__name__}' object does not support the context manager "
+                "protocol (missed __exit__ method)"
+            )
+        self._enter = enter
+        self._exit = exit_
+
+    def __enter__(self) -> Any:
+        return self._enter()
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> Any:
+        return self._exit(kind, error, None)
 
 
 def safe_type(*args: Any) -> type:
@@ -307,5 +363,6 @@ class RunGuards:
             "_special_": self.special_hook,
             "_write_": self.write_hook,
             "_getiter_": iter,
+            "_rx_with_": ContextManagerGuard,
             "__metaclass__": CLASS_FACTORY,
         }

@@ -21,7 +21,6 @@ Some attributes are served by guarded replacements:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
 import operator
@@ -33,6 +32,7 @@ from typing import Any
 
 import wrapt
 
+from restricted_exec import class_building
 from restricted_exec.catalogue import CATALOGUE, denial_reason
 from restricted_exec.guards import AccessDenied, checked_public_getattr
 from restricted_exec.ownership import is_own
@@ -182,7 +182,10 @@ def _require_own(function: str, target: Any) -> None:
 
 def _update_wrapper(wrapper: Any, wrapped: Any) -> Any:
     _require_own("functools.update_wrapper", wrapper)
-    return functools.update_wrapper(wrapper, wrapped)
+    # WRAPPER_UPDATES merges wrapped.__dict__ into the wrapper: from an object the program
+    # does not own, that would hand it every private and special entry of that namespace.
+    updated = functools.WRAPPER_UPDATES if is_own(wrapped) else ()
+    return functools.update_wrapper(wrapper, wrapped, updated=updated)
 
 
 def _wraps(wrapped: Any) -> Callable[[Any], Any]:
@@ -195,14 +198,6 @@ def _wraps(wrapped: Any) -> Callable[[Any], Any]:
 def _total_ordering(cls: Any) -> Any:
     _require_own("functools.total_ordering", cls)
     return functools.total_ordering(cls)
-
-
-def _dataclass(cls: Any = None, /, **options: Any) -> Any:
-    def decorate(target: Any) -> Any:
-        _require_own("dataclasses.dataclass", target)
-        return dataclasses.dataclass(target, **options)
-
-    return decorate if cls is None else decorate(cls)
 
 
 def _final(target: Any) -> Any:
@@ -236,8 +231,14 @@ _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
         "update_wrapper": _update_wrapper,
         "total_ordering": _total_ordering,
     },
-    "dataclasses": {"dataclass": _dataclass},
-    "typing": {"final": _final, "runtime_checkable": _runtime_checkable, "overload": _overload},
+    "dataclasses": {"dataclass": class_building.dataclass},
+    "collections": {"namedtuple": class_building.namedtuple},
+    "typing": {
+        "final": _final,
+        "runtime_checkable": _runtime_checkable,
+        "overload": _overload,
+        "NamedTuple": class_building.GuardedNamedTuple,
+    },
 }
 
 
@@ -355,3 +356,7 @@ def warm_catalogue(names: frozenset[str]) -> None:
 
 
 _ = operator  # operator is imported so the module is loaded before forking
+
+# Every Enum class reaches the functional API through EnumType, so its guard is process-wide
+# (and inert outside a program's run).
+class_building.guard_enum_functional_api()

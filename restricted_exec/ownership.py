@@ -22,7 +22,17 @@ from typing import Any
 
 import wrapt
 
-__all__ = ["PROGRAM_FILENAME", "ClassFactory", "is_own", "is_program_class"]
+from restricted_exec.attribute_rules import match_args_in_reach
+
+__all__ = [
+    "PROGRAM_FILENAME",
+    "ClassFactory",
+    "is_own",
+    "is_program_class",
+    "mark_as_program_class",
+    "metaclass_for",
+    "restrict_match_args",
+]
 
 PROGRAM_FILENAME = "<program>"
 """The file name the compiler gives program code; tracebacks show it, and it marks
@@ -59,7 +69,7 @@ def is_own(obj: Any) -> bool:
     return is_program_class(cls)
 
 
-def _metaclass_for(bases: tuple[Any, ...]) -> type:
+def metaclass_for(bases: tuple[Any, ...]) -> type:
     # The same "most derived metaclass" rule as CPython's __build_class__.
     winner: type = type
     for base in bases:
@@ -90,12 +100,30 @@ class ClassFactory:
     __slots__ = ()
 
     def __prepare__(self, name: str, bases: tuple[Any, ...], **kwargs: Any) -> Any:
-        namespace = _metaclass_for(bases).__prepare__(name, bases, **kwargs)
+        namespace = metaclass_for(bases).__prepare__(name, bases, **kwargs)
         namespace[_MARK_NAME] = _MARK
         return namespace
 
     def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
-        return _metaclass_for(bases)(name, bases, namespace, **kwargs)
+        cls = metaclass_for(bases)(name, bases, namespace, **kwargs)
+        # A NamedTuple's generated base carries __match_args__ built from the class body's
+        # names, which class patterns would read natively.
+        restrict_match_args(cls)
+        return cls
 
 
 CLASS_FACTORY = ClassFactory()
+
+
+def restrict_match_args(cls: type) -> None:
+    """Cut ``cls.__match_args__`` before its first name class patterns may not read natively
+    (see :func:`restricted_exec.attribute_rules.match_args_in_reach`)."""
+    names = match_args_in_reach(cls)
+    if names is not None:
+        type.__setattr__(cls, "__match_args__", names)
+
+
+def mark_as_program_class(namespace: Any) -> None:
+    """Put the program-class marker into a namespace a catalogue API is about to build a
+    class from, on the program's behalf (the functional Enum API)."""
+    namespace[_MARK_NAME] = _MARK

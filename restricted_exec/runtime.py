@@ -13,10 +13,15 @@ from __future__ import annotations
 # access (Landlock), so nothing may be imported lazily after warm-up.
 import contextlib
 import decimal
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import (  # type: ignore[attr-defined]
+    c_make_encoder as _c_make_encoder,
+)
+from json.encoder import (
+    encode_basestring as _c_encode_basestring,
+)
 from types import CodeType
 from typing import Any
 
@@ -27,7 +32,7 @@ from restricted_exec.compiler import (
     VALUE_HOOK,
     hoisted_global_name,
 )
-from restricted_exec.guards import DETERMINISTIC_RUN, RunGuards
+from restricted_exec.guards import DETERMINISTIC_RUN, PROGRAM_RUNNING, RunGuards
 from restricted_exec.modules import ModuleTable
 from restricted_exec.protocol import decode_inputs, decode_program, encode_program
 from restricted_exec.safe_builtins import build_builtins
@@ -232,9 +237,11 @@ def _run(
     # Set for the program's thread only, and reset however the run ends, so an
     # inline run cannot leave the caller's thread deterministic (or not).
     token = DETERMINISTIC_RUN.set(options.deterministic)
+    running = PROGRAM_RUNNING.set(True)
     try:
         return _execute(code, options, stream, state, make_globals)
     finally:
+        PROGRAM_RUNNING.reset(running)
         DETERMINISTIC_RUN.reset(token)
 
 
@@ -634,10 +641,37 @@ def _crash(problem: BaseException) -> Payload:
     }
 
 
+def _reply_json(value: Any) -> str:
+    """JSON text of a payload or value, from C functions captured when this module loaded.
+
+    Not ``json.dumps``: its default encoder reads its separators and methods from
+    ``json.JSONEncoder``, a class every program can reach, so the child's reply would be
+    only as safe as that class's attributes.
+    """
+    return "".join(_REPLY_ENCODER(value, 0))
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"a reply holds a {type(value).__name__}")
+
+
+_REPLY_ENCODER = _c_make_encoder(
+    None,  # no cycle check: payloads are trees built by values.encode
+    _not_json,
+    _c_encode_basestring,
+    None,  # no indent
+    ":",
+    ",",
+    False,  # sort_keys
+    False,  # skipkeys
+    True,  # allow_nan, as json.dumps
+)
+
+
 def _encode_payload(payload: Payload) -> bytes:
-    text = json.dumps(payload, ensure_ascii=False)
+    text = _reply_json(payload)
     if payload.get("value") is not None:
-        value_size = len(json.dumps(payload["value"], ensure_ascii=False))
+        value_size = len(_reply_json(payload["value"]))
         if value_size > MAX_VALUE_BYTES:
             payload["status"] = "error"
             payload["value"] = None
@@ -646,7 +680,7 @@ def _encode_payload(payload: Payload) -> bytes:
                 "UnsupportedValue",
                 f"value: {value_size:,} bytes of JSON; at most {MAX_VALUE_BYTES:,} may be returned",
             )
-            text = json.dumps(payload, ensure_ascii=False)
+            text = _reply_json(payload)
     return text.encode("utf-8", "surrogatepass")
 
 

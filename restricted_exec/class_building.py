@@ -1,0 +1,283 @@
+"""Front ends for the catalogue APIs that build classes and code from names a program hands them.
+
+``collections.namedtuple``, ``typing.NamedTuple``, ``dataclasses.dataclass`` and the functional
+Enum API (``Enum("Color", "RED GREEN")``) turn program-supplied strings into class namespaces and
+into source text they ``exec`` with the real builtins; what they generate then runs past every
+guard, on whatever object it is handed. Each front end here applies to those names the rules the
+compiler applies to source, before the standard library sees them:
+
+- a name is exact ``str`` text: a ``str`` subclass could answer ``isidentifier()`` with True for
+  ``"x=().__class__"`` and have it pasted into generated source;
+- a name that becomes a class-namespace key follows the class-body rules (no dunders, no
+  ``_sunder_`` hooks such as Enum's ``_missing_``): the functional Enum API would otherwise put
+  ``__reduce_ex__`` or ``__getattr__`` into a class;
+- ``__match_args__`` stops before the first field the program could not read natively itself
+  (a private one, ``tb_frame``), since class patterns read those names in C from any subject;
+- a method the catalogue generates for a program class checks its ``self`` the way C methods
+  do (by MRO, not ``isinstance``, which ``register`` can fake): a data class's generated
+  ``__init__`` applied to ``json.JSONEncoder`` would set its class attributes.
+
+The functional Enum API is reached through ``EnumType.__call__`` on any Enum class, so it is
+guarded where it builds the class, ``EnumType._create_``; the guard applies only while a
+program runs (:data:`PROGRAM_RUNNING`), and the host's own calls go to the original unchanged.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import sys
+import typing
+from collections.abc import Callable, Iterable
+from types import FunctionType
+from typing import Any
+
+from restricted_exec.attribute_rules import is_dunder, is_hook_like
+from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied
+from restricted_exec.ownership import (
+    PROGRAM_FILENAME,
+    is_own,
+    mark_as_program_class,
+    metaclass_for,
+    restrict_match_args,
+)
+
+__all__ = [
+    "GuardedNamedTuple",
+    "dataclass",
+    "exact_text",
+    "guard_enum_functional_api",
+    "namedtuple",
+]
+
+_namespace_of = type.__dict__["__dict__"].__get__
+_mro_of = type.__dict__["__mro__"].__get__
+
+
+def exact_text(api: str, what: str, value: object) -> str:
+    """``value`` as an exact ``str`` (a copy of a subclass's characters), else TypeError."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise TypeError(f"{api}: {what} must be a string, not {type(value).__name__}")
+
+
+def _class_body_name(api: str, name: object) -> str:
+    """A name that becomes a key of a class namespace: the compiler's class-body rules."""
+    text = exact_text(api, "a name", name)
+    if is_dunder(text):
+        raise ValueError(f"{api}: {text!r} is a special name; programs cannot define it here")
+    if text.startswith("_") and is_hook_like(text):
+        raise ValueError(
+            f"{api}: {text!r} is reserved: names that start with '_' may not end with '_' "
+            "or start with '_rx' or '_tmp'"
+        )
+    return text
+
+
+# -- methods the catalogue generates for a program's class ----------------------------
+
+
+def _checked_method(owner: type, function: FunctionType) -> Callable[..., Any]:
+    name = function.__name__
+
+    def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if owner not in _mro_of(type(self)):
+            raise TypeError(
+                f"descriptor {name!r} for {owner.__name__!r} objects doesn't apply to a "
+                f"{type(self).__name__!r} object"
+            )
+        return function(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = function.__qualname__
+    method.__doc__ = function.__doc__
+    return method
+
+
+# Names whose function the interpreter calls with a class, not an instance, as first argument.
+_CLASS_FIRST = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
+
+
+def _check_generated_methods(cls: type, before: dict[str, Any]) -> None:
+    """Make every function the catalogue added to ``cls`` refuse a ``self`` of another class."""
+    for name, value in list(_namespace_of(cls).items()):
+        if (
+            type(value) is FunctionType
+            and before.get(name) is not value
+            and name not in _CLASS_FIRST
+            and value.__code__.co_filename != PROGRAM_FILENAME
+        ):
+            type.__setattr__(cls, name, _checked_method(cls, value))
+
+
+# -- dataclasses.dataclass ---------------------------------------------------------------
+
+
+def dataclass(cls: Any = None, /, **options: Any) -> Any:
+    """``dataclasses.dataclass`` for the program's own classes, with checked generated methods."""
+
+    def decorate(target: Any) -> Any:
+        if not is_own(target):
+            raise AccessDenied(
+                "dataclasses.dataclass() changes the class it is given, and programs may only "
+                f"change classes they created, not {type(target).__name__} objects from the "
+                "sandbox"
+            )
+        before = dict(_namespace_of(target))
+        result = dataclasses.dataclass(target, **options)
+        restrict_match_args(result)
+        _check_generated_methods(result, before)
+        return result
+
+    return decorate if cls is None else decorate(cls)
+
+
+# -- collections.namedtuple and typing.NamedTuple ----------------------------------------
+
+
+def namedtuple(
+    typename: Any,
+    field_names: Any,
+    *,
+    rename: bool = False,
+    defaults: Iterable[Any] | None = None,
+    module: str | None = None,
+) -> type:
+    """``collections.namedtuple`` with exact, natively readable field names."""
+    api = "namedtuple"
+    name = exact_text(api, "typename", str(typename))
+    if isinstance(field_names, str):
+        field_names = exact_text(api, "field_names", field_names).replace(",", " ").split()
+    names = [exact_text(api, "a field name", str(item)) for item in field_names]
+    make: Any = collections.namedtuple  # its stub takes only literal defaults
+    cls: type = make(
+        name,
+        names,
+        rename=bool(rename),
+        defaults=defaults,
+        module="__main__" if module is None else exact_text(api, "module", module),
+    )
+    restrict_match_args(cls)
+    _check_generated_methods(cls, {})
+    return cls
+
+
+def GuardedNamedTuple(typename: Any, fields: Any = None, /, **kwargs: Any) -> type:
+    """``typing.NamedTuple``'s functional form with exact, natively readable field names; the
+    class form (``class P(NamedTuple)``) goes through ``__mro_entries__`` and the class
+    factory, which checks the result."""
+    api = "NamedTuple"
+    name = exact_text(api, "typename", typename)
+    if fields is None:
+        pairs = list(kwargs.items())
+    elif kwargs:
+        raise TypeError("Either list of fields or keywords can be provided to NamedTuple, not both")
+    else:
+        pairs = [(exact_text(api, "a field name", key), value) for key, value in fields]
+    cls: type = typing.NamedTuple(name, pairs)  # type: ignore[misc]
+    type.__setattr__(cls, "__module__", "__main__")  # typing names its caller: this module
+    restrict_match_args(cls)
+    _check_generated_methods(cls, {})
+    return cls
+
+
+# `class P(NamedTuple)` replaces the function by the class typing's own NamedTuple stands for.
+_NAMED_TUPLE_BASES: tuple[type, ...] = typing.NamedTuple.__mro_entries__(  # type: ignore[attr-defined]
+    (typing.NamedTuple,)
+)
+
+
+def _named_tuple_mro_entries(bases: tuple[Any, ...]) -> tuple[type, ...]:
+    return _NAMED_TUPLE_BASES
+
+
+GuardedNamedTuple.__mro_entries__ = _named_tuple_mro_entries  # type: ignore[attr-defined]
+GuardedNamedTuple.__name__ = GuardedNamedTuple.__qualname__ = "NamedTuple"
+
+
+# -- the functional Enum API -------------------------------------------------------------
+
+_original_enum_create: Callable[..., Any] | None = None
+_TYPE = type  # the guard below has a parameter named `type`, as the stdlib's does
+
+
+def _enum_names(api: str, names: Any) -> Any:
+    """The functional API's ``names`` with every name checked and copied to exact text, in the
+    forms ``EnumType._create_`` accepts (a list of names, or a list of pairs)."""
+    if isinstance(names, str):
+        names = exact_text(api, "names", names).replace(",", " ").split()
+    if names is None:
+        return None
+    if isinstance(names, tuple | list) and names and isinstance(names[0], str):
+        return [_class_body_name(api, item) for item in names]
+    pairs: list[tuple[str, Any]] = []
+    for item in names:
+        if isinstance(item, str):
+            pairs.append((_class_body_name(api, item), names[item]))
+        else:
+            key, value = item
+            pairs.append((_class_body_name(api, key), value))
+    return pairs
+
+
+def _guarded_enum_create(
+    cls: Any,
+    class_name: Any,
+    names: Any,
+    *,
+    module: Any = None,
+    qualname: Any = None,
+    type: Any = None,
+    start: Any = 1,
+    boundary: Any = None,
+) -> Any:
+    assert _original_enum_create is not None
+    if module is None:
+        # What the original's frame hack finds, one frame further out for this wrapper.
+        try:
+            module = sys._getframe(2).f_globals["__name__"]
+        except (AttributeError, ValueError, KeyError):
+            module = None
+    if not PROGRAM_RUNNING.get():
+        return _original_enum_create(
+            cls,
+            class_name,
+            names,
+            module=module,
+            qualname=qualname,
+            type=type,
+            start=start,
+            boundary=boundary,
+        )
+    api = f"{cls.__name__}()"
+    if type is not None:
+        metaclass_for((type, cls))  # refuses proxies, as for a class statement's bases
+    created = _original_enum_create(
+        cls,
+        exact_text(api, "the class name", class_name),
+        _enum_names(api, names),
+        module="__main__" if module is None else exact_text(api, "module", module),
+        qualname=None if qualname is None else exact_text(api, "qualname", qualname),
+        type=type,
+        start=start,
+        boundary=boundary,
+    )
+    # The program made this class, exactly as with a class statement.
+    marker: dict[str, Any] = {}
+    mark_as_program_class(marker)
+    for key, value in marker.items():
+        _TYPE.__setattr__(created, key, value)
+    return created
+
+
+def guard_enum_functional_api() -> None:
+    """Install the guard on ``EnumType._create_`` (once per process)."""
+    global _original_enum_create
+    if _original_enum_create is not None:
+        return
+    original = enum.EnumType.__dict__["_create_"]
+    _original_enum_create = original
+    setattr(enum.EnumType, "_create_", _guarded_enum_create)  # noqa: B010 - not in the stubs

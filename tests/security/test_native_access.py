@@ -1,0 +1,305 @@
+"""Doors through which CPython or the catalogue read, write or build natively, each closed.
+
+Every hostile program here runs in process mode (a locked-down child), never inline. Each test
+names the claim it proves; docs/security/native-access.md lists the mechanism behind each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import textwrap
+
+import pytest
+
+import restricted_exec
+from restricted_exec import ExecutionResult, Policy
+from restricted_exec.catalogue import CATALOGUE
+from restricted_exec.modules import ModuleTable
+
+PROCESS = Policy(isolation="process")
+
+
+def run(source: str) -> ExecutionResult:
+    return restricted_exec.run(textwrap.dedent(source), policy=PROCESS)
+
+
+# The finding's program: a namedtuple made at run time names any attribute, `register` makes
+# any object match, and the class pattern read the attribute in C.
+READ_THROUGH_A_CLASS_PATTERN = """
+import typing, collections
+def get(obj, name):
+    class G(collections.namedtuple("N", [name]), typing.Iterable): pass
+    G.register(type(obj))
+    match obj:
+        case G(v): return v
+class Catch:
+    def __enter__(self): return self
+    def __exit__(self, kind, error, tb):
+        self.tb = tb; return True
+with Catch() as c:
+    1 / 0
+g = get(get(get(c.tb, "tb_frame"), "f_back"), "f_globals")
+print(g["sys"].modules["os"].getuid())
+"""
+
+
+def test_a_positional_class_pattern_reads_no_denied_attribute_of_an_object_made_to_match() -> None:
+    result = run(
+        """
+        import typing, collections
+        class G(collections.namedtuple("N", ["gi_frame"]), typing.Iterable): pass
+        def gen():
+            yield 1
+        g = gen()
+        G.register(type(g))
+        match g:
+            case G(v):
+                print("read", v)
+        """
+    )
+    assert result.status == "error", result
+    assert "read" not in result.stdout
+    assert result.error is not None and result.error.type == "TypeError"
+    assert "accepts 0 positional sub-patterns" in result.error.message
+
+
+def test_a_positional_class_pattern_reads_no_private_field_of_a_foreign_object() -> None:
+    # A data class may have private fields; positional matching stops before the first.
+    result = run(
+        """
+        import typing, dataclasses, json
+        @dataclasses.dataclass
+        class D(typing.Iterable):
+            _current_indent_level: int = 0
+        D.register(json.JSONEncoder)
+        match json.JSONEncoder():
+            case D(v):
+                print("read", v)
+        """
+    )
+    assert "read" not in result.stdout
+    assert result.status == "error", result
+    assert result.error is not None and "positional sub-pattern" in result.error.message
+
+
+def test_the_findings_class_pattern_escape_reaches_no_host_module() -> None:
+    result = run(READ_THROUGH_A_CLASS_PATTERN)
+    assert result.status == "error", result
+    assert result.stdout == ""
+
+
+def test_a_context_manager_exit_is_handed_no_traceback() -> None:
+    result = run(
+        """
+        class Catch:
+            def __enter__(self):
+                return self
+            def __exit__(self, kind, error, tb):
+                self.seen = (kind, str(error), tb)
+                return True
+        with Catch() as c:
+            1 / 0
+        print(c.seen)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "(<class 'ZeroDivisionError'>, 'division by zero', None)\n"
+
+
+def test_a_data_class_generated_init_cannot_set_attributes_of_a_catalogue_class() -> None:
+    # Before the fix this program came back "ok": the child's reply encoder used the
+    # separator it had planted on json.JSONEncoder.
+    result = run(
+        """
+        import dataclasses, json
+        @dataclasses.dataclass
+        class W:
+            item_separator: str
+        W.__init__(json.JSONEncoder, ', "status": "ok", "error": null, ')
+        raise ValueError("this program failed")
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "TypeError"
+    assert "doesn't apply to a 'type' object" in result.error.message
+
+
+@pytest.mark.parametrize("method", ["__repr__", "__eq__", "__init__"])
+def test_every_method_dataclasses_generates_refuses_a_foreign_self(method: str) -> None:
+    result = run(
+        f"""
+        import dataclasses, json
+        @dataclasses.dataclass(order=True, frozen=True)
+        class W:
+            indent: object = None
+        W.{method}(json.JSONEncoder(), json.JSONEncoder())
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "doesn't apply to a 'JSONEncoder'" in result.error.message
+
+
+def test_the_functional_enum_api_cannot_put_a_special_method_into_a_class() -> None:
+    # With __reduce_ex__ in a class, dataclasses.asdict's deepcopy reached copy's
+    # _reconstruct: a real setattr on any object the program named.
+    result = run(
+        """
+        import enum, dataclasses, json
+        def reduce(self, protocol):
+            return (lambda: json.JSONEncoder, (), {"item_separator": "X"})
+        E = enum.Enum("E", {"__reduce_ex__": reduce, "A": 1})
+        @dataclasses.dataclass
+        class Box:
+            member: object
+        dataclasses.asdict(Box(E.A))
+        print(json.dumps([1, 2]))
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "ValueError"
+    assert "'__reduce_ex__' is a special name" in result.error.message
+
+
+@pytest.mark.parametrize("name", ["_missing_", "_generate_next_value_", "__getattr__"])
+def test_the_functional_enum_api_cannot_define_enum_hooks(name: str) -> None:
+    result = run(f'import enum\nenum.Enum("E", [("{name}", 1), ("A", 2)])')
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "ValueError"
+
+
+def test_an_own_empty_enum_reaches_the_functional_api_only_through_the_guard() -> None:
+    result = run(
+        """
+        import enum
+        class Base(enum.IntEnum):
+            pass
+        Base("E", {"__format__": lambda self, spec: "planted", "A": 1})
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "special name" in result.error.message
+
+
+STR_SUBCLASS_NAME = """
+class Name(str):
+    def isidentifier(self):
+        return True
+    def startswith(self, *args):
+        return False
+    def __str__(self):
+        return self
+payload = Name("a=().__class__.__base__.__subclasses__()")
+"""
+
+
+def test_a_str_subclass_cannot_paste_source_into_namedtuple_s_generated_code() -> None:
+    result = run(
+        STR_SUBCLASS_NAME
+        + """
+import collections
+N = collections.namedtuple("N", [payload])
+print(len(N.__new__.__defaults__[0]))
+"""
+    )
+    assert result.status in ("error", "policy_violation"), result
+    assert result.stdout == ""
+    result = run(
+        STR_SUBCLASS_NAME
+        + """
+import collections
+N = collections.namedtuple("N", [payload])
+"""
+    )
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "ValueError"
+    assert "valid identifiers" in result.error.message
+
+
+def test_a_str_subclass_cannot_paste_source_into_typing_namedtuple() -> None:
+    result = run(
+        STR_SUBCLASS_NAME
+        + """
+import typing
+typing.NamedTuple("N", [(payload, int)])
+"""
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "valid identifiers" in result.error.message
+
+
+def test_update_wrapper_copies_no_namespace_of_an_object_the_program_does_not_own() -> None:
+    result = run(
+        """
+        import functools, json
+        def f():
+            pass
+        functools.update_wrapper(f, json.JSONEncoder)
+        print(f.encode)
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "AttributeError"
+
+
+def test_update_wrapper_still_copies_the_namespace_of_the_program_s_own_function() -> None:
+    result = run(
+        """
+        import functools
+        def inner():
+            pass
+        inner.unit = "kg"
+        @functools.wraps(inner)
+        def outer():
+            pass
+        print(outer.__name__, outer.unit)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "inner kg\n"
+
+
+def test_the_child_reply_encoder_reads_nothing_from_json_encoder() -> None:
+    # Unit test of the encoder in this process: no program runs here.
+    from restricted_exec import runtime
+
+    payload = {"status": "error", "stdout": "", "value": [1, 2], "error": None}
+    planted = json.JSONEncoder.item_separator
+    try:
+        json.JSONEncoder.item_separator = ', "status": "ok", '
+        encoded = runtime._encode_payload(dict(payload))
+    finally:
+        json.JSONEncoder.item_separator = planted
+    assert json.loads(encoded) == payload
+
+
+def test_every_catalogue_class_s_match_args_name_only_natively_readable_attributes() -> None:
+    from restricted_exec.attribute_rules import match_args_in_reach
+
+    checked = 0
+    for name in CATALOGUE:
+        proxy = ModuleTable(frozenset(CATALOGUE)).get(name)
+        for attribute in CATALOGUE[name].allowed:
+            value = getattr(proxy, attribute, None)
+            if isinstance(value, type):
+                checked += 1
+                assert match_args_in_reach(value) is None, (name, attribute)
+    assert checked > 50
+
+
+def test_the_enum_guard_leaves_the_host_s_own_functional_enum_calls_alone() -> None:
+    # Outside a program's run the stdlib's behaviour is unchanged, special names included.
+    import restricted_exec.modules  # noqa: F401 - installs the guard
+
+    made = enum.Enum("Made", {"__str__": lambda self: "host", "A": 1})
+    assert str(made.A) == "host"
+    assert made.__module__ == __name__
+
+
+def test_the_host_s_own_dataclasses_are_untouched_by_the_sandbox_s_front_end() -> None:
+    @dataclasses.dataclass
+    class HostData:
+        _private: int = 1
+
+    assert HostData.__match_args__ == ("_private",)
