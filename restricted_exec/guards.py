@@ -31,7 +31,7 @@ import random
 import statistics
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import BuiltinMethodType, ModuleType
+from types import BuiltinMethodType, FunctionType, MethodType, ModuleType, SimpleNamespace
 from typing import Any
 
 from restricted_exec.attribute_rules import (
@@ -49,7 +49,7 @@ from restricted_exec.formatting import (
     unbound_format,
     unbound_format_map,
 )
-from restricted_exec.ownership import CLASS_FACTORY, is_own
+from restricted_exec.ownership import CLASS_FACTORY, PROGRAM_FILENAME, is_own
 
 __all__ = [
     "DETERMINISTIC_RUN",
@@ -227,6 +227,68 @@ class ContextManagerGuard:
         return self._exit(kind, error, None)
 
 
+def _checked_unbound(source: Any, owner: type, name: str) -> Any:
+    """What ``source.name`` may hand out when read from a class the program owns.
+
+    Read from a class, a method comes unbound and takes any ``self``. The program's own
+    functions guard what they touch; a method inherited from the catalogue does not
+    (``TextWrapper.__init__`` sets attributes natively, ``property.__init__`` re-initialises),
+    so it is handed out checking its ``self`` by MRO, as a C method checks its type.
+    """
+    found = getattr(source, name)
+    if (
+        type(found) is FunctionType and found.__code__.co_filename == PROGRAM_FILENAME
+    ) or not callable(found) or type(found) is MethodType:
+        return source  # the program's own code, data, or a method bound already
+    return SimpleNamespace(**{name: _self_checked(owner, name, found)})
+
+
+def _self_checked(owner: type, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if owner not in _mro_of(type(self)):
+            raise TypeError(
+                f"descriptor {name!r} for {owner.__name__!r} objects doesn't apply to a "
+                f"{type(self).__name__!r} object"
+            )
+        return function(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"{owner.__name__}.{name}"
+    return method
+
+
+# Types whose __init__ only replaces items, which carry no rule (see compiler.visit_Subscript).
+_ITEM_CONTAINERS = frozenset({list, dict, set, bytearray})
+_OWN_ONLY_INITS: dict[type, SimpleNamespace] = {}
+
+
+def _own_only_init(cls: type) -> SimpleNamespace:
+    """What ``dict.__init__`` (any builtin class's ``__init__``) reads as in a program.
+
+    Programs call it on their own objects (``dict.__init__(self)`` in a subclass). On an
+    object the program does not own it would re-initialise it in place: ``property.__init__``
+    of ``fractions.Fraction.numerator`` changed every Fraction of the process. The returned
+    namespace's ``__init__`` refuses such a ``self``; plain containers stay allowed, since
+    replacing their items is item access, which has no rule.
+    """
+    found = _OWN_ONLY_INITS.get(cls)
+    if found is not None:
+        return found
+    init = cls.__init__
+
+    def __init__(self: Any, /, *args: Any, **kwargs: Any) -> None:
+        if not (is_own(self) or type(self) in _ITEM_CONTAINERS):
+            raise AccessDenied(
+                f"{cls.__name__}.__init__() would re-initialise a {type(self).__name__} object "
+                "the program did not create"
+            )
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    found = _OWN_ONLY_INITS.setdefault(cls, SimpleNamespace(__init__=__init__))
+    return found
+
+
 def safe_type(*args: Any) -> type:
     """``type(x)`` with one argument; never a metaclass, never class creation."""
     if len(args) != 1:
@@ -275,7 +337,9 @@ class RunGuards:
 
     def private_hook(self, obj: Any, name: str) -> Any:
         """``_private_(a, "_b")._b``: returns ``a`` if it may show private attributes."""
-        if self.is_own(obj) or (name in NAMEDTUPLE_API and _namedtuple_api_allowed(obj, name)):
+        if self.is_own(obj):
+            return _checked_unbound(obj, obj, name) if isinstance(obj, type) else obj
+        if name in NAMEDTUPLE_API and _namedtuple_api_allowed(obj, name):
             return obj
         raise AccessDenied(
             f'"{name}" is private to {type(obj).__name__}; programs may read private '
@@ -292,13 +356,14 @@ class RunGuards:
         run shares.
         """
         if self.is_own(obj):
-            return obj
+            return _checked_unbound(obj, obj, name) if isinstance(obj, type) else obj
         if type(obj) is super:
             bound = obj.__self__  # type: ignore[attr-defined]
             if bound is not None and (self.is_own(bound) or self.is_own(type(bound))):
-                return obj
+                # super(C, C) hands out functions unbound, like the class itself.
+                return _checked_unbound(obj, bound, name) if isinstance(bound, type) else obj
         elif isinstance(obj, type) and obj.__module__ == "builtins":
-            return obj
+            return _own_only_init(obj) if name == "__init__" else obj
         raise AccessDenied(
             f'"{name}" of {type(obj).__name__} objects is not available: programs may use '
             "special methods only on their own objects and builtin classes"
@@ -322,9 +387,9 @@ class RunGuards:
         if reason is not None:
             raise AccessDenied(reason)
         if is_private(text):
-            self.private_hook(obj, text)
+            obj = self.private_hook(obj, text)
         elif is_special_method(text):
-            self.special_hook(obj, text)
+            obj = self.special_hook(obj, text)
         elif text in _CHECKED_NAMES:
             return _runtime_checked(obj, text, default)
         if default is _MISSING:
