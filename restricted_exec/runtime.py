@@ -287,7 +287,9 @@ def _execute(
     try:
         value = encode(state.value, max_items=options.max_value_items)
     except UnsupportedValue as problem:
-        return _payload("error", stream, error=error_info("value", "UnsupportedValue", str(problem)))
+        return _payload(
+            "error", stream, error=error_info("value", "UnsupportedValue", str(problem))
+        )
     except RecursionError:
         return _payload(
             "error",
