@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TRUNCATION_NOTE", "capped", "encodable", "encodable_data"]
+__all__ = ["TRUNCATION_NOTE", "capped", "encodable", "encodable_data", "printable"]
 
 TRUNCATION_NOTE = " ... [truncated: {omitted:,} more bytes]"
 """Appended to text cut at a cap, so no cut is silent."""
@@ -65,3 +65,19 @@ def capped(text: str, limit: int) -> tuple[str, bool]:
     head = encoded[:limit].decode("utf-8", "ignore")
     omitted = len(encoded) - len(head.encode("utf-8"))
     return head + TRUNCATION_NOTE.format(omitted=omitted), True
+
+
+# What a terminal would act on instead of showing: C0 and C1 controls and DEL (escape
+# sequences, carriage returns, bells) and the bidirectional overrides that reorder
+# what is shown (a "Trojan Source" line). Each is shown as its Python escape.
+_TERMINAL_CONTROLS = [*range(0x20), *range(0x7F, 0xA0), 0x200E, 0x200F]
+_TERMINAL_CONTROLS += [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_SHOWN = {code: ascii(chr(code))[1:-1] for code in _TERMINAL_CONTROLS}
+_SHOWN_KEEPING_LINES = {code: shown for code, shown in _SHOWN.items() if chr(code) not in "\n\t"}
+
+
+def printable(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` safe to print on a terminal: controls (escape sequences included) and
+    bidirectional overrides shown as escapes (``\\x1b``), lone surrogates too;
+    ``keep_lines`` leaves newlines and tabs as they are (for multi-line blocks)."""
+    return encodable(text).translate(_SHOWN_KEEPING_LINES if keep_lines else _SHOWN)
