@@ -151,8 +151,13 @@ def test_a_refused_program_lists_at_most_max_violations_and_counts_the_rest() ->
     assert outcome.violations[-1].message == f"and {unlisted:,} more violations (not listed)"
 
 
-def test_the_compile_cache_weighs_a_refusal_by_the_violations_it_keeps() -> None:
-    cache = CompileCache(256, 4 << 20)
-    outcome = cache.get_or_compile(_UNDERSCORE_LINES, Policy().compile_settings(), compile_source)
+def test_the_compile_cache_weighs_a_refusal_by_the_violations_it_keeps_not_its_source() -> None:
+    settings = Policy().compile_settings()
+    many = CompileCache(256, 4 << 20)
+    outcome = many.get_or_compile(_UNDERSCORE_LINES, settings, compile_source)
     kept_text = sum(len(violation.message) for violation in outcome.violations)
-    assert cache.source_bytes >= kept_text + len(outcome.violations) * 100
+    assert many.source_bytes >= kept_text + len(outcome.violations) * 100
+    one = CompileCache(256, 4 << 20)
+    padded = "_a_ = 1\n" + "# padding\n" * 6_000  # 60 KB of source, one violation
+    assert one.get_or_compile(padded, settings, compile_source).kind == "policy_violation"
+    assert one.source_bytes < 2_000
