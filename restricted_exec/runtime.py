@@ -101,7 +101,10 @@ class RunOptions:
 
 
 class _Stdout:
-    """The program's one stdout; keeps at most ``limit`` bytes of UTF-8."""
+    """The program's one stdout; keeps at most ``limit`` bytes of UTF-8.
+
+    Text is made encodable as it is written (a lone surrogate becomes ``\\udXXX``,
+    see restricted_exec.text), so the limit counts the bytes the caller gets."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -112,15 +115,21 @@ class _Stdout:
     def write(self, text: str) -> int:
         if self.truncated:
             raise OutputLimitReached
-        size = len(text.encode("utf-8", "surrogatepass"))
+        written = len(text)
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = encodable(text)
+            encoded = text.encode("utf-8")
+        size = len(encoded)
         if self.used + size <= self.limit:
             self.parts.append(text)
             self.used += size
-            return len(text)
+            return written
         room = self.limit - self.used
-        head = text.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+        head = encoded[:room].decode("utf-8", "ignore")
         self.parts.append(head)
-        self.used += len(head.encode("utf-8", "surrogatepass"))
+        self.used += len(head.encode("utf-8"))
         self.truncated = True
         raise OutputLimitReached
 
@@ -352,7 +361,7 @@ def ending(status: str, kind: str, type_name: str, message: str) -> Payload:
 def _payload(status: str, stream: _Stdout, *, value: Any = None, error: Any = None) -> Payload:
     return {
         "status": status,
-        "stdout": encodable(stream.text()),
+        "stdout": stream.text(),
         "stdout_truncated": stream.truncated,
         "value": value,
         "error": error,

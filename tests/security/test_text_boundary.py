@@ -97,3 +97,11 @@ def test_cli_output_the_terminal_cannot_encode_is_escaped_not_a_traceback() -> N
     assert completed.stdout == "caf\\xe9\n"
     assert "Traceback" not in completed.stderr
     assert "\x1b" not in completed.stderr and "\\x1b[2J" in completed.stderr
+
+
+def test_output_bytes_counts_a_lone_surrogate_as_the_escape_the_caller_gets() -> None:
+    with Sandbox(Policy(output_bytes=10)) as sandbox:
+        result = sandbox.run("print(chr(0xD800) * 3)")
+    assert result.status == "output_limit"
+    assert result.stdout == "\\ud800\\ud8"
+    assert len(result.stdout.encode()) == 10
