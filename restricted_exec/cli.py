@@ -6,6 +6,7 @@ A thin layer over the library: everything it does, ``restricted_exec.run`` does.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from restricted_exec.errors import InputError, PolicyError
 from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult
 from restricted_exec.sandbox import Sandbox
+from restricted_exec.text import encodable, encodable_data, printable
 from restricted_exec.values import decode
 
 __all__ = ["EXIT_CODES", "main"]
@@ -197,14 +199,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(result: ExecutionResult, *, as_json: bool) -> int:
+    # A result's text is encodable UTF-8 (restricted_exec.text); a terminal whose
+    # encoding cannot show some of it gets the same backslash escapes, not an error.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     if as_json:
-        print(result.model_dump_json(indent=2))
+        print(_json_text(result))
     else:
-        sys.stdout.write(result.stdout)
+        sys.stdout.write(encodable(result.stdout))
         sys.stdout.flush()
         if result.status != "ok":
-            print(f"restricted-exec: {result.summary()}", file=sys.stderr)
+            # The program's stdout is its own; our one-line reason shows its controls escaped.
+            print(f"restricted-exec: {printable(result.summary())}", file=sys.stderr)
     return EXIT_CODES[result.status]
+
+
+def _json_text(result: ExecutionResult) -> str:
+    try:
+        return result.model_dump_json(indent=2)
+    except ValueError:
+        # Text that did not come through the runtime (a caller's source in a refusal):
+        # the same escapes as everywhere else.
+        return json.dumps(
+            encodable_data(result.model_dump(mode="json")), indent=2, ensure_ascii=False
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

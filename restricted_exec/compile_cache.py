@@ -3,9 +3,10 @@
 Keys are the source's sha256 and the policy's compile settings, never the source
 text itself: a cache keyed on the text would keep every distinct program alive in
 the caller's memory, including the ones refused for being too large. Each entry
-is weighed by its source size (what its code object and violations scale with;
-a refusal for size weighs nothing, since it keeps only a message), and the
-least recently used entries are dropped until both bounds hold.
+is weighed by what it keeps: a compiled program by its source size (what its code
+object scales with), a refused one by its violations (their messages and the
+objects holding them; the compiler lists at most MAX_VIOLATIONS), and the least
+recently used entries are dropped until both bounds hold.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ from restricted_exec.compiler import CompileOutcome, CompileSettings, source_dig
 __all__ = ["CompileCache"]
 
 _Key = tuple[str, CompileSettings]
+# Bytes one Violation costs besides its message's text: the model, its line and
+# column, the str header of its message, its slot in the outcome's tuple.
+_VIOLATION_OVERHEAD = 400
+
+
+def _weight(outcome: CompileOutcome, source_size: int) -> int:
+    """Bytes the cache holds for ``outcome`` (``source_size``: its source in UTF-8)."""
+    if outcome.code is not None:
+        return source_size
+    return sum(len(v.message) + _VIOLATION_OVERHEAD for v in outcome.violations)
 
 
 class CompileCache:
@@ -26,7 +37,8 @@ class CompileCache:
 
     Args:
         max_entries: most outcomes kept; 0 disables the cache.
-        max_source_bytes: most source bytes the kept outcomes may stand for.
+        max_source_bytes: most bytes the kept outcomes may weigh (see the module's
+            docstring: source bytes of compiled programs, violations of refused ones).
     """
 
     def __init__(self, max_entries: int, max_source_bytes: int) -> None:
@@ -55,7 +67,7 @@ class CompileCache:
         # Compiled outside the lock: two threads may compile the same new source
         # at once (both get equal outcomes), but no caller waits on another's compile.
         outcome = compile_source(source, settings)
-        weight = 0 if size > settings.max_source_bytes else size
+        weight = _weight(outcome, size)
         if self._max_entries == 0 or weight > self._max_bytes:
             return outcome
         with self._lock:
@@ -74,5 +86,5 @@ class CompileCache:
 
     @property
     def source_bytes(self) -> int:
-        """Total source bytes the kept outcomes stand for."""
+        """Total weight of the kept outcomes, in bytes (see the module's docstring)."""
         return self._bytes

@@ -57,6 +57,7 @@ from restricted_exec.ownership import PROGRAM_FILENAME
 from restricted_exec.safe_builtins import DENIED as DENIED_BUILTINS
 
 __all__ = [
+    "MAX_VIOLATIONS",
     "PROGRAM_FILENAME",
     "CompileOutcome",
     "CompileSettings",
@@ -66,6 +67,9 @@ __all__ = [
     "source_digest",
 ]
 
+
+MAX_VIOLATIONS = 100
+"""Most violations a refused program's outcome lists; the rest are counted in a last one."""
 
 VALUE_HOOK = "_rx_value_"
 CHECK_HOOK = "_rx_check_"
@@ -175,6 +179,9 @@ def _transform_and_compile(
     transformer = ProgramTransformer(settings, set(names.bound))
     transformer.visit(tree)
     if transformer.violations:
+        if transformer.unlisted_violations:
+            more = f"and {transformer.unlisted_violations:,} more violations (not listed)"
+            transformer.violations.append(Violation(None, None, more))
         return CompileOutcome(None, digest, "policy_violation", tuple(transformer.violations))
     used = _hoist_preloads(tree, stable_preloads)
     code = compile(tree, PROGRAM_FILENAME, "exec", dont_inherit=True)
@@ -216,6 +223,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
             NONDETERMINISTIC_READS if settings.deterministic else frozenset()
         )
         self.violations: list[Violation] = []
+        self.unlisted_violations = 0  # found past MAX_VIOLATIONS: only counted
 
     # -- traversal ---------------------------------------------------------
     #
@@ -266,6 +274,11 @@ class ProgramTransformer(RestrictingNodeTransformer):
     # -- reporting ---------------------------------------------------------
 
     def error(self, node: ast.AST, info: str) -> None:
+        # A refusal is kept in the caller's compile cache and built in the caller's
+        # process: a program of 16,000 violating lines must not cost 16,000 of each.
+        if len(self.violations) >= MAX_VIOLATIONS:
+            self.unlisted_violations += 1
+            return
         line = getattr(node, "lineno", None)
         column = getattr(node, "col_offset", None)
         self.violations.append(Violation(line, None if column is None else column + 1, info))

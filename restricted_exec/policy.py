@@ -34,6 +34,9 @@ class Policy(BaseModel):
         memory_mb: megabytes the program may allocate on top of the
             interpreter's own baseline (process mode; inline mode cannot limit memory).
         output_bytes: bytes of stdout kept; more ends the run with ``output_limit``.
+            An error's text is capped separately and whatever this is (see
+            ``restricted_exec.runtime.ERROR_MESSAGE_BYTES``), so a run with 0 still says
+            why it failed and no exception message carries more than that cap.
         max_source_bytes: largest program accepted, in bytes of UTF-8. The
             compiler runs in the caller's process, outside ``timeout_s`` and
             ``memory_mb``, at up to ~3.5 ms and ~0.7 MB of transient memory per KB

@@ -72,6 +72,8 @@ class ErrorInfo(BaseModel):
     violations: tuple[Violation, ...] = ()
 
 
+_MAX_SERIALISED_ITEMS = 1 << 62
+
 _EXCEPTION_FOR_STATUS: dict[str, type[errors.ExecutionError]] = {
     "error": errors.ProgramError,
     "syntax_error": errors.ProgramSyntaxError,
@@ -133,7 +135,9 @@ class ExecutionResult(BaseModel):
 
     @field_serializer("value", when_used="json")
     def _value_as_tagged_json(self, value: Any) -> Any:
-        return encode(value)
+        # The run's policy bounded the value's items when it was made (at most
+        # Policy.max_value_items' own maximum); serialising must not refuse what it allowed.
+        return encode(value, max_items=_MAX_SERIALISED_ITEMS)
 
     @field_validator("value", mode="before")
     @classmethod

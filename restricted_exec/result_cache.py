@@ -9,11 +9,15 @@ of a set of strings, and a restarted fork server has a new one.
 Entries are kept as JSON text, never as live objects: every hit is a fresh
 ExecutionResult whose ``value`` no other caller holds (a caller that mutates the
 list it got back cannot change what the next caller gets), and the JSON's length
-is what the byte bound counts.
+is what the byte bound counts. A result's text is already encodable (see
+:mod:`restricted_exec.text`), so a hit equals the run it came from; a result that
+still cannot be written as JSON is simply not kept - storing is an optimisation,
+never a reason for ``run()`` to fail.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +26,8 @@ from collections.abc import Callable, Hashable
 from restricted_exec.result import ExecutionResult
 
 __all__ = ["CACHEABLE_STATUSES", "ResultCache"]
+
+_log = logging.getLogger("restricted_exec.result_cache")
 
 CACHEABLE_STATUSES = frozenset({"ok", "error", "output_limit"})
 """Endings decided by the program alone; timeouts, memory limits, crashes and
@@ -77,7 +83,11 @@ class ResultCache:
         """Store ``result`` if its ending is cacheable and it fits; True if stored."""
         if not self.enabled or result.status not in CACHEABLE_STATUSES:
             return False
-        text = result.model_dump_json()
+        try:
+            text = result.model_dump_json()
+        except Exception:
+            _log.warning("a %s result could not be written as JSON; not cached", result.status)
+            return False
         if len(text) > self._max_bytes:
             return False
         with self._lock:

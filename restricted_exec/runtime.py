@@ -13,6 +13,7 @@ from __future__ import annotations
 # access (Landlock), so nothing may be imported lazily after warm-up.
 import contextlib
 import decimal
+import dis
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,9 +37,13 @@ from restricted_exec.guards import DETERMINISTIC_RUN, PROGRAM_RUNNING, RunGuards
 from restricted_exec.modules import ModuleTable
 from restricted_exec.protocol import decode_inputs, decode_program, encode_program
 from restricted_exec.safe_builtins import build_builtins
+from restricted_exec.text import capped, encodable
 from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = [
+    "ERROR_MESSAGE_BYTES",
+    "ERROR_TRACEBACK_BYTES",
+    "ERROR_TYPE_BYTES",
     "MAX_VALUE_BYTES",
     "BaseGlobals",
     "ExecutionInterrupted",
@@ -63,6 +68,22 @@ Payload = dict[str, Any]
 MAX_VALUE_BYTES = 8 * 1024 * 1024
 """The largest final value (as JSON) a child may send back; larger is an error."""
 
+# Caps on the text that describes how a run failed. They are fixed, not tied to
+# output_bytes: a run with output_bytes=0 must still say why it failed, and an
+# exception message must not carry more than this past output_bytes either. Each
+# cut ends with a note saying how much was cut (restricted_exec.text.capped).
+# Even if every byte were JSON-escaped sixfold, the three fit in the 64 KiB the
+# host allows a reply on top of stdout and value.
+ERROR_MESSAGE_BYTES = 2048
+"""Most bytes of UTF-8 kept of an error's message."""
+ERROR_TRACEBACK_BYTES = 6144
+"""Most bytes of UTF-8 kept of an error's traceback (its newest frames are kept)."""
+ERROR_TYPE_BYTES = 128
+"""Most bytes of UTF-8 kept of an error's type name (a program names its own classes)."""
+_SOURCE_LINE_BYTES = 512  # one traceback line's source text, cut with a note beyond this
+_REPEATED_FRAMES_SHOWN = 3  # CPython's traceback shows this many equal frames, then a count
+_RAISE_OPCODE = dis.opmap["RAISE_VARARGS"]
+
 
 class OutputLimitReached(BaseException):
     """Raised into the program when its stdout reaches the output limit."""
@@ -85,7 +106,10 @@ class RunOptions:
 
 
 class _Stdout:
-    """The program's one stdout; keeps at most ``limit`` bytes of UTF-8."""
+    """The program's one stdout; keeps at most ``limit`` bytes of UTF-8.
+
+    Text is made encodable as it is written (a lone surrogate becomes ``\\udXXX``,
+    see restricted_exec.text), so the limit counts the bytes the caller gets."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -96,15 +120,21 @@ class _Stdout:
     def write(self, text: str) -> int:
         if self.truncated:
             raise OutputLimitReached
-        size = len(text.encode("utf-8", "surrogatepass"))
+        written = len(text)
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = encodable(text)
+            encoded = text.encode("utf-8")
+        size = len(encoded)
         if self.used + size <= self.limit:
             self.parts.append(text)
             self.used += size
-            return len(text)
+            return written
         room = self.limit - self.used
-        head = text.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+        head = encoded[:room].decode("utf-8", "ignore")
         self.parts.append(head)
-        self.used += len(head.encode("utf-8", "surrogatepass"))
+        self.used += len(head.encode("utf-8"))
         self.truncated = True
         raise OutputLimitReached
 
@@ -260,13 +290,13 @@ def _execute(
             exec(code, program_globals)
     except OutputLimitReached:
         return _payload("output_limit", stream, error=_limit_error("output", stream))
-    except MemoryError:
-        return _payload("memory_limit", stream, error=_memory_error())
     except ExecutionInterrupted:
         raise
     except BaseException as error:
         if stream.truncated:
             return _payload("output_limit", stream, error=_limit_error("output", stream))
+        if isinstance(error, MemoryError) and not _raised_by_program(error):
+            return _payload("memory_limit", stream, error=_memory_error())
         return _payload("error", stream, error=describe_exception(error, options.source))
     if stream.truncated:
         return _payload("output_limit", stream, error=_limit_error("output", stream))
@@ -274,9 +304,7 @@ def _execute(
         value = encode(state.value, max_items=options.max_value_items)
     except UnsupportedValue as problem:
         return _payload(
-            "error",
-            stream,
-            error=error_info("value", "UnsupportedValue", str(problem)),
+            "error", stream, error=error_info("value", "UnsupportedValue", str(problem))
         )
     except RecursionError:
         return _payload(
@@ -284,12 +312,46 @@ def _execute(
             stream,
             error=error_info("value", "UnsupportedValue", "value: nested too deeply to return"),
         )
+    except ValueError as problem:
+        # What CPython itself refuses to turn into text: a Fraction with a part over
+        # sys.int_info.default_max_str_digits (4,300) digits, as its repr() would.
+        return _payload(
+            "error",
+            stream,
+            error=error_info("value", "UnsupportedValue", f"value: cannot be returned: {problem}"),
+        )
+    except MemoryError:
+        return _payload("memory_limit", stream, error=_memory_error())
     return _payload("ok", stream, value=value)
 
 
+def _raised_by_program(error: MemoryError) -> bool:
+    """True if the program raised this MemoryError itself (``raise MemoryError``), False
+    if an allocation failed. A failed allocation raises at the instruction that
+    allocated - in the program, in a module, in C - never at a ``raise`` statement
+    of the program; the innermost traceback entry says which instruction it was."""
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    if code.co_filename != PROGRAM_FILENAME:
+        return False
+    offset = tb.tb_lasti
+    return 0 <= offset < len(code.co_code) and code.co_code[offset] == _RAISE_OPCODE
+
+
 def error_info(kind: str, type_name: str, message: str) -> dict[str, Any]:
-    """The ErrorInfo fields of an ending that has no line or traceback of its own."""
-    return {"kind": kind, "type": type_name, "message": message, "line": None, "traceback": ""}
+    """The ErrorInfo fields of an ending that has no line or traceback of its own
+    (text made encodable and capped, see ERROR_MESSAGE_BYTES)."""
+    return {
+        "kind": kind,
+        "type": capped(type_name, ERROR_TYPE_BYTES)[0],
+        "message": capped(message, ERROR_MESSAGE_BYTES)[0],
+        "line": None,
+        "traceback": "",
+    }
 
 
 def ending(status: str, kind: str, type_name: str, message: str) -> Payload:
@@ -326,13 +388,17 @@ def _memory_error() -> dict[str, Any]:
 
 
 def describe_exception(error: BaseException, source: str) -> dict[str, Any]:
-    """ErrorInfo fields for an exception the program raised, with only its own frames."""
-    type_name = type(error).__name__
+    """ErrorInfo fields for an exception the program raised, with only its own frames.
+
+    The text is made encodable and capped (ERROR_TYPE_BYTES, ERROR_MESSAGE_BYTES,
+    ERROR_TRACEBACK_BYTES), each cut saying so; runs of one repeated frame (deep
+    recursion) are shown as CPython shows them, three frames and a count."""
+    type_name = capped(type(error).__name__, ERROR_TYPE_BYTES)[0]
     try:
         message = str(error)
     except BaseException:
         message = f"<{type_name} whose str() failed>"
-    lines = source.splitlines()
+    message = capped(message, ERROR_MESSAGE_BYTES)[0]
     frames: list[tuple[int, str]] = []
     tb = error.__traceback__
     while tb is not None:
@@ -340,19 +406,56 @@ def describe_exception(error: BaseException, source: str) -> dict[str, Any]:
         if code.co_filename == PROGRAM_FILENAME:
             frames.append((tb.tb_lineno, code.co_name))
         tb = tb.tb_next
-    text = ["Traceback (most recent call last):"]
-    for line_number, function in frames:
-        text.append(f'  File "{PROGRAM_FILENAME}", line {line_number}, in {function}')
-        if 0 < line_number <= len(lines):
-            text.append(f"    {lines[line_number - 1].strip()}")
-    text.append(f"{type_name}: {message}" if message else type_name)
+    last = f"{type_name}: {message}" if message else type_name
     return {
         "kind": "exception",
         "type": type_name,
         "message": message,
         "line": frames[-1][0] if frames else None,
-        "traceback": "\n".join(text),
+        "traceback": _traceback_text(frames, source, last),
     }
+
+
+def _traceback_text(frames: list[tuple[int, str]], source: str, last: str) -> str:
+    lines = source.splitlines() if frames else []
+    entries: list[str] = []
+    previous: tuple[int, str] | None = None
+    repeats = 0
+    for frame in frames:
+        if frame == previous:
+            repeats += 1
+            if repeats >= _REPEATED_FRAMES_SHOWN:
+                continue
+        else:
+            _note_repeats(entries, repeats)
+            previous, repeats = frame, 0
+        line_number, function = frame
+        entry = f'  File "{PROGRAM_FILENAME}", line {line_number}, in {capped(function, 256)[0]}'
+        if 0 < line_number <= len(lines):
+            entry += f"\n    {capped(lines[line_number - 1].strip(), _SOURCE_LINE_BYTES)[0]}"
+        entries.append(encodable(entry))
+    _note_repeats(entries, repeats)
+    header = "Traceback (most recent call last):"
+    # Keep the newest frames: they say where it failed. The last line (type and
+    # message, each capped already) always fits.
+    budget = ERROR_TRACEBACK_BYTES - len(header) - len(last.encode()) - 128
+    kept: list[str] = []
+    for entry in reversed(entries):
+        budget -= len(entry.encode()) + 1
+        if budget < 0:
+            break
+        kept.append(entry)
+    kept.reverse()
+    if len(kept) < len(entries):
+        omitted = len(entries) - len(kept)
+        kept.insert(0, f"  [{omitted:,} older traceback entries truncated]")
+    return "\n".join([header, *kept, last])
+
+
+def _note_repeats(entries: list[str], repeats: int) -> None:
+    hidden = repeats - _REPEATED_FRAMES_SHOWN + 1
+    if hidden > 0:
+        entries.append(f"  [Previous line repeated {hidden} more times]")
 
 
 # -- process mode: the child's entry points (called by restricted_exec.isolation) --

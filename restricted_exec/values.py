@@ -30,6 +30,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from restricted_exec.text import encodable
+
 __all__ = ["MAX_DEPTH", "UnsupportedValue", "decode", "encode"]
 
 MAX_DEPTH = 100
@@ -69,8 +71,11 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
     if budget[0] < 0:
         raise UnsupportedValue(f"{path}: the value holds too many items to return")
     kind = type(value)
-    if value is None or kind is bool or kind is str:
+    if value is None or kind is bool:
         return value
+    if kind is str:
+        assert isinstance(value, str)
+        return encodable(value)  # a lone surrogate is escaped (restricted_exec.text)
     if kind is int:
         assert isinstance(value, int)
         if value.bit_length() <= _PLAIN_INT_BITS:
@@ -131,7 +136,10 @@ def _encode_container(
         items = list(dict.items(value))
         plain_keys = all(type(k) is str for k, _ in items) and _TAG not in value
         if plain_keys:
-            return {k: _encode(v, f"{path}[{k!r}]", depth + 1, budget, active) for k, v in items}
+            return {
+                encodable(k): _encode(v, f"{path}[{_key_label(k)}]", depth + 1, budget, active)
+                for k, v in items
+            }
         return {
             _TAG: "dict",
             "items": [
@@ -147,6 +155,12 @@ def _encode_container(
         _encode(item, f"{path}[{index}]", depth + 1, budget, active)
         for index, item in enumerate(members)
     ]
+
+
+def _key_label(key: str) -> str:
+    # The path names every key on the way down: a long key's full repr at each level
+    # would make the paths of a deep value grow with depth times key length.
+    return repr(key) if len(key) <= 40 else f"{key[:40]!r}..."
 
 
 def _sorted_if_possible(members: set[object] | frozenset[object]) -> list[object]:

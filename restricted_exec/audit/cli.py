@@ -9,6 +9,7 @@ from typing import Any
 
 from restricted_exec.audit.record import AuditRecord
 from restricted_exec.audit.sqlite import AuditDatabase
+from restricted_exec.text import printable
 
 __all__ = ["add_audit_parser", "run_audit_command"]
 
@@ -90,7 +91,7 @@ def run_audit_command(arguments: argparse.Namespace) -> int:
                 (
                     record.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                     record.run_id,
-                    record.tenant,
+                    printable(record.tenant),
                     record.status + (" (cached)" if record.cache_hit else ""),
                     f"{record.duration_ms:.2f}",
                 )
@@ -137,9 +138,12 @@ def _print_run(record: AuditRecord) -> None:
     ]
     if record.error_type is not None:
         facts.append(("error", f"{record.error_type}: {record.error_message}"))
+    # Everything a program (or a tenant name) chose is printed with its terminal
+    # controls escaped: an audit reader's terminal must not run the program's
+    # escape sequences.
     for name, value in facts:
-        print(f"{name + ':':15}{value}")
+        print(f"{name + ':':15}{printable(value)}")
     print("--- code" + (" (truncated)" if record.code_truncated else ""))
-    print(record.code.rstrip("\n"))
+    print(printable(record.code.rstrip("\n"), keep_lines=True))
     print("--- stdout" + (" (truncated)" if record.stdout_truncated else ""))
-    print(record.stdout.rstrip("\n"))
+    print(printable(record.stdout.rstrip("\n"), keep_lines=True))

@@ -9,9 +9,15 @@ loses at most the runs logged since the last batch was written: fewer than
 everything logged so far; ``close()`` flushes and stops the thread.
 
 A failing sink never reaches the caller: the batch is counted in
-``failed_batches``/``lost_records`` and logged through ``logging``, and the
-writer carries on. If the sink falls so far behind that ``max_pending`` runs (or
-``max_pending_bytes`` of their code and output) wait, new runs are dropped and
+``failed_batches`` and logged through ``logging``, and the writer carries on.
+One bad record must not cost the others their place: a batch the sink refuses
+is written again record by record, so only the records the sink refuses on their
+own are lost (counted in ``lost_records``, each logged); if the first few of
+those all fail too, the sink itself is taken to be failing and the rest of the
+batch is counted lost without more attempts.
+
+If the sink falls so far behind that ``max_pending`` runs (or
+``max_pending_bytes`` of their text) wait, new runs are dropped and
 counted in ``dropped_records`` rather than blocking the run path or growing
 memory without bound.
 """
@@ -28,7 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from restricted_exec.audit.record import PendingRun, RecordLimits, build_record
+from restricted_exec.audit.record import (
+    AuditRecord,
+    PendingRun,
+    RecordLimits,
+    build_record,
+    pending_size,
+)
 from restricted_exec.audit.sinks import AuditSink, RetainingSink
 from restricted_exec.audit.sqlite import SQLiteSink
 from restricted_exec.policy import Policy
@@ -42,6 +54,9 @@ _RETENTION_EVERY_S = 1.0
 # runs) takes ~6 s into SQLite on a 2-core VM; past this the rest is lost, with a warning.
 _EXIT_TIMEOUT_S = 30.0
 _open_logs: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+# After a batch fails, records are retried one by one; if this many in a row fail
+# from the start, the sink (not a record) is what fails, and the rest are not tried.
+_PROBE_RECORDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +76,9 @@ class AuditLog:
         batch_size: most records per batch; this many waiting wakes the writer.
         flush_interval_s: longest a logged run waits before its batch is written.
         max_pending: runs that may wait for the writer; more are dropped (counted).
-        max_pending_bytes: code and stdout characters those runs may hold (a stuck
-            sink must not hold 100,000 one-megabyte outputs); more are dropped too.
+        max_pending_bytes: characters of code, stdout and error text (type,
+            message, traceback) those runs may hold (a stuck sink must not hold
+            100,000 one-megabyte outputs); more are dropped too.
         retention: applied after writes, at most once a second, on sinks that
             support it (SQLite, SQLAlchemy).
     """
@@ -134,7 +150,7 @@ class AuditLog:
             if self._closing:
                 self.dropped_records += 1
                 return
-            size = len(code) + len(result.stdout)
+            size = pending_size(run)
             if (
                 len(self._pending) >= self.max_pending
                 or self._pending_bytes + size > self.max_pending_bytes
@@ -209,7 +225,7 @@ class AuditLog:
                 batch = [
                     self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))
                 ]
-                self._pending_bytes -= sum(len(run.code) + len(run.result.stdout) for run in batch)
+                self._pending_bytes -= sum(pending_size(run) for run in batch)
                 stopping = self._closing and not self._pending
             if batch:
                 self._write(batch)
@@ -223,23 +239,58 @@ class AuditLog:
         )
 
     def _write(self, batch: list[PendingRun]) -> None:
-        try:
-            records = [
-                build_record(run, self.limits, self._policy_digest(run.policy)) for run in batch
-            ]
-            self.sink.write(records)
-        except Exception:
-            _log.exception("audit sink %r failed; %d runs not recorded", self.sink, len(batch))
-            with self._lock:
-                self.failed_batches += 1
-                self.lost_records += len(batch)
-                self._settled += len(batch)
-                self._progress.notify_all()
-            return
+        records: list[AuditRecord] = []
+        lost = 0
+        for run in batch:
+            try:
+                records.append(build_record(run, self.limits, self._policy_digest(run.policy)))
+            except Exception:
+                _log.exception("audit record of a %s run could not be built", run.result.status)
+                lost += 1
+        failed_batch = False
+        if records:
+            try:
+                self.sink.write(records)
+            except Exception:
+                _log.exception(
+                    "audit sink %r failed a batch of %d runs; writing them one by one",
+                    self.sink,
+                    len(records),
+                )
+                failed_batch = True
+                lost += self._write_one_by_one(records) if len(records) > 1 else 1
         with self._lock:
-            self.written_records += len(batch)
+            self.failed_batches += int(failed_batch)
+            self.lost_records += lost
+            self.written_records += len(batch) - lost
             self._settled += len(batch)
             self._progress.notify_all()
+
+    def _write_one_by_one(self, records: list[AuditRecord]) -> int:
+        """Write each record alone; how many the sink refused (or were not tried)."""
+        lost = 0
+        for index, record in enumerate(records):
+            if lost == _PROBE_RECORDS and lost == index:
+                _log.error(
+                    "audit sink %r refused the first %d runs one by one too; %d runs not recorded",
+                    self.sink,
+                    lost,
+                    len(records) - index,
+                )
+                return len(records)
+            try:
+                self.sink.write([record])
+            except Exception as problem:
+                lost += 1
+                _log.error(
+                    "audit sink %r refused run %s (tenant %r, status %s): %s",
+                    self.sink,
+                    record.run_id,
+                    record.tenant,
+                    record.status,
+                    problem,
+                )
+        return lost
 
     def _policy_digest(self, policy: Policy) -> str:
         digest = self._digests.get(policy)

@@ -13,12 +13,23 @@ from pydantic import BaseModel, ConfigDict
 from restricted_exec.inputs import inputs_digest
 from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult
+from restricted_exec.text import capped, encodable
 
-__all__ = ["COLUMNS", "AuditRecord", "PendingRun", "RecordLimits", "build_record"]
+__all__ = [
+    "COLUMNS",
+    "AuditRecord",
+    "PendingRun",
+    "RecordLimits",
+    "build_record",
+    "pending_size",
+]
 
 
 class AuditRecord(BaseModel):
-    """A run as the audit log keeps it. Text fields are capped; the flags say when."""
+    """A run as the audit log keeps it. Text fields are capped: ``code`` and ``stdout``
+    flagged by ``*_truncated``, ``error_type`` and ``error_message`` by a note at their end.
+    Every text field is encodable (lone surrogates escaped, see restricted_exec.text),
+    so any sink can store it."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -76,6 +87,7 @@ class RecordLimits:
 
     max_code_bytes: int = 65_536
     max_stdout_bytes: int = 65_536
+    max_error_bytes: int = 8_192
     redact: Callable[[str], str] | None = None
 
 
@@ -88,7 +100,7 @@ def build_record(run: PendingRun, limits: RecordLimits, policy_digest: str) -> A
     return AuditRecord(
         run_id=uuid.uuid4().hex,
         started_at=datetime.fromtimestamp(run.started_at, UTC),
-        tenant=run.tenant,
+        tenant=encodable(run.tenant),
         code_sha256=run.code_sha256,
         code=code,
         code_truncated=code_cut,
@@ -101,17 +113,30 @@ def build_record(run: PendingRun, limits: RecordLimits, policy_digest: str) -> A
         stdout=stdout,
         # Cut by the sandbox (output_bytes) or by the audit cap: either way, not all of it.
         stdout_truncated=stdout_cut or run.result.stdout_truncated,
-        error_type=error.type if error is not None else None,
-        error_message=error.message if error is not None else None,
+        error_type=None if error is None else capped(error.type, _MAX_ERROR_TYPE_BYTES)[0],
+        error_message=None if error is None else capped(error.message, limits.max_error_bytes)[0],
         cache_hit=run.result.cache_hit,
         isolation=run.result.isolation,
     )
 
 
+_MAX_ERROR_TYPE_BYTES = 256
+
+
+def pending_size(run: PendingRun) -> int:
+    """The characters of text a queued run holds that its record stores (for
+    AuditLog.max_pending_bytes)."""
+    size = len(run.code) + len(run.result.stdout)
+    error = run.result.error
+    if error is not None:
+        size += len(error.type) + len(error.message) + len(error.traceback)
+    return size
+
+
 def _capped(text: str, limit: int) -> tuple[str, bool]:
-    # Lone surrogates (which a program can print) become visible escapes: every
-    # sink, SQLite included, then stores valid UTF-8.
-    encoded = text.encode("utf-8", "backslashreplace")
+    # Lone surrogates (which a program can print) become visible escapes
+    # (restricted_exec.text): every sink, SQLite included, then stores valid UTF-8.
+    encoded = encodable(text).encode("utf-8")
     if len(encoded) <= limit:
         return encoded.decode("utf-8"), False
     # Cut on a character boundary: drop a partial UTF-8 sequence at the end.

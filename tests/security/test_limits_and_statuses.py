@@ -1,0 +1,163 @@
+"""Statuses follow what happened, and the text describing a failure is bounded.
+
+Each hostile program runs in process mode. What plain CPython does with the same
+benign computation is the reference: a program raising MemoryError is an
+``error`` (a real out-of-memory is ``memory_limit``), a value CPython cannot turn
+into text is an ``error``, deep recursion is a RecursionError - never ``crashed``.
+"""
+
+from __future__ import annotations
+
+import fractions
+from collections.abc import Iterator
+
+import pytest
+
+from restricted_exec import Policy, Sandbox
+from restricted_exec.compile_cache import CompileCache
+from restricted_exec.compiler import MAX_VIOLATIONS, compile_source
+from restricted_exec.runtime import (
+    ERROR_MESSAGE_BYTES,
+    ERROR_TRACEBACK_BYTES,
+    ERROR_TYPE_BYTES,
+)
+from restricted_exec.text import TRUNCATION_NOTE
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(Policy(timeout_s=30, memory_mb=128)) as box:
+        yield box
+
+
+def _note_room() -> int:
+    return len(TRUNCATION_NOTE.format(omitted=10**12))
+
+
+@pytest.mark.parametrize(
+    "program", ["raise MemoryError", "raise MemoryError('mine')", "x = MemoryError()\nraise x"]
+)
+def test_a_program_raising_memory_error_itself_is_an_error_not_memory_limit(
+    sandbox: Sandbox, program: str
+) -> None:
+    result = sandbox.run(program)
+    assert result.status == "error" and result.error is not None
+    assert (result.error.kind, result.error.type, result.error.line) == (
+        "exception",
+        "MemoryError",
+        program.count("\n") + 1,
+    )
+
+
+def test_a_memory_error_subclass_of_the_program_is_an_error(sandbox: Sandbox) -> None:
+    result = sandbox.run("class Full(MemoryError):\n    pass\nraise Full('disk')")
+    assert result.status == "error" and result.error is not None
+    assert (result.error.type, result.error.message) == ("Full", "disk")
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "x = 'a' * 10**10",
+        "chunks = []\nwhile True:\n    chunks.append('x' * 10**6)",
+        "try:\n    x = [0] * 10**10\nexcept MemoryError as error:\n    raise error",
+    ],
+)
+def test_a_real_out_of_memory_is_still_memory_limit(sandbox: Sandbox, program: str) -> None:
+    assert sandbox.run(program).status == "memory_limit"
+
+
+def test_a_fraction_over_the_int_to_str_limit_as_value_is_an_error_like_cpython(
+    sandbox: Sandbox,
+) -> None:
+    big = fractions.Fraction(10**5000 + 1, 3)
+    with pytest.raises(ValueError) as cpython:
+        repr(big)
+    result = sandbox.run("from fractions import Fraction\nFraction(10**5000 + 1, 3)")
+    assert result.status == "error" and result.error is not None
+    assert result.error.kind == "value"
+    assert str(cpython.value) in result.error.message
+
+
+def test_a_deep_dict_with_megabyte_keys_as_value_is_an_error_not_a_crash() -> None:
+    program = (
+        "d = {}\ncur = d\nfor i in range(60):\n    nxt = {}\n"
+        "    cur[str(i) + 'k' * 1_000_000] = nxt\n    cur = nxt\nd"
+    )
+    with Sandbox() as sandbox:  # the default memory_mb: the value itself is 60 MB
+        result = sandbox.run(program)
+    assert result.status == "error" and result.error is not None
+    assert (result.error.kind, result.error.type) == ("value", "UnsupportedValue")
+
+
+def test_recursion_on_a_30kb_line_is_a_recursion_error_like_cpython(sandbox: Sandbox) -> None:
+    program = 'def f(n):\n    return f(n + 1) or "' + "a" * 30_000 + '"\nf(0)'
+    with pytest.raises(RecursionError) as cpython:
+        exec(program, {})
+    result = sandbox.run(program)
+    assert result.status == "error" and result.error is not None
+    assert (result.error.type, result.error.message) == ("RecursionError", str(cpython.value))
+    assert result.error.line == 2
+    traceback = result.error.traceback
+    assert len(traceback.encode()) <= ERROR_TRACEBACK_BYTES
+    # As CPython shows it: three equal frames, then a count of the rest.
+    assert "[Previous line repeated" in traceback
+    assert "more bytes]" in traceback  # the 30 KB source line is cut, and says so
+    assert traceback.endswith("RecursionError: " + str(cpython.value))
+
+
+def test_a_traceback_too_long_keeps_its_newest_frames_and_says_so(sandbox: Sandbox) -> None:
+    # Two alternating frames never repeat one line, so nothing is collapsed.
+    program = (
+        "def f(n):\n    return g(n) " + "+ 0 " * 100 + "\ndef g(n):\n    return f(n + 1)\nf(0)"
+    )
+    result = sandbox.run(program)
+    assert result.status == "error" and result.error is not None
+    traceback = result.error.traceback
+    assert len(traceback.encode()) <= ERROR_TRACEBACK_BYTES
+    assert traceback.startswith("Traceback (most recent call last):\n  [")
+    assert "older traceback entries truncated]" in traceback
+    assert traceback.endswith("RecursionError: maximum recursion depth exceeded")
+
+
+def test_exception_messages_are_capped_with_a_note_even_with_output_bytes_0() -> None:
+    with Sandbox(Policy(output_bytes=0)) as sandbox:
+        result = sandbox.run("raise ValueError('x' * 4_000_000)")
+    assert result.status == "error" and result.error is not None
+    message = result.error.message
+    assert message.startswith("x" * 1000)
+    assert len(message.encode()) <= ERROR_MESSAGE_BYTES + _note_room()
+    assert message.endswith(TRUNCATION_NOTE.format(omitted=4_000_000 - ERROR_MESSAGE_BYTES))
+    assert len(result.error.traceback.encode()) <= ERROR_TRACEBACK_BYTES
+
+
+def test_a_long_exception_class_name_is_capped_with_a_note(sandbox: Sandbox) -> None:
+    name = "E" + "x" * 20_000
+    result = sandbox.run(f"class {name}(Exception):\n    pass\nraise {name}('m')")
+    assert result.status == "error" and result.error is not None
+    assert result.error.type.startswith("Exx")
+    assert len(result.error.type.encode()) <= ERROR_TYPE_BYTES + _note_room()
+    assert "more bytes]" in result.error.type
+
+
+_UNDERSCORE_LINES = "_a_\n" * (65_536 // 4)
+
+
+def test_a_refused_program_lists_at_most_max_violations_and_counts_the_rest() -> None:
+    outcome = compile_source(_UNDERSCORE_LINES, Policy().compile_settings())
+    assert outcome.kind == "policy_violation"
+    assert len(outcome.violations) == MAX_VIOLATIONS + 1
+    unlisted = 65_536 // 4 - MAX_VIOLATIONS
+    assert outcome.violations[-1].message == f"and {unlisted:,} more violations (not listed)"
+
+
+def test_the_compile_cache_weighs_a_refusal_by_the_violations_it_keeps_not_its_source() -> None:
+    settings = Policy().compile_settings()
+    many = CompileCache(256, 4 << 20)
+    outcome = many.get_or_compile(_UNDERSCORE_LINES, settings, compile_source)
+    kept_text = sum(len(violation.message) for violation in outcome.violations)
+    assert many.source_bytes >= kept_text + len(outcome.violations) * 100
+    one = CompileCache(256, 4 << 20)
+    padded = "_a_ = 1\n" + "# padding\n" * 6_000  # 60 KB of source, one violation
+    assert one.get_or_compile(padded, settings, compile_source).kind == "policy_violation"
+    assert one.source_bytes < 2_000
