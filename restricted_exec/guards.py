@@ -237,8 +237,10 @@ def _checked_unbound(source: Any, owner: type, name: str) -> Any:
     """
     found = getattr(source, name)
     if (
-        type(found) is FunctionType and found.__code__.co_filename == PROGRAM_FILENAME
-    ) or not callable(found) or type(found) is MethodType:
+        (type(found) is FunctionType and found.__code__.co_filename == PROGRAM_FILENAME)
+        or not callable(found)
+        or type(found) is MethodType
+    ):
         return source  # the program's own code, data, or a method bound already
     return SimpleNamespace(**{name: _self_checked(owner, name, found)})
 
@@ -274,7 +276,7 @@ def _own_only_init(cls: type) -> SimpleNamespace:
     found = _OWN_ONLY_INITS.get(cls)
     if found is not None:
         return found
-    init = cls.__init__
+    init: Callable[..., None] = type.__getattribute__(cls, "__init__")
 
     def __init__(self: Any, /, *args: Any, **kwargs: Any) -> None:
         if not (is_own(self) or type(self) in _ITEM_CONTAINERS):

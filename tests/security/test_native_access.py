@@ -303,3 +303,70 @@ def test_the_host_s_own_dataclasses_are_untouched_by_the_sandbox_s_front_end() -
         _private: int = 1
 
     assert HostData.__match_args__ == ("_private",)
+
+
+def test_a_builtin_init_cannot_re_initialise_a_catalogue_property() -> None:
+    result = run(
+        """
+        import fractions
+        property.__init__(fractions.Fraction.numerator, lambda self: 42)
+        print(fractions.Fraction(3, 4).numerator)
+        """
+    )
+    assert result.status == "error", result
+    assert result.stdout == ""
+    assert result.error is not None and "would re-initialise a property" in result.error.message
+
+
+def test_getattr_of_a_builtin_init_is_checked_like_the_attribute() -> None:
+    result = run(
+        """
+        import fractions
+        init = getattr(property, "__init__")
+        init(fractions.Fraction.numerator, lambda self: 42)
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "would re-initialise" in result.error.message
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "J.__init__(json.JSONEncoder, separators=(',', 'X'))",
+        "super(J, J).__init__(json.JSONEncoder, separators=(',', 'X'))",
+    ],
+)
+def test_a_catalogue_method_read_off_an_own_subclass_refuses_a_foreign_self(call: str) -> None:
+    result = run(f"import json\nclass J(json.JSONEncoder):\n    pass\n{call}")
+    assert result.status == "error", result
+    assert result.error is not None and "doesn't apply to a 'type' object" in result.error.message
+
+
+def test_own_classes_still_call_their_bases_special_methods_as_cpython_does() -> None:
+    result = run(
+        """
+        import json
+        class J(json.JSONEncoder):
+            def __init__(self):
+                super().__init__(indent=2)
+                super(J, self).__init__(indent=3)
+        class A:
+            def __init__(self, x):
+                self.x = x
+        class B(A):
+            def __init__(self):
+                A.__init__(self, 5)
+        class D(dict):
+            def __init__(self):
+                dict.__init__(self, a=1)
+        class E(Exception):
+            def __init__(self):
+                Exception.__init__(self, "m")
+        items = [1]
+        list.__init__(items, [2, 3])
+        print(J().indent, B().x, D(), E(), items)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "3 5 {'a': 1} m [2, 3]\n"
