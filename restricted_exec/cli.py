@@ -112,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--isolation",
         choices=("process", "inline"),
-        help="process: a fresh locked-down child per run; inline: this process (weaker)",
+        help="process: a fresh locked-down child per run; inline: this process, language layer "
+        "only - one hole in it is code execution as this process; never for untrusted code",
     )
     run.add_argument(
         "--audit",

@@ -45,7 +45,9 @@ class Policy(BaseModel):
         modules: catalogue modules the program may import.
         preload: modules bound as globals before the program starts.
         isolation: ``"process"`` (a fresh locked-down child per run) or
-            ``"inline"`` (the caller's thread: weaker, see README).
+            ``"inline"`` (the caller's thread, with the language layer as the only
+            boundary: one hole in it is code execution as the caller's process; never
+            use it for untrusted code).
         allow_degraded: process mode only - run even where seccomp or Landlock is
             unavailable, listing the active layers in the result, instead of failing closed.
         deterministic: the same code, inputs and policy give the same result, by
