@@ -370,3 +370,26 @@ def test_own_classes_still_call_their_bases_special_methods_as_cpython_does() ->
     )
     assert result.status == "ok", result
     assert result.stdout == "3 5 {'a': 1} m [2, 3]\n"
+
+
+def test_register_refuses_an_abstract_base_class_the_program_did_not_define() -> None:
+    result = run(
+        "import typing\ntyping.Iterable.register(int)\nprint(isinstance(1, typing.Iterable))"
+    )
+    assert result.status == "error", result
+    assert result.stdout == ""
+    assert result.error is not None and "did not define" in result.error.message
+
+
+def test_program_code_that_runs_while_its_error_is_described_cannot_break_the_description() -> None:
+    result = run(
+        """
+        class Loud(Exception):
+            def __str__(self):
+                raise Loud()
+        raise Loud()
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "Loud"
+    assert "str() failed" in result.error.message
