@@ -7,20 +7,24 @@ so that the caller sees one shape whatever happened.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
-
-from pydantic import ValidationError
 
 from restricted_exec.compiler import CompileOutcome
 from restricted_exec.isolation import ChildOutcome, classify
 from restricted_exec.policy import Policy
+from restricted_exec.reply import MalformedReply, read_reply
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
 from restricted_exec.runtime import ending
-from restricted_exec.values import UnsupportedValue, decode
+from restricted_exec.values import decode
 
-__all__ = ["refused_result", "rejected_result", "result_from_child", "result_from_payload"]
+__all__ = [
+    "host_failure_result",
+    "refused_result",
+    "rejected_result",
+    "result_from_child",
+    "result_from_payload",
+]
 
 
 def refused_result(outcome: CompileOutcome, policy: Policy, started: float) -> ExecutionResult:
@@ -57,6 +61,26 @@ def rejected_result(
     return ExecutionResult(
         status="rejected",
         error=ErrorInfo(kind="rejected", type="RunRejected", message=reason),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        code_sha256=outcome.source_sha256,
+        isolation=policy.isolation,
+    )
+
+
+def host_failure_result(
+    outcome: CompileOutcome, policy: Policy, started: float, problem: BaseException | str
+) -> ExecutionResult:
+    """A run the host itself could not finish (a bug of ours, an interrupt): ``crashed``, with
+    the reason, rather than an exception out of ``run()``."""
+    if isinstance(problem, BaseException):
+        problem = f"{type(problem).__name__}: {problem}"
+    return ExecutionResult(
+        status="crashed",
+        error=ErrorInfo(
+            kind="crash",
+            type="SandboxCrashed",
+            message=f"the sandbox failed on the host: {problem}"[:2_000],
+        ),
         duration_ms=(time.perf_counter() - started) * 1000,
         code_sha256=outcome.source_sha256,
         isolation=policy.isolation,
@@ -104,14 +128,27 @@ def result_from_child(
     if verdict.status == "ok-payload":
         assert child.payload is not None
         try:
-            payload = json.loads(child.payload)
-            return result_from_payload(
-                payload, outcome, policy, started, isolation="process", extra=extra
+            fields = read_reply(
+                child.payload,
+                output_bytes=policy.output_bytes,
+                max_value_items=policy.max_value_items,
             )
-        except (ValueError, TypeError, KeyError, ValidationError, UnsupportedValue) as problem:
-            # A child is untrusted: a malformed reply is a crash, not our exception.
-            verdict_detail = f"the child's reply was malformed: {type(problem).__name__}"
-            payload = ending("crashed", "crash", "SandboxCrashed", verdict_detail)
+        except MalformedReply as problem:
+            # A child is untrusted: a reply no honest child sends is a crash, not our exception.
+            payload = ending(
+                "crashed",
+                "crash",
+                "SandboxCrashed",
+                f"the sandbox child sent a malformed reply: {problem}",
+            )
+        else:
+            fields["duration_ms"] = (time.perf_counter() - started) * 1000
+            return ExecutionResult(
+                **fields,
+                code_sha256=outcome.source_sha256,
+                isolation="process",
+                **extra,
+            )
     elif verdict.status == "timeout":
         limit = policy.timeout_s if verdict.timeout_kind == "wall" else policy.effective_cpu_time_s
         name = "timeout_s" if verdict.timeout_kind == "wall" else "cpu_time_s"
