@@ -111,15 +111,10 @@ def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any
         raise MalformedReply(f"{len(data):,} bytes; an honest reply is at most {limit:,}")
     if sys.getrecursionlimit() > _PARSER_SAFE_RECURSION_LIMIT and _nesting(data) > _MAX_JSON_DEPTH:
         raise MalformedReply("JSON nested too deeply")
-    # Both hooks are called only where they matter: parse_constant for NaN/Infinity (which
-    # json.dumps never writes here), parse_int only if the process lifted int's digit limit.
     digits = sys.get_int_max_str_digits()
-    bounded_ints = digits == 0 or digits > _MAX_INT_DIGITS
-    payload = json.loads(
-        data,
-        parse_constant=_refuse_constant,
-        parse_int=_bounded_int if bounded_ints else None,
-    )
+    decoder = _BOUNDED_INTS if digits == 0 or digits > _MAX_INT_DIGITS else _PLAIN
+    # The child wrote UTF-8 with lone surrogates passed through (runtime._encode_payload).
+    payload = decoder.decode(data.decode("utf-8", "surrogatepass"))
     if type(payload) is not dict or payload.keys() != _KEYS:
         raise MalformedReply("not an object with exactly the payload's keys")
     status = payload["status"]
@@ -194,6 +189,13 @@ def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > _MAX_INT_DIGITS:
         raise MalformedReply("a JSON int with more digits than an honest reply has")
     return int(text)
+
+
+# Made once (json.loads with options builds a decoder per call). Both hooks are called only
+# where they matter: parse_constant for NaN/Infinity (which json.dumps never writes here),
+# parse_int only if the process lifted int's digit limit, which bounds int()'s quadratic cost.
+_PLAIN = json.JSONDecoder(parse_constant=_refuse_constant)
+_BOUNDED_INTS = json.JSONDecoder(parse_constant=_refuse_constant, parse_int=_bounded_int)
 
 
 def _nesting(data: bytes) -> int:

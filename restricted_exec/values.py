@@ -29,6 +29,7 @@ import collections
 import datetime as _dt
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -179,16 +180,18 @@ def decode(data: Any, *, max_items: int = DECODE_MAX_ITEMS) -> Any:
     :func:`encode` can produce (after a JSON round trip) and raises
     UnsupportedValue for anything else - an unknown tag, extra or missing keys,
     a container nested deeper than MAX_DEPTH, more than ``max_items`` items
-    (counted as ``encode`` counts them), a number in a form ``encode`` never
-    writes (decimal text of an ``int`` beyond ~4,300 digits, a Fraction with an
-    exponent, a non-finite plain float), a date out of range, a dict key that
+    (counted as ``encode`` counts them), a tagged number in a form ``encode``
+    never writes (a decimal ``int`` tag, a Fraction with an exponent or with
+    decimal parts beyond ~4,300 digits), a date out of range, a dict key that
     cannot be hashed, or a tagged dict whose keys collide in hash so much that
     building it would take quadratic time. Every conversion it does is linear
     in the size of its text, so decoding costs time proportional to the data.
     It raises nothing but UnsupportedValue.
     """
-    budget = [max_items]
+    budget = [max_items - 1]
     try:
+        if budget[0] < 0:
+            raise UnsupportedValue("value: more items than max_value_items")
         return _decode(data, 0, budget)
     except UnsupportedValue:
         raise
@@ -201,104 +204,121 @@ def decode(data: Any, *, max_items: int = DECODE_MAX_ITEMS) -> Any:
 DECODE_MAX_ITEMS = 10_000_000
 """decode's default item limit (Policy's largest ``max_value_items``)."""
 
-# The exact text encode writes for each tagged number, so that nothing else reaches a
-# conversion: int as hex(); Decimal as str(Decimal) (an exponent of at most 19 digits, the
-# most a Decimal can have); Fraction as str(Fraction) or, past _PLAIN_INT_BITS, hex parts.
+# The exact text encode writes for tagged ints and Fractions, so that nothing else reaches a
+# conversion: int as hex(); Fraction as str(Fraction) or, past _PLAIN_INT_BITS, hex parts.
 _HEX_INT = re.compile(r"-?0x[0-9a-f]+")
-_DECIMAL_TEXT = re.compile(
-    r"-?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:E[+-]?[0-9]{1,19})?|Infinity|s?NaN[0-9]*)"
-)
 _FRACTION_PART = r"(?:[0-9]{1,4300}|0x[0-9a-f]+)"
 _FRACTION_TEXT = re.compile(rf"(-?)({_FRACTION_PART})(?:/({_FRACTION_PART}))?")
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _ISO_TEXT_CHARS = 64  # the longest isoformat() is 32 characters
 _TIMEDELTA_MAX_DAYS = 999_999_999
-_TAGGED_KEYS: dict[str, frozenset[str]] = {
-    "dict": frozenset({_TAG, "items"}),
-    "timedelta": frozenset({_TAG, "days", "seconds", "microseconds"}),
-}
-_SCALAR_KEYS = frozenset({_TAG, "value"})
+_TIMEDELTA_KEYS = frozenset({_TAG, "days", "seconds", "microseconds"})
+_NESTED = frozenset({list, dict})
 # A tagged dict of at least this many keys has its key hashes counted first.
 _COLLISION_CHECK_FROM = 64
 MAX_COLLIDING_PAIRS = 1_000_000
 """Most pairs of distinct keys with one hash a decoded dict may hold (each pair costs an
-equality test when the dict is built); about 0.1 s of CPU. Honest dicts have none."""
+equality test when the dict is built): some 10-20 ms of CPU. Honest dicts have none."""
 
 
 def _decode(data: Any, depth: int, budget: list[int]) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise UnsupportedValue("value: more items than max_value_items")
+    # ``data`` was counted against the budget by its container (or by decode). JSON scalars
+    # are returned as they are: the parser bounded them (an int's digits by int()'s limit, or
+    # by restricted_exec.reply's hook where a process lifted it).
     kind = type(data)
-    if kind is str or kind is bool or data is None:
-        return data
-    if kind is int:
-        if data.bit_length() > _PLAIN_INT_BITS:
-            raise UnsupportedValue("value: an int too large to travel as plain JSON")
-        return data
-    if kind is float:
-        if not math.isfinite(data):
-            raise UnsupportedValue("value: a non-finite float outside its tag")
-        return data
     if kind is list:
         if depth >= MAX_DEPTH:
             raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
-        return [_decode(item, depth + 1, budget) for item in data]
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise UnsupportedValue("value: more items than max_value_items")
+        depth += 1
+        return [_decode(item, depth, budget) if type(item) in _NESTED else item for item in data]
     if kind is not dict:
-        raise UnsupportedValue(f"value: {_type_name(data)} is not tagged JSON")
+        return data
     tag = data.get(_TAG)
     if tag is None and _TAG not in data:
         if depth >= MAX_DEPTH:
             raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
-        return {key: _decode(item, depth + 1, budget) for key, item in data.items()}
-    if type(tag) is not str:
-        raise UnsupportedValue("value: a value tag that is not a string")
-    if data.keys() != _TAGGED_KEYS.get(tag, _SCALAR_KEYS):
-        raise UnsupportedValue(f"value: the {tag[:40]!r} tag with keys it does not have")
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise UnsupportedValue("value: more items than max_value_items")
+        depth += 1
+        return {
+            key: _decode(item, depth, budget) if type(item) in _NESTED else item
+            for key, item in data.items()
+        }
+    scalar = _SCALAR_TAGS.get(tag) if type(tag) is str else None
+    if scalar is not None:
+        text = data.get("value")
+        if len(data) != 2 or type(text) is not str:
+            raise UnsupportedValue(f"value: a {tag!r} tag that is not {{$type, value: str}}")
+        return scalar(text)
     if tag == "dict":
+        if len(data) != 2 or "items" not in data:
+            raise UnsupportedValue("value: a dict tag that is not {$type, items}")
         if depth >= MAX_DEPTH:
             raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
         return _decode_dict(data["items"], depth, budget)
     if tag == "timedelta":
+        if data.keys() != _TIMEDELTA_KEYS:
+            raise UnsupportedValue("value: a timedelta tag with other keys than its fields")
         return _decode_timedelta(data)
-    text = data["value"]
-    if type(text) is not str:
-        raise UnsupportedValue(f"value: a {tag[:40]!r} whose value is not a string")
-    if tag == "int":
-        if not _HEX_INT.fullmatch(text):
-            raise UnsupportedValue("value: an int tag that is not hexadecimal")
-        return int(text, 16)  # linear: a power-of-two base
-    if tag == "decimal":
-        if not _DECIMAL_TEXT.fullmatch(text):
-            raise UnsupportedValue("value: a decimal tag that is not str(Decimal) text")
-        return Decimal(text)  # linear in its digits
-    if tag == "fraction":
-        return _decode_fraction(text)
-    if tag == "float":
-        if text not in _NON_FINITE:
-            raise UnsupportedValue("value: a float tag that is not nan, inf or -inf")
-        return _NON_FINITE[text]
-    if tag in ("datetime", "date", "time"):
+    raise UnsupportedValue(f"value: unknown value tag {str(tag)[:40]!r}")
+
+
+def _decode_int(text: str) -> int:
+    if not _HEX_INT.fullmatch(text):
+        raise UnsupportedValue("value: an int tag that is not hexadecimal")
+    return int(text, 16)  # linear: a power-of-two base
+
+
+def _decode_decimal(text: str) -> Decimal:
+    # Decimal() reads its text in linear time; what it reads must be what str(Decimal) wrote.
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation
+        value = None
+    if value is None or str(value) != text:
+        raise UnsupportedValue("value: a decimal tag that is not str(Decimal) text")
+    return value
+
+
+def _decode_float(text: str) -> float:
+    value = _NON_FINITE.get(text)
+    if value is None:
+        raise UnsupportedValue("value: a float tag that is not nan, inf or -inf")
+    return value
+
+
+def _iso_decoder(kind: type[_dt.date] | type[_dt.time]) -> Callable[[str], Any]:
+    name = kind.__name__
+
+    def decode_iso(text: str) -> Any:
         if len(text) > _ISO_TEXT_CHARS:
-            raise UnsupportedValue(f"value: a {tag} tag longer than any isoformat()")
-        kind_of = _dt.datetime if tag == "datetime" else _dt.date if tag == "date" else _dt.time
+            raise UnsupportedValue(f"value: a {name} tag longer than any isoformat()")
         try:
-            return kind_of.fromisoformat(text)
+            return kind.fromisoformat(text)
         except ValueError:
-            raise UnsupportedValue(f"value: a {tag} tag that is not a valid {tag}") from None
-    raise UnsupportedValue(f"unknown value tag {tag[:40]!r}")
+            raise UnsupportedValue(f"value: a {name} tag that is not a valid {name}") from None
+
+    return decode_iso
 
 
 def _decode_dict(items: Any, depth: int, budget: list[int]) -> dict[Any, Any]:
     if type(items) is not list:
         raise UnsupportedValue("value: a dict tag whose items are not a list")
+    budget[0] -= 2 * len(items)
+    if budget[0] < 0:
+        raise UnsupportedValue("value: more items than max_value_items")
     keys: list[Any] = []
     values: list[Any] = []
+    depth += 1
     for pair in items:
         if type(pair) is not list or len(pair) != 2:
             raise UnsupportedValue("value: a dict tag item that is not a [key, value] pair")
-        keys.append(_hashable(_decode(pair[0], depth + 1, budget)))
-        values.append(_decode(pair[1], depth + 1, budget))
+        keys.append(_hashable(_decode(pair[0], depth, budget)))
+        values.append(_decode(pair[1], depth, budget))
     try:
         if len(keys) >= _COLLISION_CHECK_FROM:
             _refuse_colliding_keys(keys)
@@ -368,3 +388,14 @@ def _hashable(key: Any) -> Any:
     if type(key) is list:
         return tuple(_hashable(item) for item in key)
     return key
+
+
+_SCALAR_TAGS: dict[str, Callable[[str], Any]] = {
+    "int": _decode_int,
+    "decimal": _decode_decimal,
+    "fraction": _decode_fraction,
+    "float": _decode_float,
+    "datetime": _iso_decoder(_dt.datetime),
+    "date": _iso_decoder(_dt.date),
+    "time": _iso_decoder(_dt.time),
+}
