@@ -7,6 +7,7 @@ so that the caller sees one shape whatever happened.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -121,8 +122,8 @@ def result_from_child(
     """Map how a child ended onto an ExecutionResult (never raises)."""
     verdict = classify(child)
     extra: dict[str, Any] = {
-        "cpu_ms": child.cpu_ms,
-        "peak_rss_kb": child.peak_rss_kb,
+        "cpu_ms": _plausible_cpu_ms(child.cpu_ms, policy),
+        "peak_rss_kb": _plausible_rss_kb(child.peak_rss_kb),
         "layers": child.layers,
     }
     if verdict.status == "ok-payload":
@@ -171,6 +172,28 @@ def result_from_child(
         payload = ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
         extra["signal"] = verdict.signal_name
     return result_from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
+
+
+# A child that replied reports its own CPU time and peak RSS (in its reply's header): a hostile
+# one can write any u64 there. An honest child cannot use more CPU than every core for its
+# wall-clock limit (the watchdog) and no process has 2**53 KB of memory; a number past these is
+# a lie and is reported as unknown. (An int past 2**63 also made an audit log's SQLite batch
+# fail, losing the other runs' records with it.)
+_CPU_MS_MARGIN = 5_000.0
+_MAX_RSS_KB = 1 << 53
+
+
+def _plausible_cpu_ms(cpu_ms: float | None, policy: Policy) -> float | None:
+    most = max(policy.timeout_s, policy.effective_cpu_time_s) * 1000 * (os.cpu_count() or 1)
+    if cpu_ms is None or not 0 <= cpu_ms <= most + _CPU_MS_MARGIN:
+        return None
+    return cpu_ms
+
+
+def _plausible_rss_kb(peak_rss_kb: int | None) -> int | None:
+    if peak_rss_kb is None or not 0 <= peak_rss_kb < _MAX_RSS_KB:
+        return None
+    return peak_rss_kb
 
 
 def _first_line(detail: str) -> str:

@@ -26,7 +26,7 @@ import pytest
 
 import restricted_exec
 from restricted_exec import ExecutionResult, Policy, Sandbox
-from restricted_exec.audit import AuditLog, AuditRecord
+from restricted_exec.audit import AuditLog, AuditRecord, SQLiteSink
 from restricted_exec.compiler import compile_source
 from restricted_exec.endings import result_from_child
 from restricted_exec.isolation import ChildOutcome
@@ -286,7 +286,7 @@ def test_a_huge_honest_fraction_decodes_in_linear_time() -> None:
 # -- end to end: a real child writes a forged reply to its socket -------------------------------
 
 
-def _forging_child_source(payload: bytes) -> str:
+def _forging_child_source(payload: bytes, cpu_us: int = 0, peak_rss_kb: int = 0) -> str:
     """Plain Python for the child (the production entry's test-only unrestricted request) that
     writes a complete reply frame carrying ``payload`` to its socket, then exits before the
     runtime can send the honest one."""
@@ -295,7 +295,8 @@ def _forging_child_source(payload: bytes) -> str:
         import os
         from restricted_exec.isolation import frames
         payload = {payload!r}
-        frame = frames.encode_reply(frames.ReplyHeader(0, 0, 0, len(payload))) + payload
+        header = frames.ReplyHeader(0, {cpu_us}, {peak_rss_kb}, len(payload))
+        frame = frames.encode_reply(header) + payload
         view = memoryview(frame)
         while view:
             view = view[os.write(frames.CHILD_SOCKET_FD, view):]
@@ -323,11 +324,11 @@ def audited() -> Iterator[tuple[Sandbox, _ListSink, AuditLog]]:
         yield sandbox, sink, audit
 
 
-def _forged_program(sandbox: Sandbox, payload: bytes) -> restricted_exec.Program:
+def _forged_program(sandbox: Sandbox, payload: bytes, **header: int) -> restricted_exec.Program:
     program = sandbox.compile_program("1")
     # Replace the encoded request (made on the first process-mode run) with the test-only
     # unrestricted one: the Sandbox's own process path then runs the forging child.
-    program._encoded = encode_unrestricted_request(_forging_child_source(payload))
+    program._encoded = encode_unrestricted_request(_forging_child_source(payload, **header))
     return program
 
 
@@ -356,6 +357,24 @@ def test_run_async_of_a_child_that_forges_its_reply_returns_a_crash(
     program.policy = Policy(output_bytes=100)
     result = asyncio.run(program.run_async())
     assert_malformed(result)
+
+
+def test_a_child_cannot_make_the_audit_log_lose_records_with_an_absurd_rss_or_cpu_time(
+    tmp_path: Path,
+) -> None:
+    # The reply header's CPU time and peak RSS are the child's word: a u64 past 2**63 made the
+    # SQLite batch holding the run fail, and every other run in that batch was lost with it.
+    audit = AuditLog(SQLiteSink(tmp_path / "audit.db"))
+    with Sandbox(prefork=1, audit=audit) as sandbox:
+        honest_run = sandbox.run("1 + 1", tenant="bystander")
+        assert honest_run.ok, honest_run.error
+        forged = _forged_program(
+            sandbox, _bytes(_reply(value=1)), cpu_us=2**64 - 1, peak_rss_kb=2**64 - 1
+        ).run(tenant="liar")
+        assert forged.status == "ok"
+        assert (forged.cpu_ms, forged.peak_rss_kb) == (None, None)
+        assert audit.flush(timeout=30)
+    assert (audit.failed_batches, audit.lost_records) == (0, 0)
 
 
 def test_a_run_whose_host_side_fails_is_still_a_result_counted_and_audited(
