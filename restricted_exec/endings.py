@@ -7,20 +7,25 @@ so that the caller sees one shape whatever happened.
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from typing import Any
-
-from pydantic import ValidationError
 
 from restricted_exec.compiler import CompileOutcome
 from restricted_exec.isolation import ChildOutcome, classify
 from restricted_exec.policy import Policy
+from restricted_exec.reply import MalformedReply, read_reply
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
 from restricted_exec.runtime import ending
-from restricted_exec.values import UnsupportedValue, decode
+from restricted_exec.values import decode
 
-__all__ = ["refused_result", "rejected_result", "result_from_child", "result_from_payload"]
+__all__ = [
+    "host_failure_result",
+    "refused_result",
+    "rejected_result",
+    "result_from_child",
+    "result_from_payload",
+]
 
 
 def refused_result(outcome: CompileOutcome, policy: Policy, started: float) -> ExecutionResult:
@@ -63,6 +68,26 @@ def rejected_result(
     )
 
 
+def host_failure_result(
+    outcome: CompileOutcome, policy: Policy, started: float, problem: BaseException | str
+) -> ExecutionResult:
+    """A run the host itself could not finish (a bug of ours, an interrupt): ``crashed``, with
+    the reason, rather than an exception out of ``run()``."""
+    if isinstance(problem, BaseException):
+        problem = f"{type(problem).__name__}: {problem}"
+    return ExecutionResult(
+        status="crashed",
+        error=ErrorInfo(
+            kind="crash",
+            type="SandboxCrashed",
+            message=f"the sandbox failed on the host: {problem}"[:2_000],
+        ),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        code_sha256=outcome.source_sha256,
+        isolation=policy.isolation,
+    )
+
+
 def result_from_payload(
     payload: dict[str, Any],
     outcome: CompileOutcome,
@@ -97,21 +122,34 @@ def result_from_child(
     """Map how a child ended onto an ExecutionResult (never raises)."""
     verdict = classify(child)
     extra: dict[str, Any] = {
-        "cpu_ms": child.cpu_ms,
-        "peak_rss_kb": child.peak_rss_kb,
+        "cpu_ms": _plausible_cpu_ms(child.cpu_ms, policy),
+        "peak_rss_kb": _plausible_rss_kb(child.peak_rss_kb),
         "layers": child.layers,
     }
     if verdict.status == "ok-payload":
         assert child.payload is not None
         try:
-            payload = json.loads(child.payload)
-            return result_from_payload(
-                payload, outcome, policy, started, isolation="process", extra=extra
+            fields = read_reply(
+                child.payload,
+                output_bytes=policy.output_bytes,
+                max_value_items=policy.max_value_items,
             )
-        except (ValueError, TypeError, KeyError, ValidationError, UnsupportedValue) as problem:
-            # A child is untrusted: a malformed reply is a crash, not our exception.
-            verdict_detail = f"the child's reply was malformed: {type(problem).__name__}"
-            payload = ending("crashed", "crash", "SandboxCrashed", verdict_detail)
+        except MalformedReply as problem:
+            # A child is untrusted: a reply no honest child sends is a crash, not our exception.
+            payload = ending(
+                "crashed",
+                "crash",
+                "SandboxCrashed",
+                f"the sandbox child sent a malformed reply: {problem}",
+            )
+        else:
+            fields["duration_ms"] = (time.perf_counter() - started) * 1000
+            return ExecutionResult(
+                **fields,
+                code_sha256=outcome.source_sha256,
+                isolation="process",
+                **extra,
+            )
     elif verdict.status == "timeout":
         limit = policy.timeout_s if verdict.timeout_kind == "wall" else policy.effective_cpu_time_s
         name = "timeout_s" if verdict.timeout_kind == "wall" else "cpu_time_s"
@@ -134,6 +172,29 @@ def result_from_child(
         payload = ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
         extra["signal"] = verdict.signal_name
     return result_from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
+
+
+# A child that replied reports its own CPU time and peak RSS (in its reply's header): a hostile
+# one can write any u64 there. An honest child cannot use more CPU than every core for its
+# wall-clock limit (the watchdog) and no process has 2**53 KB of memory; a number past these is
+# a lie and is reported as unknown. (An int past 2**63 also made an audit log's SQLite batch
+# fail, losing the other runs' records with it.)
+_CPU_MS_MARGIN = 5_000.0
+_MAX_RSS_KB = 1 << 53
+_CPUS = os.cpu_count() or 1  # read once: it costs ~10 us (it reads sysfs)
+
+
+def _plausible_cpu_ms(cpu_ms: float | None, policy: Policy) -> float | None:
+    most = max(policy.timeout_s, policy.effective_cpu_time_s) * 1000 * _CPUS
+    if cpu_ms is None or not 0 <= cpu_ms <= most + _CPU_MS_MARGIN:
+        return None
+    return cpu_ms
+
+
+def _plausible_rss_kb(peak_rss_kb: int | None) -> int | None:
+    if peak_rss_kb is None or not 0 <= peak_rss_kb < _MAX_RSS_KB:
+        return None
+    return peak_rss_kb
 
 
 def _first_line(detail: str) -> str:

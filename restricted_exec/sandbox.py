@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from restricted_exec.compile_cache import CompileCache
 from restricted_exec.compiler import CompileOutcome, compile_source
 from restricted_exec.endings import (
+    host_failure_result,
     refused_result,
     rejected_result,
     result_from_child,
@@ -31,9 +32,10 @@ from restricted_exec.isolation import (
 from restricted_exec.metrics import Metrics, SandboxStats
 from restricted_exec.policy import Policy
 from restricted_exec.protocol import encode_inputs
+from restricted_exec.reply import max_reply_bytes
 from restricted_exec.result import ExecutionResult
 from restricted_exec.result_cache import ResultCache
-from restricted_exec.runtime import MAX_VALUE_BYTES, RunOptions, program_part
+from restricted_exec.runtime import RunOptions, program_part
 from restricted_exec.scheduling import FairScheduler, Rejection
 from restricted_exec.tenants import TenantQuota, tenant_name
 from restricted_exec.values import decode
@@ -267,19 +269,41 @@ class Sandbox:
         started = time.perf_counter()
         name = tenant_name(tenant)
         tagged_inputs = checked_inputs(inputs)
-        result = self._result_of(program, tagged_inputs, name, started)
-        self._metrics.observe(result, tenant=name)
+        # From here on the run counts, however it ends: its result (or, if the host itself
+        # failed, a ``crashed`` one) is observed and audited in the one place below.
+        result: ExecutionResult | None = None
+        accounted = True
+        try:
+            result = self._result_of(program, tagged_inputs, name, started)
+        except (SandboxClosedError, IsolationUnavailableError):
+            accounted = False  # no run happened: the caller is told why, as documented
+            raise
+        except Exception as problem:
+            result = host_failure_result(program._outcome, program.policy, started, problem)
+        finally:
+            if accounted:
+                if result is None:  # KeyboardInterrupt or the like, on its way to the caller
+                    result = host_failure_result(
+                        program._outcome, program.policy, started, "the run was interrupted"
+                    )
+                self._account(program, tagged_inputs, name, result)
+        return result
+
+    def _account(
+        self, program: Program, tagged_inputs: dict[str, Any], tenant: str, result: ExecutionResult
+    ) -> None:
+        """Count and audit one run (both never raise, by contract)."""
+        self._metrics.observe(result, tenant=tenant)
         if self._audit is not None:
             self._audit.log_run(
                 started_at=time.time() - result.duration_ms / 1000,
-                tenant=name,
+                tenant=tenant,
                 code=program.source,
                 code_sha256=program.code_sha256,
                 tagged_inputs=tagged_inputs,
                 policy=program.policy,
                 result=result,
             )
-        return result
 
     def _result_of(
         self, program: Program, tagged_inputs: dict[str, Any], tenant: str, started: float
@@ -381,8 +405,8 @@ class Sandbox:
             wall_s=policy.timeout_s,
             cpu_s=policy.effective_cpu_time_s,
             memory_mb=policy.memory_mb,
-            # Worst case of JSON-escaped stdout, plus the largest value, plus the envelope.
-            max_payload_bytes=6 * policy.output_bytes + MAX_VALUE_BYTES + 65536,
+            # The largest reply an honest child sends (read_reply checks it again).
+            max_payload_bytes=max_reply_bytes(policy.output_bytes),
             allow_degraded=policy.allow_degraded,
         )
         try:

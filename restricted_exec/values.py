@@ -7,6 +7,7 @@ round trip through JSON::
     Decimal("1.10")            -> {"$type": "decimal", "value": "1.10"}
     an int over ~3,900 digits  -> {"$type": "int", "value": "0x..."} (JSON cannot carry it)
     Fraction(1, 3)             -> {"$type": "fraction", "value": "1/3"}
+                                  (hexadecimal "0x../0x.." past ~3,900 digits)
     float("nan")               -> {"$type": "float", "value": "nan"}
     datetime/date/time         -> {"$type": "datetime" | "date" | "time", "value": ISO text}
     timedelta                  -> {"$type": "timedelta", "days": d, "seconds": s,
@@ -24,20 +25,27 @@ nothing but the standard library.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import math
+import re
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from restricted_exec.text import encodable
 
-__all__ = ["MAX_DEPTH", "UnsupportedValue", "decode", "encode"]
+__all__ = ["DECODE_MAX_ITEMS", "MAX_DEPTH", "UnsupportedValue", "decode", "encode"]
 
 MAX_DEPTH = 100
 """Containers nested deeper than this are refused (the conversion is iterative-safe)."""
 
 _TAG = "$type"
+
+DECODE_MAX_ITEMS = 10_000_000
+"""decode's default item limit (Policy's largest ``max_value_items``)."""
+
 _PLAIN_INT_BITS = 13_000  # about 3,900 decimal digits: under sys.int_info's default limit
 
 
@@ -91,7 +99,12 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
     if kind is Decimal:
         return {_TAG: "decimal", "value": str(value)}
     if kind is Fraction:
-        return {_TAG: "fraction", "value": str(value)}
+        assert isinstance(value, Fraction)
+        numerator, denominator = value.numerator, value.denominator
+        if max(numerator.bit_length(), denominator.bit_length()) <= _PLAIN_INT_BITS:
+            return {_TAG: "fraction", "value": str(value)}
+        # str() would need int -> str beyond Python's digit limit (and quadratic time).
+        return {_TAG: "fraction", "value": f"{hex(numerator)}/{hex(denominator)}"}
     if kind is _dt.datetime or kind is _dt.date or kind is _dt.time:
         assert isinstance(value, _dt.date | _dt.time)
         if (
@@ -173,40 +186,215 @@ def _sorted_if_possible(members: set[object] | frozenset[object]) -> list[object
     return items
 
 
-def decode(data: Any) -> Any:
+def decode(data: Any, *, max_items: int = DECODE_MAX_ITEMS) -> Any:
     """Turn tagged JSON back into Python values (the inverse of :func:`encode`).
 
-    Tuples and sets come back as lists. Raises UnsupportedValue on an unknown tag.
+    Tuples and sets come back as lists. The data may come from an untrusted
+    child, so this is strict and its cost is bounded: it accepts exactly what
+    :func:`encode` can produce (after a JSON round trip) and raises
+    UnsupportedValue for anything else - an unknown tag, extra or missing keys,
+    a container nested deeper than MAX_DEPTH, more than ``max_items`` items
+    (counted as ``encode`` counts them), a tagged number in a form ``encode``
+    never writes (a decimal ``int`` tag, a Fraction with an exponent or with
+    decimal parts beyond ~4,300 digits), a date out of range, a dict key that
+    cannot be hashed, or a tagged dict whose keys collide in hash so much that
+    building it would take quadratic time. Every conversion it does is linear
+    in the size of its text, so decoding costs time proportional to the data.
+    It raises nothing but UnsupportedValue.
     """
+    budget = [max_items - 1]
+    try:
+        if budget[0] < 0:
+            raise UnsupportedValue("value: more items than max_value_items")
+        return _decode(data, 0, budget)
+    except UnsupportedValue:
+        raise
+    except RecursionError:  # only if the caller was already near the recursion limit
+        raise UnsupportedValue("value: nested too deeply to decode") from None
+    except Exception as problem:  # a conversion refused its (already checked) text
+        raise UnsupportedValue(f"value: {type(problem).__name__}: {problem}"[:300]) from None
+
+
+DECODE_MAX_ITEMS = 10_000_000
+"""decode's default item limit (Policy's largest ``max_value_items``)."""
+
+# The exact text encode writes for tagged ints and Fractions, so that nothing else reaches a
+# conversion: int as hex(); Fraction as str(Fraction) or, past _PLAIN_INT_BITS, hex parts.
+_HEX_INT = re.compile(r"-?0x[0-9a-f]+")
+_FRACTION_PART = r"(?:[0-9]{1,4300}|0x[0-9a-f]+)"
+_FRACTION_TEXT = re.compile(rf"(-?)({_FRACTION_PART})(?:/({_FRACTION_PART}))?")
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_ISO_TEXT_CHARS = 64  # the longest isoformat() is 32 characters
+_TIMEDELTA_MAX_DAYS = 999_999_999
+_TIMEDELTA_KEYS = frozenset({_TAG, "days", "seconds", "microseconds"})
+_NESTED = frozenset({list, dict})
+# A tagged dict of at least this many keys has its key hashes counted first.
+_COLLISION_CHECK_FROM = 64
+MAX_COLLIDING_PAIRS = 1_000_000
+"""Most pairs of distinct keys with one hash a decoded dict may hold (each pair costs an
+equality test when the dict is built): some 10-20 ms of CPU. Honest dicts have none."""
+
+
+def _decode(data: Any, depth: int, budget: list[int]) -> Any:
+    # ``data`` was counted against the budget by its container (or by decode). JSON scalars
+    # are returned as they are: the parser bounded them (an int's digits by int()'s limit, or
+    # by restricted_exec.reply's hook where a process lifted it).
     kind = type(data)
     if kind is list:
-        return [decode(item) for item in data]
+        if depth >= MAX_DEPTH:
+            raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise UnsupportedValue("value: more items than max_value_items")
+        depth += 1
+        return [_decode(item, depth, budget) if type(item) in _NESTED else item for item in data]
     if kind is not dict:
         return data
     tag = data.get(_TAG)
-    if tag is None:
-        return {key: decode(item) for key, item in data.items()}
-    if tag == "float":
-        return float(data["value"])
-    if tag == "int":
-        return int(data["value"], 16)
-    if tag == "decimal":
-        return Decimal(data["value"])
-    if tag == "fraction":
-        return Fraction(data["value"])
-    if tag == "datetime":
-        return _dt.datetime.fromisoformat(data["value"])
-    if tag == "date":
-        return _dt.date.fromisoformat(data["value"])
-    if tag == "time":
-        return _dt.time.fromisoformat(data["value"])
-    if tag == "timedelta":
-        return _dt.timedelta(
-            days=data["days"], seconds=data["seconds"], microseconds=data["microseconds"]
-        )
+    if tag is None and _TAG not in data:
+        if depth >= MAX_DEPTH:
+            raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise UnsupportedValue("value: more items than max_value_items")
+        depth += 1
+        return {
+            key: _decode(item, depth, budget) if type(item) in _NESTED else item
+            for key, item in data.items()
+        }
+    scalar = _SCALAR_TAGS.get(tag) if type(tag) is str else None
+    if scalar is not None:
+        text = data.get("value")
+        if len(data) != 2 or type(text) is not str:
+            raise UnsupportedValue(f"value: a {tag!r} tag that is not {{$type, value: str}}")
+        return scalar(text)
     if tag == "dict":
-        return {_hashable(decode(k)): decode(v) for k, v in data["items"]}
-    raise UnsupportedValue(f"unknown value tag {tag!r}")
+        if len(data) != 2 or "items" not in data:
+            raise UnsupportedValue("value: a dict tag that is not {$type, items}")
+        if depth >= MAX_DEPTH:
+            raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
+        return _decode_dict(data["items"], depth, budget)
+    if tag == "timedelta":
+        if data.keys() != _TIMEDELTA_KEYS:
+            raise UnsupportedValue("value: a timedelta tag with other keys than its fields")
+        return _decode_timedelta(data)
+    raise UnsupportedValue(f"value: unknown value tag {str(tag)[:40]!r}")
+
+
+def _decode_int(text: str) -> int:
+    if not _HEX_INT.fullmatch(text):
+        raise UnsupportedValue("value: an int tag that is not hexadecimal")
+    return int(text, 16)  # linear: a power-of-two base
+
+
+def _decode_decimal(text: str) -> Decimal:
+    # Decimal() reads its text in linear time; what it reads must be what str(Decimal) wrote.
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation
+        value = None
+    if value is None or str(value) != text:
+        raise UnsupportedValue("value: a decimal tag that is not str(Decimal) text")
+    return value
+
+
+def _decode_float(text: str) -> float:
+    value = _NON_FINITE.get(text)
+    if value is None:
+        raise UnsupportedValue("value: a float tag that is not nan, inf or -inf")
+    return value
+
+
+def _iso_decoder(kind: type[_dt.date] | type[_dt.time]) -> Callable[[str], Any]:
+    name = kind.__name__
+
+    def decode_iso(text: str) -> Any:
+        if len(text) > _ISO_TEXT_CHARS:
+            raise UnsupportedValue(f"value: a {name} tag longer than any isoformat()")
+        try:
+            return kind.fromisoformat(text)
+        except ValueError:
+            raise UnsupportedValue(f"value: a {name} tag that is not a valid {name}") from None
+
+    return decode_iso
+
+
+def _decode_dict(items: Any, depth: int, budget: list[int]) -> dict[Any, Any]:
+    if type(items) is not list:
+        raise UnsupportedValue("value: a dict tag whose items are not a list")
+    budget[0] -= 2 * len(items)
+    if budget[0] < 0:
+        raise UnsupportedValue("value: more items than max_value_items")
+    keys: list[Any] = []
+    values: list[Any] = []
+    depth += 1
+    for pair in items:
+        if type(pair) is not list or len(pair) != 2:
+            raise UnsupportedValue("value: a dict tag item that is not a [key, value] pair")
+        keys.append(_hashable(_decode(pair[0], depth, budget)))
+        values.append(_decode(pair[1], depth, budget))
+    try:
+        if len(keys) >= _COLLISION_CHECK_FROM:
+            _refuse_colliding_keys(keys)
+        return dict(zip(keys, values, strict=True))
+    except TypeError:  # a key that cannot be hashed (a dict, a signalling NaN)
+        raise UnsupportedValue("value: a dict key that cannot be hashed") from None
+
+
+def _refuse_colliding_keys(keys: list[Any]) -> None:
+    # Hashes of numbers, dates and tuples are not randomized: distinct keys sharing one hash
+    # (k * (2**61 - 1) for every k) make building the dict quadratic. encode's child paid that
+    # cost itself when it built such a dict; a forged reply would not have.
+    counts = collections.Counter(hash(key) for key in keys)
+    pairs = sum(n * (n - 1) // 2 for n in counts.values() if n > 1)
+    if pairs > MAX_COLLIDING_PAIRS:
+        raise UnsupportedValue(f"value: a dict whose keys collide in hash ({pairs:,} pairs)")
+
+
+def _decode_timedelta(data: dict[str, Any]) -> _dt.timedelta:
+    days, seconds, microseconds = data["days"], data["seconds"], data["microseconds"]
+    # encode writes timedelta's normalized fields, which are always in these ranges.
+    if (
+        type(days) is not int
+        or type(seconds) is not int
+        or type(microseconds) is not int
+        or not -_TIMEDELTA_MAX_DAYS <= days <= _TIMEDELTA_MAX_DAYS
+        or not 0 <= seconds < 86_400
+        or not 0 <= microseconds < 1_000_000
+    ):
+        raise UnsupportedValue("value: a timedelta tag out of timedelta's range")
+    return _dt.timedelta(days=days, seconds=seconds, microseconds=microseconds)
+
+
+def _decode_fraction(text: str) -> Fraction:
+    match = _FRACTION_TEXT.fullmatch(text)
+    if match is None:
+        raise UnsupportedValue("value: a fraction tag that is not 'n/d' or 'n' text")
+    sign, numerator_text, denominator_text = match.groups()
+    numerator = _fraction_int(numerator_text)
+    denominator = 1 if denominator_text is None else _fraction_int(denominator_text)
+    if denominator == 0:
+        raise UnsupportedValue("value: a fraction tag with a zero denominator")
+    if sign:
+        numerator = -numerator
+    if numerator.bit_length() + denominator.bit_length() <= _REDUCE_FRACTION_BITS:
+        return Fraction(numerator, denominator)
+    # Reducing costs a gcd, quadratic in the digits (~3 s at 500,000 digits). encode writes
+    # str(Fraction), which is already reduced: build it as it is, in linear time. (A forged
+    # unreduced one is still exactly the number its text says.)
+    value = Fraction.__new__(Fraction)
+    value._numerator = numerator  # type: ignore[attr-defined]
+    value._denominator = denominator  # type: ignore[attr-defined]
+    return value
+
+
+# Below this many bits in all, a decoded Fraction is reduced (its gcd takes under ~10 ms).
+_REDUCE_FRACTION_BITS = 100_000
+
+
+def _fraction_int(text: str) -> int:
+    # Decimal parts are at most 4,300 digits (the regex): int() of that is ~0.1 ms.
+    return int(text, 16) if text.startswith("0x") else int(text)
 
 
 def _hashable(key: Any) -> Any:
@@ -214,3 +402,14 @@ def _hashable(key: Any) -> Any:
     if type(key) is list:
         return tuple(_hashable(item) for item in key)
     return key
+
+
+_SCALAR_TAGS: dict[str, Callable[[str], Any]] = {
+    "int": _decode_int,
+    "decimal": _decode_decimal,
+    "fraction": _decode_fraction,
+    "float": _decode_float,
+    "datetime": _iso_decoder(_dt.datetime),
+    "date": _iso_decoder(_dt.date),
+    "time": _iso_decoder(_dt.time),
+}

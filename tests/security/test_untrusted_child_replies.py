@@ -1,0 +1,404 @@
+"""Never trust the child: whatever bytes a compromised child writes to its socket, the host's
+``run()`` returns a result (``crashed``, with a reason) at a cost bounded by the reply's size,
+and the run is counted and audited.
+
+The child is assumed fully hostile. Most tests feed forged reply bytes into the host's real
+decode path (``endings.result_from_child``, which ``Sandbox`` calls on the ``ChildOutcome`` the
+pool built from the child's socket); the end-to-end ones have a real, locked-down child (the
+production entry's test-only unrestricted request, plain Python with only the OS layers) write
+a forged reply frame straight to its socket. No hostile code runs in the test's own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import restricted_exec
+from restricted_exec import ExecutionResult, Policy, Sandbox
+from restricted_exec.audit import AuditLog, AuditRecord, SQLiteSink
+from restricted_exec.compiler import compile_source
+from restricted_exec.endings import result_from_child
+from restricted_exec.isolation import ChildOutcome
+from restricted_exec.protocol import encode_unrestricted_request
+
+POLICY = Policy()
+# CPU-time bounds are far from both sides: the guarded host spends milliseconds on these
+# replies; the unguarded one spent ~8-10 s (measured on a 2-core VM).
+CPU_BOUND_S = 2.0
+
+
+def _reply(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "status": "ok",
+        "stdout": "",
+        "stdout_truncated": False,
+        "value": None,
+        "error": None,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def _bytes(payload: Any) -> bytes:
+    return json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
+
+
+def host_reads(reply: Any, policy: Policy = POLICY) -> ExecutionResult:
+    """The host's handling of reply bytes a child sent (the path Sandbox takes)."""
+    child = ChildOutcome(
+        payload=_bytes(reply),
+        exit_code=None,
+        term_signal=None,
+        wall_ms=1.0,
+        cpu_ms=1.0,
+        peak_rss_kb=1000,
+        killed_by_watchdog=False,
+        protocol_error=None,
+        layers=("seccomp",),
+    )
+    outcome = compile_source("1", policy.compile_settings())
+    return result_from_child(child, outcome, policy, time.perf_counter())
+
+
+def assert_malformed(result: ExecutionResult) -> None:
+    assert result.status == "crashed", result
+    assert result.error is not None
+    assert result.error.kind == "crash"
+    assert "malformed reply" in result.error.message, result.error
+
+
+def cpu_seconds_of(action: Any) -> tuple[Any, float]:
+    started = time.process_time()
+    value = action()
+    return value, time.process_time() - started
+
+
+# -- values whose decoding would raise out of run() or cost the host seconds ------------------
+
+
+def test_a_child_reply_with_a_huge_fraction_costs_the_host_bounded_cpu() -> None:
+    # Fraction("1e10000000") computes 10**10000000: ~9 s of the caller's CPU, after the
+    # watchdog, for 46 bytes of reply.
+    forged = _reply(value={"$type": "fraction", "value": "1e10000000"})
+    result, cpu_s = cpu_seconds_of(lambda: host_reads(forged))
+    assert_malformed(result)
+    assert cpu_s < CPU_BOUND_S
+
+
+def test_a_child_reply_with_a_zero_denominator_fraction_is_a_crash_not_an_exception() -> None:
+    assert_malformed(host_reads(_reply(value={"$type": "fraction", "value": "1/0"})))
+
+
+def test_a_child_reply_with_a_malformed_decimal_is_a_crash_not_an_exception() -> None:
+    # decimal.InvalidOperation is an ArithmeticError: it used to escape run().
+    assert_malformed(host_reads(_reply(value={"$type": "decimal", "value": "not a number"})))
+
+
+def test_a_child_reply_with_an_out_of_range_timedelta_is_a_crash_not_an_exception() -> None:
+    forged = {"$type": "timedelta", "days": 10**30, "seconds": 0, "microseconds": 0}
+    assert_malformed(host_reads(_reply(value=forged)))
+
+
+def test_a_child_reply_nested_deeper_than_any_honest_value_is_a_crash() -> None:
+    # The JSON parser raised RecursionError, which escaped run().
+    assert_malformed(host_reads(b'{"status": "ok", "value": ' + b"[" * 200_000))
+
+
+def test_a_deep_reply_cannot_overflow_the_hosts_c_stack_when_the_recursion_limit_is_raised() -> (
+    None
+):
+    # A host that raised the recursion limit no longer has the parser's RecursionError to stop
+    # 8 MB of "[" : the C parser would recurse until the stack overflows (a segfault of the
+    # caller). In a subprocess, so that a failure cannot take the test run down.
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        sys.path[:0] = %r
+        from test_untrusted_child_replies import host_reads
+        sys.setrecursionlimit(10**7)
+        threading.stack_size(64 << 20)
+        def main():
+            print(host_reads(b"[" * 8_000_000).status)
+        t = threading.Thread(target=main); t.start(); t.join()
+        """
+    ) % ([str(Path(__file__).parent)],)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "crashed"), done.stderr[-2000:]
+
+
+def test_a_child_reply_with_a_many_digit_json_int_costs_bounded_cpu_even_without_the_digit_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With sys.set_int_max_str_digits(0) in the caller's process, int() of 1.5 million
+    # decimal digits is quadratic: ~9 s. No honest child writes more than ~3,900 digits.
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        forged = b'{"status": "ok", "stdout": "", "stdout_truncated": false, "error": null, '
+        forged += b'"value": ' + b"9" * 1_500_000 + b"}"
+        result, cpu_s = cpu_seconds_of(lambda: host_reads(forged))
+    finally:
+        sys.set_int_max_str_digits(previous)
+    assert_malformed(result)
+    assert cpu_s < CPU_BOUND_S
+
+
+def test_a_child_reply_whose_dict_keys_collide_in_hash_costs_bounded_cpu() -> None:
+    # Ints k * (2**61 - 1) all hash to 0: building a dict of 40,000 of them is 800 million
+    # equality tests (~8 s). The child never paid that; it only wrote the keys.
+    modulus = (1 << 61) - 1
+    forged = {"$type": "dict", "items": [[k * modulus, 0] for k in range(40_000)]}
+    result, cpu_s = cpu_seconds_of(lambda: host_reads(_reply(value=forged)))
+    assert_malformed(result)
+    assert cpu_s < CPU_BOUND_S
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"$type": "fraction", "value": "1.5e3"},  # str(Fraction) has no exponent
+        {"$type": "int", "value": "1" * 5000},  # encode writes hex
+        {"$type": "decimal", "value": "1_000"},
+        {"$type": "float", "value": "1.5"},  # only non-finite floats are tagged
+        {"$type": "date", "value": "2024-01-01", "extra": 1},
+    ],
+    ids=["fraction-exponent", "int-decimal", "decimal-underscore", "float-finite", "extra-key"],
+)  # fmt: skip
+def test_a_child_reply_with_a_value_no_encoder_writes_is_a_crash(value: Any) -> None:
+    assert_malformed(host_reads(_reply(value=value)))
+
+
+def test_a_child_reply_with_a_nan_json_constant_is_a_crash() -> None:
+    # json.dumps never writes NaN here (non-finite floats travel tagged); json.loads accepts it.
+    forged = b'{"status": "ok", "stdout": "", "stdout_truncated": false, "value": NaN, '
+    assert_malformed(host_reads(forged + b'"error": null}'))
+
+
+# -- sizes re-checked against the Policy --------------------------------------------------------
+
+
+def test_a_child_reply_cannot_return_more_stdout_than_output_bytes() -> None:
+    policy = Policy(output_bytes=100)
+    result = host_reads(_reply(stdout="x" * 6_000_000), policy)
+    assert_malformed(result)
+    assert result.stdout == ""
+    # Exactly output_bytes (counted in UTF-8, as the child counts) is what an honest child sends.
+    honest = host_reads(_reply(stdout="é" * 50, stdout_truncated=True, value=[1]), policy)
+    assert (honest.status, honest.stdout, honest.value) == ("ok", "é" * 50, [1])
+    assert_malformed(host_reads(_reply(stdout="é" * 51), policy))
+
+
+def test_a_child_reply_cannot_return_more_value_items_than_max_value_items() -> None:
+    result = host_reads(_reply(value=list(range(1_000))), Policy(max_value_items=100))
+    assert_malformed(result)
+
+
+def test_a_child_reply_larger_than_any_honest_reply_is_refused_before_parsing() -> None:
+    policy = Policy(output_bytes=10)
+    # Padding between JSON tokens: only the size can tell it apart from an honest reply.
+    forged = b'{"status": "ok",' + b" " * 9_000_000 + json.dumps(_reply())[1:].encode()
+    result = host_reads(forged, policy)
+    assert_malformed(result)
+    assert "bytes; an honest reply is at most" in result.error.message  # type: ignore[union-attr]
+
+
+def test_a_child_reply_cannot_hand_the_caller_a_megabyte_error_message() -> None:
+    error = {
+        "kind": "exception",
+        "type": "E" * 100_000,
+        "message": "m" * 1_000_000,
+        "line": 1,
+        "traceback": "t" * 1_000_000,
+    }
+    result = host_reads(_reply(status="error", error=error))
+    assert result.status == "error" and result.error is not None
+    assert len(result.error.type) < 2_000
+    assert len(result.error.message) < 20_000
+    assert len(result.error.traceback) < 70_000
+    assert result.error.message.endswith("more characters]")
+
+
+# -- the envelope: exact keys, exact types, statuses a child may report -------------------------
+
+
+@pytest.mark.parametrize("status", ["timeout", "rejected", "syntax_error", "policy_violation"])
+def test_a_child_cannot_report_a_status_only_the_host_decides(status: str) -> None:
+    error = {"kind": "timeout", "type": "T", "message": "", "line": None, "traceback": ""}
+    assert_malformed(host_reads(_reply(status=status, error=error)))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        [],
+        "ok",
+        _reply(extra=1),
+        _reply(status="ok", value=1, timeout_kind="wall"),
+        _reply(status="error", value=1, error={
+            "kind": "exception", "type": "E", "message": "", "line": None, "traceback": ""
+        }),
+        _reply(status="error", error=None),
+        _reply(status="ok", error={
+            "kind": "crash", "type": "E", "message": "", "line": None, "traceback": ""
+        }),
+        _reply(status="memory_limit", error={
+            "kind": "exception", "type": "E", "message": "", "line": None, "traceback": ""
+        }),
+        _reply(stdout_truncated="yes"),
+    ],
+    ids=["list", "string", "extra-key", "host-only-key", "value-with-error", "error-without-info",
+         "ok-with-error", "kind-of-another-status", "truncated-not-bool"],
+)  # fmt: skip
+def test_a_child_reply_off_the_payload_schema_is_a_crash_not_an_exception(reply: Any) -> None:
+    assert_malformed(host_reads(reply))
+
+
+# -- honest results still decode, at linear cost ------------------------------------------------
+
+
+def test_a_huge_honest_fraction_decodes_in_linear_time() -> None:
+    # Reducing a Fraction costs a gcd, quadratic in its digits; an honest child's is reduced
+    # already. 2 x 800,000 hex digits (~1,000,000 decimal digits each): milliseconds, where
+    # reducing it took ~12 s.
+    numerator, denominator = (1 << 3_200_000) + 1, 3**2_000_000
+    text = f"{hex(numerator)}/{hex(denominator)}"
+    result, cpu_s = cpu_seconds_of(
+        lambda: host_reads(_reply(value={"$type": "fraction", "value": text}))
+    )
+    assert result.status == "ok", result.error
+    assert (result.value.numerator, result.value.denominator) == (numerator, denominator)
+    assert cpu_s < CPU_BOUND_S
+
+
+# -- end to end: a real child writes a forged reply to its socket -------------------------------
+
+
+def _forging_child_source(payload: bytes, cpu_us: int = 0, peak_rss_kb: int = 0) -> str:
+    """Plain Python for the child (the production entry's test-only unrestricted request) that
+    writes a complete reply frame carrying ``payload`` to its socket, then exits before the
+    runtime can send the honest one."""
+    return textwrap.dedent(
+        f"""
+        import os
+        from restricted_exec.isolation import frames
+        payload = {payload!r}
+        header = frames.ReplyHeader(0, {cpu_us}, {peak_rss_kb}, len(payload))
+        frame = frames.encode_reply(header) + payload
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(frames.CHILD_SOCKET_FD, view):]
+        os._exit(0)
+        """
+    )
+
+
+class _ListSink:
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+
+    def write(self, records: Any) -> None:
+        self.records.extend(records)
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def audited() -> Iterator[tuple[Sandbox, _ListSink, AuditLog]]:
+    sink = _ListSink()
+    audit = AuditLog(sink)
+    with Sandbox(prefork=1, audit=audit) as sandbox:
+        yield sandbox, sink, audit
+
+
+def _forged_program(sandbox: Sandbox, payload: bytes, **header: int) -> restricted_exec.Program:
+    program = sandbox.compile_program("1")
+    # Replace the encoded request (made on the first process-mode run) with the test-only
+    # unrestricted one: the Sandbox's own process path then runs the forging child.
+    program._encoded = encode_unrestricted_request(_forging_child_source(payload, **header))
+    return program
+
+
+def test_a_real_child_that_forges_its_reply_gets_a_crash_and_the_run_is_counted_and_audited(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, sink, audit = audited
+    before = sandbox.stats().runs
+    forged = _bytes(_reply(value={"$type": "fraction", "value": "1/0"}))
+    result = _forged_program(sandbox, forged).run(tenant="forger")
+    assert_malformed(result)
+    assert result.isolation == "process" and result.cpu_ms is not None
+    stats = sandbox.stats()
+    assert stats.runs == before + 1
+    assert stats.tenants["forger"].by_status["crashed"].runs == 1
+    assert audit.flush(timeout=30)
+    assert [r.status for r in sink.records if r.tenant == "forger"] == ["crashed"]
+
+
+def test_run_async_of_a_child_that_forges_its_reply_returns_a_crash(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    forged = _bytes(_reply(status="ok", stdout="x" * 5_000))
+    program = _forged_program(sandbox, forged)
+    program.policy = Policy(output_bytes=100)
+    result = asyncio.run(program.run_async())
+    assert_malformed(result)
+
+
+def test_a_child_cannot_make_the_audit_log_lose_records_with_an_absurd_rss_or_cpu_time(
+    tmp_path: Path,
+) -> None:
+    # The reply header's CPU time and peak RSS are the child's word: a u64 past 2**63 made the
+    # SQLite batch holding the run fail, and every other run in that batch was lost with it.
+    audit = AuditLog(SQLiteSink(tmp_path / "audit.db"))
+    with Sandbox(prefork=1, audit=audit) as sandbox:
+        honest_run = sandbox.run("1 + 1", tenant="bystander")
+        assert honest_run.ok, honest_run.error
+        forged = _forged_program(
+            sandbox, _bytes(_reply(value=1)), cpu_us=2**64 - 1, peak_rss_kb=2**64 - 1
+        ).run(tenant="liar")
+        assert forged.status == "ok"
+        assert (forged.cpu_ms, forged.peak_rss_kb) == (None, None)
+        assert audit.flush(timeout=30)
+    assert (audit.failed_batches, audit.lost_records) == (0, 0)
+
+
+def test_a_run_whose_host_side_fails_is_still_a_result_counted_and_audited(
+    audited: tuple[Sandbox, _ListSink, AuditLog], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever escapes the host's own code (a bug, a reply nobody foresaw) becomes a crashed
+    # result in the one place that counts and audits runs.
+    sandbox, sink, audit = audited
+
+    def broken(*args: object, **kwargs: object) -> ExecutionResult:
+        raise RuntimeError("a host-side bug")
+
+    monkeypatch.setattr("restricted_exec.sandbox.result_from_child", broken)
+    result = sandbox.run("print(1)", tenant="host-bug")
+    assert result.status == "crashed" and result.error is not None
+    assert "a host-side bug" in result.error.message
+    assert sandbox.stats().tenants["host-bug"].by_status["crashed"].runs == 1
+    assert audit.flush(timeout=30)
+    assert [r.status for r in sink.records if r.tenant == "host-bug"] == ["crashed"]
+
+
+def test_an_honest_program_returning_a_5000_digit_fraction_gets_it_back_exactly() -> None:
+    # str() of a Fraction past 4,300 digits raises in the child; it travels in hex instead.
+    expected = Fraction(10**5000 + 1, 3)
+    result = restricted_exec.run("from fractions import Fraction\nFraction(10**5000 + 1, 3)")
+    assert result.status == "ok", result.error
+    assert result.value == expected
