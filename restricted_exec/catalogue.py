@@ -171,7 +171,7 @@ CATALOGUE: dict[str, ModuleSpec] = {
         ),
         _spec(
             "re",
-            "compile search match fullmatch split findall finditer sub subn escape purge error "
+            "escape purge error "
             "Pattern Match RegexFlag NOFLAG A ASCII DEBUG DOTALL I IGNORECASE L LOCALE M "
             "MULTILINE S T TEMPLATE U UNICODE VERBOSE X",
             denied={
@@ -181,6 +181,7 @@ CATALOGUE: dict[str, ModuleSpec] = {
                 "template": "deprecated and undocumented",
                 "Scanner": "undocumented",
             },
+            replaced="compile search match fullmatch split findall finditer sub subn",
         ),
         _spec(
             "string",

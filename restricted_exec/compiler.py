@@ -170,6 +170,12 @@ def _transform_and_compile(
     tree: ast.Module, digest: str, settings: CompileSettings
 ) -> CompileOutcome:
     names = _scan_names(tree, settings.preload)
+    if names.scopes > MAX_SCOPES:
+        message = (
+            f"the program defines {names.scopes:,} functions, lambdas, classes and "
+            f"comprehensions; at most {MAX_SCOPES:,} are allowed"
+        )
+        return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
     # Preloaded modules the program reads attributes of and never rebinds.
     stable_preloads = frozenset(
         name
@@ -199,10 +205,23 @@ def _located(new: _Node, like: ast.AST) -> _Node:
     tree, and a long ``a + b + ...`` chain would exhaust Python's stack.)
     """
     values = [getattr(like, field, None) for field in _LOCATION_FIELDS]
-    for node in _walk(new):
-        if "lineno" in node._attributes and getattr(node, "lineno", None) is None:
+    # Only the generated nodes lack a location; the program's subtrees under them have one
+    # and are not entered (walking them made wrapping each of n nested reads cost O(n)).
+    stack: list[ast.AST] = [new]
+    node_type = ast.AST
+    while stack:
+        node = stack.pop()
+        if "lineno" in node._attributes:
+            if getattr(node, "lineno", None) is not None:
+                continue
             for field, value in zip(_LOCATION_FIELDS, values, strict=True):
                 setattr(node, field, value)
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if type(child) is list:
+                stack.extend(item for item in child if isinstance(item, node_type))
+            elif isinstance(child, node_type):
+                stack.append(child)
     return new
 
 
@@ -563,6 +582,7 @@ class _NameScan:
     bound: frozenset[str]  # bound anywhere, by any binding form
     rebinding: frozenset[str]  # bound other than by `import M` of a preloaded M
     attribute_bases: frozenset[str]  # names read as `name.attr`
+    scopes: int  # functions, lambdas, classes and comprehensions: each a code object
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
@@ -595,6 +615,7 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
     bound: set[str] = set()
     neutral_imports: set[str] = set()
     bases: set[str] = set()
+    scopes = 0
     load, name_node, attribute = ast.Load, ast.Name, ast.Attribute
     for node in _walk(tree):
         kind = type(node)
@@ -607,6 +628,9 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
                 bases.add(value.id)
         elif kind in _DEFINITIONS:
             bound.add(node.name)  # type: ignore[attr-defined]
+            scopes += 1
+        elif kind in _ANONYMOUS_SCOPES:
+            scopes += 1
         elif kind is ast.arg:
             bound.add(node.arg)  # type: ignore[attr-defined]
         elif kind is ast.Import or kind is ast.ImportFrom:
@@ -624,11 +648,19 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
                 bound.add(node.rest)  # type: ignore[attr-defined]
         elif kind is ast.Global or kind is ast.Nonlocal:
             bound.update(node.names)  # type: ignore[attr-defined]
-    return _NameScan(frozenset(bound | neutral_imports), frozenset(bound), frozenset(bases))
+    return _NameScan(frozenset(bound | neutral_imports), frozenset(bound), frozenset(bases), scopes)
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _NAMED_CAPTURES = frozenset({ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
+_ANONYMOUS_SCOPES = frozenset(
+    {ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
+)
+
+MAX_SCOPES = 1_000
+"""Most functions, lambdas, classes and comprehensions a program may hold. CPython's own
+compile() builds a code object for each, at ~0.15 ms apiece, in the caller's process and
+before any limit of the run applies; a 64 KiB program of `lambda: 0` lines held 7,000."""
 
 
 def _hoist_preloads(tree: ast.AST, stable: frozenset[str]) -> set[tuple[str, str]]:

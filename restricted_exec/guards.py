@@ -25,6 +25,7 @@ catalogue is own, so a program cannot patch ``json.JSONEncoder`` or a module pro
 from __future__ import annotations
 
 import abc
+import collections
 import datetime
 import decimal
 import random
@@ -38,6 +39,7 @@ from restricted_exec.attribute_rules import (
     NAMEDTUPLE_API,
     NONDETERMINISTIC_READS,
     RUNTIME_CHECKED,
+    is_hook_like,
     is_private,
     is_special_method,
     read_denial,
@@ -49,7 +51,7 @@ from restricted_exec.formatting import (
     unbound_format,
     unbound_format_map,
 )
-from restricted_exec.ownership import CLASS_FACTORY, PROGRAM_FILENAME, is_own
+from restricted_exec.ownership import CLASS_FACTORY, PROGRAM_FILENAME, is_own, is_program_class
 
 __all__ = [
     "DETERMINISTIC_RUN",
@@ -110,6 +112,11 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
             return unbound_format
         if value is str.format_map:
             return unbound_format_map
+        function = getattr(value, "__func__", value)
+        if function is _USER_STRING_FORMAT or function is _USER_STRING_FORMAT_MAP:
+            # UserString.format calls self.data.format natively: route it through this
+            # check again, on its data.
+            return _user_string_format(name, getattr(value, "__self__", None))
         if type(value) is BuiltinMethodType and isinstance(value.__self__, str):
             template = value.__self__
             if value.__name__ == "format":
@@ -128,6 +135,20 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
                 "change isinstance() for every later run"
             )
     return value
+
+
+_USER_STRING_FORMAT = collections.UserString.format
+_USER_STRING_FORMAT_MAP = collections.UserString.format_map
+
+
+def _user_string_format(name: str, owner: Any) -> Callable[..., Any]:
+    """``UserString.format``/``format_map`` as a program may call them: the safe formatter's
+    answer for the string the UserString holds (bound to ``owner`` if it is not None)."""
+
+    def call(self: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return _runtime_checked(self.data, name, _MISSING)(*args, **kwargs)
+
+    return call if owner is None else MethodType(call, owner)
 
 
 def _nondeterminism(value: Any) -> str | None:
@@ -316,8 +337,58 @@ def _namedtuple_api_allowed(obj: Any, name: str) -> bool:
     if not (issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)):
         return False
     if name == "_field_defaults":
-        return getattr(cls, "__module__", None) == "__main__"
+        # A dict: only a namedtuple class the program made may hand out its own.
+        definer = _defining_class(cls, name)
+        return definer is not None and _namespace_of(definer).get("__module__") == "__main__"
     return True
+
+
+def _defining_class(cls: type, name: str) -> type | None:
+    for klass in _mro_of(cls):
+        if name in _namespace_of(klass):
+            return klass  # type: ignore[no-any-return]
+    return None
+
+
+def _is_data_descriptor(attribute: Any) -> bool:
+    kind = type(attribute)
+    return hasattr(kind, "__set__") or hasattr(kind, "__delete__")
+
+
+def _private_defined_by_program(obj: Any, name: str) -> bool:
+    """Whether ``obj._name``, on an object the program owns, finds what the program defined.
+
+    Owning an object is not owning every private name it answers to: a program's Enum class
+    answers ``_convert_`` (a metaclass method that reads any module's globals), an own ABC
+    ``_dump_registry``, an own subclass of a catalogue class that class's internals. The name
+    must resolve, as CPython resolves it, to the instance's own state or to a namespace of a
+    class the program wrote. ``_sunder_`` names (the stdlib's hooks and tables) never do: a
+    program cannot bind them.
+    """
+    if is_hook_like(name):
+        return False
+    if isinstance(obj, type):
+        definer = _defining_class(obj, name)
+        if definer is not None:
+            return is_program_class(definer)
+        # Not in the class's MRO: the metaclass's, or nothing (the ordinary AttributeError).
+        return _defining_class(type(obj), name) is None and (
+            _defining_class(type(obj), "__getattr__") in (None, type)
+        )
+    cls = type(obj)
+    definer = _defining_class(cls, name)
+    if definer is not None and _is_data_descriptor(_namespace_of(definer)[name]):
+        return is_program_class(definer)
+    try:
+        state = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        state = None
+    if type(state) is dict and name in state:
+        return True
+    if definer is not None:
+        return is_program_class(definer)
+    getattr_definer = _defining_class(cls, "__getattr__")
+    return getattr_definer is None or is_program_class(getattr_definer)
 
 
 class RunGuards:
@@ -339,13 +410,13 @@ class RunGuards:
 
     def private_hook(self, obj: Any, name: str) -> Any:
         """``_private_(a, "_b")._b``: returns ``a`` if it may show private attributes."""
-        if self.is_own(obj):
+        if self.is_own(obj) and _private_defined_by_program(obj, name):
             return _checked_unbound(obj, obj, name) if isinstance(obj, type) else obj
         if name in NAMEDTUPLE_API and _namedtuple_api_allowed(obj, name):
             return obj
         raise AccessDenied(
             f'"{name}" is private to {type(obj).__name__}; programs may read private '
-            "attributes only on objects they created"
+            "attributes only on objects they created, and only those their own code defined"
         )
 
     def special_hook(self, obj: Any, name: str) -> Any:

@@ -25,6 +25,7 @@ import functools
 import importlib
 import operator
 import random
+import re
 import typing
 from collections.abc import Callable
 from types import MappingProxyType, ModuleType
@@ -224,7 +225,49 @@ def _overload(function: Any) -> Any:
     return overloaded
 
 
+# Where each re function takes `flags`, positionally.
+_RE_FLAGS_POSITION = {
+    "compile": 1,
+    "search": 2,
+    "match": 2,
+    "fullmatch": 2,
+    "findall": 2,
+    "finditer": 2,
+    "split": 3,
+    "sub": 4,
+    "subn": 4,
+}
+
+
+def _re_without_debug(name: str) -> Callable[..., Any]:
+    """``re.<name>`` refusing ``re.DEBUG``, which prints the compiled pattern to the process's
+    real stdout (the caller's, inline), past ``output_bytes``. The flags reach ``re`` as an
+    exact int: a program's int subclass could answer ``flags & DEBUG`` as it likes."""
+    function = getattr(re, name)
+    position = _RE_FLAGS_POSITION[name]
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > position:
+            flags = operator.index(args[position])
+            args = (*args[:position], flags, *args[position + 1 :])
+        elif "flags" in kwargs:
+            flags = kwargs["flags"] = operator.index(kwargs["flags"])
+        else:
+            flags = 0
+        if flags & re.DEBUG:
+            raise ValueError(
+                "re.DEBUG prints to the process's own stdout, which programs do not have; "
+                "print the pattern instead"
+            )
+        return function(*args, **kwargs)
+
+    guarded.__name__ = guarded.__qualname__ = name
+    guarded.__doc__ = function.__doc__
+    return guarded
+
+
 _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
+    "re": {name: _re_without_debug(name) for name in _RE_FLAGS_POSITION},
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
     "functools": {
         "wraps": _wraps,

@@ -105,6 +105,7 @@ class ClassFactory:
         return namespace
 
     def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
+        _refuse_foreign_set_name(namespace)
         cls = metaclass_for(bases)(name, bases, namespace, **kwargs)
         # A NamedTuple's generated base carries __match_args__ built from the class body's
         # names, which class patterns would read natively.
@@ -113,6 +114,42 @@ class ClassFactory:
 
 
 CLASS_FACTORY = ClassFactory()
+
+
+def _refuse_foreign_set_name(namespace: Any) -> None:
+    """Refuse a class body holding a descriptor the program did not make whose ``__set_name__``
+    CPython would call: ``class A: x = fractions.Fraction.numerator`` renamed a property every
+    Fraction of the process shares."""
+    for key, value in list(namespace.items()):
+        if _lookup_on_type(value, "__set_name__") is not None and not _program_made(value):
+            raise TypeError(
+                f"class attribute {key!r}: this {type(value).__name__} holds an object the "
+                "program did not create, whose __set_name__ would change it for the process"
+            )
+
+
+def _lookup_on_type(value: Any, name: str) -> Any:
+    for klass in type.__dict__["__mro__"].__get__(type(value)):
+        found = type.__dict__["__dict__"].__get__(klass).get(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _program_made(descriptor: Any) -> bool:
+    """Whether a descriptor with ``__set_name__`` wraps only the program's own functions
+    (``property``, ``functools.cached_property``, ``enum.property``), or is a data-class
+    ``field`` whose default is such a descriptor, or none."""
+    state = getattr(type(descriptor), "__dict__", {})
+    if "default" in state or hasattr(descriptor, "default_factory"):  # dataclasses.Field
+        default = getattr(descriptor, "default", None)
+        return _lookup_on_type(default, "__set_name__") is None or _program_made(default)
+    functions = [getattr(descriptor, part, None) for part in ("fget", "fset", "fdel", "func")]
+    present = [function for function in functions if function is not None]
+    return bool(present) and all(
+        type(function) is FunctionType and function.__code__.co_filename == PROGRAM_FILENAME
+        for function in present
+    )
 
 
 def restrict_match_args(cls: type) -> None:

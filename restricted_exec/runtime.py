@@ -37,7 +37,7 @@ from restricted_exec.guards import DETERMINISTIC_RUN, PROGRAM_RUNNING, RunGuards
 from restricted_exec.modules import ModuleTable
 from restricted_exec.protocol import decode_inputs, decode_program, encode_program
 from restricted_exec.safe_builtins import build_builtins
-from restricted_exec.text import capped, encodable
+from restricted_exec.text import capped, encodable, exact
 from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = [
@@ -120,6 +120,7 @@ class _Stdout:
     def write(self, text: str) -> int:
         if self.truncated:
             raise OutputLimitReached
+        text = exact(text)  # print hands on what __str__ returned: maybe a str subclass
         written = len(text)
         try:
             encoded = text.encode("utf-8")
@@ -162,11 +163,17 @@ class _RunState:
     def __init__(self, interrupt: Callable[[], None] | None) -> None:
         self.value: Any = None
         self.interrupt = interrupt
+        self.ended = False
 
     def capture_value(self, value: Any) -> None:
         self.value = value
 
     def check(self) -> None:
+        if self.ended:
+            # A generator the program left suspended is finalised whenever the garbage
+            # collector gets to it, in whatever thread: its `finally` (and `except`) blocks
+            # start here, and must not run the program's code after its run is over.
+            raise ExecutionInterrupted("the program's run has ended")
         if self.interrupt is not None:
             self.interrupt()
 
@@ -271,6 +278,7 @@ def _run(
     try:
         return _execute(code, options, stream, state, make_globals)
     finally:
+        state.ended = True
         PROGRAM_RUNNING.reset(running)
         DETERMINISTIC_RUN.reset(token)
 
@@ -393,9 +401,9 @@ def describe_exception(error: BaseException, source: str) -> dict[str, Any]:
     The text is made encodable and capped (ERROR_TYPE_BYTES, ERROR_MESSAGE_BYTES,
     ERROR_TRACEBACK_BYTES), each cut saying so; runs of one repeated frame (deep
     recursion) are shown as CPython shows them, three frames and a count."""
-    type_name = capped(type(error).__name__, ERROR_TYPE_BYTES)[0]
+    type_name = capped(exact(type(error).__name__), ERROR_TYPE_BYTES)[0]
     try:
-        message = str(error)
+        message = exact(str(error))
     except BaseException:
         message = f"<{type_name} whose str() failed>"
     message = capped(message, ERROR_MESSAGE_BYTES)[0]
@@ -774,7 +782,7 @@ _REPLY_ENCODER = _c_make_encoder(
 def _encode_payload(payload: Payload) -> bytes:
     text = _reply_json(payload)
     if payload.get("value") is not None:
-        value_size = len(_reply_json(payload["value"]))
+        value_size = len(_reply_json(payload["value"]).encode("utf-8", "surrogatepass"))
         if value_size > MAX_VALUE_BYTES:
             payload["status"] = "error"
             payload["value"] = None

@@ -19,14 +19,21 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TRUNCATION_NOTE", "capped", "encodable", "encodable_data", "printable"]
+__all__ = ["TRUNCATION_NOTE", "capped", "encodable", "encodable_data", "exact", "printable"]
 
 TRUNCATION_NOTE = " ... [truncated: {omitted:,} more bytes]"
 """Appended to text cut at a cap, so no cut is silent."""
 
 
+def exact(text: str) -> str:
+    """``text`` as an exact ``str``: a program's ``str`` subclass could answer ``isascii()``,
+    ``__len__`` or ``encode()`` with whatever it likes (a 5 MB string of length 0)."""
+    return text if type(text) is str else str.__str__(text)
+
+
 def encodable(text: str) -> str:
     """``text`` with each lone surrogate written as ``\\udXXX``; unchanged if it has none."""
+    text = exact(text)
     # isascii() reads a flag of the str object: the common case costs no scan.
     if text.isascii():
         return text

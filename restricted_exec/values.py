@@ -153,7 +153,7 @@ def _encode_container(
                 encodable(k): _encode(v, f"{path}[{_key_label(k)}]", depth + 1, budget, active)
                 for k, v in items
             }
-        return {
+        encoded = {
             _TAG: "dict",
             "items": [
                 [
@@ -163,11 +163,40 @@ def _encode_container(
                 for k, v in items
             ],
         }
+        _check_keys_survive(path, [k for k, _ in items])
+        return encoded
     members = list(value) if kind in (list, tuple) else _sorted_if_possible(value)
     return [
         _encode(item, f"{path}[{index}]", depth + 1, budget, active)
         for index, item in enumerate(members)
     ]
+
+
+def _check_keys_survive(path: str, keys: list[Any]) -> None:
+    """Refuse a dict whose keys would not come back as distinct, cheaply built keys.
+
+    Outside the sandbox a tuple or frozenset key is a tuple (``decode``), so ``(1, 2)`` and
+    ``frozenset({1, 2})`` would become one key and a value would be lost; and keys whose
+    hashes the host cannot randomize could be made to collide there though they did not here
+    (frozensets hash differently from the tuples they become).
+    """
+    host_keys = [_host_key(key) for key in keys]
+    if len(host_keys) >= _COLLISION_CHECK_FROM:
+        _refuse_colliding_keys(host_keys)  # before building a set of them, which would pay it
+    if len(set(host_keys)) != len(host_keys):
+        raise UnsupportedValue(
+            f"{path}: two keys would become one outside the sandbox (a tuple and a frozenset "
+            "with the same items); use distinct keys"
+        )
+
+
+def _host_key(key: Any) -> Any:
+    kind = type(key)
+    if kind is tuple:
+        return tuple(_host_key(item) for item in key)
+    if kind is frozenset:
+        return tuple(_host_key(item) for item in _sorted_if_possible(key))
+    return key
 
 
 def _key_label(key: str) -> str:

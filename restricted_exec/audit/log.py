@@ -145,6 +145,10 @@ class AuditLog:
         result: ExecutionResult,
     ) -> None:
         """Queue one run for the writer; never blocks on the sink, never raises."""
+        if result.value is not None:
+            # A record stores no value, and a queued value (up to 8 MB a run) would escape
+            # max_pending_bytes, which counts the text a record keeps.
+            result = result.model_copy(update={"value": None})
         run = PendingRun(started_at, tenant, code, code_sha256, tagged_inputs, policy, result)
         with self._lock:
             if self._closing:
