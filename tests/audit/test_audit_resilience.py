@@ -190,3 +190,15 @@ def test_audit_show_escapes_the_terminal_controls_a_program_printed(
     assert "ValueError: \\x1b[8mhidden\\x9b" in shown
     assert "t\\x1b]0;owned\\x07" in shown
     assert "# \\u202eevil" in shown
+
+
+def test_a_queued_run_holds_no_value_the_record_would_not_store(tmp_path: Path) -> None:
+    # Red-team round 1: a stalled sink and runs returning 8 MB values grew the caller by
+    # 115 MB while the queue counted 360 bytes.
+    value = ["x" * 1000] * 1000
+    result = ExecutionResult(status="ok", value=value, duration_ms=1.0)
+    with AuditLog.sqlite(tmp_path / "runs.db", batch_size=256, flush_interval_s=60) as audit:
+        _log(audit, "tenant", result)
+        queued = list(audit._pending)
+        assert [run.result.value for run in queued] == [None]
+        assert queued[0].result.status == "ok"

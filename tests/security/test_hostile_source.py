@@ -103,3 +103,23 @@ def test_forbidden_import_after_a_huge_expression_is_still_found() -> None:
 def test_non_string_code_is_a_type_error_not_a_crash() -> None:
     with pytest.raises(TypeError):
         restricted_exec.run(b"print(1)", policy=Policy(isolation="inline"))  # type: ignore[arg-type]
+
+
+def test_compiling_nested_reads_costs_the_caller_linear_time() -> None:
+    # Red-team round 1: each generated guard call walked the program's whole subtree under
+    # it, and 300 nested private reads around a 32,000-item list took ~10 s of caller CPU.
+    import time
+
+    depth = 300
+    items = (65_000 - 3 * depth - 10) // 2
+    source = "x = ([" + ",".join(["a"] * items) + "])" + "._b" * depth + "\n"
+    started = time.process_time()
+    restricted_exec.run(source, policy=Policy(isolation="process"))
+    assert time.process_time() - started < 2.0
+
+
+@pytest.mark.parametrize("line", ["lambda: 0\n", "[x for x in y]\n", "def f(): pass\n"])
+def test_a_program_with_thousands_of_code_objects_is_refused_before_compiling(line: str) -> None:
+    result = restricted_exec.run(line * 1_001, policy=Policy(isolation="process"))
+    assert result.status == "policy_violation", result
+    assert result.error is not None and "at most 1,000" in result.error.message

@@ -160,3 +160,87 @@ def test_the_compile_cache_weighs_a_refusal_by_the_violations_it_keeps_not_its_s
     padded = "_a_ = 1\n" + "# padding\n" * 6_000  # 60 KB of source, one violation
     assert one.get_or_compile(padded, settings, compile_source).kind == "policy_violation"
     assert one.source_bytes < 2_000
+
+
+# -- red-team round 1: text a program hands over through a str subclass ----------------
+
+LYING_STR = """
+class S(str):
+    def encode(self, *args, **kwargs):
+        return b""
+    def isascii(self):
+        return True
+    def __len__(self):
+        return 0
+    def __format__(self, spec):
+        raise KeyboardInterrupt
+    def __str__(self):
+        return self
+"""
+
+
+def test_a_str_subclass_cannot_print_past_output_bytes() -> None:
+    with Sandbox(Policy(output_bytes=100)) as box:
+        result = box.run(LYING_STR + 'print(S("x" * 5_000_000))')
+    assert result.status == "output_limit", result.status
+    assert len(result.stdout.encode()) <= 100 and result.stdout_truncated
+
+
+def test_a_str_subclass_cannot_print_a_lone_surrogate(sandbox: Sandbox) -> None:
+    result = sandbox.run(LYING_STR + 'print(S("ok" + chr(0xD800)))')
+    assert result.status == "ok", result.error
+    assert result.stdout == "ok\\ud800\n"
+    result.model_dump_json()  # serialises
+
+
+def test_a_str_subclass_message_cannot_pass_the_error_cap_or_forge_crashed(
+    sandbox: Sandbox,
+) -> None:
+    result = sandbox.run(
+        LYING_STR
+        + """
+class E(Exception):
+    def __str__(self):
+        return S("m" * 3_000_000 + chr(0xD800))
+raise E()
+"""
+    )
+    assert result.status == "error", result.error
+    assert result.error is not None and result.error.type == "E"
+    assert len(result.error.message.encode()) <= ERROR_MESSAGE_BYTES + _note_room()
+    result.model_dump_json()
+
+
+def test_the_value_limit_counts_bytes_not_characters() -> None:
+    with Sandbox(Policy(memory_mb=512, timeout_s=30)) as box:
+        result = box.run("'€' * (8 * 1024 * 1024 - 16)")
+    assert result.status == "error", result.error
+    assert result.error is not None and result.error.type == "UnsupportedValue"
+
+
+def test_keys_that_would_collide_in_hash_on_the_host_are_refused_in_the_child(
+    sandbox: Sandbox,
+) -> None:
+    # frozenset keys whose tuples (what the host rebuilds) share one hash: building that
+    # dict on the host cost ~7 s of the caller's CPU under timeout_s=1.
+    program = """
+M = 2**64; P1 = 11400714785074694791; P2 = 14029467366897019727; P5 = 2870177450012600261
+def rot(x):
+    return ((x << 31) | (x >> 33)) % M
+inverse = pow(P2, -1, M); out = {}; a = 1
+while len(out) < 5000:
+    acc = (rot((P5 + a * P2) % M) * P1) % M; b = ((-acc) * inverse) % M
+    if a < b < 2**61 - 1:
+        out[frozenset([a, b])] = None
+    a += 1
+out
+"""
+    result = sandbox.run(program)
+    assert result.status == "error", result.error
+    assert result.error is not None and "collide in hash" in result.error.message
+
+
+def test_a_tuple_key_and_a_frozenset_key_are_never_merged(sandbox: Sandbox) -> None:
+    result = sandbox.run("{(1, 2): 'a', frozenset({1, 2}): 'b'}")
+    assert result.status == "error", result.error
+    assert result.error is not None and "would become one" in result.error.message

@@ -393,3 +393,108 @@ def test_program_code_that_runs_while_its_error_is_described_cannot_break_the_de
     assert result.status == "error", result
     assert result.error is not None and result.error.type == "Loud"
     assert "str() failed" in result.error.message
+
+
+# -- red-team round 1 (docs/security/red-team-rounds.md) --------------------------------
+
+
+@pytest.mark.parametrize("base", ["enum.Enum", "enum.IntFlag"])
+def test_an_own_enum_class_cannot_reach_its_metaclass_s_private_methods(base: str) -> None:
+    result = run(
+        f"""
+        import enum
+        class E({base}):
+            pass
+        sys = E._convert_("X", "os", lambda n: n == "sys").sys.value
+        print(sys)
+        """
+    )
+    assert result.status == "error", result
+    assert result.stdout == ""
+    assert result.error is not None and '"_convert_" is private' in result.error.message
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import typing\nclass P(typing.Protocol):\n    pass\nP._dump_registry()",
+        "import enum\nclass E(int, enum.Enum):\n    A = 1\nE._new_member_",
+        "import decimal\nclass D(decimal.DecimalTuple):\n    pass\nD._field_defaults['x'] = 1",
+        "import textwrap\nclass T(textwrap.TextWrapper):\n    pass\nT()._split('a b')",
+    ],
+)
+def test_private_names_resolve_only_to_what_the_program_defined(program: str) -> None:
+    result = run(program)
+    assert result.status == "error", result
+    assert result.error is not None and "is private" in result.error.message
+
+
+def test_private_names_the_program_defined_stay_readable() -> None:
+    result = run(
+        """
+        import typing
+        class Account:
+            _rate = 0.05
+            def __init__(self):
+                self._balance = 100
+            def _interest(self):
+                return self._balance * self._rate
+        class P(typing.NamedTuple):
+            a: int
+            b: int = 2
+        a = Account()
+        print(a._interest(), Account._interest(a), P._make([1, 3]), P._field_defaults)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "5.0 5.0 P(a=1, b=3) {'b': 2}\n"
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["u.format(calendar.month)", "collections.UserString.format(u, calendar.month)"],
+)
+def test_user_string_format_goes_through_the_safe_formatter(call: str) -> None:
+    result = run(
+        f"""
+        import collections, calendar
+        u = collections.UserString("{{0.__func__.__globals__[sys]}}")
+        print({call})
+        """
+    )
+    assert result.status == "error", result
+    assert result.stdout == ""
+    assert result.error is not None and "inside the field" in result.error.message
+
+
+def test_a_class_body_cannot_rename_a_shared_catalogue_property() -> None:
+    result = run("import fractions\nclass A:\n    x = fractions.Fraction.numerator")
+    assert result.status == "error", result
+    assert result.error is not None and "__set_name__" in result.error.message
+
+
+def test_re_debug_cannot_print_to_the_process_s_stdout() -> None:
+    result = run("import re\nre.compile('a' * 1000, re.DEBUG)")
+    assert result.status == "error", result
+    assert result.error is not None and "re.DEBUG" in result.error.message
+
+
+def test_a_suspended_generator_s_finally_runs_no_program_code_after_its_run() -> None:
+    # A benign program, inline on purpose: the finaliser runs later, in this process's GC.
+    import gc
+    import sys
+
+    seen: list[BaseException] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: seen.append(unraisable.exc_value)  # type: ignore[assignment]
+    try:
+        result = restricted_exec.run(
+            "def g():\n    try:\n        yield 1\n    finally:\n        print('late')\n"
+            "x = g()\nnext(x)\n",
+            policy=Policy(isolation="inline"),
+        )
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert result.status == "ok", result
+    assert any("run has ended" in str(error) for error in seen), seen
