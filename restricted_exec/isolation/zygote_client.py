@@ -1,4 +1,7 @@
-"""Host-side handle on one zygote process: start it, ask it to fork, hear about exits, stop it."""
+"""Host-side handle on one zygote process: start it, ask it to fork, hear about exits, stop it.
+
+The same handle serves a primed fork server (see zygote.py), which the clean zygote forks on
+request (``Zygote.spawn_primed``) and which the host then talks to directly."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +29,8 @@ _BOOTSTRAP = (
     "from restricted_exec.isolation.zygote import main; main(c)"
 )
 STARTUP_TIMEOUT_S = 60.0
+# A primed fork server is a fork of a running zygote: it says hello within milliseconds.
+SPAWN_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
 
 
@@ -75,6 +81,11 @@ _MESSAGE_REFUSED = frozenset({errno.EMSGSIZE, errno.ENOBUFS, errno.ENOMEM})
 class Zygote:
     """One running fork server. Thread-safe: forks may be requested from any thread."""
 
+    # The zygote's process; None for a primed fork server (the zygote's child, see
+    # spawn_primed), which is signalled through _pidfd instead.
+    _proc: subprocess.Popen[bytes] | None
+    _pidfd: int | None
+
     def __init__(
         self,
         *,
@@ -87,12 +98,8 @@ class Zygote:
         """``on_exit(zygote)`` is called on the reader thread after each reaped child's report
         is posted; it must not wait for this zygote's reports. ``pidfds=False`` makes the zygote
         watch exits through SIGCHLD even where pidfds work (to test that path)."""
-        self.generation = generation
-        # The id of the program the zygote holds for its children (see send_prime); 0: none.
-        self.prime_id = 0
-        self._on_exit = on_exit
-        self.board = ExitBoard()
-        self.dead = threading.Event()
+        self._init_state(generation, on_exit)
+        self._pidfd = None
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ctl = host_end
         config = {
@@ -136,16 +143,73 @@ class Zygote:
             self._kill_and_wait()
             self._ctl.close()
             raise
+        self._start_reader()
+
+    def _init_state(self, generation: int, on_exit: Callable[[Zygote], None] | None) -> None:
+        self.generation = generation
+        # The id of the program the zygote holds for its children (see send_prime); 0: none.
+        self.prime_id = 0
+        self._on_exit = on_exit
+        self.board = ExitBoard()
+        self.dead = threading.Event()
+        self._proc = None
+
+    def _start_reader(self) -> None:
         self._reader = threading.Thread(
-            target=self._read_reports, name=f"restricted-exec-zygote-{generation}", daemon=True
+            target=self._read_reports,
+            name=f"restricted-exec-zygote-{self.generation}",
+            daemon=True,
         )
         self._reader.start()
 
+    def spawn_primed(self, on_exit: Callable[[Zygote], None] | None = None) -> Zygote:
+        """Have this (clean) zygote fork a primed fork server: one that may be sent programs
+        (``send_prime``) and forks children holding them. It has this zygote's generation and
+        dies with it. Raises OSError if it could not be started."""
+        host_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            try:
+                self._send_control(
+                    frames.CTL_SPAWN,
+                    wait=True,
+                    fds=(
+                        (
+                            socket.SOL_SOCKET,
+                            socket.SCM_RIGHTS,
+                            array.array("i", [server_end.fileno()]),
+                        ),
+                    ),
+                )
+            finally:
+                server_end.close()
+            host_end.settimeout(SPAWN_TIMEOUT_S)
+            msg = host_end.recv(frames.CTL_MAX_MESSAGE)
+            host_end.settimeout(None)
+            if msg[:1] != frames.CTL_READY:
+                raise OSError(errno.ECHILD, "the primed fork server did not start")
+            pid = int(json.loads(msg[1:])["pid"])
+        except BaseException:
+            host_end.close()
+            raise
+        server = Zygote.__new__(Zygote)
+        server._init_state(self.generation, on_exit)
+        server._ctl = host_end
+        # Signalled through a pidfd: it is the zygote's child, so its pid could be reused once
+        # the zygote has reaped it.
+        try:
+            server._pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            server._pidfd = None
+        server.info = ZygoteInfo(pid, self.info.layers, self.info.missing, self.info.renice_waiting)
+        server._start_reader()
+        return server
+
     @property
     def pid(self) -> int:
-        return self._proc.pid
+        return self.info.pid if self._proc is None else self._proc.pid
 
     def _await_ready(self) -> ZygoteInfo:
+        assert self._proc is not None
         stderr = self._proc.stderr
         assert stderr is not None
         self._ctl.settimeout(STARTUP_TIMEOUT_S)
@@ -247,6 +311,11 @@ class Zygote:
             raise
 
     def _kill_and_wait(self) -> None:
+        if self._proc is None:  # a primed fork server: the zygote reaps it
+            if self._pidfd is not None:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            return
         with contextlib.suppress(OSError):
             self._proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -256,10 +325,17 @@ class Zygote:
         """Stop the zygote (it SIGKILLs and reaps every child it has), reap it, join the reader."""
         with contextlib.suppress(OSError):
             self._ctl.send(frames.CTL_QUIT)
-        try:
-            self._proc.wait(SHUTDOWN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self._kill_and_wait()
+        if self._proc is None:
+            # A primed fork server closes its end as it exits: the reader then sees EOF.
+            if self._reader is not threading.current_thread():
+                self._reader.join(SHUTDOWN_TIMEOUT_S)
+            if self._reader.is_alive():
+                self._kill_and_wait()
+        else:
+            try:
+                self._proc.wait(SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._kill_and_wait()
         # The zygote's end is closed now, so the reader sees EOF; shutdown also covers a zygote
         # that somehow left a duplicate of its end open.
         with contextlib.suppress(OSError):
@@ -269,3 +345,7 @@ class Zygote:
         self._ctl.close()
         self.dead.set()
         self.board.close()
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
