@@ -41,7 +41,13 @@ def warm_up() -> None:
     run_request(b"x = 1")
 
 
+# Every program this process prepared, kept for its whole life: a test that reads a child's
+# memory then sees everything the child was ever given, whatever the allocator reused since.
+prepared_programs: list[bytes] = []
+
+
 def prepare(program: bytes, base: object | None = None) -> bytes:
+    prepared_programs.append(program)
     return program
 
 

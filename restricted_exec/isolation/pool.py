@@ -418,9 +418,8 @@ class ProcessRunner:
         return server, prime.id
 
     def _primed_server_locked(self, zygote: Zygote, domain: Domain, *, wait: bool) -> Zygote | None:
-        """The primed fork server of ``domain``, spawned from the clean zygote if need be (not
-        without ``wait``: the reader thread must not wait for a new server's hello). None if
-        there is none and none can be had: too many busy ones, or the spawn failed."""
+        """The primed fork server of ``domain``, spawned from the clean zygote if need be. None
+        if there is none and none can be had: too many busy ones, or the spawn failed."""
         servers = self._primed_servers
         server = servers.get(domain)
         if server is not None and not server.dead.is_set():
@@ -428,15 +427,13 @@ class ProcessRunner:
             return server
         if server is not None:
             self._retire_locked(domain)
-        if not wait:
-            return None
         if len(servers) >= MAX_PRIMED_SERVERS:
             idle = [name for name, held in servers.items() if not self._in_flight[held]]
             if not idle:
                 return None
             self._retire_locked(idle[0])
         try:
-            server = zygote.spawn_primed(on_exit=self._exit_callback())
+            server = zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
         except OSError:
             return None
         servers[domain] = server

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from restricted_exec.isolation import frames
@@ -29,8 +29,6 @@ _BOOTSTRAP = (
     "from restricted_exec.isolation.zygote import main; main(c)"
 )
 STARTUP_TIMEOUT_S = 60.0
-# A primed fork server is a fork of a running zygote: it says hello within milliseconds.
-SPAWN_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
 
 
@@ -162,45 +160,33 @@ class Zygote:
         )
         self._reader.start()
 
-    def spawn_primed(self, on_exit: Callable[[Zygote], None] | None = None) -> Zygote:
+    def spawn_primed(
+        self, on_exit: Callable[[Zygote], None] | None = None, *, wait: bool = True
+    ) -> Zygote:
         """Have this (clean) zygote fork a primed fork server: one that may be sent programs
         (``send_prime``) and forks children holding them. It has this zygote's generation and
-        dies with it. Raises OSError if it could not be started."""
+        dies with it. Nothing waits for it to start: what is sent to it meanwhile waits in its
+        socket, and its hello (its pid) is the first thing its reader thread reads. If it fails
+        to start, its socket reports EOF and it is dead. Raises like ``request_child``."""
         host_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            try:
-                self._send_control(
-                    frames.CTL_SPAWN,
-                    wait=True,
-                    fds=(
-                        (
-                            socket.SOL_SOCKET,
-                            socket.SCM_RIGHTS,
-                            array.array("i", [server_end.fileno()]),
-                        ),
-                    ),
-                )
-            finally:
-                server_end.close()
-            host_end.settimeout(SPAWN_TIMEOUT_S)
-            msg = host_end.recv(frames.CTL_MAX_MESSAGE)
-            host_end.settimeout(None)
-            if msg[:1] != frames.CTL_READY:
-                raise OSError(errno.ECHILD, "the primed fork server did not start")
-            pid = int(json.loads(msg[1:])["pid"])
-        except BaseException:
+            self._send_control(
+                frames.CTL_SPAWN,
+                wait=wait,
+                fds=(
+                    (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [server_end.fileno()])),
+                ),
+            )
+        except OSError:
             host_end.close()
             raise
+        finally:
+            server_end.close()
         server = Zygote.__new__(Zygote)
         server._init_state(self.generation, on_exit)
         server._ctl = host_end
-        # Signalled through a pidfd: it is the zygote's child, so its pid could be reused once
-        # the zygote has reaped it.
-        try:
-            server._pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            server._pidfd = None
-        server.info = ZygoteInfo(pid, self.info.layers, self.info.missing, self.info.renice_waiting)
+        server._pidfd = None
+        server.info = replace(self.info, pid=0)  # its pid once its hello has arrived
         server._start_reader()
         return server
 
@@ -244,7 +230,9 @@ class Zygote:
                 msg = b""
             if not msg:
                 break
-            if msg[:1] == frames.CTL_EXIT and len(msg) == 1 + frames.EXIT.size:
+            if msg[:1] == frames.CTL_READY and self._proc is None and not self.info.pid:
+                self._primed_server_started(msg[1:])
+            elif msg[:1] == frames.CTL_EXIT and len(msg) == 1 + frames.EXIT.size:
                 pid, status, cpu_us, rss = frames.EXIT.unpack(msg[1:])
                 self.board.post(pid, ExitReport(status, cpu_us, rss))
                 if self._on_exit is not None:
@@ -256,6 +244,19 @@ class Zygote:
         self.board.close()
         # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.
         self._kill_and_wait()
+
+    def _primed_server_started(self, hello: bytes) -> None:
+        try:
+            pid = int(json.loads(hello)["pid"])
+        except (ValueError, KeyError, TypeError):
+            return
+        # Signalled through a pidfd: it is the zygote's child, so its pid could be reused once
+        # the zygote has reaped it.
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._pidfd = None
+        self.info = replace(self.info, pid=pid)
 
     def request_child(
         self, *, wait: bool = True, prime_id: int = 0, warm_up: bool = True

@@ -127,6 +127,9 @@ def run(runner: UnrestrictedRunner, source: str, domain: str | None, **kw: Any) 
 
 def copies_found(runner: UnrestrictedRunner, marker: str, domain: str | None) -> int:
     """Copies of ``marker`` in the memory of the child that runs for ``domain``."""
+    # Every waiting child is in place (their replacements are forked after a run), so the run
+    # has them all to choose from.
+    _settle_live_runners(within_s=10.0)
     hits, pages = map(int, run(runner, scanner(marker), domain)["stdout"].split())
     # The scan reached the interpreter's heap and libraries, not just a handful of pages.
     assert pages > 2000
@@ -135,8 +138,10 @@ def copies_found(runner: UnrestrictedRunner, marker: str, domain: str | None) ->
 
 def secret_program(marker: str) -> str:
     # The marker is a constant of the code object (what the fork server prepares), not only
-    # a piece of the source text.
-    return f"api_key = {marker!r}\nprint(len(api_key))"
+    # a piece of the source text. The comment makes the source large enough to be allocated
+    # apart from the small objects of the interpreter (not in pymalloc's pools, whose freed
+    # blocks the scan's own objects would reuse at once), as a larger program's would be.
+    return "#" * 16_000 + f"\napi_key = {marker!r}\nprint(len(api_key))"
 
 
 @pytest.fixture
