@@ -64,7 +64,7 @@ def main() -> None:
         assert runner is not None and runner._zygote is not None
         # The clean fork server and the primed one that forks this tenant's children (which
         # reaps them, so their CPU is counted there).
-        fork_servers = [runner._zygote.pid, *(s.pid for s in runner._primed_servers.values())]
+        fork_servers = [runner._zygote.pid, *(s.pid for s in runner._fork_servers())]
         runs = [0]
         failures = [0]
         stop = threading.Event()

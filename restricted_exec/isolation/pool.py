@@ -117,6 +117,9 @@ class ProcessRunner:
     # Whether the zygote may watch child exits through pidfds. Only a test turns it off, to
     # exercise the SIGCHLD path other platforms take.
     _pidfds: ClassVar[bool] = True
+    # Whether the zygote enters an empty root (emptyroot.py) where it can. Only tests turn it
+    # off, to prove another layer against the host's real files.
+    _empty_root: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -160,6 +163,10 @@ class ProcessRunner:
         # Primed fork servers by domain, least recently primed first, and how many children
         # each has serving a run now (a server with some is never retired: they die with it).
         self._primed_servers: collections.OrderedDict[Domain, Zygote] = collections.OrderedDict()
+        # Primed fork servers not given to any domain yet (they hold nothing): spawned with the
+        # zygote and again whenever one is retired, so that a domain's first prime does not wait
+        # for one and the runner holds as many of them (and their sockets) all its life.
+        self._blank_servers: list[Zygote] = []
         self._in_flight: collections.Counter[Zygote] = collections.Counter()
         # A private directory for the zygote's empty working directory; removed at close.
         self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
@@ -243,8 +250,9 @@ class ProcessRunner:
             zygote, self._zygote = self._zygote, None
             ready = list(self._ready)
             self._ready.clear()
-            servers = list(self._primed_servers.values())
+            servers = self._fork_servers()
             self._primed_servers.clear()
+            self._blank_servers.clear()
         for slot in ready:
             slot.sock.close()  # the child sees EOF and exits; the zygote's quit kills it anyway
         for server in servers:
@@ -327,9 +335,10 @@ class ProcessRunner:
             # A dead zygote is replaced transparently; its children and primed fork servers
             # died with it (PDEATHSIG).
             zygote.close()
-            for server in self._primed_servers.values():
+            for server in self._fork_servers():
                 server.close()
             self._primed_servers.clear()
+            self._blank_servers.clear()
             for slot in self._ready:
                 slot.sock.close()
             self._ready.clear()
@@ -337,11 +346,27 @@ class ProcessRunner:
         self._zygote = Zygote(
             entry=self._entry,
             pidfds=self._pidfds,
+            empty_root=self._empty_root,
             workdir=self._workdir,
             generation=self._generation,
             on_exit=self._exit_callback(),
         )
+        for _ in range(MAX_PRIMED_SERVERS):
+            self._spawn_blank_locked(self._zygote, wait=True)
         return self._zygote
+
+    def _fork_servers(self) -> list[Zygote]:
+        """Every primed fork server, given to a domain or blank."""
+        return [*self._primed_servers.values(), *self._blank_servers]
+
+    def _spawn_blank_locked(self, zygote: Zygote, *, wait: bool) -> None:
+        if len(self._primed_servers) + len(self._blank_servers) >= MAX_PRIMED_SERVERS:
+            return
+        # Without one, a domain's first prime spawns its server (or primes clean children).
+        with contextlib.suppress(OSError):
+            self._blank_servers.append(
+                zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
+            )
 
     def _exit_callback(self) -> Callable[[Zygote], None]:
         # A fork server's reader thread calls back through a weak reference, so that a fork
@@ -432,10 +457,16 @@ class ProcessRunner:
             if not idle:
                 return None
             self._retire_locked(idle[0])
-        try:
-            server = zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
-        except OSError:
-            return None
+        while self._blank_servers:
+            server = self._blank_servers.pop(0)
+            if not server.dead.is_set():
+                break
+            server.close()
+        else:
+            try:
+                server = zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
+            except OSError:
+                return None
         servers[domain] = server
         return server
 
@@ -448,6 +479,9 @@ class ProcessRunner:
             slot.sock.close()
         self._in_flight.pop(server, None)
         server.close()
+        zygote = self._zygote
+        if zygote is not None and not zygote.dead.is_set():
+            self._spawn_blank_locked(zygote, wait=False)
 
     def _send_prime_locked(self, slot: _Slot) -> bool:
         """Send the current prime to a waiting clean child, which then belongs to the prime's
@@ -478,9 +512,13 @@ class ProcessRunner:
                 self._runs_since_prime_used = 0
                 return
             self._runs_since_prime_used += 1
-            if self._runs_since_prime_used > PRIME_UNUSED_RUNS:
-                # Every child would decode a program nobody runs: wasted CPU, no gain.
+            if self._runs_since_prime_used > PRIME_UNUSED_RUNS and self._prime is not None:
+                # Every child would decode a program nobody runs: wasted CPU, no gain. Nothing
+                # is primed any more, so primed fork servers with no child running go too.
                 self._prime = None
+                for name, server in list(self._primed_servers.items()):
+                    if not self._in_flight[server]:
+                        self._retire_locked(name)
             if not repeated or len(program) > frames.MAX_PRIME_BYTES:
                 return
             self._runs_since_prime_used = 0
@@ -521,7 +559,7 @@ class ProcessRunner:
             return
         try:
             base = self._zygote
-            ours = zygote is base or zygote in self._primed_servers.values()
+            ours = zygote is base or zygote in self._fork_servers()
             if ours and base is not None and not self._closed and not base.dead.is_set():
                 self._replenish_locked(base, wait=False)
                 if len(self._ready) < self._prefork:

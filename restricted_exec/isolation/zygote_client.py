@@ -10,7 +10,6 @@ import contextlib
 import errno
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -80,9 +79,8 @@ class Zygote:
     """One running fork server. Thread-safe: forks may be requested from any thread."""
 
     # The zygote's process; None for a primed fork server (the zygote's child, see
-    # spawn_primed), which is signalled through _pidfd instead.
+    # spawn_primed), which exits when its control socket closes and is reaped by the zygote.
     _proc: subprocess.Popen[bytes] | None
-    _pidfd: int | None
 
     def __init__(
         self,
@@ -92,12 +90,12 @@ class Zygote:
         generation: int,
         on_exit: Callable[[Zygote], None] | None = None,
         pidfds: bool = True,
+        empty_root: bool = True,
     ) -> None:
         """``on_exit(zygote)`` is called on the reader thread after each reaped child's report
         is posted; it must not wait for this zygote's reports. ``pidfds=False`` makes the zygote
         watch exits through SIGCHLD even where pidfds work (to test that path)."""
         self._init_state(generation, on_exit)
-        self._pidfd = None
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ctl = host_end
         config = {
@@ -106,6 +104,7 @@ class Zygote:
             "workdir": workdir,
             "control_fd": zygote_end.fileno(),
             "pidfds": pidfds,
+            "empty_root": empty_root,
         }
         try:
             self._proc = subprocess.Popen(
@@ -185,7 +184,6 @@ class Zygote:
         server = Zygote.__new__(Zygote)
         server._init_state(self.generation, on_exit)
         server._ctl = host_end
-        server._pidfd = None
         server.info = replace(self.info, pid=0)  # its pid once its hello has arrived
         server._start_reader()
         return server
@@ -250,12 +248,6 @@ class Zygote:
             pid = int(json.loads(hello)["pid"])
         except (ValueError, KeyError, TypeError):
             return
-        # Signalled through a pidfd: it is the zygote's child, so its pid could be reused once
-        # the zygote has reaped it.
-        try:
-            self._pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            self._pidfd = None
         self.info = replace(self.info, pid=pid)
 
     def request_child(
@@ -312,10 +304,9 @@ class Zygote:
             raise
 
     def _kill_and_wait(self) -> None:
-        if self._proc is None:  # a primed fork server: the zygote reaps it
-            if self._pidfd is not None:
-                with contextlib.suppress(OSError):
-                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+        if self._proc is None:
+            # A primed fork server: closing its control socket (close) makes it exit, and the
+            # zygote reaps it (and kills it if it ever stops itself).
             return
         with contextlib.suppress(OSError):
             self._proc.kill()
@@ -330,8 +321,6 @@ class Zygote:
             # A primed fork server closes its end as it exits: the reader then sees EOF.
             if self._reader is not threading.current_thread():
                 self._reader.join(SHUTDOWN_TIMEOUT_S)
-            if self._reader.is_alive():
-                self._kill_and_wait()
         else:
             try:
                 self._proc.wait(SHUTDOWN_TIMEOUT_S)
@@ -346,7 +335,3 @@ class Zygote:
         self._ctl.close()
         self.dead.set()
         self.board.close()
-        if self._pidfd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._pidfd)
-            self._pidfd = None

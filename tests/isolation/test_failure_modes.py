@@ -257,7 +257,7 @@ def test_waiting_children_wait_at_the_lowest_priority_and_serve_at_normal(
         time.sleep(0.01)
         # The waiting children of the fork server and of any primed fork server it forked (a
         # primed fork server is a fork server, not a waiting child).
-        servers = [zygote_pid, *(server.pid for server in runner._primed_servers.values())]
+        servers = [zygote_pid, *(server.pid for server in runner._fork_servers())]
         waiting = []
         for server_pid in servers:
             with open(f"/proc/{server_pid}/task/{server_pid}/children") as listing:
