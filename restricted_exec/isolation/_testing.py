@@ -98,7 +98,15 @@ class UnrestrictedRunner(ProcessRunner):
     _entry: ClassVar[str] = "testing"
 
 
+class HostRootRunner(UnrestrictedRunner):
+    """An UnrestrictedRunner whose children keep the host's root directory (no empty root), for
+    the tests that prove another layer (Landlock) against the host's real files."""
+
+    _empty_root: ClassVar[bool] = False
+
+
 __all__ = [
+    "HostRootRunner",
     "UnrestrictedRunner",
     "decode",
     "encode",

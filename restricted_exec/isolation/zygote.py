@@ -45,6 +45,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from restricted_exec.isolation import (
+    emptyroot,
     forking,
     frames,
     landlock,
@@ -58,6 +59,7 @@ from restricted_exec.isolation.child import (
     ChildContext,
     InheritedProgram,
     child_main,
+    close_fds_but,
     warm_code_paths,
 )
 from restricted_exec.isolation.seccomp import FilterProgram
@@ -109,11 +111,6 @@ def _load_entry(name: str) -> _Entry:
             Callable[[bytes], object | None], getattr(module, "prepare_to_share", _no_sharing)
         ),
     )
-
-
-def _max_fd() -> int:
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return soft if soft != resource.RLIM_INFINITY else 65536
 
 
 def _pidfds_work() -> bool:
@@ -280,8 +277,7 @@ class _Zygote:
                 return
         # Detached, so that no object of the clean server's ever closes a reused fd number.
         self.ctl.detach()
-        os.closerange(3, ctl_fd)
-        os.closerange(ctl_fd + 1, _max_fd())
+        close_fds_but(ctl_fd, self.ctx.proc_fd)
         if self.ctx.reset_signals:
             signal.set_wakeup_fd(-1)
         ctx = replace(self.ctx, zygote_pid=os.getpid())
@@ -396,6 +392,24 @@ def main(config: dict[str, Any]) -> None:
         warm_code_paths(ctx.available)
         # The one after-fork hook of CPython's that forking.fork skips and a child needs.
         forking.seed_shared_random_on_first_draw()
+        # Opened now: from here on the host's filesystem may be out of sight.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        # Last: everything above may still read files (imports, /proc, /dev/null).
+        if config.get("empty_root", True):
+            proc_fd, why = emptyroot.enter(ctx.workdir)
+        else:
+            proc_fd, why = None, "turned off for this runner"
+        if why:
+            missing["empty_root"] = why
+        else:
+            available = layers.ordered([*available, "empty_root"])
+            ctx = replace(
+                ctx,
+                workdir="/",
+                available=frozenset(available),
+                empty_root=True,
+                proc_fd=-1 if proc_fd is None else proc_fd,
+            )
         server = _Zygote(ctl, ctx, entry.prepare_to_share)
     except BaseException:
         ctl.send(frames.CTL_ERROR + traceback.format_exc().encode("utf-8", "replace")[-3000:])
@@ -414,7 +428,6 @@ def main(config: dict[str, Any]) -> None:
     ctl.send(frames.CTL_READY + json.dumps(ready).encode())
     # From now on nothing should be written to stderr (the host stops reading it): point it at
     # /dev/null so that a stray warning cannot block or break on a closed pipe.
-    devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
     server.serve()
