@@ -167,7 +167,9 @@ class ProcessRunner:
         # zygote and again whenever one is retired, so that a domain's first prime does not wait
         # for one and the runner holds as many of them (and their sockets) all its life.
         self._blank_servers: list[Zygote] = []
-        self._in_flight: collections.Counter[Zygote] = collections.Counter()
+        # By id(slot): taken under the lock, released without it (a dict's item assignment and
+        # pop are atomic), so that a run's end takes no lock for it.
+        self._in_flight: dict[int, Zygote] = {}
         # A private directory for the zygote's empty working directory; removed at close.
         self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
         self._workdir = os.path.join(self._tmpdir, "cwd")
@@ -453,7 +455,8 @@ class ProcessRunner:
         if server is not None:
             self._retire_locked(domain)
         if len(servers) >= MAX_PRIMED_SERVERS:
-            idle = [name for name, held in servers.items() if not self._in_flight[held]]
+            busy = self._busy_servers()
+            idle = [name for name, held in servers.items() if held not in busy]
             if not idle:
                 return None
             self._retire_locked(idle[0])
@@ -477,7 +480,6 @@ class ProcessRunner:
         for slot in [slot for slot in self._ready if slot.zygote is server]:
             self._ready.remove(slot)
             slot.sock.close()
-        self._in_flight.pop(server, None)
         server.close()
         zygote = self._zygote
         if zygote is not None and not zygote.dead.is_set():
@@ -516,8 +518,9 @@ class ProcessRunner:
                 # Every child would decode a program nobody runs: wasted CPU, no gain. Nothing
                 # is primed any more, so primed fork servers with no child running go too.
                 self._prime = None
+                busy = self._busy_servers()
                 for name, server in list(self._primed_servers.items()):
-                    if not self._in_flight[server]:
+                    if server not in busy:
                         self._retire_locked(name)
             if not repeated or len(program) > frames.MAX_PRIME_BYTES:
                 return
@@ -588,14 +591,15 @@ class ProcessRunner:
                     chosen = _Slot(zygote.request_child(), zygote.generation, zygote, CLEAN)
                 except OSError:
                     return None
-            self._in_flight[chosen.zygote] += 1
+            self._in_flight[id(chosen)] = chosen.zygote
             return chosen
 
     def _release_slot(self, slot: _Slot) -> None:
-        with self._lock:
-            self._in_flight[slot.zygote] -= 1
-            if self._in_flight[slot.zygote] <= 0:
-                del self._in_flight[slot.zygote]
+        self._in_flight.pop(id(slot), None)
+
+    def _busy_servers(self) -> list[Zygote]:
+        """The fork servers with a child serving a run now."""
+        return list(self._in_flight.values())
 
     def _checkout(self, program: bytes, domain: Domain) -> tuple[_Slot, frames.Hello] | None:
         for _ in range(CHILD_START_ATTEMPTS):
