@@ -41,7 +41,7 @@ SOURCE = (Path(__file__).resolve().parents[1] / "examples" / "compound_interest.
 class _NeverPrimes(ProcessRunner):
     """A runner that never sends a program ahead of its request (measurement only)."""
 
-    def _note_program(self, program: bytes, expect_again: bool) -> None:
+    def _note_program(self, program: bytes, expect_again: bool, domain: str | None) -> None:
         return None
 
 

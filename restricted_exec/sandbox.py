@@ -274,7 +274,9 @@ class Sandbox:
         result: ExecutionResult | None = None
         accounted = True
         try:
-            result = self._result_of(program, tagged_inputs, name, started)
+            # The run's trust domain (ProcessRunner.run): no tenant is one of its own, not
+            # "default".
+            result = self._result_of(program, tagged_inputs, name, started, domain=tenant)
         except (SandboxClosedError, IsolationUnavailableError):
             accounted = False  # no run happened: the caller is told why, as documented
             raise
@@ -306,14 +308,20 @@ class Sandbox:
             )
 
     def _result_of(
-        self, program: Program, tagged_inputs: dict[str, Any], tenant: str, started: float
+        self,
+        program: Program,
+        tagged_inputs: dict[str, Any],
+        tenant: str,
+        started: float,
+        *,
+        domain: str | None,
     ) -> ExecutionResult:
         # Refusals and cache hits run nothing, so they take no slot and no quota.
         policy = program.policy
         if program._outcome.code is None:
             return refused_result(program._outcome, policy, started)
         if not (policy.deterministic and self._results.enabled):
-            return self._admitted(program, tagged_inputs, tenant, started)
+            return self._admitted(program, tagged_inputs, tenant, started, domain=domain)
         # The tenant is part of the key: a hit is faster than a run, and one tenant must
         # not learn from timing what code and inputs another tenant ran.
         run_key = (tenant, program.code_sha256, policy.digest(), inputs_digest(tagged_inputs))
@@ -321,13 +329,19 @@ class Sandbox:
         if cached is not None:
             duration_ms = (time.perf_counter() - started) * 1000
             return cached.model_copy(update={"cache_hit": True, "duration_ms": duration_ms})
-        result = self._admitted(program, tagged_inputs, tenant, started)
+        result = self._admitted(program, tagged_inputs, tenant, started, domain=domain)
         # The generation after the run: the fork server may have started during it.
         self._results.put((*run_key, self._fork_server_generation(policy)), result)
         return result
 
     def _admitted(
-        self, program: Program, tagged_inputs: dict[str, Any], tenant: str, started: float
+        self,
+        program: Program,
+        tagged_inputs: dict[str, Any],
+        tenant: str,
+        started: float,
+        *,
+        domain: str | None,
     ) -> ExecutionResult:
         admission = self._scheduler.acquire(tenant)
         if isinstance(admission, Rejection):
@@ -336,7 +350,7 @@ class Sandbox:
             self._metrics.observe_rejection(admission.tenant, admission.kind)
             return rejected_result(program._outcome, program.policy, started, admission.reason)
         with admission:
-            return self._execute(program, tagged_inputs, started)
+            return self._execute(program, tagged_inputs, started, domain=domain)
 
     def _fork_server_generation(self, policy: Policy) -> int:
         # Inline runs share the caller's hash seed for the life of its process.
@@ -344,7 +358,7 @@ class Sandbox:
         return runner.generation if policy.isolation == "process" and runner is not None else 0
 
     def _execute(
-        self, program: Program, tagged_inputs: dict[str, Any], started: float
+        self, program: Program, tagged_inputs: dict[str, Any], started: float, *, domain: str | None
     ) -> ExecutionResult:
         policy = program.policy
         outcome = program._outcome
@@ -371,6 +385,7 @@ class Sandbox:
             # A Program is made to run many times: let the next waiting children decode it
             # ahead of its next run (see ProcessRunner.run).
             expect_again=not program._one_off,
+            domain=domain,
         )
 
     def _process_runner(self) -> ProcessRunner:
@@ -400,6 +415,7 @@ class Sandbox:
         started: float,
         *,
         expect_again: bool,
+        domain: str | None,
     ) -> ExecutionResult:
         limits = ChildLimits(
             wall_s=policy.timeout_s,
@@ -411,7 +427,11 @@ class Sandbox:
         )
         try:
             child = self._process_runner().run(
-                encoded_program, limits, inputs=encoded_inputs, expect_again=expect_again
+                encoded_program,
+                limits,
+                inputs=encoded_inputs,
+                expect_again=expect_again,
+                domain=domain,
             )
         except QueueFull as problem:
             return rejected_result(outcome, policy, started, str(problem))

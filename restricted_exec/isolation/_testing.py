@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from types import CodeType
 from typing import Any, ClassVar
 
 from restricted_exec.isolation.pool import ProcessRunner
@@ -40,13 +41,38 @@ def warm_up() -> None:
     run_request(b"x = 1")
 
 
-def run_request(request: bytes) -> bytes:
-    source = request.decode("utf-8")
+# Every program this process prepared, kept for its whole life: a test that reads a child's
+# memory then sees everything the child was ever given, whatever the allocator reused since.
+prepared_programs: list[bytes] = []
+
+
+def prepare(program: bytes, base: object | None = None) -> bytes:
+    prepared_programs.append(program)
+    return program
+
+
+def prepare_to_share(program: bytes) -> CodeType:
+    """Like the real runtime's: the fork server compiles a program sent ahead once, so that its
+    code object (and its constants) is what every child it forks starts with."""
+    return compile(program.decode("utf-8"), "<unrestricted-test>", "exec")
+
+
+def run_prepared(prepared: object, inputs: bytes) -> bytes:
+    assert isinstance(prepared, bytes | CodeType) and not inputs
+    return run_request(prepared)
+
+
+def run_request(request: bytes | CodeType) -> bytes:
+    code = (
+        request
+        if isinstance(request, CodeType)
+        else compile(request.decode("utf-8"), "<unrestricted-test>", "exec")
+    )
     out = io.StringIO()
     error: dict[str, Any] | None = None
     with contextlib.redirect_stdout(out):
         try:
-            exec(compile(source, "<unrestricted-test>", "exec"), {"__name__": "__unrestricted__"})
+            exec(code, {"__name__": "__unrestricted__"})
         except BaseException as exc:
             error = {
                 "type": type(exc).__name__,
@@ -54,15 +80,6 @@ def run_request(request: bytes) -> bytes:
                 "errno": getattr(exc, "errno", None),
             }
     return json.dumps({"stdout": out.getvalue(), "error": error}).encode()
-
-
-def prepare(program: bytes, base: object | None = None) -> bytes:
-    return program
-
-
-def run_prepared(prepared: object, inputs: bytes) -> bytes:
-    assert isinstance(prepared, bytes) and not inputs
-    return run_request(prepared)
 
 
 def encode(source: str) -> bytes:
@@ -81,11 +98,20 @@ class UnrestrictedRunner(ProcessRunner):
     _entry: ClassVar[str] = "testing"
 
 
+class HostRootRunner(UnrestrictedRunner):
+    """An UnrestrictedRunner whose children keep the host's root directory (no empty root), for
+    the tests that prove another layer (Landlock) against the host's real files."""
+
+    _empty_root: ClassVar[bool] = False
+
+
 __all__ = [
+    "HostRootRunner",
     "UnrestrictedRunner",
     "decode",
     "encode",
     "prepare",
+    "prepare_to_share",
     "run_prepared",
     "run_request",
     "warm_up",

@@ -49,6 +49,10 @@ class ChildContext:
     base: object | None = None
     # Whether the zygote handles SIGCHLD (it has no pidfds) and the child must undo that.
     reset_signals: bool = True
+    # The zygote entered an empty root (emptyroot.py): a descriptor of the host's /proc kept for
+    # memory_footprint, which the child closes before it locks down; -1 if there is none.
+    empty_root: bool = False
+    proc_fd: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,7 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
     if sock_fd != frames.CHILD_SOCKET_FD:
         os.dup2(sock_fd, frames.CHILD_SOCKET_FD, inheritable=False)
         os.close(sock_fd)
-    os.closerange(frames.CHILD_SOCKET_FD + 1, _max_fd())
+    close_fds_but(frames.CHILD_SOCKET_FD, ctx.proc_fd)
     # An empty directory that the zygote made read-only: relative paths resolve to nothing.
     os.chdir(ctx.workdir)
 
@@ -122,6 +126,21 @@ WAITING_NICE = 19
 def _max_fd() -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return soft if soft != resource.RLIM_INFINITY else 65536
+
+
+def close_fds_but(keep: int, also: int = -1) -> None:
+    """Close every fd above 2 except ``keep`` (and ``also``, if it is one)."""
+    if keep < also:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, also)
+        os.closerange(also + 1, _max_fd())
+    elif also > 2:
+        os.closerange(3, also)
+        os.closerange(also + 1, keep)
+        os.closerange(keep + 1, _max_fd())
+    else:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, _max_fd())
 
 
 def _recv_exactly(fd: int, size: int) -> bytes | None:
@@ -187,6 +206,8 @@ def _lock_down(ctx: ChildContext) -> set[str]:
     child may run without it.
     """
     active = {"setsid", "closed_fds", "empty_cwd"}
+    if ctx.empty_root:
+        active.add("empty_root")
 
     def attempt(name: str, step: Callable[[], object]) -> None:
         if name not in ctx.available:
@@ -292,7 +313,11 @@ def _serve(
         # ~1.9 -> ~1.8 ms of CPU per child.
         _rehearse()
     # Address space and RSS are read before Landlock, which makes /proc unreadable.
-    vm_bytes, rss_kb = rlimits.memory_footprint()
+    if ctx.proc_fd >= 0:
+        vm_bytes, rss_kb = rlimits.memory_footprint(ctx.proc_fd)
+        os.close(ctx.proc_fd)  # nothing of the host's filesystem stays open
+    else:
+        vm_bytes, rss_kb = rlimits.memory_footprint()
     active = _lock_down(ctx)
     # CPU is read after the lockdown so that the program's CPU budget starts from here.
     cpu_s = rlimits.cpu_seconds()
@@ -324,6 +349,11 @@ def _serve(
         try:
             if privileges.drop_root():
                 active.add("drop_root")
+                # Changing credentials clears the parent-death signal (set in _prepare): set it
+                # again, or a child whose fork server dies would run on, reparented to init.
+                privileges.die_with_parent(signal.SIGKILL)
+                if os.getppid() != ctx.zygote_pid:
+                    return exitcodes.EXIT_ORPHANED
         except OSError:
             pass
     if not header.flags & frames.FLAG_ALLOW_DEGRADED and not active >= layers.REQUIRED:

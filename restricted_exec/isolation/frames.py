@@ -55,6 +55,9 @@ FORK = struct.Struct("<I?")
 # child forked with that id starts with it prepared. Id 0 with no program: forget it.
 CTL_PRIME = b"P"
 PRIME_ID = struct.Struct("<I")
+# + one fd (SCM_RIGHTS): fork a primed fork server that serves its own control socket on that fd
+# (see zygote.py). Only the clean fork server obeys it.
+CTL_SPAWN = b"S"
 CTL_QUIT = b"Q"
 CTL_MAX_MESSAGE = 1 + PRIME_ID.size + MAX_PRIME_BYTES
 

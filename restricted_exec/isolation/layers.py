@@ -19,6 +19,7 @@ ALL: tuple[str, ...] = (
     "closed_fds",  # every fd closed but the child's socket (0-2 are /dev/null)
     "empty_cwd",  # working directory is an empty, read-only directory
     "watchdog",  # the host SIGKILLs the process group when the wall-clock limit elapses
+    "empty_root",  # "/" is an empty directory, the hostname is not the host's (emptyroot.py)
 )
 # Without these, untrusted code could reach the host: a run without them is refused unless
 # degraded mode was explicitly allowed.

@@ -5,6 +5,15 @@ the reply with the wall-clock deadline; on the deadline it SIGKILLs the child. T
 talks to its child directly: one wake-up each way, no broker process or thread in between. The
 replacement child is asked for after the run, by the thread that hears the zygote reap the used
 one (or by the caller itself if it took the last waiting child).
+
+Tenants apart: every run belongs to a trust domain (``domain``, the tenant it is for), and no
+child ever holds anything of a domain other than its run's. A child holds what its fork server
+held when it forked (freed memory included) plus what it was sent ahead of its request. So the
+zygote the runner starts stays clean (it is never sent a program); a program sent ahead is sent
+to a primed fork server of its domain (one per recently primed domain, forked from the clean
+zygote, at most MAX_PRIMED_SERVERS) or to clean waiting children, and each waiting child is
+tagged with the domain it then belongs to. A run takes a clean child or one of its own domain,
+never another's.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import enum
 import os
 import shutil
 import signal
@@ -20,6 +30,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
@@ -56,14 +67,46 @@ ARRIVAL_GAP_CAP_S = 10 * WARM_UP_MIN_ARRIVAL_GAP_S
 PRIME_UNUSED_RUNS = 8
 # How long close() lets in-flight runs finish (their children are being killed) before returning.
 CLOSE_DRAIN_TIMEOUT_S = 5.0
+# Primed fork servers kept at once (one per trust domain, the most recently primed): tenants that
+# take turns each keep theirs, and a spawn (a fork of the zygote) is paid once per domain.
+MAX_PRIMED_SERVERS = 2
+
+# A trust domain: the tenant a run is for. None (a run with no tenant) is a domain of its own,
+# distinct from every named one.
+Domain = str | None
+
+
+class _Clean(enum.Enum):
+    """The tag of a child that holds nothing of any domain (see _Slot.domain)."""
+
+    CLEAN = 0
+
+
+CLEAN = _Clean.CLEAN
 
 
 @dataclass(slots=True)
 class _Slot:
     sock: socket.socket
     generation: int
+    # The fork server that forked this child, and that reports its exit.
+    zygote: Zygote
+    # The domain whose program this child holds or whose primed fork server forked it; CLEAN
+    # for a child of the clean zygote that was never sent a program, which may serve any run.
+    domain: Domain | _Clean
     # The program part this child was sent ahead of its request (see frames.PRIME_MAGIC).
     primed: bytes | None = None
+
+    def serves(self, domain: Domain | _Clean) -> bool:
+        return self.domain is CLEAN or self.domain == domain
+
+
+@dataclass(frozen=True, slots=True)
+class _Prime:
+    program: bytes
+    frame: bytes  # the prime frame sent to waiting children (frames.encode_prime)
+    domain: Domain
+    id: int  # a u32 on the wire, never 0: what a primed fork server is told it holds
 
 
 class ProcessRunner:
@@ -74,6 +117,9 @@ class ProcessRunner:
     # Whether the zygote may watch child exits through pidfds. Only a test turns it off, to
     # exercise the SIGCHLD path other platforms take.
     _pidfds: ClassVar[bool] = True
+    # Whether the zygote enters an empty root (emptyroot.py) where it can. Only tests turn it
+    # off, to prove another layer against the host's real files.
+    _empty_root: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -108,12 +154,22 @@ class ProcessRunner:
         # Priming: the children forked next are sent the program part most recently run with
         # expect_again (or run twice in a row) ahead of their request, and decode it while they
         # wait. The frame is prepared once.
-        self._last_program: bytes | None = None
-        self._prime: tuple[bytes, bytes] | None = None  # (program part, its prime frame)
-        # Numbers each new prime, so that the zygote can be sent it once and fork children that
-        # inherit it, prepared (see _prime_in_zygote_locked).
+        self._last_program: tuple[bytes, Domain] | None = None
+        self._prime: _Prime | None = None
+        # Numbers each new prime, so that a primed fork server can be sent it once and fork
+        # children that inherit it, prepared (see _fork_source_locked).
         self._prime_id = 0
         self._runs_since_prime_used = 0
+        # Primed fork servers by domain, least recently primed first, and how many children
+        # each has serving a run now (a server with some is never retired: they die with it).
+        self._primed_servers: collections.OrderedDict[Domain, Zygote] = collections.OrderedDict()
+        # Primed fork servers not given to any domain yet (they hold nothing): spawned with the
+        # zygote and again whenever one is retired, so that a domain's first prime does not wait
+        # for one and the runner holds as many of them (and their sockets) all its life.
+        self._blank_servers: list[Zygote] = []
+        # By id(slot): taken under the lock, released without it (a dict's item assignment and
+        # pop are atomic), so that a run's end takes no lock for it.
+        self._in_flight: dict[int, Zygote] = {}
         # A private directory for the zygote's empty working directory; removed at close.
         self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
         self._workdir = os.path.join(self._tmpdir, "cwd")
@@ -162,6 +218,7 @@ class ProcessRunner:
         *,
         inputs: bytes = b"",
         expect_again: bool = False,
+        domain: Domain = None,
     ) -> ChildOutcome:
         """Run one request in a fresh child and report how it ended.
 
@@ -169,6 +226,8 @@ class ProcessRunner:
         here). A program part run with ``expect_again`` (or twice in a row) is sent to the next
         pre-forked children ahead of time (at most 64 KiB), so that a child given that program
         again only receives the inputs. The latest such program replaces the previous one.
+        ``domain`` is the run's trust domain (its tenant; None is a domain of its own): the
+        child that runs it holds nothing of any other domain's runs, primed programs included.
 
         Blocks. Never raises for anything the child does. Raises RunnerClosed, QueueFull, or
         IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the zygote
@@ -177,7 +236,9 @@ class ProcessRunner:
         spin = self._arrive()
         self._enter()
         try:
-            return self._run_admitted(bytes(request), bytes(inputs), limits, expect_again, spin)
+            return self._run_admitted(
+                bytes(request), bytes(inputs), limits, expect_again, spin, domain
+            )
         finally:
             self._leave()
 
@@ -191,8 +252,13 @@ class ProcessRunner:
             zygote, self._zygote = self._zygote, None
             ready = list(self._ready)
             self._ready.clear()
+            servers = self._fork_servers()
+            self._primed_servers.clear()
+            self._blank_servers.clear()
         for slot in ready:
             slot.sock.close()  # the child sees EOF and exits; the zygote's quit kills it anyway
+        for server in servers:
+            server.close()
         if zygote is not None:
             zygote.close()
         if not already:
@@ -268,14 +334,45 @@ class ProcessRunner:
         if self._closed:
             raise RunnerClosed("the runner is closed")
         if zygote is not None:
-            # A dead zygote is replaced transparently; its children died with it (PDEATHSIG).
+            # A dead zygote is replaced transparently; its children and primed fork servers
+            # died with it (PDEATHSIG).
             zygote.close()
+            for server in self._fork_servers():
+                server.close()
+            self._primed_servers.clear()
+            self._blank_servers.clear()
             for slot in self._ready:
                 slot.sock.close()
             self._ready.clear()
         self._generation += 1
-        # The zygote's reader thread calls back through a weak reference, so that a zygote
-        # never keeps its runner alive.
+        self._zygote = Zygote(
+            entry=self._entry,
+            pidfds=self._pidfds,
+            empty_root=self._empty_root,
+            workdir=self._workdir,
+            generation=self._generation,
+            on_exit=self._exit_callback(),
+        )
+        for _ in range(MAX_PRIMED_SERVERS):
+            self._spawn_blank_locked(self._zygote, wait=True)
+        return self._zygote
+
+    def _fork_servers(self) -> list[Zygote]:
+        """Every primed fork server, given to a domain or blank."""
+        return [*self._primed_servers.values(), *self._blank_servers]
+
+    def _spawn_blank_locked(self, zygote: Zygote, *, wait: bool) -> None:
+        if len(self._primed_servers) + len(self._blank_servers) >= MAX_PRIMED_SERVERS:
+            return
+        # Without one, a domain's first prime spawns its server (or primes clean children).
+        with contextlib.suppress(OSError):
+            self._blank_servers.append(
+                zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
+            )
+
+    def _exit_callback(self) -> Callable[[Zygote], None]:
+        # A fork server's reader thread calls back through a weak reference, so that a fork
+        # server never keeps its runner alive.
         runner = weakref.ref(self)
 
         def replace_exited_child(reporting: Zygote) -> None:
@@ -283,14 +380,7 @@ class ProcessRunner:
             if alive is not None:
                 alive._replenish_after_exit(reporting)
 
-        self._zygote = Zygote(
-            entry=self._entry,
-            pidfds=self._pidfds,
-            workdir=self._workdir,
-            generation=self._generation,
-            on_exit=replace_exited_child,
-        )
-        return self._zygote
+        return replace_exited_child
 
     def _children_may_warm_up(self) -> bool:
         """Whether runs arrive far enough apart for a waiting child's rehearsal to pay off
@@ -298,47 +388,109 @@ class ProcessRunner:
         decides one child's warm-up."""
         return self._arrival_gap_s >= WARM_UP_MIN_ARRIVAL_GAP_S
 
+    def _wanted_domain_locked(self) -> Domain | _Clean:
+        """The domain the waiting children are kept for: the current prime's (CLEAN if none)."""
+        return self._prime.domain if self._prime is not None else CLEAN
+
     def _replenish_locked(self, zygote: Zygote, *, wait: bool = True) -> None:
-        while len(self._ready) < self._prefork and not zygote.dead.is_set():
-            prime_id = self._prime_in_zygote_locked(zygote, wait=wait)
+        wanted = self._wanted_domain_locked()
+        while (
+            sum(1 for slot in self._ready if slot.serves(wanted)) < self._prefork
+            and not zygote.dead.is_set()
+        ):
+            source, prime_id = self._fork_source_locked(zygote, wait=wait)
+            prime = self._prime
             try:
                 slot = _Slot(
-                    zygote.request_child(
+                    source.request_child(
                         wait=wait, prime_id=prime_id, warm_up=self._children_may_warm_up()
                     ),
                     zygote.generation,
+                    source,
+                    CLEAN if source is zygote or prime is None else prime.domain,
                 )
             except OSError:
                 return
             if prime_id:
-                assert self._prime is not None
-                slot.primed = self._prime[0]  # it inherits the program from the zygote
-            elif self._prime is not None and not self._send_prime_locked(slot):
+                assert prime is not None
+                slot.primed = prime.program  # it inherits the program from its fork server
+            elif prime is not None and not self._send_prime_locked(slot):
                 return
             self._ready.append(slot)
+        # Children kept for other domains' next runs: no more than the prefork again.
+        while len(self._ready) > 2 * self._prefork:
+            extra = next(slot for slot in self._ready if not slot.serves(wanted))
+            self._ready.remove(extra)
+            extra.sock.close()
 
-    def _prime_in_zygote_locked(self, zygote: Zygote, *, wait: bool) -> int:
-        """The id of the current prime if the zygote holds it, sending it first if need be;
-        0 if there is none or the zygote could not be sent it.
+    def _fork_source_locked(self, zygote: Zygote, *, wait: bool) -> tuple[Zygote, int]:
+        """Where the next waiting child is forked: the primed fork server of the current prime's
+        domain and the prime's id if it holds the prime (sending it first if need be), else the
+        clean zygote and 0 (the host then sends the child the prime itself, if there is one).
 
-        A child forked with it starts with the program prepared in the zygote (decoded, its
-        globals built, once for all its children), so that it neither receives the program nor
-        prepares it (see runtime.prepare_to_share). A zygote holding a prime no longer current
-        is told to forget it."""
-        wanted = self._prime_id if self._prime is not None else 0
-        if zygote.prime_id != wanted:
-            program = self._prime[0] if self._prime is not None else b""
+        A child forked with the id starts with the program prepared in its fork server
+        (decoded, its globals built, once for all its children), so that it neither receives
+        the program nor prepares it (see runtime.prepare_to_share)."""
+        prime = self._prime
+        if prime is None:
+            return zygote, 0
+        server = self._primed_server_locked(zygote, prime.domain, wait=wait)
+        if server is None:
+            return zygote, 0
+        if server.prime_id != prime.id:
             try:
-                zygote.send_prime(wanted, program, wait=wait)
+                server.send_prime(prime.id, prime.program, wait=wait)
             except OSError:
-                return 0
-        return wanted
+                return zygote, 0
+        return server, prime.id
+
+    def _primed_server_locked(self, zygote: Zygote, domain: Domain, *, wait: bool) -> Zygote | None:
+        """The primed fork server of ``domain``, spawned from the clean zygote if need be. None
+        if there is none and none can be had: too many busy ones, or the spawn failed."""
+        servers = self._primed_servers
+        server = servers.get(domain)
+        if server is not None and not server.dead.is_set():
+            servers.move_to_end(domain)
+            return server
+        if server is not None:
+            self._retire_locked(domain)
+        if len(servers) >= MAX_PRIMED_SERVERS:
+            busy = self._busy_servers()
+            idle = [name for name, held in servers.items() if held not in busy]
+            if not idle:
+                return None
+            self._retire_locked(idle[0])
+        while self._blank_servers:
+            server = self._blank_servers.pop(0)
+            if not server.dead.is_set():
+                break
+            server.close()
+        else:
+            try:
+                server = zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
+            except OSError:
+                return None
+        servers[domain] = server
+        return server
+
+    def _retire_locked(self, domain: Domain) -> None:
+        """Stop the primed fork server of ``domain`` (none of its children is running) and drop
+        its waiting children, which die with it."""
+        server = self._primed_servers.pop(domain)
+        for slot in [slot for slot in self._ready if slot.zygote is server]:
+            self._ready.remove(slot)
+            slot.sock.close()
+        server.close()
+        zygote = self._zygote
+        if zygote is not None and not zygote.dead.is_set():
+            self._spawn_blank_locked(zygote, wait=False)
 
     def _send_prime_locked(self, slot: _Slot) -> bool:
-        """Send the current prime to a waiting child that has not had one. False if the child
-        is now unusable (its socket is closed)."""
-        assert self._prime is not None and slot.primed is None
-        program, frame = self._prime
+        """Send the current prime to a waiting clean child, which then belongs to the prime's
+        domain. False if the child is now unusable (its socket is closed)."""
+        assert self._prime is not None and slot.primed is None and slot.domain is CLEAN
+        program, frame = self._prime.program, self._prime.frame
+        slot.domain = self._prime.domain  # whether or not the whole frame got there
         # Nothing was sent on this socket yet and the frame is smaller than its buffer, so the
         # send completes at once; if it does not, the child would read half a frame: drop it.
         try:
@@ -351,36 +503,47 @@ class ProcessRunner:
         slot.primed = program
         return True
 
-    def _note_program(self, program: bytes, expect_again: bool) -> None:
-        """Prime waiting and future children with ``program`` if it is expected again; stop
-        priming a program that has not run for a while."""
+    def _note_program(self, program: bytes, expect_again: bool, domain: Domain) -> None:
+        """Prime waiting and future children with ``program`` (for ``domain``) if it is expected
+        again; stop priming a program that has not run for a while."""
         with self._lock:
-            repeated = expect_again or program == self._last_program
-            self._last_program = program
-            if self._prime is not None and self._prime[0] == program:
+            repeated = expect_again or (program, domain) == self._last_program
+            self._last_program = (program, domain)
+            prime = self._prime
+            if prime is not None and prime.program == program and prime.domain == domain:
                 self._runs_since_prime_used = 0
                 return
             self._runs_since_prime_used += 1
-            if self._runs_since_prime_used > PRIME_UNUSED_RUNS:
-                # Every child would decode a program nobody runs: wasted CPU, no gain.
+            if self._runs_since_prime_used > PRIME_UNUSED_RUNS and self._prime is not None:
+                # Every child would decode a program nobody runs: wasted CPU, no gain. Nothing
+                # is primed any more, so primed fork servers with no child running go too.
                 self._prime = None
+                busy = self._busy_servers()
+                for name, server in list(self._primed_servers.items()):
+                    if server not in busy:
+                        self._retire_locked(name)
             if not repeated or len(program) > frames.MAX_PRIME_BYTES:
                 return
             self._runs_since_prime_used = 0
-            self._prime = (program, frames.encode_prime(program))
-            self._prime_id = self._prime_id % 0xFFFF_FFFF + 1  # a u32 on the wire, never 0
-            # Children already waiting unprimed get it too, so the oldest (warmest) waiting
+            self._prime_id = self._prime_id % 0xFFFF_FFFF + 1
+            self._prime = _Prime(program, frames.encode_prime(program), domain, self._prime_id)
+            # Clean children already waiting get it too, so the oldest (warmest) waiting
             # child is the one a run of this program takes.
-            for slot in [slot for slot in self._ready if slot.primed is None]:
+            for slot in [slot for slot in self._ready if slot.domain is CLEAN]:
                 if not self._send_prime_locked(slot):
                     self._ready.remove(slot)
 
     def _replenish_after_run(self) -> None:
-        """The caller's part in topping up: only if the run took the last waiting child, or
-        the reader thread had to give up a top-up."""
+        """The caller's part in topping up: only if the run took the last waiting child (of the
+        domain children are kept for), or the reader thread had to give up a top-up."""
         with self._lock:
             zygote = self._zygote
-            if (not self._ready or self._top_up_missed) and zygote is not None and not self._closed:
+            wanted = self._wanted_domain_locked()
+            if (
+                (self._top_up_missed or not any(slot.serves(wanted) for slot in self._ready))
+                and zygote is not None
+                and not self._closed
+            ):
                 self._top_up_missed = False
                 self._replenish_locked(zygote)
 
@@ -398,46 +561,68 @@ class ProcessRunner:
             self._top_up_missed = True
             return
         try:
-            if self._zygote is zygote and not self._closed and not zygote.dead.is_set():
-                self._replenish_locked(zygote, wait=False)
+            base = self._zygote
+            ours = zygote is base or zygote in self._fork_servers()
+            if ours and base is not None and not self._closed and not base.dead.is_set():
+                self._replenish_locked(base, wait=False)
                 if len(self._ready) < self._prefork:
                     self._top_up_missed = True  # e.g. the zygote had no room for a request
         finally:
             self._lock.release()
 
-    def _take_slot(self, program: bytes) -> tuple[_Slot, Zygote] | None:
+    def _take_slot(self, program: bytes, domain: Domain) -> _Slot | None:
+        """A waiting child that may serve ``domain`` (one primed with ``program`` first), else
+        a new clean one. Counted in flight for its fork server until _release_slot."""
         with self._lock:
             zygote = self._ensure_zygote_locked()
-            for slot in self._ready:
-                if slot.primed == program and slot.generation == zygote.generation:
+            chosen: _Slot | None = None
+            for slot in list(self._ready):
+                if slot.generation != zygote.generation or slot.zygote.dead.is_set():
                     self._ready.remove(slot)
-                    return slot, zygote
-            while self._ready:
-                slot = self._ready.popleft()
-                if slot.generation == zygote.generation:
-                    return slot, zygote
-                slot.sock.close()
-            try:
-                return _Slot(zygote.request_child(), zygote.generation), zygote
-            except OSError:
-                return None
+                    slot.sock.close()
+                elif slot.serves(domain) and (
+                    chosen is None or (chosen.primed != program and slot.primed == program)
+                ):
+                    chosen = slot
+            if chosen is not None:
+                self._ready.remove(chosen)
+            else:
+                try:
+                    chosen = _Slot(zygote.request_child(), zygote.generation, zygote, CLEAN)
+                except OSError:
+                    return None
+            self._in_flight[id(chosen)] = chosen.zygote
+            return chosen
 
-    def _checkout(self, program: bytes) -> tuple[_Slot, Zygote, frames.Hello] | None:
+    def _release_slot(self, slot: _Slot) -> None:
+        self._in_flight.pop(id(slot), None)
+
+    def _busy_servers(self) -> list[Zygote]:
+        """The fork servers with a child serving a run now."""
+        return list(self._in_flight.values())
+
+    def _checkout(self, program: bytes, domain: Domain) -> tuple[_Slot, frames.Hello] | None:
         for _ in range(CHILD_START_ATTEMPTS):
-            taken = self._take_slot(program)
-            if taken is None:
+            slot = self._take_slot(program, domain)
+            if slot is None:
                 continue
-            slot, zygote = taken
             hello = channel.read_hello(slot.sock, time.monotonic() + CHILD_START_TIMEOUT_S)
             if hello is not None:
-                return slot, zygote, hello
+                return slot, hello
             slot.sock.close()
+            self._release_slot(slot)
         return None
 
     # ----- one run ------------------------------------------------------------------------------
 
     def _run_admitted(
-        self, request: bytes, inputs: bytes, limits: ChildLimits, expect_again: bool, spin: bool
+        self,
+        request: bytes,
+        inputs: bytes,
+        limits: ChildLimits,
+        expect_again: bool,
+        spin: bool,
+        domain: Domain,
     ) -> ChildOutcome:
         expected = self.layers_available()
         if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
@@ -446,8 +631,8 @@ class ProcessRunner:
                 f"degraded mode (active: {', '.join(expected) or 'none'})"
             )
         cpu_limit_ms = limits.cpu_s * 1000.0
-        self._note_program(request, expect_again)
-        checked_out = self._checkout(request)
+        self._note_program(request, expect_again, domain)
+        checked_out = self._checkout(request, domain)
         if checked_out is None:
             return ChildOutcome(
                 None,
@@ -461,7 +646,24 @@ class ProcessRunner:
                 expected,
                 cpu_limit_ms,
             )
-        slot, zygote, hello = checked_out
+        slot, hello = checked_out
+        try:
+            return self._run_child(slot, hello, request, inputs, limits, spin, expected)
+        finally:
+            self._release_slot(slot)
+
+    def _run_child(
+        self,
+        slot: _Slot,
+        hello: frames.Hello,
+        request: bytes,
+        inputs: bytes,
+        limits: ChildLimits,
+        spin: bool,
+        expected: tuple[str, ...],
+    ) -> ChildOutcome:
+        zygote = slot.zygote
+        cpu_limit_ms = limits.cpu_s * 1000.0
         memory_ceiling_kb = hello.baseline_rss_kb + limits.memory_mb * 1024
         # If the child dies without replying, the layers it reported in its hello were active.
         # (drop_root happens after the hello, once the request has arrived.)

@@ -16,14 +16,19 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 EXTRA_FDS = 8
 
 
-def memory_footprint() -> tuple[int, int]:
+def memory_footprint(proc_fd: int | None = None) -> tuple[int, int]:
     """(address space in bytes, resident set in KiB) of the calling process.
 
-    Must run before Landlock, which makes /proc unreadable. Raw os calls rather than open(): this
-    runs in every child, and the io stack's first use there costs copy-on-write faults.
+    Must run before Landlock, which makes /proc unreadable. ``proc_fd``: a descriptor of /proc,
+    read through where /proc is not in the process's root (see emptyroot). Raw os calls rather
+    than open(): this runs in every child, and the io stack's first use there costs
+    copy-on-write faults.
     """
     try:
-        fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        if proc_fd is None:
+            fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        else:
+            fd = os.open("self/statm", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc_fd)
         try:
             size_pages, resident_pages = (int(x) for x in os.read(fd, 256).split()[:2])
         finally:

@@ -3,10 +3,11 @@
 Started by ``zygote_client.Zygote`` with ``python -I -S`` and an empty environment. It talks to
 the host over one SOCK_SEQPACKET control socket:
 
-* host -> zygote ``P`` + id + program: prepare this program once (decode it, build its globals;
-  nothing of it runs) and hand it to every child forked with that id;
 * host -> zygote ``F`` + id + warm-up flag + one fd (SCM_RIGHTS): fork a child that will serve
   on that fd (and inherit the program of that id, if it is the one the zygote holds);
+* host -> zygote ``S`` + one fd: fork a primed fork server (below) whose control socket is that fd;
+* host -> primed fork server ``P`` + id + program: prepare this program once (decode it, build
+  its globals; nothing of it runs) and hand it to every child forked with that id;
 * host -> zygote ``Q`` (or EOF): kill every child, reap them, exit;
 * zygote -> host ``R``/``E`` once at startup, then ``X`` for every child it reaps (wait4 status and
   rusage, so the host can classify children that died without replying).
@@ -14,6 +15,15 @@ the host over one SOCK_SEQPACKET control socket:
 The zygote never runs untrusted code and never reads a child's socket; it forks, reaps, and
 prepares what children start from (the globals of Policy()'s options at start, a primed program
 when sent one), running nothing of any program.
+
+Tenants apart: every child is a copy of its fork server's memory, freed memory included, so a
+fork server that was ever sent a program (its source, its code object's constants, the control
+buffer it arrived in) would hand that program to every child it forks afterwards, whoever runs
+there. So the zygote started by the host is kept clean: it never accepts a program. Programs are
+sent ahead only to a primed fork server, forked from the clean zygote on the host's request
+(``S``) for one trust domain (a tenant), and the host asks a primed fork server for children
+only for runs of that domain. Its children are its own: it reaps them and reports their exits on
+its own control socket, and dies with the clean zygote.
 """
 
 from __future__ import annotations
@@ -31,10 +41,11 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from restricted_exec.isolation import (
+    emptyroot,
     forking,
     frames,
     landlock,
@@ -48,6 +59,7 @@ from restricted_exec.isolation.child import (
     ChildContext,
     InheritedProgram,
     child_main,
+    close_fds_but,
     warm_code_paths,
 )
 from restricted_exec.isolation.seccomp import FilterProgram
@@ -115,10 +127,15 @@ class _Zygote:
         ctl: socket.socket,
         ctx: ChildContext,
         prepare_to_share: Callable[[bytes], object | None],
+        *,
+        primed: bool = False,
     ) -> None:
         self.ctl = ctl
         self.ctx = ctx
         self.prepare_to_share = prepare_to_share
+        # A primed fork server accepts programs (CTL_PRIME) and spawns nothing; the clean one
+        # spawns primed fork servers and never accepts a program (see the module doc).
+        self.primed = primed
         # The program the host sent ahead (CTL_PRIME), by its id: children forked with that id
         # inherit it. One at a time, like the host's prime.
         self.prime: tuple[int, InheritedProgram] | None = None
@@ -184,9 +201,12 @@ class _Zygote:
             inherited = held[1] if held is not None and held[0] == prime_id else None
             self._fork(fds[0], inherited, warm_up)
             return True
+        if kind == frames.CTL_SPAWN and len(fds) == 1 and not body and not self.primed:
+            self._spawn(fds[0])
+            return True
         for fd in fds:
             os.close(fd)
-        if kind == frames.CTL_PRIME and len(body) >= frames.PRIME_ID.size:
+        if kind == frames.CTL_PRIME and len(body) >= frames.PRIME_ID.size and self.primed:
             self._hold_prime(body)
         return True
 
@@ -230,7 +250,47 @@ class _Zygote:
             return
         if pid == 0:
             child_main(sock_fd, self.ctx, inherited, warm_up)  # never returns
-        os.close(sock_fd)
+        self._watch(pid, sock_fd)
+
+    def _spawn(self, ctl_fd: int) -> None:
+        """Fork a primed fork server that serves the control socket ``ctl_fd``."""
+        try:
+            pid = forking.fork()
+        except OSError:
+            os.close(ctl_fd)  # the host sees EOF where it waits for the new server's hello
+            return
+        if pid == 0:
+            code = 1
+            try:
+                self._serve_primed(ctl_fd)
+                code = 0
+            finally:
+                os._exit(code)  # never back into this (the clean) server's loop
+        self._watch(pid, ctl_fd)
+
+    def _serve_primed(self, ctl_fd: int) -> None:
+        """In a freshly forked primed fork server: let go of everything of the clean server's
+        (its control socket, its children's pidfds, its wakeup pipe), then serve ``ctl_fd``."""
+        if "no_new_privs" in self.ctx.available:  # i.e. Linux
+            privileges.die_with_parent(signal.SIGKILL)
+            if os.getppid() != self.ctx.zygote_pid:
+                return
+        # Detached, so that no object of the clean server's ever closes a reused fd number.
+        self.ctl.detach()
+        close_fds_but(ctl_fd, self.ctx.proc_fd)
+        if self.ctx.reset_signals:
+            signal.set_wakeup_fd(-1)
+        ctx = replace(self.ctx, zygote_pid=os.getpid())
+        server = _Zygote(socket.socket(fileno=ctl_fd), ctx, self.prepare_to_share, primed=True)
+        # As in main: what exists now is every child's, and their collections never walk it.
+        gc.collect()
+        gc.freeze()
+        server.ctl.send(frames.CTL_READY + json.dumps({"pid": os.getpid()}).encode())
+        server.serve()
+
+    def _watch(self, pid: int, fd: int) -> None:
+        """Record a forked process (closing the parent's copy of its socket) and watch its exit."""
+        os.close(fd)
         self.children.add(pid)
         if self.ctx.reset_signals:
             return  # SIGCHLD wakes the loop
@@ -332,6 +392,24 @@ def main(config: dict[str, Any]) -> None:
         warm_code_paths(ctx.available)
         # The one after-fork hook of CPython's that forking.fork skips and a child needs.
         forking.seed_shared_random_on_first_draw()
+        # Opened now: from here on the host's filesystem may be out of sight.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        # Last: everything above may still read files (imports, /proc, /dev/null).
+        if config.get("empty_root", True):
+            proc_fd, why = emptyroot.enter(ctx.workdir)
+        else:
+            proc_fd, why = None, "turned off for this runner"
+        if why:
+            missing["empty_root"] = why
+        else:
+            available = layers.ordered([*available, "empty_root"])
+            ctx = replace(
+                ctx,
+                workdir="/",
+                available=frozenset(available),
+                empty_root=True,
+                proc_fd=-1 if proc_fd is None else proc_fd,
+            )
         server = _Zygote(ctl, ctx, entry.prepare_to_share)
     except BaseException:
         ctl.send(frames.CTL_ERROR + traceback.format_exc().encode("utf-8", "replace")[-3000:])
@@ -350,7 +428,6 @@ def main(config: dict[str, Any]) -> None:
     ctl.send(frames.CTL_READY + json.dumps(ready).encode())
     # From now on nothing should be written to stderr (the host stops reading it): point it at
     # /dev/null so that a stray warning cannot block or break on a closed pipe.
-    devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
     server.serve()

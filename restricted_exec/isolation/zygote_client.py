@@ -1,4 +1,7 @@
-"""Host-side handle on one zygote process: start it, ask it to fork, hear about exits, stop it."""
+"""Host-side handle on one zygote process: start it, ask it to fork, hear about exits, stop it.
+
+The same handle serves a primed fork server (see zygote.py), which the clean zygote forks on
+request (``Zygote.spawn_primed``) and which the host then talks to directly."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from restricted_exec.isolation import frames
@@ -75,6 +78,10 @@ _MESSAGE_REFUSED = frozenset({errno.EMSGSIZE, errno.ENOBUFS, errno.ENOMEM})
 class Zygote:
     """One running fork server. Thread-safe: forks may be requested from any thread."""
 
+    # The zygote's process; None for a primed fork server (the zygote's child, see
+    # spawn_primed), which exits when its control socket closes and is reaped by the zygote.
+    _proc: subprocess.Popen[bytes] | None
+
     def __init__(
         self,
         *,
@@ -83,16 +90,12 @@ class Zygote:
         generation: int,
         on_exit: Callable[[Zygote], None] | None = None,
         pidfds: bool = True,
+        empty_root: bool = True,
     ) -> None:
         """``on_exit(zygote)`` is called on the reader thread after each reaped child's report
         is posted; it must not wait for this zygote's reports. ``pidfds=False`` makes the zygote
         watch exits through SIGCHLD even where pidfds work (to test that path)."""
-        self.generation = generation
-        # The id of the program the zygote holds for its children (see send_prime); 0: none.
-        self.prime_id = 0
-        self._on_exit = on_exit
-        self.board = ExitBoard()
-        self.dead = threading.Event()
+        self._init_state(generation, on_exit)
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ctl = host_end
         config = {
@@ -101,6 +104,7 @@ class Zygote:
             "workdir": workdir,
             "control_fd": zygote_end.fileno(),
             "pidfds": pidfds,
+            "empty_root": empty_root,
         }
         try:
             self._proc = subprocess.Popen(
@@ -136,16 +140,60 @@ class Zygote:
             self._kill_and_wait()
             self._ctl.close()
             raise
+        self._start_reader()
+
+    def _init_state(self, generation: int, on_exit: Callable[[Zygote], None] | None) -> None:
+        self.generation = generation
+        # The id of the program the zygote holds for its children (see send_prime); 0: none.
+        self.prime_id = 0
+        self._on_exit = on_exit
+        self.board = ExitBoard()
+        self.dead = threading.Event()
+        self._proc = None
+
+    def _start_reader(self) -> None:
         self._reader = threading.Thread(
-            target=self._read_reports, name=f"restricted-exec-zygote-{generation}", daemon=True
+            target=self._read_reports,
+            name=f"restricted-exec-zygote-{self.generation}",
+            daemon=True,
         )
         self._reader.start()
 
+    def spawn_primed(
+        self, on_exit: Callable[[Zygote], None] | None = None, *, wait: bool = True
+    ) -> Zygote:
+        """Have this (clean) zygote fork a primed fork server: one that may be sent programs
+        (``send_prime``) and forks children holding them. It has this zygote's generation and
+        dies with it. Nothing waits for it to start: what is sent to it meanwhile waits in its
+        socket, and its hello (its pid) is the first thing its reader thread reads. If it fails
+        to start, its socket reports EOF and it is dead. Raises like ``request_child``."""
+        host_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._send_control(
+                frames.CTL_SPAWN,
+                wait=wait,
+                fds=(
+                    (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [server_end.fileno()])),
+                ),
+            )
+        except OSError:
+            host_end.close()
+            raise
+        finally:
+            server_end.close()
+        server = Zygote.__new__(Zygote)
+        server._init_state(self.generation, on_exit)
+        server._ctl = host_end
+        server.info = replace(self.info, pid=0)  # its pid once its hello has arrived
+        server._start_reader()
+        return server
+
     @property
     def pid(self) -> int:
-        return self._proc.pid
+        return self.info.pid if self._proc is None else self._proc.pid
 
     def _await_ready(self) -> ZygoteInfo:
+        assert self._proc is not None
         stderr = self._proc.stderr
         assert stderr is not None
         self._ctl.settimeout(STARTUP_TIMEOUT_S)
@@ -180,7 +228,9 @@ class Zygote:
                 msg = b""
             if not msg:
                 break
-            if msg[:1] == frames.CTL_EXIT and len(msg) == 1 + frames.EXIT.size:
+            if msg[:1] == frames.CTL_READY and self._proc is None and not self.info.pid:
+                self._primed_server_started(msg[1:])
+            elif msg[:1] == frames.CTL_EXIT and len(msg) == 1 + frames.EXIT.size:
                 pid, status, cpu_us, rss = frames.EXIT.unpack(msg[1:])
                 self.board.post(pid, ExitReport(status, cpu_us, rss))
                 if self._on_exit is not None:
@@ -192,6 +242,13 @@ class Zygote:
         self.board.close()
         # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.
         self._kill_and_wait()
+
+    def _primed_server_started(self, hello: bytes) -> None:
+        try:
+            pid = int(json.loads(hello)["pid"])
+        except (ValueError, KeyError, TypeError):
+            return
+        self.info = replace(self.info, pid=pid)
 
     def request_child(
         self, *, wait: bool = True, prime_id: int = 0, warm_up: bool = True
@@ -247,6 +304,10 @@ class Zygote:
             raise
 
     def _kill_and_wait(self) -> None:
+        if self._proc is None:
+            # A primed fork server: closing its control socket (close) makes it exit, and the
+            # zygote reaps it (and kills it if it ever stops itself).
+            return
         with contextlib.suppress(OSError):
             self._proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -256,10 +317,15 @@ class Zygote:
         """Stop the zygote (it SIGKILLs and reaps every child it has), reap it, join the reader."""
         with contextlib.suppress(OSError):
             self._ctl.send(frames.CTL_QUIT)
-        try:
-            self._proc.wait(SHUTDOWN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self._kill_and_wait()
+        if self._proc is None:
+            # A primed fork server closes its end as it exits: the reader then sees EOF.
+            if self._reader is not threading.current_thread():
+                self._reader.join(SHUTDOWN_TIMEOUT_S)
+        else:
+            try:
+                self._proc.wait(SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._kill_and_wait()
         # The zygote's end is closed now, so the reader sees EOF; shutdown also covers a zygote
         # that somehow left a duplicate of its end open.
         with contextlib.suppress(OSError):

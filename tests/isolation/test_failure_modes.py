@@ -255,8 +255,14 @@ def test_waiting_children_wait_at_the_lowest_priority_and_serve_at_normal(
     nices: list[int] = []
     while time.monotonic() < deadline and (not nices or set(nices) != {19}):
         time.sleep(0.01)
-        with open(f"/proc/{zygote_pid}/task/{zygote_pid}/children") as listing:
-            waiting = [int(pid) for pid in listing.read().split()]
+        # The waiting children of the fork server and of any primed fork server it forked (a
+        # primed fork server is a fork server, not a waiting child).
+        servers = [zygote_pid, *(server.pid for server in runner._fork_servers())]
+        waiting = []
+        for server_pid in servers:
+            with open(f"/proc/{server_pid}/task/{server_pid}/children") as listing:
+                waiting += [int(pid) for pid in listing.read().split()]
+        waiting = [pid for pid in waiting if pid not in servers]
         nices = []
         for pid in waiting:
             with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:

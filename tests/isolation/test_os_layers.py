@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from restricted_exec.isolation._testing import UnrestrictedRunner
+from restricted_exec.isolation._testing import HostRootRunner, UnrestrictedRunner
 
 from .support import error_of, run_ok
 
@@ -22,10 +22,18 @@ def canary_runner() -> Iterator[UnrestrictedRunner]:
     # The canary is planted in the host BEFORE the runner (and so the zygote) starts.
     os.environ[CANARY] = CANARY_VALUE
     try:
-        with UnrestrictedRunner(prefork=2) as runner:
+        with HostRootRunner(prefork=2) as runner:
             yield runner
     finally:
         del os.environ[CANARY]
+
+
+@pytest.fixture(scope="module")
+def runner() -> Iterator[UnrestrictedRunner]:
+    # Each layer on its own: the host's files stay in sight (no empty root, see
+    # test_empty_root.py), so that what denies them here is Landlock.
+    with HostRootRunner(prefork=2) as runner:
+        yield runner
 
 
 def denied(runner: UnrestrictedRunner, source: str) -> dict[str, object]:

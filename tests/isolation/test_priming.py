@@ -176,10 +176,12 @@ def test_children_forked_after_priming_inherit_the_program_from_the_fork_server(
         assert values == [3 * n for n in range(8)]
         assert len(primed_requests) == 8
         # Only the two children waiting when the program was first seen were sent it; every
-        # later child was forked holding it.
+        # later child was forked holding it, by the primed fork server of its (no) tenant: the
+        # clean fork server never holds a program.
         assert len(primes_sent_to_children) == 2
-        zygote = runner._zygote
+        zygote = runner._primed_servers.get(None)
         assert zygote is not None and zygote.prime_id == runner._prime_id != 0
+        assert runner._zygote is not None and runner._zygote.prime_id == 0
 
 
 def test_children_do_not_share_a_prepared_random_generator() -> None:
@@ -212,7 +214,9 @@ def test_a_replaced_fork_server_is_sent_the_program_again(
         assert values == [n - 1 for n in range(5)]
         replacement = runner._zygote
         assert replacement is not None and replacement is not zygote
-        assert replacement.prime_id == runner._prime_id
+        primed = runner._primed_servers.get(None)
+        assert primed is not None and primed.generation == replacement.generation
+        assert primed.prime_id == runner._prime_id
         # The first run after the restart may find no primed child; the later ones do, and
         # their children were forked holding the program.
         assert len(primed_requests) >= 3

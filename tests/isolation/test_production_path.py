@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -21,8 +21,14 @@ LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1
 
 @pytest.fixture(scope="module")
 def production() -> Iterator[ProcessRunner]:
-    with ProcessRunner(prefork=1) as runner:
+    # The host's files stay in sight (no empty root, see test_empty_root.py), so that what
+    # denies them here is Landlock.
+    with _HostRootProcessRunner(prefork=1) as runner:
         yield runner
+
+
+class _HostRootProcessRunner(ProcessRunner):
+    _empty_root: ClassVar[bool] = False
 
 
 def run(runner: ProcessRunner, source: str) -> dict[str, Any]:
