@@ -723,7 +723,11 @@ class ProcessRunner:
                     peak_rss_kb=reply.header.peak_rss_kb,
                     killed_by_watchdog=False,
                     protocol_error=None,
-                    layers=layers.with_host_layers(reply.header.layers_mask),
+                    # The reply comes after the program ran: it may say fewer layers than the
+                    # hello (sent before) did, never more.
+                    layers=layers.with_host_layers(
+                        reply.header.layers_mask & layers.to_mask(expected)
+                    ),
                     cpu_limit_ms=cpu_limit_ms,
                     memory_ceiling_kb=memory_ceiling_kb,
                 )
