@@ -34,7 +34,7 @@ from types import FunctionType
 from typing import Any
 
 from restricted_exec.attribute_rules import is_dunder, is_hook_like
-from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied
+from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied, self_checked
 from restricted_exec.ownership import (
     PROGRAM_FILENAME,
     is_own,
@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 _namespace_of = type.__dict__["__dict__"].__get__
-_mro_of = type.__dict__["__mro__"].__get__
 
 
 def exact_text(api: str, what: str, value: object) -> str:
@@ -80,23 +79,6 @@ def _class_body_name(api: str, name: object) -> str:
 # -- methods the catalogue generates for a program's class ----------------------------
 
 
-def _checked_method(owner: type, function: FunctionType) -> Callable[..., Any]:
-    name = function.__name__
-
-    def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if owner not in _mro_of(type(self)):
-            raise TypeError(
-                f"descriptor {name!r} for {owner.__name__!r} objects doesn't apply to a "
-                f"{type(self).__name__!r} object"
-            )
-        return function(self, *args, **kwargs)
-
-    method.__name__ = name
-    method.__qualname__ = function.__qualname__
-    method.__doc__ = function.__doc__
-    return method
-
-
 # Names whose function the interpreter calls with a class, not an instance, as first argument.
 _CLASS_FIRST = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 
@@ -110,7 +92,7 @@ def _check_generated_methods(cls: type, before: dict[str, Any]) -> None:
             and name not in _CLASS_FIRST
             and value.__code__.co_filename != PROGRAM_FILENAME
         ):
-            type.__setattr__(cls, name, _checked_method(cls, value))
+            type.__setattr__(cls, name, self_checked(cls, value.__name__, value))
 
 
 # -- dataclasses.dataclass ---------------------------------------------------------------

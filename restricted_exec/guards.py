@@ -61,6 +61,7 @@ __all__ = [
     "RunGuards",
     "checked_public_getattr",
     "safe_type",
+    "self_checked",
 ]
 
 _MISSING: Any = object()
@@ -263,10 +264,13 @@ def _checked_unbound(source: Any, owner: type, name: str) -> Any:
         or type(found) is MethodType
     ):
         return source  # the program's own code, data, or a method bound already
-    return SimpleNamespace(**{name: _self_checked(owner, name, found)})
+    return SimpleNamespace(**{name: self_checked(owner, name, found)})
 
 
-def _self_checked(owner: type, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+def self_checked(owner: type, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` refusing a first argument that is not an instance of ``owner`` by MRO, the
+    way a C method descriptor checks its type (``isinstance`` would ask ``register``)."""
+
     def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
         if owner not in _mro_of(type(self)):
             raise TypeError(
@@ -277,6 +281,7 @@ def _self_checked(owner: type, name: str, function: Callable[..., Any]) -> Calla
 
     method.__name__ = name
     method.__qualname__ = f"{owner.__name__}.{name}"
+    method.__doc__ = getattr(function, "__doc__", None)
     return method
 
 

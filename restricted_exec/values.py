@@ -264,28 +264,28 @@ MAX_COLLIDING_PAIRS = 1_000_000
 equality test when the dict is built): some 10-20 ms of CPU. Honest dicts have none."""
 
 
+def _enter_container(depth: int, budget: list[int], items: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
+    budget[0] -= items
+    if budget[0] < 0:
+        raise UnsupportedValue("value: more items than max_value_items")
+
+
 def _decode(data: Any, depth: int, budget: list[int]) -> Any:
     # ``data`` was counted against the budget by its container (or by decode). JSON scalars
     # are returned as they are: the parser bounded them (an int's digits by int()'s limit, or
     # by restricted_exec.reply's hook where a process lifted it).
     kind = type(data)
     if kind is list:
-        if depth >= MAX_DEPTH:
-            raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
-        budget[0] -= len(data)
-        if budget[0] < 0:
-            raise UnsupportedValue("value: more items than max_value_items")
+        _enter_container(depth, budget, len(data))
         depth += 1
         return [_decode(item, depth, budget) if type(item) in _NESTED else item for item in data]
     if kind is not dict:
         return data
     tag = data.get(_TAG)
     if tag is None and _TAG not in data:
-        if depth >= MAX_DEPTH:
-            raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
-        budget[0] -= len(data)
-        if budget[0] < 0:
-            raise UnsupportedValue("value: more items than max_value_items")
+        _enter_container(depth, budget, len(data))
         depth += 1
         return {
             key: _decode(item, depth, budget) if type(item) in _NESTED else item
