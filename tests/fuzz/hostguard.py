@@ -60,11 +60,20 @@ SENTINEL = f"rx-sentinel-{secrets.token_hex(8)}"
 
 def result_texts(result: ExecutionResult) -> list[str]:
     """Every piece of text a run hands back to the caller."""
-    texts = [result.stdout, json.dumps(result.value, default=repr), result.model_dump_json()]
+    texts = [result.stdout, json.dumps(result.value, default=_text_of), result.model_dump_json()]
     if result.error is not None:
         texts += [result.error.message, result.error.traceback or ""]
         texts += [violation.message for violation in result.error.violations]
     return texts
+
+
+def _text_of(value: object) -> str:
+    # A value may be an exact number too long for repr (a Fraction of 5,000 digits: the
+    # int-to-str limit); its digits hold no canary, and model_dump_json has it in hex.
+    try:
+        return repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} over the int-to-str limit>"
 
 
 def rss_kb() -> int:
