@@ -203,6 +203,10 @@ def write_denial(name: str) -> str | None:
         return f'"{name}" is a reserved name and cannot be assigned'
     if is_dunder(name):
         return f'"{name}" is a special attribute and cannot be assigned'
+    if name.startswith("_") and is_hook_like(name):
+        # `_missing_`, `_generate_next_value_`: the stdlib's hooks, which a class body may not
+        # define either; `_rx...`: the sandbox's.
+        return f'"{name}" is reserved (a hook name) and cannot be assigned'
     return None
 
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from types import FunctionType
 from typing import Any
 
-from restricted_exec.attribute_rules import is_dunder, is_hook_like
+from restricted_exec.attribute_rules import is_dunder, is_hook_like, read_denial
 from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied, self_checked
 from restricted_exec.ownership import (
     PROGRAM_FILENAME,
@@ -76,6 +76,15 @@ def _class_body_name(api: str, name: object) -> str:
     return text
 
 
+def _refuse_denied_field(*, api: str, name: str, error: type[Exception]) -> None:
+    """A field the generated code reads natively may not be named like a frame, code or
+    traceback attribute (``gi_frame``, ``f_globals``): on an object that forwards attribute
+    access those reads would reach the interpreter's internals."""
+    reason = read_denial(name)
+    if reason is not None:
+        raise error(f"{api}: field name {name!r} is not allowed: {reason}")
+
+
 # -- methods the catalogue generates for a program's class ----------------------------
 
 
@@ -110,6 +119,8 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
             )
         before = dict(_namespace_of(target))
         result = dataclasses.dataclass(target, **options)
+        for item in dataclasses.fields(result):
+            _refuse_denied_field(api="dataclasses.dataclass", name=item.name, error=TypeError)
         restrict_match_args(result)
         _check_generated_methods(result, before)
         return result
@@ -134,6 +145,8 @@ def namedtuple(
     if isinstance(field_names, str):
         field_names = exact_text(api, "field_names", field_names).replace(",", " ").split()
     names = [exact_text(api, "a field name", str(item)) for item in field_names]
+    for field_name in names:
+        _refuse_denied_field(api=api, name=field_name, error=ValueError)
     make: Any = collections.namedtuple  # its stub takes only literal defaults
     cls: type = make(
         name,
@@ -159,6 +172,8 @@ def GuardedNamedTuple(typename: Any, fields: Any = None, /, **kwargs: Any) -> ty
         raise TypeError("Either list of fields or keywords can be provided to NamedTuple, not both")
     else:
         pairs = [(exact_text(api, "a field name", key), value) for key, value in fields]
+    for field_name, _ in pairs:
+        _refuse_denied_field(api=api, name=field_name, error=ValueError)
     cls: type = typing.NamedTuple(name, pairs)  # type: ignore[misc]
     type.__setattr__(cls, "__module__", "__main__")  # typing names its caller: this module
     restrict_match_args(cls)

@@ -17,7 +17,10 @@ code objects.
 
 from __future__ import annotations
 
-from types import FunctionType, ModuleType
+import operator
+import re
+import string
+from types import FunctionType, GenericAlias, ModuleType
 from typing import Any
 
 import wrapt
@@ -69,14 +72,47 @@ def is_own(obj: Any) -> bool:
     return is_program_class(cls)
 
 
+# C classes whose instances hand attribute access on to another object: an instance of a
+# program's subclass would be "own" while reading and writing that object natively.
+_FORWARDING_C_CLASSES: tuple[type, ...] = (
+    wrapt.BaseObjectProxy,
+    ModuleType,
+    GenericAlias,  # list[int].x reads list.x, dunders included
+    super,
+)
+_ATTRIBUTE_HOOKS = ("__getattribute__", "__getattr__", "__setattr__", "__delattr__")
+
+
+def forwarding_base(base: type) -> str | None:
+    """Why a class may not be a base of a program's class, or None.
+
+    Ownership is what lets a program read private attributes of, and write to, its own
+    objects; it means nothing if the object's attribute access forwards elsewhere: a wrapt
+    proxy, a module, ``types.GenericAlias``, ``super``, or a catalogue class with a
+    Python-level attribute hook (``typing``'s aliases forward reads and writes to their
+    origin: a subclass of ``type(typing.List[int])`` wrote ``json.JSONEncoder``'s attributes).
+    """
+    if issubclass(base, _FORWARDING_C_CLASSES):
+        return "its instances forward attribute access to another object"
+    mro = type.__dict__["__mro__"].__get__(base)
+    for hook in _ATTRIBUTE_HOOKS:
+        for klass in mro:
+            namespace = type.__dict__["__dict__"].__get__(klass)
+            if hook in namespace:
+                if type(namespace[hook]) is FunctionType and not is_program_class(klass):
+                    return f"its {hook} is the catalogue's ({klass.__qualname__})"
+                break
+    return None
+
+
 def metaclass_for(bases: tuple[Any, ...]) -> type:
     # The same "most derived metaclass" rule as CPython's __build_class__.
     winner: type = type
     for base in bases:
-        if isinstance(base, type) and issubclass(base, wrapt.BaseObjectProxy | ModuleType):
-            # A program-owned proxy subclass would pass the ownership checks
-            # while forwarding every access to the object it wraps.
-            raise TypeError(f"programs cannot subclass {base.__name__}")
+        if isinstance(base, type):
+            reason = forwarding_base(base)
+            if reason is not None:
+                raise TypeError(f"programs cannot subclass {base.__name__}: {reason}")
         candidate = type(base)
         if issubclass(winner, candidate):
             continue
@@ -106,6 +142,7 @@ class ClassFactory:
 
     def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
         _refuse_foreign_set_name(namespace)
+        _refuse_template_debug(bases, namespace)
         cls = metaclass_for(bases)(name, bases, namespace, **kwargs)
         # A NamedTuple's generated base carries __match_args__ built from the class body's
         # names, which class patterns would read natively.
@@ -126,6 +163,21 @@ def _refuse_foreign_set_name(namespace: Any) -> None:
                 f"class attribute {key!r}: this {type(value).__name__} holds an object the "
                 "program did not create, whose __set_name__ would change it for the process"
             )
+
+
+def _refuse_template_debug(bases: tuple[Any, ...], namespace: Any) -> None:
+    """``string.Template.__init_subclass__`` compiles the subclass's pattern with its ``flags``
+    through the real ``re``, where ``re.DEBUG`` prints to the process's own stdout."""
+    templates = [b for b in bases if isinstance(b, type) and issubclass(b, string.Template)]
+    if not templates:
+        return
+    flags = namespace["flags"] if "flags" in namespace else getattr(templates[0], "flags", 0)
+    try:
+        debug = operator.index(flags) & re.DEBUG
+    except TypeError:
+        return  # not flags at all: re itself will refuse it
+    if debug:
+        raise TypeError("re.DEBUG prints to the process's own stdout, which programs do not have")
 
 
 def _lookup_on_type(value: Any, name: str) -> Any:

@@ -46,15 +46,18 @@ print(g["sys"].modules["os"].getuid())
 
 
 def test_a_positional_class_pattern_reads_no_denied_attribute_of_an_object_made_to_match() -> None:
+    # `obj` is read through a guard (AttributeError.obj hands out the object behind a failed
+    # lookup); a namedtuple field of that name may exist, but not be matched positionally.
     result = run(
         """
         import typing, collections
-        class G(collections.namedtuple("N", ["gi_frame"]), typing.Iterable): pass
-        def gen():
-            yield 1
-        g = gen()
-        G.register(type(g))
-        match g:
+        class G(collections.namedtuple("N", ["obj"]), typing.Iterable): pass
+        try:
+            (1).nothing
+        except AttributeError as error:
+            caught = error
+        G.register(type(caught))
+        match caught:
             case G(v):
                 print("read", v)
         """
@@ -63,6 +66,17 @@ def test_a_positional_class_pattern_reads_no_denied_attribute_of_an_object_made_
     assert "read" not in result.stdout
     assert result.error is not None and result.error.type == "TypeError"
     assert "accepts 0 positional sub-patterns" in result.error.message
+
+
+def test_a_field_named_like_a_frame_attribute_is_refused() -> None:
+    for program in (
+        'import collections\ncollections.namedtuple("N", ["gi_frame"])',
+        "import dataclasses\n@dataclasses.dataclass\nclass P:\n    f_globals: int",
+        'import typing\ntyping.NamedTuple("N", [("tb_frame", int)])',
+    ):
+        result = run(program)
+        assert result.status == "error", result
+        assert result.error is not None and "is not allowed" in result.error.message
 
 
 def test_a_positional_class_pattern_reads_no_private_field_of_a_foreign_object() -> None:
