@@ -113,8 +113,12 @@ def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any
         raise MalformedReply("JSON nested too deeply")
     digits = sys.get_int_max_str_digits()
     decoder = _BOUNDED_INTS if digits == 0 or digits > _MAX_INT_DIGITS else _PLAIN
-    # The child wrote UTF-8 with lone surrogates passed through (runtime._encode_payload).
-    payload = decoder.decode(data.decode("utf-8", "surrogatepass"))
+    # An honest child's text holds no lone surrogate (it escapes them where the text is made,
+    # restricted_exec.text), and its encoder writes \u escapes only for control characters:
+    # surrogates, raw or escaped, would put text in the result that cannot be serialised.
+    if _SURROGATE_ESCAPE.search(data) is not None:
+        raise MalformedReply("a surrogate escape, which an honest child never writes")
+    payload = decoder.decode(data.decode("utf-8"))
     if type(payload) is not dict or payload.keys() != _KEYS:
         raise MalformedReply("not an object with exactly the payload's keys")
     status = payload["status"]
@@ -174,11 +178,13 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _utf8_size(text: str) -> int:
-    """Bytes of ``text`` as the child counted them against output_bytes (UTF-8, surrogates
-    passed through). A lone surrogate the child wrote out as the six characters ``\\udXXX``
-    counts as the three bytes it stood for."""
-    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-    return size - 3 * text.count("\\ud") if "\\ud" in text else size
+    """Bytes of ``text`` in UTF-8, as the child counted them against output_bytes (a lone
+    surrogate it escaped counts as the six characters it became)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+# A JSON \u escape of a surrogate (U+D800-DFFF) not itself escaped by a backslash before it.
+_SURROGATE_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]")
 
 
 def _refuse_constant(name: str) -> Any:

@@ -77,7 +77,15 @@ class ResultCache:
                 self._drop(key)
                 return None
             self._entries.move_to_end(key)
-        return ExecutionResult.model_validate_json(text)
+        try:
+            return ExecutionResult.model_validate_json(text)
+        except Exception:
+            # put() stores only what reads back; should an entry not, it is a miss, once.
+            _log.warning("a cached result could not be read back; dropped")
+            with self._lock:
+                if self._entries.get(key, (None, 0.0))[0] is text:
+                    self._drop(key)
+            return None
 
     def put(self, key: Hashable, result: ExecutionResult) -> bool:
         """Store ``result`` if its ending is cacheable and it fits; True if stored."""
@@ -85,6 +93,8 @@ class ResultCache:
             return False
         try:
             text = result.model_dump_json()
+            if result.value is not None:
+                ExecutionResult.model_validate_json(text)  # a hit must read it back
         except Exception:
             _log.warning("a %s result could not be written as JSON; not cached", result.status)
             return False

@@ -324,7 +324,14 @@ class Sandbox:
             return self._admitted(program, tagged_inputs, tenant, started, domain=domain)
         # The tenant is part of the key: a hit is faster than a run, and one tenant must
         # not learn from timing what code and inputs another tenant ran.
-        run_key = (tenant, program.code_sha256, policy.digest(), inputs_digest(tagged_inputs))
+        # Keyed by the trust domain: a run with no tenant is not tenant "default"'s.
+        run_key = (
+            tenant,
+            domain is None,
+            program.code_sha256,
+            policy.digest(),
+            inputs_digest(tagged_inputs),
+        )
         cached = self._results.get((*run_key, self._fork_server_generation(policy)))
         if cached is not None:
             duration_ms = (time.perf_counter() - started) * 1000

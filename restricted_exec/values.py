@@ -157,8 +157,8 @@ def _encode_container(
             _TAG: "dict",
             "items": [
                 [
-                    _encode(k, f"{path}.key", depth + 1, budget, active),
-                    _encode(v, f"{path}[...]", depth + 1, budget, active),
+                    _encode(k, f"{path}.key", depth + _TAGGED_DICT_LEVELS, budget, active),
+                    _encode(v, f"{path}[...]", depth + _TAGGED_DICT_LEVELS, budget, active),
                 ]
                 for k, v in items
             ],
@@ -264,6 +264,12 @@ MAX_COLLIDING_PAIRS = 1_000_000
 equality test when the dict is built): some 10-20 ms of CPU. Honest dicts have none."""
 
 
+# Depth counts JSON levels, so that whatever passes MAX_DEPTH also passes every JSON parser and
+# serializer on the way (pydantic's stop near 200): a dict with non-string keys travels as
+# {"$type": "dict", "items": [[key, value], ...]}, its keys and values three levels down.
+_TAGGED_DICT_LEVELS = 3
+
+
 def _enter_container(depth: int, budget: list[int], items: int) -> None:
     if depth >= MAX_DEPTH:
         raise UnsupportedValue(f"value: containers nested deeper than {MAX_DEPTH} levels")
@@ -356,7 +362,7 @@ def _decode_dict(items: Any, depth: int, budget: list[int]) -> dict[Any, Any]:
         raise UnsupportedValue("value: more items than max_value_items")
     keys: list[Any] = []
     values: list[Any] = []
-    depth += 1
+    depth += _TAGGED_DICT_LEVELS
     for pair in items:
         if type(pair) is not list or len(pair) != 2:
             raise UnsupportedValue("value: a dict tag item that is not a [key, value] pair")
@@ -372,12 +378,23 @@ def _decode_dict(items: Any, depth: int, budget: list[int]) -> dict[Any, Any]:
 
 def _refuse_colliding_keys(keys: list[Any]) -> None:
     # Hashes of numbers, dates and tuples are not randomized: distinct keys sharing one hash
-    # (k * (2**61 - 1) for every k) make building the dict quadratic. encode's child paid that
-    # cost itself when it built such a dict; a forged reply would not have.
-    counts = collections.Counter(hash(key) for key in keys)
-    pairs = sum(n * (n - 1) // 2 for n in counts.values() if n > 1)
-    if pairs > MAX_COLLIDING_PAIRS:
-        raise UnsupportedValue(f"value: a dict whose keys collide in hash ({pairs:,} pairs)")
+    # (k * (2**61 - 1) for every k) make building the dict quadratic, and each comparison of
+    # two tuple keys walks their items, so the cost is colliding pairs times the keys' size.
+    # encode's child paid that cost itself when it built such a dict; a forged reply would not
+    # have, and the host pays it again on every result-cache hit.
+    hashes = [hash(key) for key in keys]
+    counts = collections.Counter(hashes)
+    widest: dict[int, int] = {}
+    for key_hash, key in zip(hashes, keys, strict=True):
+        if counts[key_hash] > 1:
+            widest[key_hash] = max(widest.get(key_hash, 0), _width(key))
+    cost = sum(counts[h] * (counts[h] - 1) // 2 * width for h, width in widest.items())
+    if cost > MAX_COLLIDING_PAIRS:
+        raise UnsupportedValue(f"value: a dict whose keys collide in hash ({cost:,} comparisons)")
+
+
+def _width(key: Any) -> int:
+    return 1 + sum(_width(item) for item in key) if type(key) is tuple else 1
 
 
 def _decode_timedelta(data: dict[str, Any]) -> _dt.timedelta:

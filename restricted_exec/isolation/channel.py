@@ -45,16 +45,26 @@ def _wait(sock: socket.socket, events: int, deadline: float) -> None:
         raise Deadline
 
 
+_FIRST_CHUNK = 64 * 1024
+
+
 def recv_exactly(
     sock: socket.socket, size: int, deadline: float, *, spin_until: float = 0.0
 ) -> bytearray:
-    """Read exactly ``size`` bytes or raise Deadline/Closed. Never reads past ``size``."""
-    buf = bytearray(size)
+    """Read exactly ``size`` bytes or raise Deadline/Closed. Never reads past ``size``.
+
+    The buffer grows with what arrives (doubling, from 64 KiB): a length a child announces
+    and never sends costs the host nothing."""
+    buf = bytearray(min(size, _FIRST_CHUNK))
     view = memoryview(buf)
     got = 0
     while got < size:
+        if got == len(buf):
+            view.release()
+            buf.extend(bytes(min(size, 2 * len(buf)) - len(buf)))
+            view = memoryview(buf)
         try:
-            n = sock.recv_into(view[got:], size - got)
+            n = sock.recv_into(view[got:], len(buf) - got)
         except BlockingIOError:
             if spin_until and time.monotonic() < spin_until:
                 continue

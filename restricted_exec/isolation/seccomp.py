@@ -224,6 +224,34 @@ DENY_ENOSYS: dict[str, int] = {"clone3": 435, "openat2": 437}
 # only when it is the child's own pid, which is baked into the filter (os.abort() uses tgkill).
 SIGNAL_SELF_ONLY: dict[str, int] = {"kill": 62, "tkill": 200, "tgkill": 234}
 
+# Syscalls that read another process's session, group, priority, scheduling or affinity by pid
+# (first argument, or second for getpriority's `who`): allowed only for 0 (the caller) or the
+# child's own pid. Without them a child could list every pid of the host (getsid answers for
+# any) and its sessions.
+PID_SELF_ONLY: dict[str, tuple[int, int]] = {
+    "getsid": (124, 0),
+    "getpgid": (121, 0),
+    "getpriority": (140, 1),
+    "sched_getaffinity": (204, 0),
+    "sched_getparam": (143, 0),
+    "sched_getscheduler": (145, 0),
+    "sched_rr_get_interval": (148, 0),
+    "sched_getattr": (315, 0),
+    "ioprio_get": (252, 1),
+    "get_robust_list": (274, 0),
+}
+
+# (syscall number, argument index, refused values). fcntl F_SETOWN/F_SETOWN_EX/F_SETSIG and
+# the ioctls FIOSETOWN/SIOCSPGRP make the kernel signal another process when a descriptor is
+# ready (SIGIO to any pid, where Landlock's signal scoping is older than ABI 6); F_SETLEASE
+# signals on another's open. getsockopt SO_PEERCRED/SO_PEERSEC/SO_PEERPIDFD would name the
+# host process at the other end of the child's socket.
+ARG_REFUSED: dict[str, tuple[int, int, tuple[int, ...]]] = {
+    "fcntl": (72, 1, (8, 10, 15, 1024)),
+    "ioctl": (16, 1, (0x8901, 0x8902)),
+    "getsockopt": (55, 2, (17, 31, 77)),
+}
+
 # (syscall number, index of the flags argument) for opens whose write flags are refused.
 OPEN_FLAG_CHECKS: dict[str, tuple[int, int]] = {"open": (2, 1), "openat": (257, 2)}
 
@@ -280,6 +308,16 @@ def _unless_arg_in(arg: int, allowed: tuple[int, ...]) -> list[bytes]:
         insns.append(_jump(_BPF_JMP_JEQ_K, value, len(allowed) - index, 0))
     insns.append(_stmt(_BPF_RET_K, _EPERM))
     insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
+    return insns
+
+
+def _if_arg_in(arg: int, refused: tuple[int, ...]) -> list[bytes]:
+    """EPERM if argument ``arg`` (low word) is one of ``refused``, else allow."""
+    insns = [_stmt(_BPF_LD_W_ABS, _arg_low(arg))]
+    for index, value in enumerate(refused):
+        insns.append(_jump(_BPF_JMP_JEQ_K, value, len(refused) - index, 0))
+    insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
+    insns.append(_stmt(_BPF_RET_K, _EPERM))
     return insns
 
 
@@ -373,6 +411,10 @@ def rules(nobody_id: int = 65534) -> dict[int, list[bytes]]:
         table[nr] = _if_flags_set(arg, _OPEN_WRITE_FLAGS)
     for nr in SIGNAL_SELF_ONLY.values():
         table[nr] = _unless_arg_in(0, (_PID_PLACEHOLDER,))
+    for nr, arg in PID_SELF_ONLY.values():
+        table[nr] = _unless_arg_in(arg, (0, _PID_PLACEHOLDER))
+    for nr, arg, refused in ARG_REFUSED.values():
+        table[nr] = _if_arg_in(arg, refused)
     # Limits: root could raise hard limits, anyone could raise a soft one up to its hard limit,
     # and a sibling child (same uid) could lower its neighbours'. None of it is allowed.
     table[NR_SETRLIMIT] = _ret(_EPERM)

@@ -244,3 +244,58 @@ def test_a_tuple_key_and_a_frozenset_key_are_never_merged(sandbox: Sandbox) -> N
     result = sandbox.run("{(1, 2): 'a', frozenset({1, 2}): 'b'}")
     assert result.status == "error", result.error
     assert result.error is not None and "would become one" in result.error.message
+
+
+# -- red-team round 2 ----------------------------------------------------------------------
+
+COLLIDING_TUPLES = """
+M64 = (1 << 64) - 1
+P1 = 11400714785074694791; P2 = 14029467366897019727; P5 = 2870177450012600261
+MOD = (1 << 61) - 1
+def rotl(x, r): return ((x << r) | (x >> (64 - r))) & M64
+def rotr(x, r): return ((x >> r) | (x << (64 - r))) & M64
+P1inv = pow(P1, -1, 1 << 64); P2inv = pow(P2, -1, 1 << 64)
+def step(acc, v):
+    acc = (acc + (v % MOD) * P2) & M64; acc = rotl(acc, 31); return (acc * P1) & M64
+prefix = list(range(1000, 1068))
+acc = P5
+for item in prefix:
+    acc = step(acc, item)
+want = step(step(acc, 5), 7)
+keys = []
+a = 1000
+while len(keys) < 400:
+    a += 1
+    x = rotr((want * P1inv) & M64, 31)
+    lane = ((x - step(acc, a)) * P2inv) & M64
+    if lane < MOD - 1:
+        keys.append(tuple(prefix + [a, lane]))
+{key: index for index, key in enumerate(keys)}
+"""
+
+
+def test_colliding_tuple_keys_are_weighed_by_their_length(sandbox: Sandbox) -> None:
+    # 400 keys of 70 items sharing one hash: 79,800 pairs, each comparison walking 70 items;
+    # the pair count alone passed the bound and the host paid seconds per decode.
+    result = sandbox.run(COLLIDING_TUPLES)
+    assert result.status == "error", result.error
+    assert result.error is not None and "collide in hash" in result.error.message
+
+
+def test_a_deep_dict_value_serialises_and_caches_consistently() -> None:
+    program = "v = 1\nfor i in range(67):\n    v = {1: v}\nv"
+    with Sandbox(Policy(deterministic=True)) as box:
+        results = [box.run(program) for _ in range(3)]
+    assert [r.status for r in results] == [results[0].status] * 3, results
+    for result in results:
+        result.model_dump_json()
+
+
+def test_a_run_with_no_tenant_and_tenant_default_share_no_cached_result() -> None:
+    with Sandbox(Policy(deterministic=True)) as box:
+        first = box.run("print('mine')")
+        other = box.run("print('mine')", tenant="default")
+        again = box.run("print('mine')")
+    assert first.ok and not first.cache_hit
+    assert not other.cache_hit
+    assert again.cache_hit

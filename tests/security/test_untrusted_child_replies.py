@@ -402,3 +402,58 @@ def test_an_honest_program_returning_a_5000_digit_fraction_gets_it_back_exactly(
     result = restricted_exec.run("from fractions import Fraction\nFraction(10**5000 + 1, 3)")
     assert result.status == "ok", result.error
     assert result.value == expected
+
+
+# -- red-team round 2 ---------------------------------------------------------------------
+
+
+def test_a_forged_reply_cannot_pass_output_bytes_with_text_that_looks_like_escapes() -> None:
+    from restricted_exec.reply import MalformedReply, read_reply
+
+    forged = _bytes(_reply(status="ok", stdout="\\ud" * 100_000))
+    with pytest.raises(MalformedReply, match="output_bytes"):
+        read_reply(forged, output_bytes=1000, max_value_items=100)
+
+
+@pytest.mark.parametrize(
+    "text", ['"hi \\ud800"', '"\\uD83D\\uDE00"', '"\\\\\\udfff"'], ids=["lone", "pair", "odd"]
+)
+def test_a_forged_reply_cannot_put_surrogates_into_the_callers_result(text: str) -> None:
+    from restricted_exec.reply import MalformedReply, read_reply
+
+    forged = (
+        b'{"status":"ok","stdout":' + text.encode() + b',"stdout_truncated":false,'
+        b'"value":null,"error":null}'
+    )
+    with pytest.raises(MalformedReply, match="surrogate"):
+        read_reply(forged, output_bytes=1000, max_value_items=100)
+
+
+def test_an_honest_backslash_u_in_stdout_still_arrives() -> None:
+    from restricted_exec.reply import read_reply
+
+    honest = (
+        b'{"status":"ok","stdout":"C:\\\\ud800 \\\\u","stdout_truncated":false,'
+        b'"value":null,"error":null}'
+    )
+    assert read_reply(honest, output_bytes=1000, max_value_items=100)["stdout"] == "C:\\ud800 \\u"
+
+
+def test_a_length_announced_and_never_sent_costs_the_host_no_memory() -> None:
+    import socket
+    import tracemalloc
+
+    from restricted_exec.isolation import channel
+
+    left, right = socket.socketpair()
+    try:
+        right.sendall(b"x" * 1000)
+        right.close()
+        tracemalloc.start()
+        with pytest.raises(channel.Closed):
+            channel.recv_exactly(left, 300 * 1024 * 1024, time.monotonic() + 5)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        left.close()
+    assert peak < 4 * 1024 * 1024

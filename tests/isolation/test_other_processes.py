@@ -1,0 +1,79 @@
+"""With the language layer off, a child learns nothing of other processes and signals none.
+
+Plain, unrestricted Python runs in a locked-down child (red-team round 2: getsid answered for
+every pid of the host, SO_PEERCRED named the caller, and F_SETOWN + O_ASYNC had the kernel
+send SIGIO to a process of the attacker's choosing).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from restricted_exec.isolation._testing import UnrestrictedRunner
+
+from .support import error_of, run_ok
+
+
+@pytest.fixture(scope="module")
+def runner() -> Iterator[UnrestrictedRunner]:
+    with UnrestrictedRunner(prefork=1) as started:
+        yield started
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "os.getsid(HOST)",
+        "os.getpgid(HOST)",
+        "os.getpriority(os.PRIO_PROCESS, HOST)",
+        "os.sched_getaffinity(HOST)",
+        "os.sched_getparam(HOST)",
+        "os.sched_getscheduler(HOST)",
+    ],
+)
+def test_a_child_cannot_read_another_process_by_pid(runner: UnrestrictedRunner, call: str) -> None:
+    source = f"import os\nHOST = {os.getpid()}\nprint({call})"
+    error = error_of(run_ok(runner, source))
+    assert error["type"] == "PermissionError", error
+
+
+def test_a_child_still_reads_its_own_process(runner: UnrestrictedRunner) -> None:
+    payload = run_ok(
+        runner,
+        "import os\nprint(os.getsid(0) == os.getsid(os.getpid()), os.getpgid(0) > 0, "
+        "len(os.sched_getaffinity(0)) > 0)",
+    )
+    assert payload["error"] is None, payload
+    assert payload["stdout"] == "True True True\n"
+
+
+def test_a_child_cannot_name_the_process_at_the_other_end_of_its_socket(
+    runner: UnrestrictedRunner,
+) -> None:
+    source = (
+        "import socket, struct\n"
+        "from restricted_exec.isolation import frames\n"
+        "sock = socket.socket(fileno=frames.CHILD_SOCKET_FD)\n"
+        "try:\n"
+        "    print(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))\n"
+        "finally:\n"
+        "    sock.detach()\n"
+    )
+    error = error_of(run_ok(runner, source))
+    assert error["type"] == "PermissionError", error
+
+
+@pytest.mark.parametrize("command", ["fcntl.F_SETOWN", "fcntl.F_SETSIG", "1024"])
+def test_a_child_cannot_ask_the_kernel_to_signal_another_process(
+    runner: UnrestrictedRunner, command: str
+) -> None:
+    source = (
+        "import fcntl, os\n"
+        "read_end, write_end = os.pipe()\n"
+        f"fcntl.fcntl(read_end, {command}, {os.getpid()})\n"
+    )
+    error = error_of(run_ok(runner, source))
+    assert error["type"] == "PermissionError", error
