@@ -512,3 +512,77 @@ def test_a_suspended_generator_s_finally_runs_no_program_code_after_its_run() ->
         sys.unraisablehook = hook
     assert result.status == "ok", result
     assert any("run has ended" in str(error) for error in seen), seen
+
+
+# -- red-team round 2 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "type(list[int])",  # types.GenericAlias: reads forwarded to __origin__ in C
+        "type(typing.List[int]), _root=True",  # typing's aliases: reads and writes forwarded
+        "super",  # super(): special methods of a foreign object
+        "type(typing.Union)",  # a catalogue __getattr__
+    ],
+)
+def test_a_program_class_cannot_derive_from_a_class_that_forwards_attribute_access(
+    base: str,
+) -> None:
+    result = run(f"import typing\nclass Forwarder({base}):\n    pass")
+    assert result.status == "error", result
+    assert result.error is not None and "programs cannot subclass" in result.error.message
+
+
+def test_the_round_2_escape_through_a_generic_alias_subclass_is_closed() -> None:
+    result = run(
+        """
+        import dataclasses
+        GA = type(list[int])
+        LOOT = []
+        class Catcher:
+            def __eq__(self, other):
+                LOOT.append(other)
+                return True
+        class K:
+            gi_frame = Catcher()
+        @dataclasses.dataclass(init=False)
+        class Gi(GA):
+            gi_frame: int
+        def gen():
+            yield
+        g = gen()
+        Gi(g, ()) == Gi(K(), ())
+        print(LOOT)
+        """
+    )
+    assert result.status == "error", result
+    assert result.stdout == ""
+
+
+def test_a_typing_alias_subclass_cannot_write_a_catalogue_class() -> None:
+    result = run(
+        """
+        import typing, json
+        class G(type(typing.List[int]), _root=True):
+            pass
+        G(json.JSONEncoder, (int,)).item_separator = "<<PWNED>>"
+        print(json.dumps([1, 2]))
+        """
+    )
+    assert result.status == "error", result
+    assert "PWNED" not in result.stdout
+
+
+def test_enum_hooks_cannot_be_assigned_after_the_class_is_made() -> None:
+    result = run(
+        "import enum\nclass E(enum.Enum):\n    A = 1\nE._missing_ = classmethod(lambda c, v: c.A)"
+    )
+    assert result.status == "policy_violation", result
+    assert result.error is not None and "hook name" in result.error.message
+
+
+def test_a_template_subclass_cannot_compile_its_pattern_with_re_debug() -> None:
+    result = run("import string, re\nclass T(string.Template):\n    flags = re.DEBUG")
+    assert result.status == "error", result
+    assert result.error is not None and "re.DEBUG" in result.error.message
