@@ -11,8 +11,9 @@ compiler applies to source, before the standard library sees them:
 - a name that becomes a class-namespace key follows the class-body rules (no dunders, no
   ``_sunder_`` hooks such as Enum's ``_missing_``): the functional Enum API would otherwise put
   ``__reduce_ex__`` or ``__getattr__`` into a class;
-- ``__match_args__`` stops before the first field the program could not read natively itself
-  (a private one, ``tb_frame``), since class patterns read those names in C from any subject;
+- a field is not named like a frame, code or traceback attribute (``gi_frame``), and
+  ``__match_args__`` stops before the first field the program could not read natively itself
+  (a private one, ``obj``), since class patterns read those names in C from any subject;
 - a method the catalogue generates for a program class checks its ``self`` the way C methods
   do (by MRO, not ``isinstance``, which ``register`` can fake): a data class's generated
   ``__init__`` applied to ``json.JSONEncoder`` would set its class attributes.
