@@ -149,7 +149,7 @@ CATALOGUE: dict[str, ModuleSpec] = {
             "time time_ns monotonic monotonic_ns perf_counter perf_counter_ns process_time "
             "process_time_ns thread_time thread_time_ns sleep gmtime localtime mktime strftime "
             "strptime asctime ctime struct_time timezone altzone daylight tzname get_clock_info "
-            "clock_gettime clock_gettime_ns clock_getres CLOCK_BOOTTIME CLOCK_MONOTONIC "
+            "CLOCK_BOOTTIME CLOCK_MONOTONIC "
             "CLOCK_MONOTONIC_RAW CLOCK_PROCESS_CPUTIME_ID CLOCK_REALTIME CLOCK_TAI "
             "CLOCK_THREAD_CPUTIME_ID",
             denied={
@@ -158,6 +158,7 @@ CATALOGUE: dict[str, ModuleSpec] = {
                 "clock_settime_ns": "sets a system clock",
                 "pthread_getcpuclockid": "exposes thread handles",
             },
+            replaced="clock_gettime clock_gettime_ns clock_getres",
         ),
         _spec(
             "json",
@@ -201,9 +202,9 @@ CATALOGUE: dict[str, ModuleSpec] = {
         ),
         _spec(
             "functools",
-            "reduce partial partialmethod lru_cache cache cached_property cmp_to_key "
+            "reduce partial partialmethod cached_property cmp_to_key "
             "total_ordering WRAPPER_ASSIGNMENTS WRAPPER_UPDATES",
-            replaced="wraps update_wrapper",
+            replaced="wraps update_wrapper lru_cache cache",
             denied={
                 "singledispatch": "resolves string annotations with eval()",
                 "singledispatchmethod": "resolves string annotations with eval()",

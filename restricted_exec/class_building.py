@@ -38,6 +38,7 @@ from restricted_exec.attribute_rules import is_dunder, is_hook_like, read_denial
 from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied, self_checked
 from restricted_exec.ownership import (
     PROGRAM_FILENAME,
+    check_class_body,
     is_own,
     mark_as_program_class,
     metaclass_for,
@@ -119,6 +120,9 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
                 "sandbox"
             )
         before = dict(_namespace_of(target))
+        # slots=True makes the class again from this namespace, past the class factory: the
+        # class-body checks run on it as they ran on the class statement's.
+        check_class_body(target.__bases__, before)
         result = dataclasses.dataclass(target, **options)
         for item in dataclasses.fields(result):
             _refuse_denied_field(api="dataclasses.dataclass", name=item.name, error=TypeError)

@@ -26,6 +26,7 @@ import importlib
 import operator
 import random
 import re
+import time
 import typing
 from collections.abc import Callable
 from types import MappingProxyType, ModuleType
@@ -196,6 +197,32 @@ def _wraps(wrapped: Any) -> Callable[[Any], Any]:
     return decorate
 
 
+_WRAPPER_KEEPS = frozenset(functools.WRAPPER_ASSIGNMENTS) | {"__wrapped__"}
+
+
+def _lru_cache(maxsize: Any = 128, typed: bool = False) -> Any:
+    """``functools.lru_cache`` whose wrapper keeps no namespace of an object the program does
+    not own: the real one merges the wrapped object's ``__dict__`` into its wrapper, and
+    ``lru_cache(enum.Enum).name`` was the raw descriptor every Enum shares."""
+
+    def decorate(function: Any, cache: Callable[[Any], Any]) -> Any:
+        wrapper = cache(function)
+        if not is_own(function):
+            state = vars(wrapper)
+            for key in [key for key in state if key not in _WRAPPER_KEEPS]:
+                del state[key]
+        return wrapper
+
+    if callable(maxsize) and not isinstance(maxsize, bool | int):
+        return decorate(maxsize, functools.lru_cache(typed=typed))
+    real = functools.lru_cache(maxsize, typed)
+    return lambda function: decorate(function, real)
+
+
+def _cache(function: Any) -> Any:
+    return _lru_cache(maxsize=None)(function)
+
+
 def _total_ordering(cls: Any) -> Any:
     _require_own("functools.total_ordering", cls)
     return functools.total_ordering(cls)
@@ -266,13 +293,42 @@ def _re_without_debug(name: str) -> Callable[..., Any]:
     return guarded
 
 
+# CLOCK_REALTIME .. CLOCK_TAI. A negative id names another process's CPU clock by pid.
+_FIXED_CLOCK_IDS = frozenset(range(12))
+
+
+def _fixed_clocks_only(name: str) -> Callable[[Any], Any]:
+    """``time.<name>`` for the fixed clocks only: ``clock_gettime((~pid << 3) | 2)`` read any
+    host process's CPU time (the kernel checks no permission), a side channel into other
+    tenants' runs."""
+    function = getattr(time, name)
+
+    def guarded(clock_id: Any) -> Any:
+        clock = operator.index(clock_id)
+        if clock not in _FIXED_CLOCK_IDS:
+            raise AccessDenied(
+                f"time.{name}: clock {clock} is not one of the time module's CLOCK_ constants"
+            )
+        return function(clock)
+
+    guarded.__name__ = guarded.__qualname__ = name
+    guarded.__doc__ = function.__doc__
+    return guarded
+
+
 _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
+    "time": {
+        name: _fixed_clocks_only(name)
+        for name in ("clock_gettime", "clock_gettime_ns", "clock_getres")
+    },
     "re": {name: _re_without_debug(name) for name in _RE_FLAGS_POSITION},
     "operator": {"attrgetter": _attrgetter, "methodcaller": _methodcaller},
     "functools": {
         "wraps": _wraps,
         "update_wrapper": _update_wrapper,
         "total_ordering": _total_ordering,
+        "lru_cache": _lru_cache,
+        "cache": _cache,
     },
     "dataclasses": {"dataclass": class_building.dataclass},
     "collections": {"namedtuple": class_building.namedtuple},

@@ -30,6 +30,7 @@ from restricted_exec.attribute_rules import match_args_in_reach
 __all__ = [
     "PROGRAM_FILENAME",
     "ClassFactory",
+    "check_class_body",
     "is_own",
     "is_program_class",
     "mark_as_program_class",
@@ -141,8 +142,7 @@ class ClassFactory:
         return namespace
 
     def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
-        _refuse_foreign_set_name(namespace)
-        _refuse_template_debug(bases, namespace)
+        check_class_body(bases, namespace)
         cls = metaclass_for(bases)(name, bases, namespace, **kwargs)
         # A NamedTuple's generated base carries __match_args__ built from the class body's
         # names, which class patterns would read natively.
@@ -151,6 +151,15 @@ class ClassFactory:
 
 
 CLASS_FACTORY = ClassFactory()
+
+
+def check_class_body(bases: tuple[Any, ...], namespace: Any) -> None:
+    """What CPython runs natively when it makes a class from ``namespace`` must be safe: every
+    value's ``__set_name__`` and the bases' ``__init_subclass__``. For class statements and for
+    every catalogue path that makes a class again from a program class's namespace
+    (``dataclass(slots=True)``)."""
+    _refuse_foreign_set_name(namespace)
+    _refuse_template_debug(bases, namespace)
 
 
 def _refuse_foreign_set_name(namespace: Any) -> None:

@@ -7,6 +7,7 @@ The one exception is RLIMIT_CPU, see ``apply``.
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 
@@ -85,10 +86,11 @@ def request_limits(
     # MemoryError, which the language layer reports.
     address_space = baseline_vm_bytes + memory_mb * 1024 * 1024
     # CPU is counted from process start, so add what the child already used (fork, warm-up,
-    # lockdown). RLIMIT_CPU has one-second granularity: the program gets cpu_s rounded to the
-    # nearest second, at least one. Soft < hard by one second: the soft limit sends SIGXCPU (the
-    # distinctive "CPU timeout" signal); the hard limit SIGKILLs a program that survives it.
-    cpu_soft = max(1, round(baseline_cpu_s + cpu_s))
+    # lockdown). RLIMIT_CPU has one-second granularity: the program gets cpu_s rounded up to a
+    # whole second (rounding to the nearest ended a cpu_s=1.4 run at 1.0 s, reporting a limit it
+    # had not reached). Soft < hard by one second: the soft limit sends SIGXCPU (the distinctive
+    # "CPU timeout" signal); the hard limit SIGKILLs a program that survives it.
+    cpu_soft = max(1, math.ceil(baseline_cpu_s + cpu_s))
     return [
         (resource.RLIMIT_AS, (address_space, address_space)),
         (resource.RLIMIT_CPU, (cpu_soft, cpu_soft + 1)),

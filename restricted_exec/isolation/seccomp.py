@@ -103,6 +103,8 @@ DENY_EPERM: dict[str, int] = {
     "setfsuid": 122,
     "setfsgid": 123,
     "capset": 126,
+    # capget's pid is behind a pointer BPF cannot read; it answered for every host pid.
+    "capget": 125,
     "setsid": 112,
     "setpgid": 109,
     # (setrlimit and prlimit64 are handled by base_rules and limits_lock_rules below)
@@ -241,15 +243,26 @@ PID_SELF_ONLY: dict[str, tuple[int, int]] = {
     "get_robust_list": (274, 0),
 }
 
+# Syscalls that take a clock id first: allowed only for the fixed clocks (CLOCK_REALTIME ..
+# CLOCK_TAI). Negative ids name another process's or thread's CPU clock, by pid, and the
+# kernel answers for any pid: a list of the host's processes and their CPU time.
+CLOCK_ID_FIRST: dict[str, int] = {
+    "clock_gettime": 228,
+    "clock_getres": 229,
+    "clock_nanosleep": 230,
+    "timer_create": 222,
+}
+FIXED_CLOCKS: tuple[int, ...] = tuple(range(12))
+
 # (syscall number, argument index, refused values). fcntl F_SETOWN/F_SETOWN_EX/F_SETSIG and
 # the ioctls FIOSETOWN/SIOCSPGRP make the kernel signal another process when a descriptor is
 # ready (SIGIO to any pid, where Landlock's signal scoping is older than ABI 6); F_SETLEASE
-# signals on another's open. getsockopt SO_PEERCRED/SO_PEERSEC/SO_PEERPIDFD would name the
+# signals on another's open. getsockopt SO_PEERCRED/SO_PEERSEC/SO_PEERGROUPS/SO_PEERPIDFD name the
 # host process at the other end of the child's socket.
 ARG_REFUSED: dict[str, tuple[int, int, tuple[int, ...]]] = {
     "fcntl": (72, 1, (8, 10, 15, 1024)),
     "ioctl": (16, 1, (0x8901, 0x8902)),
-    "getsockopt": (55, 2, (17, 31, 77)),
+    "getsockopt": (55, 2, (17, 31, 59, 77)),
 }
 
 # (syscall number, index of the flags argument) for opens whose write flags are refused.
@@ -415,6 +428,8 @@ def rules(nobody_id: int = 65534) -> dict[int, list[bytes]]:
         table[nr] = _unless_arg_in(arg, (0, _PID_PLACEHOLDER))
     for nr, arg, refused in ARG_REFUSED.values():
         table[nr] = _if_arg_in(arg, refused)
+    for nr in CLOCK_ID_FIRST.values():
+        table[nr] = _unless_arg_in(0, FIXED_CLOCKS)
     # Limits: root could raise hard limits, anyone could raise a soft one up to its hard limit,
     # and a sibling child (same uid) could lower its neighbours'. None of it is allowed.
     table[NR_SETRLIMIT] = _ret(_EPERM)

@@ -77,3 +77,43 @@ def test_a_child_cannot_ask_the_kernel_to_signal_another_process(
     )
     error = error_of(run_ok(runner, source))
     assert error["type"] == "PermissionError", error
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "time.clock_gettime((~HOST << 3) | 2)",  # another process's CPU clock, by pid
+        "time.clock_getres((~HOST << 3) | 2)",
+    ],
+)
+def test_a_child_cannot_read_another_process_s_cpu_clock(
+    runner: UnrestrictedRunner, call: str
+) -> None:
+    # Red-team round 3: the kernel answers CPU clocks for any pid; seccomp allows only the
+    # fixed clocks (the language layer's time functions refuse other ids too).
+    source = f"import time\nHOST = {os.getpid()}\nprint({call})"
+    error = error_of(run_ok(runner, source))
+    assert error["type"] == "PermissionError", error
+
+
+def test_a_child_still_reads_its_own_clocks(runner: UnrestrictedRunner) -> None:
+    payload = run_ok(
+        runner,
+        "import time\nprint(time.process_time() >= 0, time.thread_time() >= 0, "
+        "time.clock_gettime(time.CLOCK_BOOTTIME) > 0)\ntime.sleep(0.001)",
+    )
+    assert payload["error"] is None, payload
+    assert payload["stdout"] == "True True True\n"
+
+
+def test_a_child_cannot_read_another_process_s_capabilities(runner: UnrestrictedRunner) -> None:
+    source = (
+        "import ctypes, struct\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"header = ctypes.create_string_buffer(struct.pack('II', 0x20080522, {os.getpid()}))\n"
+        "data = ctypes.create_string_buffer(24)\n"
+        "result = libc.syscall(125, header, data)\n"
+        "print(result, ctypes.get_errno())\n"
+    )
+    payload = run_ok(runner, source)
+    assert payload["stdout"] == "-1 1\n", payload  # EPERM

@@ -586,3 +586,58 @@ def test_a_template_subclass_cannot_compile_its_pattern_with_re_debug() -> None:
     result = run("import string, re\nclass T(string.Template):\n    flags = re.DEBUG")
     assert result.status == "error", result
     assert result.error is not None and "re.DEBUG" in result.error.message
+
+
+# -- red-team round 3 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import dataclasses, fractions\nclass A: pass\nA.x = fractions.Fraction.numerator\n"
+        "dataclasses.dataclass(slots=True)(A)",
+        "import dataclasses, string\nclass T(string.Template): pass\nT.flags = 128\n"
+        "del T.pattern\ndataclasses.dataclass(slots=True)(T)",
+    ],
+    ids=["set_name", "template_debug"],
+)
+def test_a_slots_data_class_made_again_passes_the_class_body_checks(program: str) -> None:
+    result = run(program)
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "TypeError"
+
+
+def test_lru_cache_of_a_catalogue_object_hands_out_none_of_its_namespace() -> None:
+    result = run("import functools, enum\nprint(functools.lru_cache(enum.Enum).name)")
+    assert result.status == "error", result
+    assert result.stdout == ""
+    assert result.error is not None and result.error.type == "AttributeError"
+
+
+def test_lru_cache_and_cache_still_work_as_cpython_s() -> None:
+    result = run(
+        """
+        import functools, math
+        @functools.lru_cache(maxsize=None)
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        @functools.cache
+        def double(x):
+            return 2 * x
+        @functools.lru_cache
+        def inc(x):
+            return x + 1
+        fact = functools.lru_cache(math.factorial)
+        print(fib(30), double(2), inc(1), fib.cache_info().hits, fib.__name__)
+        print(fact(5), fact.__name__)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "832040 4 2 28 fib\n120 factorial\n"
+
+
+def test_time_reads_no_clock_but_the_fixed_ones() -> None:
+    # Red-team round 3: clock_gettime((~pid << 3) | 2) read any host process's CPU time.
+    result = run("import time\nprint(time.clock_gettime((~1 << 3) | 2))")
+    assert result.status == "error", result
+    assert result.error is not None and "CLOCK_ constants" in result.error.message

@@ -457,3 +457,23 @@ def test_a_length_announced_and_never_sent_costs_the_host_no_memory() -> None:
     finally:
         left.close()
     assert peak < 4 * 1024 * 1024
+
+
+def test_measuring_a_forged_reply_s_nesting_costs_linear_time() -> None:
+    # Red-team round 3: with the recursion limit raised (which makes the host measure nesting
+    # before parsing), an unterminated string of escaped quotes made that measure quadratic.
+    import sys
+
+    from restricted_exec.reply import MalformedReply, read_reply
+
+    forged = b"[" * 1000 + b'"' + b'\\"' * 200_000
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)
+    started = time.process_time()
+    try:
+        with pytest.raises(MalformedReply):
+            read_reply(forged, output_bytes=10**6, max_value_items=10**6)
+    finally:
+        sys.setrecursionlimit(limit)
+    cpu_s = time.process_time() - started
+    assert cpu_s < CPU_BOUND_S
