@@ -313,24 +313,27 @@ def _if_flags_set(arg: int, mask: int) -> list[bytes]:
 def _unless_arg_in(arg: int, allowed: tuple[int, ...]) -> list[bytes]:
     """Allow if argument ``arg`` (low word) is one of ``allowed``, else EPERM.
 
-    pid_t is 32 bits: the kernel ignores the high word, so comparing the low word is exact.
-    ``_PID_PLACEHOLDER`` in ``allowed`` is patched with the child's pid at install time.
+    pid_t and clockid_t are 32 bits: the kernel ignores the high word, so comparing the low
+    word is exact. ``_PID_PLACEHOLDER`` in ``allowed`` is patched with the child's pid at
+    install time.
     """
-    insns = [_stmt(_BPF_LD_W_ABS, _arg_low(arg))]
-    for index, value in enumerate(allowed):
-        insns.append(_jump(_BPF_JMP_JEQ_K, value, len(allowed) - index, 0))
-    insns.append(_stmt(_BPF_RET_K, _EPERM))
-    insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
-    return insns
+    return _decide_by_arg(arg, allowed, if_listed=SECCOMP_RET_ALLOW, otherwise=_EPERM)
 
 
 def _if_arg_in(arg: int, refused: tuple[int, ...]) -> list[bytes]:
     """EPERM if argument ``arg`` (low word) is one of ``refused``, else allow."""
+    return _decide_by_arg(arg, refused, if_listed=_EPERM, otherwise=SECCOMP_RET_ALLOW)
+
+
+def _decide_by_arg(
+    arg: int, values: tuple[int, ...], *, if_listed: int, otherwise: int
+) -> list[bytes]:
     insns = [_stmt(_BPF_LD_W_ABS, _arg_low(arg))]
-    for index, value in enumerate(refused):
-        insns.append(_jump(_BPF_JMP_JEQ_K, value, len(refused) - index, 0))
-    insns.append(_stmt(_BPF_RET_K, SECCOMP_RET_ALLOW))
-    insns.append(_stmt(_BPF_RET_K, _EPERM))
+    for index, value in enumerate(values):
+        # Equal: jump over the remaining comparisons and the `otherwise` return.
+        insns.append(_jump(_BPF_JMP_JEQ_K, value, len(values) - index, 0))
+    insns.append(_stmt(_BPF_RET_K, otherwise))
+    insns.append(_stmt(_BPF_RET_K, if_listed))
     return insns
 
 
