@@ -16,7 +16,7 @@ from restricted_exec import ExecutionResult, Policy
 
 CANARY = "canary-unset"
 
-INLINE = Policy(isolation="inline")
+ISOLATED = Policy(isolation="process")
 
 LEAK_MARKERS = (
     "<module 'os'",
@@ -47,8 +47,13 @@ SAFE_ERROR_TYPES = frozenset(
 
 
 def run(code: str, **policy: Any) -> ExecutionResult:
-    """Run ``code`` inline (the language layer alone) under the default policy."""
-    chosen = INLINE.replace(**policy) if policy else INLINE
+    """Run ``code`` in process mode under the default policy.
+
+    Hostile programs never run inline here: inline mode would run them as the test runner.
+    The language layer is still what is proven: the OS layers answer with errors of their own
+    (PermissionError, a killed child), never with the guards' refusals these tests expect.
+    """
+    chosen = ISOLATED.replace(**policy) if policy else ISOLATED
     return restricted_exec.run(code, policy=chosen)
 
 

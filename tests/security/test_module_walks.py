@@ -262,7 +262,8 @@ def test_decimal_context_changes_do_not_outlive_the_run() -> None:
     before = decimal.getcontext().prec
     assert_ok(
         run(
-            "import decimal\ndecimal.getcontext().prec = 3\ndecimal.setcontext(decimal.Context(prec=2))"  # noqa: E501
+            "import decimal\ndecimal.getcontext().prec = 3\ndecimal.setcontext(decimal.Context(prec=2))",  # noqa: E501
+            isolation="inline",  # a benign program: what inline mode leaves in this thread
         )
     )
     assert decimal.getcontext().prec == before
@@ -356,7 +357,7 @@ def test_a_hosts_decimal_context_does_not_leak_into_runs() -> None:
     before = context.prec
     context.prec = 7
     try:
-        result = assert_ok(run("import decimal\ndecimal.getcontext().prec"))
+        result = assert_ok(run("import decimal\ndecimal.getcontext().prec", isolation="inline"))
     finally:
         context.prec = before
     assert result.value == 28
