@@ -181,7 +181,7 @@ def _check_keys_survive(path: str, keys: list[Any]) -> None:
     (frozensets hash differently from the tuples they become).
     """
     host_keys = [_host_key(key) for key in keys]
-    if len(host_keys) >= _COLLISION_CHECK_FROM:
+    if _may_collide_costly(host_keys):
         _refuse_colliding_keys(host_keys)  # before building a set of them, which would pay it
     if len(set(host_keys)) != len(host_keys):
         raise UnsupportedValue(
@@ -369,7 +369,7 @@ def _decode_dict(items: Any, depth: int, budget: list[int]) -> dict[Any, Any]:
         keys.append(_hashable(_decode(pair[0], depth, budget)))
         values.append(_decode(pair[1], depth, budget))
     try:
-        if len(keys) >= _COLLISION_CHECK_FROM:
+        if _may_collide_costly(keys):
             _refuse_colliding_keys(keys)
         return dict(zip(keys, values, strict=True))
     except TypeError:  # a key that cannot be hashed (a dict, a signalling NaN)
@@ -382,15 +382,52 @@ def _refuse_colliding_keys(keys: list[Any]) -> None:
     # two tuple keys walks their items, so the cost is colliding pairs times the keys' size.
     # encode's child paid that cost itself when it built such a dict; a forged reply would not
     # have, and the host pays it again on every result-cache hit.
+    # A number too large to compare cheaply may share a hash with no other key: one
+    # Decimal == int comparison converts the int, quadratic in its size (1 s at a million bits).
     hashes = [hash(key) for key in keys]
     counts = collections.Counter(hashes)
     widest: dict[int, int] = {}
     for key_hash, key in zip(hashes, keys, strict=True):
         if counts[key_hash] > 1:
+            if _costly_to_compare(key):
+                raise UnsupportedValue(
+                    "value: a dict whose keys share a hash with a number too large to compare "
+                    "cheaply"
+                )
             widest[key_hash] = max(widest.get(key_hash, 0), _width(key))
     cost = sum(counts[h] * (counts[h] - 1) // 2 * width for h, width in widest.items())
     if cost > MAX_COLLIDING_PAIRS:
         raise UnsupportedValue(f"value: a dict whose keys collide in hash ({cost:,} comparisons)")
+
+
+_COSTLY_BITS = 256
+_COSTLY_DIGITS = 80
+
+
+def _costly_to_compare(key: Any) -> bool:
+    """A key whose comparison with another number costs more than a few machine words."""
+    kind = type(key)
+    if kind is int:
+        return bool(key.bit_length() > _COSTLY_BITS)
+    if kind is tuple:
+        return any(_costly_to_compare(item) for item in key)
+    if kind is Decimal:
+        return bool(
+            key.is_finite()
+            and (
+                abs(key.adjusted()) > _COSTLY_DIGITS or len(key.as_tuple().digits) > _COSTLY_DIGITS
+            )
+        )
+    if kind is Fraction:
+        return bool(
+            key.numerator.bit_length() > _COSTLY_BITS or key.denominator.bit_length() > _COSTLY_BITS
+        )
+    return False
+
+
+def _may_collide_costly(keys: list[Any]) -> bool:
+    """Whether the collision check must run: many keys, or one costly to compare."""
+    return len(keys) >= _COLLISION_CHECK_FROM or any(_costly_to_compare(key) for key in keys)
 
 
 def _width(key: Any) -> int:

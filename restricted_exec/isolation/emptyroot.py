@@ -25,6 +25,7 @@ import os
 # linux/sched.h and linux/mount.h
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 
@@ -39,7 +40,8 @@ def enter(directory: str) -> tuple[int | None, str]:
     if os.geteuid() != 0:
         return None, "needs root (CAP_SYS_ADMIN) for a mount and a UTS namespace"
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0:
+    # A fresh IPC namespace too: no SysV object or POSIX message queue of the host in sight.
+    if libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) != 0:
         return None, f"unshare: {os.strerror(ctypes.get_errno())}"
     # Private, recursively: the chroot below and anything mounted later stay in here.
     if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:

@@ -117,3 +117,24 @@ def test_a_child_cannot_read_another_process_s_capabilities(runner: Unrestricted
     )
     payload = run_ok(runner, source)
     assert payload["stdout"] == "-1 1\n", payload  # EPERM
+
+
+@pytest.mark.parametrize(
+    ("number", "args"),
+    [(31, "0, 15, 0"), (71, "0, 13, 0"), (66, "0, 0, 20, 0"), (30, "0, 0, 0")],
+    ids=["shmctl_stat_any", "msgctl_stat_any", "semctl_stat_any", "shmat"],
+)
+def test_a_child_cannot_see_or_use_the_host_s_sysv_ipc_objects(
+    runner: UnrestrictedRunner, number: int, args: str
+) -> None:
+    # Red-team round 4: the *_STAT_ANY commands listed the host's objects whatever their mode,
+    # and a world-accessible segment or queue could be read, emptied or written.
+    source = (
+        "import ctypes\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "buffer = ctypes.create_string_buffer(256)\n"
+        f"result = libc.syscall({number}, {args}, buffer)\n"
+        "print(result, ctypes.get_errno())\n"
+    )
+    payload = run_ok(runner, source)
+    assert payload["stdout"] == "-1 1\n", payload  # EPERM

@@ -299,3 +299,23 @@ def test_a_run_with_no_tenant_and_tenant_default_share_no_cached_result() -> Non
     assert first.ok and not first.cache_hit
     assert not other.cache_hit
     assert again.cache_hit
+
+
+def test_a_value_whose_keys_share_a_hash_with_a_huge_number_is_refused_in_the_child(
+    sandbox: Sandbox,
+) -> None:
+    program = (
+        "import decimal\nP = 2**61 - 1\nbig = (1 << 20000) + 12345\nd = {big: 0}\n"
+        "for i in range(1, 14):\n    d[decimal.Decimal(big % P + i * P)] = i\nd"
+    )
+    result = sandbox.run(program)
+    assert result.status == "error", result.error
+    assert result.error is not None and "too large to compare" in result.error.message
+
+
+def test_honest_dicts_with_big_number_keys_still_come_back(sandbox: Sandbox) -> None:
+    import math
+
+    result = sandbox.run("import math\n{math.factorial(n): n for n in range(200, 210)}")
+    assert result.status == "ok", result.error
+    assert result.value == {math.factorial(n): n for n in range(200, 210)}

@@ -477,3 +477,21 @@ def test_measuring_a_forged_reply_s_nesting_costs_linear_time() -> None:
         sys.setrecursionlimit(limit)
     cpu_s = time.process_time() - started
     assert cpu_s < CPU_BOUND_S
+
+
+def test_a_forged_decimal_key_colliding_with_a_huge_int_costs_the_host_little() -> None:
+    # Red-team round 4: Decimal == int converts the int, quadratic in its size; 20 Decimal keys
+    # sharing a hash with one 400,000-bit int cost the host 6.7 s, and again on every cache hit.
+    from restricted_exec.reply import MalformedReply, read_reply
+
+    prime = 2**61 - 1
+    big = (1 << 400_000) + 12_345
+    items: list[list[Any]] = [[{"$type": "int", "value": hex(big)}, 0]]
+    items += [
+        [{"$type": "decimal", "value": str(big % prime + i * prime)}, i] for i in range(1, 20)
+    ]
+    forged = _bytes(_reply(value={"$type": "dict", "items": items}))
+    started = time.process_time()
+    with pytest.raises(MalformedReply, match="too large to compare"):
+        read_reply(forged, output_bytes=1000, max_value_items=10_000)
+    assert time.process_time() - started < CPU_BOUND_S
