@@ -170,6 +170,8 @@ def read_denial(name: str) -> str | None:
     """The reason reading ``obj.name`` is denied for every object, or None."""
     if name in INTROSPECTION_DENIED:
         return f'"{name}" is denied: it {INTROSPECTION_DENIED[name]}'
+    if name.startswith("_abc_"):
+        return f'"{name}" is the abc module\'s state of a class, shared with its bases'
     if name in FRAME_ATTRIBUTES:
         return f'"{name}" exposes interpreter frames, code or tracebacks and is denied'
     if name.endswith("__roles__"):
@@ -203,6 +205,9 @@ def write_denial(name: str) -> str | None:
         return f'"{name}" is a reserved name and cannot be assigned'
     if is_dunder(name):
         return f'"{name}" is a special attribute and cannot be assigned'
+    if name.startswith("_abc_"):
+        # Deleting an own class's _abc_impl made register() write the catalogue base's.
+        return f'"{name}" is the abc module\'s state of a class and cannot be assigned'
     if name.startswith("_") and is_hook_like(name):
         # `_missing_`, `_generate_next_value_`: the stdlib's hooks, which a class body may not
         # define either; `_rx...`: the sandbox's.

@@ -242,6 +242,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
             NONDETERMINISTIC_READS if settings.deterministic else frozenset()
         )
         self.violations: list[Violation] = []
+        self._class_names: list[str] = []  # the enclosing class statements, for name mangling
         self.unlisted_violations = 0  # found past MAX_VIOLATIONS: only counted
 
     # -- traversal ---------------------------------------------------------
@@ -388,7 +389,9 @@ class ProgramTransformer(RestrictingNodeTransformer):
                 node.value = self._hook_call("_special_", node.value, ast.Constant(name))
                 return node
             if is_private(name):
-                node.value = self._hook_call("_private_", node.value, ast.Constant(name))
+                node.value = self._hook_call(
+                    "_private_", node.value, ast.Constant(self._mangled(name))
+                )
                 return node
             if name in self.runtime_checked:
                 return self._hook_call("_getattr_", node.value, ast.Constant(name), like=node)
@@ -424,9 +427,23 @@ class ProgramTransformer(RestrictingNodeTransformer):
         """``n += 1``, ``self.n += 1`` and ``counts[k] += 1`` compile natively.
 
         The attribute form checks the object once with ``_write_`` (own objects
-        only), then CPython reads and writes the attribute on it.
+        only), then CPython reads and writes the attribute on it; for a private name
+        that read is checked too (``_private_``), as a read of ``self._n`` would be.
         """
-        return self.node_contents_visit(node)
+        node = self.node_contents_visit(node)
+        target = node.target
+        if isinstance(target, ast.Attribute) and is_private(target.attr):
+            target.value = self._hook_call(
+                "_private_", target.value, ast.Constant(self._mangled(target.attr))
+            )
+        return node
+
+    def _mangled(self, name: str) -> str:
+        """``name`` as CPython will compile it here: ``__x`` inside ``class C`` is ``_C__x``."""
+        if not self._class_names or not name.startswith("__") or name.endswith("__"):
+            return name
+        owner = self._class_names[-1].lstrip("_")
+        return f"_{owner}{name}" if owner else name
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
         """Every handler first calls ``_rx_check_()``, so inline mode's timeout
@@ -476,7 +493,11 @@ class ProgramTransformer(RestrictingNodeTransformer):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
         self.check_name(node, node.name)
-        node = self.node_contents_visit(node)
+        self._class_names.append(node.name)
+        try:
+            node = self.node_contents_visit(node)
+        finally:
+            self._class_names.pop()
         if any(keyword.arg == "metaclass" for keyword in node.keywords):
             self.error(node, 'the keyword argument "metaclass" is not allowed')
             return node

@@ -135,6 +135,15 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
                 "register() of an abstract base class the program did not define would "
                 "change isinstance() for every later run"
             )
+        # An ABC's isinstance() also asks its subclasses' registries: registering on the
+        # program's subclass of typing.Mapping made every int a Mapping for the process.
+        for ancestor in _mro_of(owner)[1:]:
+            if isinstance(ancestor, abc.ABCMeta) and not is_program_class(ancestor):
+                raise AccessDenied(
+                    f"register() on a subclass of {ancestor.__qualname__} would change "
+                    f"isinstance() for {ancestor.__qualname__} itself, which every later run "
+                    "shares"
+                )
     return value
 
 
@@ -221,12 +230,20 @@ class ContextManagerGuard:
     The interpreter hands ``__exit__`` the real traceback of the exception that ended the
     block, and a traceback leads to frames and their globals. The program's manager gets
     ``None`` in its place; the exception type and value, and what ``__exit__`` returns, are
-    passed through unchanged.
+    passed through, except that it cannot swallow the sandbox's own control exceptions (the
+    deadline, the output limit). Before the program's ``__exit__`` runs, the run's check runs:
+    a suspended generator finalised after its run (by the garbage collector, in any thread)
+    runs no program code, whatever function the class holds as ``__exit__``.
     """
 
-    __slots__ = ("_enter", "_exit")
+    __slots__ = ("_check", "_control", "_enter", "_exit")
 
-    def __init__(self, manager: Any) -> None:
+    def __init__(
+        self,
+        manager: Any,
+        check: Callable[[], None] | None = None,
+        control: tuple[type[BaseException], ...] = (),
+    ) -> None:
         # The lookups, their order and their errors are CPython's (BEFORE_WITH).
         enter = _lookup_special(manager, "__enter__")
         if enter is _MISSING:
@@ -241,12 +258,19 @@ class ContextManagerGuard:
             )
         self._enter = enter
         self._exit = exit_
+        self._check = check
+        self._control = control
 
     def __enter__(self) -> Any:
         return self._enter()
 
     def __exit__(self, kind: Any, error: Any, traceback: Any) -> Any:
-        return self._exit(kind, error, None)
+        if self._check is not None:
+            self._check()
+        suppress = self._exit(kind, error, None)
+        if suppress and kind is not None and issubclass(kind, self._control):
+            return False
+        return suppress
 
 
 def _checked_unbound(source: Any, owner: type, name: str) -> Any:
@@ -397,11 +421,22 @@ def _private_defined_by_program(obj: Any, name: str) -> bool:
 
 
 class RunGuards:
-    """The hooks of one run (stateless today: ownership needs no run context)."""
+    """The hooks of one run."""
 
-    def __init__(self, program_globals: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        program_globals: dict[str, Any],
+        check: Callable[[], None] | None = None,
+        control: tuple[type[BaseException], ...] = (),
+    ) -> None:
         self.program_globals = program_globals
         self.class_factory = CLASS_FACTORY
+        self._check = check
+        self._control = control
+
+    def with_hook(self, manager: Any) -> ContextManagerGuard:
+        """``with _rx_with_(cm):``: the manager, checked by this run (see ContextManagerGuard)."""
+        return ContextManagerGuard(manager, self._check, self._control)
 
     @staticmethod
     def is_own(obj: Any) -> bool:
@@ -506,6 +541,6 @@ class RunGuards:
             "_special_": self.special_hook,
             "_write_": self.write_hook,
             "_getiter_": iter,
-            "_rx_with_": ContextManagerGuard,
+            "_rx_with_": self.with_hook,
             "__metaclass__": CLASS_FACTORY,
         }

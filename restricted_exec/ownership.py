@@ -17,7 +17,6 @@ code objects.
 
 from __future__ import annotations
 
-import operator
 import re
 import string
 from types import FunctionType, GenericAlias, ModuleType
@@ -175,18 +174,25 @@ def _refuse_foreign_set_name(namespace: Any) -> None:
 
 
 def _refuse_template_debug(bases: tuple[Any, ...], namespace: Any) -> None:
-    """``string.Template.__init_subclass__`` compiles the subclass's pattern with its ``flags``
-    through the real ``re``, where ``re.DEBUG`` prints to the process's own stdout."""
-    templates = [b for b in bases if isinstance(b, type) and issubclass(b, string.Template)]
-    if not templates:
+    """``string.Template.__init_subclass__`` compiles the subclass's pattern with
+    ``cls.flags | re.VERBOSE`` through the real ``re``, where ``re.DEBUG`` prints to the
+    process's own stdout. Every ``flags`` the new class could find (its body, any base's MRO,
+    whatever comes first) must be plain flags without DEBUG: an object of the program's could
+    answer ``|`` as it likes."""
+    if not any(isinstance(b, type) and issubclass(b, string.Template) for b in bases):
         return
-    flags = namespace["flags"] if "flags" in namespace else getattr(templates[0], "flags", 0)
-    try:
-        debug = operator.index(flags) & re.DEBUG
-    except TypeError:
-        return  # not flags at all: re itself will refuse it
-    if debug:
-        raise TypeError("re.DEBUG prints to the process's own stdout, which programs do not have")
+    candidates = [namespace["flags"]] if "flags" in namespace else []
+    for base in bases:
+        for klass in type.__dict__["__mro__"].__get__(base) if isinstance(base, type) else ():
+            found = type.__dict__["__dict__"].__get__(klass).get("flags")
+            if found is not None:
+                candidates.append(found)
+    for flags in candidates:
+        if type(flags) not in (int, re.RegexFlag) or flags & re.DEBUG:
+            raise TypeError(
+                "a string.Template subclass's flags must be re flags without re.DEBUG (which "
+                "prints to the process's own stdout)"
+            )
 
 
 def _lookup_on_type(value: Any, name: str) -> Any:

@@ -203,7 +203,7 @@ def _program_independent_globals(
 ) -> dict[str, Any]:
     """The part of a run's globals that depends on its options, not on its program."""
     program_globals: dict[str, Any] = {"__name__": "__main__"}
-    guards = RunGuards(program_globals)
+    guards = RunGuards(program_globals, state.check, (ExecutionInterrupted, OutputLimitReached))
     program_globals["__builtins__"] = build_builtins(
         {
             "getattr": guards.safe_getattr,

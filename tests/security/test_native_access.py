@@ -47,18 +47,16 @@ print(g["sys"].modules["os"].getuid())
 
 def test_a_positional_class_pattern_reads_no_denied_attribute_of_an_object_made_to_match() -> None:
     # `obj` is read through a guard (AttributeError.obj hands out the object behind a failed
-    # lookup); a namedtuple field of that name may exist, but not be matched positionally.
+    # lookup); a namedtuple field of that name may exist, but class patterns may not read it
+    # positionally: `register` or a Protocol could make any object the subject. Shown here on
+    # the program's own instance, so that this guard alone is tested (register is refused
+    # separately).
     result = run(
         """
-        import typing, collections
-        class G(collections.namedtuple("N", ["obj"]), typing.Iterable): pass
-        try:
-            (1).nothing
-        except AttributeError as error:
-            caught = error
-        G.register(type(caught))
-        match caught:
-            case G(v):
+        import collections
+        N = collections.namedtuple("N", ["obj"])
+        match N(5):
+            case N(v):
                 print("read", v)
         """
     )
@@ -83,17 +81,20 @@ def test_a_positional_class_pattern_reads_no_private_field_of_a_foreign_object()
     # A data class may have private fields; positional matching stops before the first.
     result = run(
         """
-        import typing, dataclasses, json
+        import dataclasses
         @dataclasses.dataclass
-        class D(typing.Iterable):
-            _current_indent_level: int = 0
-        D.register(json.JSONEncoder)
-        match json.JSONEncoder():
-            case D(v):
-                print("read", v)
+        class D:
+            owner: str
+            _balance: int = 0
+        match D("ann", 5):
+            case D(owner):
+                print("owner", owner)
+        match D("ann", 5):
+            case D(owner, balance):
+                print("read", balance)
         """
     )
-    assert "read" not in result.stdout
+    assert result.stdout == "owner ann\n"
     assert result.status == "error", result
     assert result.error is not None and "positional sub-pattern" in result.error.message
 
@@ -641,3 +642,148 @@ def test_time_reads_no_clock_but_the_fixed_ones() -> None:
     result = run("import time\nprint(time.clock_gettime((~1 << 3) | 2))")
     assert result.status == "error", result
     assert result.error is not None and "CLOCK_ constants" in result.error.message
+
+
+# -- red-team round 4 ---------------------------------------------------------------------
+
+
+def test_a_swapped_exit_of_a_suspended_generator_runs_nothing_after_the_run() -> None:
+    # A decorator swapped the checked `def __exit__` for another function; the garbage
+    # collector finalised the generator after the run, in this process. A benign program,
+    # inline on purpose: the finaliser runs in this process's GC.
+    import gc
+    import sys
+
+    seen: list[BaseException] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: seen.append(unraisable.exc_value)  # type: ignore[assignment]
+    try:
+        result = restricted_exec.run(
+            textwrap.dedent(
+                """
+                def ex(self, kind, error, tb):
+                    print("late")
+                class CM:
+                    def __enter__(self):
+                        return self
+                    @(lambda f: ex)
+                    def __exit__(self, kind, error, tb):
+                        return None
+                def gen(box):
+                    with CM():
+                        yield 1
+                box = []
+                g = gen(box)
+                box.append(g)
+                next(g)
+                """
+            ),
+            policy=Policy(isolation="inline"),
+        )
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert result.status == "ok", result
+    assert any("run has ended" in str(error) for error in seen), seen
+
+
+def test_a_program_s_exit_cannot_swallow_the_sandbox_s_control_exceptions() -> None:
+    # Unit test of the guard (no program runs): __exit__ returning True for the deadline.
+    from restricted_exec.guards import ContextManagerGuard
+    from restricted_exec.runtime import ExecutionInterrupted
+
+    class Swallow:
+        def __enter__(self) -> Swallow:
+            return self
+
+        def __exit__(self, *args: object) -> bool:
+            return True
+
+    with (
+        pytest.raises(ExecutionInterrupted),
+        ContextManagerGuard(Swallow(), None, (ExecutionInterrupted,)),
+    ):
+        raise ExecutionInterrupted
+    with ContextManagerGuard(Swallow(), None, (ExecutionInterrupted,)):
+        raise ValueError("a program's own exception may be swallowed")
+
+
+def test_register_refuses_an_own_subclass_of_a_catalogue_abc() -> None:
+    result = run("import typing\nclass M(typing.Mapping): pass\nM.register(int)")
+    assert result.status == "error", result
+    assert (
+        result.error is not None and "register() on a subclass of Mapping" in result.error.message
+    )
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import collections\nclass S(collections.UserString): pass\ndel S._abc_impl",
+        "import collections\nclass S(collections.UserString): pass\nS._abc_registry_clear += 1",
+        "import collections\nclass S(collections.UserString): pass\nprint(S._abc_impl)",
+    ],
+)
+def test_the_abc_module_s_state_of_a_class_is_out_of_reach(program: str) -> None:
+    result = run(program)
+    assert result.status == "policy_violation", result
+    assert result.error is not None and "abc module" in result.error.message
+
+
+def test_a_template_subclass_finds_no_debug_flags_anywhere_in_its_bases() -> None:
+    result = run(
+        "import string, re\nclass M:\n    flags = re.DEBUG\nclass T(M, string.Template): pass"
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "re.DEBUG" in result.error.message
+
+
+def test_augmented_assignment_checks_the_private_read_it_makes() -> None:
+    result = run(
+        """
+        import textwrap
+        class Leak:
+            def __radd__(self, other):
+                print(repr(other))
+                return other
+        class T(textwrap.TextWrapper):
+            pass
+        t = T()
+        t._munge_whitespace += Leak()
+        """
+    )
+    assert result.status == "error", result
+    assert result.stdout == ""
+    assert result.error is not None and '"_munge_whitespace" is private' in result.error.message
+
+
+def test_a_mangled_private_name_is_checked_as_cpython_mangles_it() -> None:
+    result = run(
+        """
+        import collections
+        class UserList(collections.UserList):
+            def cast(self):
+                return self.__cast
+        print(UserList().cast())
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and '"_UserList__cast" is private' in result.error.message
+
+
+def test_own_private_and_mangled_names_still_work_with_augmented_assignment() -> None:
+    result = run(
+        """
+        class Account:
+            def __init__(self):
+                self.__secret = 1
+                self._n = 0
+            def bump(self):
+                self._n += 1
+                self.__secret += 1
+                return self._n, self.__secret
+        print(Account().bump())
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "(1, 2)\n"
