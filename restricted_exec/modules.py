@@ -11,7 +11,12 @@ Some attributes are served by guarded replacements:
 - ``operator.attrgetter`` / ``methodcaller`` read attributes with the same rules
   as ``obj.name`` written in the program;
 - ``functools.wraps`` / ``update_wrapper`` copy only the standard attributes
-  (a caller-chosen ``assigned=("__globals__",)`` would copy hidden ones);
+  (a caller-chosen ``assigned=("__globals__",)`` would copy hidden ones), and merge
+  ``__dict__`` only from the program's own objects; ``lru_cache`` / ``cache`` likewise;
+- ``dataclasses.dataclass``, ``collections.namedtuple`` and ``typing.NamedTuple`` are the
+  front ends of :mod:`restricted_exec.class_building`;
+- ``re``'s functions refuse ``re.DEBUG``; ``time.clock_gettime`` and its kin take only the
+  fixed clocks (a negative id reads another process's CPU time);
 - ``random``'s functions are bound to a generator private to the run, so one
   run's ``random.seed`` cannot steer another's, and forked children do not
   replay the same sequence. Under a deterministic policy that generator (and
