@@ -34,7 +34,13 @@ from collections.abc import Callable, Iterable
 from types import FunctionType
 from typing import Any
 
-from restricted_exec.attribute_rules import is_dunder, is_hook_like, read_denial
+from restricted_exec.attribute_rules import (
+    NONDETERMINISTIC_READS,
+    RUNTIME_CHECKED,
+    is_dunder,
+    is_hook_like,
+    read_denial,
+)
 from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied, self_checked
 from restricted_exec.ownership import (
     PROGRAM_FILENAME,
@@ -47,6 +53,7 @@ from restricted_exec.ownership import (
 
 __all__ = [
     "GuardedNamedTuple",
+    "clear_shared_caches",
     "dataclass",
     "exact_text",
     "guard_enum_functional_api",
@@ -126,6 +133,13 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
         result = dataclasses.dataclass(target, **options)
         for item in dataclasses.fields(result):
             _refuse_denied_field(api="dataclasses.dataclass", name=item.name, error=TypeError)
+            # asdict/astuple/replace read every field natively; an unset `format` field read
+            # through to str.format, past the check a program's own `.format` gets.
+            if item.name in RUNTIME_CHECKED or item.name in NONDETERMINISTIC_READS:
+                raise TypeError(
+                    f"dataclasses.dataclass: field name {item.name!r} is not allowed: the name "
+                    "is checked each time it is read"
+                )
         restrict_match_args(result)
         _check_generated_methods(result, before)
         return result
@@ -238,9 +252,13 @@ def _guarded_enum_create(
 ) -> Any:
     assert _original_enum_create is not None
     if module is None:
-        # What the original's frame hack finds, one frame further out for this wrapper.
+        # What the original's frame hack finds: the caller's module, past enum's frames and
+        # this module's guards.
         try:
-            module = sys._getframe(2).f_globals["__name__"]
+            frame: Any = sys._getframe(1)
+            while frame is not None and frame.f_globals.get("__name__") in ("enum", __name__):
+                frame = frame.f_back
+            module = None if frame is None else frame.f_globals["__name__"]
         except (AttributeError, ValueError, KeyError):
             module = None
     if not PROGRAM_RUNNING.get():
@@ -255,12 +273,19 @@ def _guarded_enum_create(
             boundary=boundary,
         )
     api = f"{cls.__name__}()"
-    if type is not None:
-        metaclass_for((type, cls))  # refuses proxies, as for a class statement's bases
+    bases = (cls,) if type is None else (type, cls)
+    metaclass_for(bases)  # refuses proxies and forwarding bases, as for a class statement
+    checked_names = _enum_names(api, names)
+    if checked_names and not isinstance(checked_names[0], str):
+        # The values become the class's namespace: CPython calls their __set_name__, and a
+        # Template mixin's __init_subclass__ compiles its flags, as for a class statement.
+        check_class_body(bases, dict(checked_names))
+    else:
+        check_class_body(bases, {})
     created = _original_enum_create(
         cls,
         exact_text(api, "the class name", class_name),
-        _enum_names(api, names),
+        checked_names,
         module="__main__" if module is None else exact_text(api, "module", module),
         qualname=None if qualname is None else exact_text(api, "qualname", qualname),
         type=type,
@@ -275,11 +300,40 @@ def _guarded_enum_create(
     return created
 
 
+_original_enum_call: Callable[..., Any] | None = None
+
+
+def _guarded_enum_call(cls: Any, value: Any, *args: Any, **options: Any) -> Any:
+    """``EnumType.__call__``: while a program runs, a value lookup gets an exact ``int`` or
+    ``str``. ``re.RegexFlag(I(...))`` with a program's int subclass made a pseudo-member whose
+    value (and key in the class's shared member map) was the program's object, answering
+    ``|`` and ``&`` with its own code for every later user of re's flags."""
+    assert _original_enum_call is not None
+    if not args and not options and PROGRAM_RUNNING.get():
+        kind = _TYPE(value)
+        if kind is not int and isinstance(value, int) and kind is not bool:
+            value = int.__int__(value)
+        elif kind is not str and isinstance(value, str):
+            value = str.__str__(value)
+    return _original_enum_call(cls, value, *args, **options)
+
+
 def guard_enum_functional_api() -> None:
-    """Install the guard on ``EnumType._create_`` (once per process)."""
-    global _original_enum_create
+    """Install the guards on ``EnumType._create_`` and ``EnumType.__call__`` (once per
+    process)."""
+    global _original_enum_create, _original_enum_call
     if _original_enum_create is not None:
         return
+    _original_enum_call = enum.EnumType.__dict__["__call__"]
+    setattr(enum.EnumType, "__call__", _guarded_enum_call)  # noqa: B010 - a metaclass hook
     original = enum.EnumType.__dict__["_create_"]
     _original_enum_create = original
     setattr(enum.EnumType, "_create_", _guarded_enum_create)  # noqa: B010 - not in the stubs
+
+
+def clear_shared_caches() -> None:
+    """Empty the standard library's process-wide caches that keep program objects as keys
+    (``typing``'s parameter caches: ``List[x]``, ``Literal[x]``), whose ``__eq__`` and
+    ``__hash__`` a later lookup by anyone would call natively."""
+    for clear in getattr(typing, "_cleanups", ()):
+        clear()

@@ -432,6 +432,16 @@ class ProgramTransformer(RestrictingNodeTransformer):
         """
         node = self.node_contents_visit(node)
         target = node.target
+        if isinstance(target, ast.Attribute) and (
+            target.attr in RUNTIME_CHECKED or target.attr in NONDETERMINISTIC_READS
+        ):
+            # CPython would read a.format natively, past the check _getattr_ makes of it.
+            self.error(
+                node,
+                f'augmented assignment to ".{target.attr}" is not allowed: the name is '
+                "checked each time it is read",
+            )
+            return node
         if isinstance(target, ast.Attribute) and is_private(target.attr):
             target.value = self._hook_call(
                 "_private_", target.value, ast.Constant(self._mangled(target.attr))

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from restricted_exec.class_building import clear_shared_caches
 from restricted_exec.compiler import CompileOutcome
 from restricted_exec.runtime import ExecutionInterrupted, RunOptions, ending, execute
 
@@ -130,6 +131,9 @@ def run_inline(
             return execute(outcome.code, outcome.hoisted, inputs, options, interrupt=deadline.check)
         finally:
             WATCHDOG.finish(deadline)
+            # typing's parameter caches keep a program's objects as keys and call their
+            # __eq__/__hash__ on later lookups by anyone: after the run, in this process.
+            clear_shared_caches()
     except ExecutionInterrupted:
         WATCHDOG.finish(deadline)
         payload = ending(

@@ -258,10 +258,11 @@ _TIMEDELTA_MAX_DAYS = 999_999_999
 _TIMEDELTA_KEYS = frozenset({_TAG, "days", "seconds", "microseconds"})
 _NESTED = frozenset({list, dict})
 # A tagged dict of at least this many keys has its key hashes counted first.
-_COLLISION_CHECK_FROM = 64
-MAX_COLLIDING_PAIRS = 1_000_000
-"""Most pairs of distinct keys with one hash a decoded dict may hold (each pair costs an
-equality test when the dict is built): some 10-20 ms of CPU. Honest dicts have none."""
+MAX_COLLIDING_PAIRS = 10_000
+"""Most item comparisons that keys sharing one hash may cost when a dict is built: each pair
+of colliding keys is compared, item by item for tuples, and one item comparison can take a
+few microseconds (Fraction == float), so this bounds the cost near 30 ms. Honest dicts have
+almost no colliding keys (-1 and -2 share a hash; ints that differ by 2**61 - 1)."""
 
 
 # Depth counts JSON levels, so that whatever passes MAX_DEPTH also passes every JSON parser and
@@ -426,8 +427,9 @@ def _costly_to_compare(key: Any) -> bool:
 
 
 def _may_collide_costly(keys: list[Any]) -> bool:
-    """Whether the collision check must run: many keys, or one costly to compare."""
-    return len(keys) >= _COLLISION_CHECK_FROM or any(_costly_to_compare(key) for key in keys)
+    """Whether the collision check must run: for any two keys or more (a few keys of a
+    thousand items each cost as much as many small ones)."""
+    return len(keys) > 1
 
 
 def _width(key: Any) -> int:

@@ -60,11 +60,19 @@ SENTINEL = f"rx-sentinel-{secrets.token_hex(8)}"
 
 def result_texts(result: ExecutionResult) -> list[str]:
     """Every piece of text a run hands back to the caller."""
-    texts = [result.stdout, json.dumps(result.value, default=_text_of), result.model_dump_json()]
+    texts = [result.stdout, _value_text(result.value), result.model_dump_json()]
     if result.error is not None:
         texts += [result.error.message, result.error.traceback or ""]
         texts += [violation.message for violation in result.error.violations]
     return texts
+
+
+def _value_text(value: object) -> str:
+    # json.dumps takes no tuple keys (a value may have them); repr shows every string inside.
+    try:
+        return json.dumps(value, default=_text_of)
+    except (TypeError, ValueError):
+        return _text_of(value)
 
 
 def _text_of(value: object) -> str:

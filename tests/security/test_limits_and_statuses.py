@@ -319,3 +319,21 @@ def test_honest_dicts_with_big_number_keys_still_come_back(sandbox: Sandbox) -> 
     result = sandbox.run("import math\n{math.factorial(n): n for n in range(200, 210)}")
     assert result.status == "ok", result.error
     assert result.value == {math.factorial(n): n for n in range(200, 210)}
+
+
+def test_a_few_long_colliding_tuple_keys_are_refused_too(sandbox: Sandbox) -> None:
+    # Red-team round 5: under 64 keys the collision check did not run; 63 keys of 1,500 items
+    # (Fraction and float items, slow to compare) cost the host 4 s per decode and per hit.
+    program = COLLIDING_TUPLES.replace("range(1000, 1068)", "range(1000, 2000)").replace(
+        "len(keys) < 400", "len(keys) < 40"
+    )
+    result = sandbox.run(program)
+    assert result.status == "error", result.error
+    assert result.error is not None and "collide in hash" in result.error.message
+
+
+def test_keys_minus_one_and_minus_two_still_share_a_dict(sandbox: Sandbox) -> None:
+    # hash(-1) == hash(-2): the one collision honest data meets.
+    result = sandbox.run("{-1: 'a', -2: 'b', (1, -1): 'c', (1, -2): 'd'}")
+    assert result.status == "ok", result.error
+    assert result.value == {-1: "a", -2: "b", (1, -1): "c", (1, -2): "d"}

@@ -787,3 +787,72 @@ def test_own_private_and_mangled_names_still_work_with_augmented_assignment() ->
     )
     assert result.status == "ok", result
     assert result.stdout == "(1, 2)\n"
+
+
+# -- red-team round 5 ---------------------------------------------------------------------
+
+
+def test_augmented_assignment_to_a_runtime_checked_name_is_refused() -> None:
+    # s.format += x read str.format natively, past the safe formatter: it printed the real sys.
+    result = run(
+        'class S(str): pass\nclass Grab:\n    def __radd__(self, other):\n        return ""\n'
+        's = S("x")\ns.format += Grab()'
+    )
+    assert result.status == "policy_violation", result
+    assert result.error is not None and '".format"' in result.error.message
+
+
+@pytest.mark.parametrize("name", ["format", "register", "obj", "now", "seed"])
+def test_a_data_class_field_cannot_be_named_like_a_runtime_checked_attribute(name: str) -> None:
+    # dataclasses.astuple read an unset `format` field through to the real str.format.
+    result = run(
+        f"import dataclasses\n@dataclasses.dataclass(init=False)\nclass D(str):\n"
+        f"    {name}: int = dataclasses.field(init=False, repr=False)"
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "checked each time it is read" in result.error.message
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        'import enum, fractions\nenum.Enum("E", [("a", 1), ("b", fractions.Fraction.numerator)])',
+        'import enum, string, re\nclass T(string.Template):\n    idpattern = "q"\n'
+        'T.flags = re.DEBUG\nenum.Enum("E", [("a", "x")], type=T)',
+    ],
+    ids=["set_name", "template_debug"],
+)
+def test_the_functional_enum_api_passes_the_class_body_checks(program: str) -> None:
+    result = run(program)
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "TypeError"
+
+
+def test_an_enum_lookup_stores_no_program_object_in_a_shared_member_map() -> None:
+    result = run(
+        """
+        import re
+        class I(int):
+            def __and__(self, other):
+                return 0
+        member = re.RegexFlag(I(2 | 16 | 256))
+        print(type(member.value).__name__, (re.I | re.M).value)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "int 10\n"
+
+
+def test_typing_caches_keep_no_program_object_after_an_inline_run() -> None:
+    # A benign program, inline on purpose: what an inline run leaves in this process.
+    import typing
+
+    result = restricted_exec.run(
+        "import typing\nclass O:\n    def __call__(self):\n        pass\n"
+        "    def __hash__(self):\n        return hash(int)\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "typing.List[O()]",
+        policy=Policy(isolation="inline"),
+    )
+    assert result.status == "error", result  # the alias is no value to return
+    assert typing.List[int].__args__ == (int,)  # noqa: UP006 - typing.List is what is cached
