@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterable
@@ -309,7 +310,7 @@ def _guarded_enum_call(cls: Any, value: Any, *args: Any, **options: Any) -> Any:
     value (and key in the class's shared member map) was the program's object, answering
     ``|`` and ``&`` with its own code for every later user of re's flags."""
     assert _original_enum_call is not None
-    if not args and not options and PROGRAM_RUNNING.get():
+    if PROGRAM_RUNNING.get():  # a value lookup, or the functional API's class name
         kind = _TYPE(value)
         if kind is not int and isinstance(value, int) and kind is not bool:
             value = int.__int__(value)
@@ -333,7 +334,12 @@ def guard_enum_functional_api() -> None:
 
 def clear_shared_caches() -> None:
     """Empty the standard library's process-wide caches that keep program objects as keys
-    (``typing``'s parameter caches: ``List[x]``, ``Literal[x]``), whose ``__eq__`` and
-    ``__hash__`` a later lookup by anyone would call natively."""
+    (``typing``'s parameter caches: ``List[x]``, ``Literal[x]``; ``re``'s replacement
+    templates; ``strptime``'s formats), whose ``__eq__`` and ``__hash__`` a later lookup by
+    anyone would call natively, and whose cached answers it would get."""
     for clear in getattr(typing, "_cleanups", ()):
         clear()
+    re.purge()  # the pattern cache and the replacement-template cache (keyed by str subclasses)
+    strptime = sys.modules.get("_strptime")
+    if strptime is not None:
+        strptime._regex_cache.clear()

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from restricted_exec.compiler import CompileOutcome, CompileSettings, source_digest
 
 __all__ = ["CompileCache"]
 
-_Key = tuple[str, CompileSettings]
+_Key = tuple[str, CompileSettings, Hashable]
 # Bytes one Violation costs besides its message's text: the model, its line and
 # column, the str header of its message, its slot in the outcome's tuple.
 _VIOLATION_OVERHEAD = 400
@@ -55,10 +55,15 @@ class CompileCache:
         source: str,
         settings: CompileSettings,
         compile_source: Callable[[str, CompileSettings], CompileOutcome],
+        *,
+        domain: Hashable = None,
     ) -> CompileOutcome:
-        """The cached outcome for this source and settings, compiling it on a miss."""
+        """The cached outcome for this source and settings, compiling it on a miss.
+
+        ``domain`` (the run's trust domain) is part of the key: a hit is faster than a
+        compile, and one tenant must not learn from timing which exact source another ran."""
         digest, size = source_digest(source)
-        key = (digest, settings)
+        key = (digest, settings, domain)
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:

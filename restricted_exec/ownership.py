@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import string
+from enum import EnumType
 from types import FunctionType, GenericAlias, ModuleType
 from typing import Any
 
@@ -181,6 +182,9 @@ def _refuse_template_debug(bases: tuple[Any, ...], namespace: Any) -> None:
     answer ``|`` as it likes."""
     if not any(isinstance(b, type) and issubclass(b, string.Template) for b in bases):
         return
+    if any(isinstance(b, EnumType) for b in bases):
+        # An Enum turns `flags = 0` into a member of the class itself, whose `|` is its own.
+        raise TypeError("a string.Template subclass cannot also be an Enum")
     candidates = [namespace["flags"]] if "flags" in namespace else []
     for base in bases:
         for klass in type.__dict__["__mro__"].__get__(base) if isinstance(base, type) else ():

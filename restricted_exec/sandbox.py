@@ -255,12 +255,16 @@ class Sandbox:
     ) -> Program:
         self._ensure_open()
         chosen = policy or self._scheduler.policy_for(tenant) or self.policy
-        return Program(code, self._compile(code, chosen), chosen, self, one_off=one_off)
+        return Program(code, self._compile(code, chosen, tenant), chosen, self, one_off=one_off)
 
-    def _compile(self, code: str, policy: Policy) -> CompileOutcome:
+    def _compile(self, code: str, policy: Policy, tenant: str | None) -> CompileOutcome:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str, not {type(code).__name__}")
-        return self._cache.get_or_compile(code, policy.compile_settings(), compile_source)
+        # Keyed by trust domain, as the result cache is (no tenant is not tenant "default").
+        domain = (tenant is None, tenant)
+        return self._cache.get_or_compile(
+            code, policy.compile_settings(), compile_source, domain=domain
+        )
 
     def _run_program(
         self, program: Program, inputs: dict[str, Any] | None, tenant: str | None

@@ -149,10 +149,13 @@ def _encode_container(
         items = list(dict.items(value))
         plain_keys = all(type(k) is str for k, _ in items) and _TAG not in value
         if plain_keys:
-            return {
+            plain = {
                 encodable(k): _encode(v, f"{path}[{_key_label(k)}]", depth + 1, budget, active)
                 for k, v in items
             }
+            if len(plain) != len(items):
+                raise UnsupportedValue(_MERGED_KEYS.format(path=path))
+            return plain
         encoded = {
             _TAG: "dict",
             "items": [
@@ -184,18 +187,35 @@ def _check_keys_survive(path: str, keys: list[Any]) -> None:
     if _may_collide_costly(host_keys):
         _refuse_colliding_keys(host_keys)  # before building a set of them, which would pay it
     if len(set(host_keys)) != len(host_keys):
-        raise UnsupportedValue(
-            f"{path}: two keys would become one outside the sandbox (a tuple and a frozenset "
-            "with the same items); use distinct keys"
-        )
+        raise UnsupportedValue(_MERGED_KEYS.format(path=path))
+
+
+_MERGED_KEYS = (
+    "{path}: two keys would become one outside the sandbox (a tuple and a frozenset with the "
+    "same items, two NaNs, or a lone surrogate and its escape); use distinct keys"
+)
+
+
+class _NaNKey:
+    """Every NaN as the host will have it: decode gives one shared NaN, so NaN keys merge."""
+
+    __slots__ = ()
+
+
+_NAN_KEY = _NaNKey()
 
 
 def _host_key(key: Any) -> Any:
+    """The key as decode will rebuild it on the host, for comparing keys for merges."""
     kind = type(key)
     if kind is tuple:
         return tuple(_host_key(item) for item in key)
     if kind is frozenset:
         return tuple(_host_key(item) for item in _sorted_if_possible(key))
+    if kind is float and key != key:
+        return _NAN_KEY
+    if kind is str:
+        return encodable(key)
     return key
 
 

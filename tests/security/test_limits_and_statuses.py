@@ -337,3 +337,37 @@ def test_keys_minus_one_and_minus_two_still_share_a_dict(sandbox: Sandbox) -> No
     result = sandbox.run("{-1: 'a', -2: 'b', (1, -1): 'c', (1, -2): 'd'}")
     assert result.status == "ok", result.error
     assert result.value == {-1: "a", -2: "b", (1, -1): "c", (1, -2): "d"}
+
+
+# -- red-team round 6 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        'n1 = float("nan")\nn2 = float("nan")\n{n1: 1, n2: 2}',
+        "{(float('nan'),): 1, (float('nan'),): 2}",
+        "a = chr(0xD800)\nb = chr(92) + 'ud800'\n{a: 1, b: 2}",
+        "a = chr(0xD800)\nb = chr(92) + 'ud800'\n{(a,): 1, (b,): 2}",
+    ],
+    ids=["nan", "nan_in_tuples", "escaped_surrogate", "escaped_surrogate_in_tuples"],
+)
+def test_keys_that_would_merge_on_the_host_are_refused_not_lost(
+    sandbox: Sandbox, program: str
+) -> None:
+    # Distinct keys in the child became one on the host (NaN decodes to one shared NaN; a lone
+    # surrogate escapes to the text of its escape): a value was silently lost.
+    result = sandbox.run(program)
+    assert result.status == "error", result
+    assert result.error is not None and "would become one" in result.error.message
+
+
+def test_the_compile_cache_is_kept_per_trust_domain() -> None:
+    # A hit is faster than a compile: one tenant could time which exact source another ran.
+    with Sandbox() as box:
+        box.compile_program("x = 1", tenant="victim")
+        entries_before = len(box._cache._entries)
+        box.compile_program("x = 1", tenant="attacker")
+        box.compile_program("x = 1")
+        box.compile_program("x = 1", tenant="victim")
+        assert len(box._cache._entries) == entries_before + 2

@@ -856,3 +856,44 @@ def test_typing_caches_keep_no_program_object_after_an_inline_run() -> None:
     )
     assert result.status == "error", result  # the alias is no value to return
     assert typing.List[int].__args__ == (int,)  # noqa: UP006 - typing.List is what is cached
+
+
+# -- red-team round 6 ---------------------------------------------------------------------
+
+
+def test_an_enum_lookup_with_more_arguments_stores_no_program_object_either() -> None:
+    result = run(
+        "import re\nclass I(int):\n    pass\nre.RegexFlag(I(1 << 21), None)\n"
+        "print(type(re.RegexFlag(1 << 21).value).__name__)"
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "int\n"
+
+
+def test_a_template_subclass_cannot_be_an_enum() -> None:
+    result = run(
+        "import string, enum, re\nclass X(string.Template):\n"
+        "    def __or__(self, other):\n        return re.DEBUG | other\n"
+        "class E(X, enum.Enum):\n    flags = 0"
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "cannot also be an Enum" in result.error.message
+
+
+def test_re_and_strptime_caches_keep_no_program_object_after_an_inline_run() -> None:
+    # A benign program, inline on purpose: what an inline run leaves in this process.
+    import datetime
+    import re
+
+    result = restricted_exec.run(
+        "import re, datetime\nclass S(str):\n    def __hash__(self):\n"
+        "        return hash(r'<\\1>')\n    def __eq__(self, other):\n        return True\n"
+        "re.sub('(a)', S(r'EVIL\\1'), 'xa')\n"
+        "class T(str):\n    def __hash__(self):\n        return hash('%d/%m/%Y')\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "datetime.datetime.strptime('1999', T('%Y'))\n",
+        policy=Policy(isolation="inline"),
+    )
+    assert result.status == "ok", result
+    assert re.sub("(a)", r"<\1>", "banana") == "b<a>n<a>n<a>"
+    assert datetime.datetime.strptime("05/01/2024", "%d/%m/%Y") == datetime.datetime(2024, 1, 5)
