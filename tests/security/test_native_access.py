@@ -494,8 +494,9 @@ def test_re_debug_cannot_print_to_the_process_s_stdout() -> None:
     assert result.error is not None and "re.DEBUG" in result.error.message
 
 
-def test_a_suspended_generator_s_finally_runs_no_program_code_after_its_run() -> None:
-    # A benign program, inline on purpose: the finaliser runs later, in this process's GC.
+def _inline_then_collect(program: str) -> tuple[ExecutionResult, list[BaseException]]:
+    """Run a benign program inline, collect garbage, and return what reached the unraisable
+    hook: the finalisers a program leaves run later, in this process's GC."""
     import gc
     import sys
 
@@ -503,14 +504,18 @@ def test_a_suspended_generator_s_finally_runs_no_program_code_after_its_run() ->
     hook = sys.unraisablehook
     sys.unraisablehook = lambda unraisable: seen.append(unraisable.exc_value)  # type: ignore[assignment]
     try:
-        result = restricted_exec.run(
-            "def g():\n    try:\n        yield 1\n    finally:\n        print('late')\n"
-            "x = g()\nnext(x)\n",
-            policy=Policy(isolation="inline"),
-        )
+        result = restricted_exec.run(program, policy=Policy(isolation="inline"))
         gc.collect()
     finally:
         sys.unraisablehook = hook
+    return result, seen
+
+
+def test_a_suspended_generator_s_finally_runs_no_program_code_after_its_run() -> None:
+    result, seen = _inline_then_collect(
+        "def g():\n    try:\n        yield 1\n    finally:\n        print('late')\n"
+        "x = g()\nnext(x)\n"
+    )
     assert result.status == "ok", result
     assert any("run has ended" in str(error) for error in seen), seen
 
@@ -649,40 +654,28 @@ def test_time_reads_no_clock_but_the_fixed_ones() -> None:
 
 def test_a_swapped_exit_of_a_suspended_generator_runs_nothing_after_the_run() -> None:
     # A decorator swapped the checked `def __exit__` for another function; the garbage
-    # collector finalised the generator after the run, in this process. A benign program,
-    # inline on purpose: the finaliser runs in this process's GC.
-    import gc
-    import sys
-
-    seen: list[BaseException] = []
-    hook = sys.unraisablehook
-    sys.unraisablehook = lambda unraisable: seen.append(unraisable.exc_value)  # type: ignore[assignment]
-    try:
-        result = restricted_exec.run(
-            textwrap.dedent(
-                """
-                def ex(self, kind, error, tb):
-                    print("late")
-                class CM:
-                    def __enter__(self):
-                        return self
-                    @(lambda f: ex)
-                    def __exit__(self, kind, error, tb):
-                        return None
-                def gen(box):
-                    with CM():
-                        yield 1
-                box = []
-                g = gen(box)
-                box.append(g)
-                next(g)
-                """
-            ),
-            policy=Policy(isolation="inline"),
+    # collector finalised the generator after the run.
+    result, seen = _inline_then_collect(
+        textwrap.dedent(
+            """
+            def ex(self, kind, error, tb):
+                print("late")
+            class CM:
+                def __enter__(self):
+                    return self
+                @(lambda f: ex)
+                def __exit__(self, kind, error, tb):
+                    return None
+            def gen(box):
+                with CM():
+                    yield 1
+            box = []
+            g = gen(box)
+            box.append(g)
+            next(g)
+            """
         )
-        gc.collect()
-    finally:
-        sys.unraisablehook = hook
+    )
     assert result.status == "ok", result
     assert any("run has ended" in str(error) for error in seen), seen
 
