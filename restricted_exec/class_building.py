@@ -19,8 +19,11 @@ compiler applies to source, before the standard library sees them:
   ``__init__`` applied to ``json.JSONEncoder`` would set its class attributes.
 
 The functional Enum API is reached through ``EnumType.__call__`` on any Enum class, so it is
-guarded where it builds the class, ``EnumType._create_``; the guard applies only while a
-program runs (:data:`PROGRAM_RUNNING`), and the host's own calls go to the original unchanged.
+guarded where it builds the class, ``EnumType._create_``, and ``EnumType.__call__`` hands value
+lookups exact ints and strs (a Flag stores a new value in a member map every run shares). Both
+guards apply only while a program runs (:data:`PROGRAM_RUNNING`); the host's own calls go to
+the originals unchanged. :func:`clear_shared_caches` empties, after an inline run, the
+stdlib caches that keep program objects as keys.
 """
 
 from __future__ import annotations
