@@ -38,7 +38,7 @@ def enter(directory: str) -> tuple[int | None, str]:
     Returns (a descriptor of the host's /proc opened before the switch, or None; "" on success
     or why it could not be done). On failure the process's root is unchanged."""
     if os.geteuid() != 0:
-        return None, "needs root (CAP_SYS_ADMIN) for a mount and a UTS namespace"
+        return None, "needs root (CAP_SYS_ADMIN) for mount, UTS and IPC namespaces"
     libc = ctypes.CDLL(None, use_errno=True)
     # A fresh IPC namespace too: no SysV object or POSIX message queue of the host in sight.
     if libc.unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) != 0:
