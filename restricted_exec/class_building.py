@@ -89,6 +89,17 @@ def _class_body_name(api: str, name: object) -> str:
     return text
 
 
+def _refuse_dataclass_field(name: str) -> None:
+    _refuse_denied_field(api="dataclasses.dataclass", name=name, error=TypeError)
+    # asdict/astuple/replace read every field natively; an unset `format` field read
+    # through to str.format, past the check a program's own `.format` gets.
+    if name in RUNTIME_CHECKED or name in NONDETERMINISTIC_READS:
+        raise TypeError(
+            f"dataclasses.dataclass: field name {name!r} is not allowed: the name is checked "
+            "each time it is read"
+        )
+
+
 def _refuse_denied_field(*, api: str, name: str, error: type[Exception]) -> None:
     """A field the generated code reads natively may not be named like a frame, code or
     traceback attribute (``gi_frame``, ``f_globals``): on an object that forwards attribute
@@ -134,18 +145,20 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
         # slots=True makes the class again from this namespace, past the class factory: the
         # class-body checks run on it as they ran on the class statement's.
         check_class_body(target.__bases__, before)
-        result = dataclasses.dataclass(target, **options)
-        for item in dataclasses.fields(result):
-            _refuse_denied_field(api="dataclasses.dataclass", name=item.name, error=TypeError)
-            # asdict/astuple/replace read every field natively; an unset `format` field read
-            # through to str.format, past the check a program's own `.format` gets.
-            if item.name in RUNTIME_CHECKED or item.name in NONDETERMINISTIC_READS:
-                raise TypeError(
-                    f"dataclasses.dataclass: field name {item.name!r} is not allowed: the name "
-                    "is checked each time it is read"
-                )
-        restrict_match_args(result)
-        _check_generated_methods(result, before)
+        # Every annotated name becomes a field, an InitVar or a ClassVar, and the stdlib reads
+        # them natively (replace() reads InitVars too): checked before the class is changed.
+        for name in before.get("__annotations__", {}):
+            _refuse_dataclass_field(name)
+        result: Any = None
+        try:
+            result = dataclasses.dataclass(target, **options)
+            for item in dataclasses.fields(result):
+                _refuse_dataclass_field(item.name)
+        finally:
+            # Refused or not, the stdlib may have changed the class already.
+            made = target if result is None else result
+            restrict_match_args(made)
+            _check_generated_methods(made, before)
         return result
 
     return decorate if cls is None else decorate(cls)

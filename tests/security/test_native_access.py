@@ -890,3 +890,35 @@ def test_re_and_strptime_caches_keep_no_program_object_after_an_inline_run() -> 
     assert result.status == "ok", result
     assert re.sub("(a)", r"<\1>", "banana") == "b<a>n<a>n<a>"
     assert datetime.datetime.strptime("05/01/2024", "%d/%m/%Y") == datetime.datetime(2024, 1, 5)
+
+
+# -- red-team round 7 ---------------------------------------------------------------------
+
+
+def test_an_initvar_cannot_be_named_like_a_runtime_checked_attribute() -> None:
+    # dataclasses.replace reads every InitVar natively; `format` on a UserString subclass was
+    # the raw UserString.format, which calls the real str.format (it printed the real os).
+    result = run(
+        "import dataclasses, collections\n@dataclasses.dataclass\n"
+        "class D(collections.UserString):\n    format: dataclasses.InitVar[int] = 0\n"
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "field name 'format' is not allowed" in result.error.message
+
+
+def test_a_refused_data_class_is_left_unchanged() -> None:
+    # The field check ran after the stdlib had already made the class a data class.
+    result = run(
+        """
+        import dataclasses, collections
+        class D(collections.UserString):
+            format: int = 0
+        try:
+            dataclasses.dataclass(D)
+        except TypeError:
+            pass
+        print(dataclasses.is_dataclass(D))
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "False\n"
