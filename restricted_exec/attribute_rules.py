@@ -7,6 +7,8 @@ name), so both give the same answer and the same reason.
 
 from __future__ import annotations
 
+from typing import Any
+
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 __all__ = [
@@ -21,6 +23,9 @@ __all__ = [
     "is_private",
     "is_special_method",
     "match_args_in_reach",
+    "mro_lookup",
+    "mro_of",
+    "namespace_of",
     "native_read_denial",
     "read_denial",
     "write_denial",
@@ -247,18 +252,29 @@ def match_args_in_reach(cls: type) -> tuple[str, ...] | None:
     positional sub-patterns" error if a pattern asks for more. Found by walking the class's
     and its metaclass's namespaces, as CPython's lookup would, without running a descriptor.
     """
-    namespace_of = type.__dict__["__dict__"].__get__
-    mro_of = type.__dict__["__mro__"].__get__
-    for klass in (*mro_of(cls), *mro_of(type(cls))):
-        namespace = namespace_of(klass)
-        if "__match_args__" in namespace:
-            names = namespace["__match_args__"]
-            break
-    else:
+    found = mro_lookup(cls, "__match_args__") or mro_lookup(type(cls), "__match_args__")
+    if found is None:
         return None
+    names = found[1]
     if type(names) is not tuple:
         return ()
     for index, name in enumerate(names):
         if type(name) is not str or native_read_denial(name) is not None:
             return names[:index]
+    return None
+
+
+mro_of = type.__dict__["__mro__"].__get__
+"""A class's MRO, read without running any ``__getattribute__`` of its metaclass."""
+namespace_of = type.__dict__["__dict__"].__get__
+"""A class's own namespace, read the same way."""
+
+
+def mro_lookup(cls: type, name: str) -> tuple[type, Any] | None:
+    """The class that defines ``name`` for ``cls`` and the value there, found as CPython's type
+    lookup finds it (the MRO's own namespaces; no descriptor run, no metaclass); None if none."""
+    for klass in mro_of(cls):
+        namespace = namespace_of(klass)
+        if name in namespace:
+            return klass, namespace[name]
     return None

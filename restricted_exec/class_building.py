@@ -43,6 +43,7 @@ from restricted_exec.attribute_rules import (
     RUNTIME_CHECKED,
     is_dunder,
     is_hook_like,
+    namespace_of,
     read_denial,
 )
 from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied, self_checked
@@ -63,8 +64,6 @@ __all__ = [
     "guard_enum_functional_api",
     "namedtuple",
 ]
-
-_namespace_of = type.__dict__["__dict__"].__get__
 
 
 def exact_text(api: str, what: str, value: object) -> str:
@@ -118,7 +117,7 @@ _CLASS_FIRST = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 
 def _check_generated_methods(cls: type, before: dict[str, Any]) -> None:
     """Make every function the catalogue added to ``cls`` refuse a ``self`` of another class."""
-    for name, value in list(_namespace_of(cls).items()):
+    for name, value in list(namespace_of(cls).items()):
         if (
             type(value) is FunctionType
             and before.get(name) is not value
@@ -141,7 +140,7 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
                 f"change classes they created, not {type(target).__name__} objects from the "
                 "sandbox"
             )
-        before = dict(_namespace_of(target))
+        before = dict(namespace_of(target))
         # slots=True makes the class again from this namespace, past the class factory: the
         # class-body checks run on it as they ran on the class statement's.
         check_class_body(target.__bases__, before)

@@ -42,6 +42,9 @@ from restricted_exec.attribute_rules import (
     is_hook_like,
     is_private,
     is_special_method,
+    mro_lookup,
+    mro_of,
+    namespace_of,
     read_denial,
     write_denial,
 )
@@ -137,7 +140,7 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
             )
         # An ABC's isinstance() also asks its subclasses' registries: registering on the
         # program's subclass of typing.Mapping made every int a Mapping for the process.
-        for ancestor in _mro_of(owner)[1:]:
+        for ancestor in mro_of(owner)[1:]:
             if isinstance(ancestor, abc.ABCMeta) and not is_program_class(ancestor):
                 raise AccessDenied(
                     f"register() on a subclass of {ancestor.__qualname__} would change "
@@ -211,17 +214,12 @@ def checked_public_getattr(obj: Any, name: object) -> Any:
 
 def _lookup_special(obj: Any, name: str) -> Any:
     """What CPython's special-method lookup finds: the type's attribute, bound to ``obj``."""
-    for klass in _mro_of(type(obj)):
-        namespace = _namespace_of(klass)
-        if name in namespace:
-            attribute = namespace[name]
-            getter = getattr(type(attribute), "__get__", None)
-            return attribute if getter is None else getter(attribute, obj, type(obj))
-    return _MISSING
-
-
-_mro_of = type.__dict__["__mro__"].__get__
-_namespace_of = type.__dict__["__dict__"].__get__
+    found = mro_lookup(type(obj), name)
+    if found is None:
+        return _MISSING
+    attribute = found[1]
+    getter = getattr(type(attribute), "__get__", None)
+    return attribute if getter is None else getter(attribute, obj, type(obj))
 
 
 class ContextManagerGuard:
@@ -296,7 +294,7 @@ def self_checked(owner: type, name: str, function: Callable[..., Any]) -> Callab
     way a C method descriptor checks its type (``isinstance`` would ask ``register``)."""
 
     def method(self: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if owner not in _mro_of(type(self)):
+        if owner not in mro_of(type(self)):
             raise TypeError(
                 f"descriptor {name!r} for {owner.__name__!r} objects doesn't apply to a "
                 f"{type(self).__name__!r} object"
@@ -368,15 +366,13 @@ def _namedtuple_api_allowed(obj: Any, name: str) -> bool:
     if name == "_field_defaults":
         # A dict: only a namedtuple class the program made may hand out its own.
         definer = _defining_class(cls, name)
-        return definer is not None and _namespace_of(definer).get("__module__") == "__main__"
+        return definer is not None and namespace_of(definer).get("__module__") == "__main__"
     return True
 
 
 def _defining_class(cls: type, name: str) -> type | None:
-    for klass in _mro_of(cls):
-        if name in _namespace_of(klass):
-            return klass  # type: ignore[no-any-return]
-    return None
+    found = mro_lookup(cls, name)
+    return None if found is None else found[0]
 
 
 def _is_data_descriptor(attribute: Any) -> bool:
@@ -406,7 +402,7 @@ def _private_defined_by_program(obj: Any, name: str) -> bool:
         )
     cls = type(obj)
     definer = _defining_class(cls, name)
-    if definer is not None and _is_data_descriptor(_namespace_of(definer)[name]):
+    if definer is not None and _is_data_descriptor(namespace_of(definer)[name]):
         return is_program_class(definer)
     try:
         state = object.__getattribute__(obj, "__dict__")

@@ -25,7 +25,12 @@ from typing import Any
 
 import wrapt
 
-from restricted_exec.attribute_rules import match_args_in_reach
+from restricted_exec.attribute_rules import (
+    match_args_in_reach,
+    mro_lookup,
+    mro_of,
+    namespace_of,
+)
 
 __all__ = [
     "PROGRAM_FILENAME",
@@ -59,8 +64,7 @@ def is_program_class(cls: type) -> bool:
     """True if ``cls`` came from one of the program's class statements."""
     # type.__dict__ is read directly (no inheritance, no descriptors): a catalogue
     # subclass of a program class is not itself a program class.
-    namespace = type.__dict__["__dict__"].__get__(cls)
-    return namespace.get(_MARK_NAME) is _MARK
+    return namespace_of(cls).get(_MARK_NAME) is _MARK
 
 
 def is_own(obj: Any) -> bool:
@@ -95,14 +99,10 @@ def forwarding_base(base: type) -> str | None:
     """
     if issubclass(base, _FORWARDING_C_CLASSES):
         return "its instances forward attribute access to another object"
-    mro = type.__dict__["__mro__"].__get__(base)
     for hook in _ATTRIBUTE_HOOKS:
-        for klass in mro:
-            namespace = type.__dict__["__dict__"].__get__(klass)
-            if hook in namespace:
-                if type(namespace[hook]) is FunctionType and not is_program_class(klass):
-                    return f"its {hook} is the catalogue's ({klass.__qualname__})"
-                break
+        found = mro_lookup(base, hook)
+        if found is not None and type(found[1]) is FunctionType and not is_program_class(found[0]):
+            return f"its {hook} is the catalogue's ({found[0].__qualname__})"
     return None
 
 
@@ -187,8 +187,8 @@ def _refuse_template_debug(bases: tuple[Any, ...], namespace: Any) -> None:
         raise TypeError("a string.Template subclass cannot also be an Enum")
     candidates = [namespace["flags"]] if "flags" in namespace else []
     for base in bases:
-        for klass in type.__dict__["__mro__"].__get__(base) if isinstance(base, type) else ():
-            found = type.__dict__["__dict__"].__get__(klass).get("flags")
+        for klass in mro_of(base) if isinstance(base, type) else ():
+            found = namespace_of(klass).get("flags")
             if found is not None:
                 candidates.append(found)
     for flags in candidates:
@@ -200,11 +200,8 @@ def _refuse_template_debug(bases: tuple[Any, ...], namespace: Any) -> None:
 
 
 def _lookup_on_type(value: Any, name: str) -> Any:
-    for klass in type.__dict__["__mro__"].__get__(type(value)):
-        found = type.__dict__["__dict__"].__get__(klass).get(name)
-        if found is not None:
-            return found
-    return None
+    found = mro_lookup(type(value), name)
+    return None if found is None else found[1]
 
 
 def _program_made(descriptor: Any) -> bool:
