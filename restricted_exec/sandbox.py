@@ -37,7 +37,7 @@ from restricted_exec.result import ExecutionResult
 from restricted_exec.result_cache import ResultCache
 from restricted_exec.runtime import RunOptions, program_part
 from restricted_exec.scheduling import FairScheduler, Rejection
-from restricted_exec.tenants import TenantQuota, tenant_name
+from restricted_exec.tenants import TenantQuota, tenant_name, trust_domain
 from restricted_exec.values import decode
 
 if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog is made
@@ -260,10 +260,9 @@ class Sandbox:
     def _compile(self, code: str, policy: Policy, tenant: str | None) -> CompileOutcome:
         if not isinstance(code, str):
             raise TypeError(f"code must be a str, not {type(code).__name__}")
-        # Keyed by trust domain, as the result cache is (no tenant is not tenant "default").
-        domain = (tenant is None, tenant)
+        # Keyed by trust domain, as the result cache is.
         return self._cache.get_or_compile(
-            code, policy.compile_settings(), compile_source, domain=domain
+            code, policy.compile_settings(), compile_source, domain=trust_domain(tenant)
         )
 
     def _run_program(
@@ -326,12 +325,10 @@ class Sandbox:
             return refused_result(program._outcome, policy, started)
         if not (policy.deterministic and self._results.enabled):
             return self._admitted(program, tagged_inputs, tenant, started, domain=domain)
-        # The tenant is part of the key: a hit is faster than a run, and one tenant must
-        # not learn from timing what code and inputs another tenant ran.
-        # Keyed by the trust domain: a run with no tenant is not tenant "default"'s.
+        # The trust domain is part of the key: a hit is faster than a run, and one tenant
+        # must not learn from timing what code and inputs another tenant ran.
         run_key = (
-            tenant,
-            domain is None,
+            trust_domain(domain),
             program.code_sha256,
             policy.digest(),
             inputs_digest(tagged_inputs),

@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from restricted_exec.policy import Policy
 
-__all__ = ["DEFAULT_TENANT", "MAX_TENANT_CHARS", "TenantQuota", "TokenBucket", "tenant_name"]
+__all__ = [
+    "DEFAULT_TENANT",
+    "MAX_TENANT_CHARS",
+    "TenantQuota",
+    "TokenBucket",
+    "tenant_name",
+    "trust_domain",
+]
 
 DEFAULT_TENANT = "default"
 """The tenant of runs that name none: ``tenant=None`` and ``tenant="default"`` are the same."""
@@ -25,6 +32,13 @@ MAX_TENANT_CHARS = 200
 # Accumulated float refills can land a hair under a whole token (0.1 * 10 in
 # ten steps is 0.9999999999999999); a token that is due must not be refused.
 _EPSILON = 1e-9
+
+
+def trust_domain(tenant: str | None) -> tuple[bool, str | None]:
+    """What keeps runs apart wherever one run could learn of another (caches, primed children):
+    for quotas and metrics ``None`` is the default tenant, but a run with no tenant is a trust
+    domain of its own, apart from ``tenant="default"``."""
+    return tenant is None, tenant
 
 
 def tenant_name(tenant: str | None) -> str:
