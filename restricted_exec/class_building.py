@@ -46,15 +46,15 @@ from restricted_exec.attribute_rules import (
     namespace_of,
     read_denial,
 )
-from restricted_exec.guards import PROGRAM_RUNNING, AccessDenied, self_checked
+from restricted_exec.guards import PROGRAM_RUNNING, require_own, self_checked
 from restricted_exec.ownership import (
     PROGRAM_FILENAME,
     check_class_body,
-    is_own,
     mark_as_program_class,
     metaclass_for,
     restrict_match_args,
 )
+from restricted_exec.text import exact
 
 __all__ = [
     "GuardedNamedTuple",
@@ -68,10 +68,8 @@ __all__ = [
 
 def exact_text(api: str, what: str, value: object) -> str:
     """``value`` as an exact ``str`` (a copy of a subclass's characters), else TypeError."""
-    if type(value) is str:
-        return value
     if isinstance(value, str):
-        return str.__str__(value)
+        return exact(value)
     raise TypeError(f"{api}: {what} must be a string, not {type(value).__name__}")
 
 
@@ -134,12 +132,7 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
     """``dataclasses.dataclass`` for the program's own classes, with checked generated methods."""
 
     def decorate(target: Any) -> Any:
-        if not is_own(target):
-            raise AccessDenied(
-                "dataclasses.dataclass() changes the class it is given, and programs may only "
-                f"change classes they created, not {type(target).__name__} objects from the "
-                "sandbox"
-            )
+        require_own("dataclasses.dataclass", target)
         before = dict(namespace_of(target))
         # slots=True makes the class again from this namespace, past the class factory: the
         # class-body checks run on it as they ran on the class statement's.

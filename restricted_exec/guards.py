@@ -63,6 +63,7 @@ __all__ = [
     "ContextManagerGuard",
     "RunGuards",
     "checked_public_getattr",
+    "require_own",
     "safe_type",
     "self_checked",
 ]
@@ -337,6 +338,15 @@ def _own_only_init(cls: type) -> SimpleNamespace:
     __init__.__qualname__ = f"{cls.__name__}.__init__"
     found = _OWN_ONLY_INITS.setdefault(cls, SimpleNamespace(__init__=__init__))
     return found
+
+
+def require_own(function: str, target: Any) -> None:
+    """Refuse a catalogue function that changes its argument when the program does not own it."""
+    if not is_own(target):
+        raise AccessDenied(
+            f"{function}() changes the object it is given, and programs may only change "
+            f"objects they created, not {type(target).__name__} objects from the sandbox"
+        )
 
 
 def safe_type(*args: Any) -> type:

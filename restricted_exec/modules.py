@@ -41,7 +41,7 @@ import wrapt
 
 from restricted_exec import class_building
 from restricted_exec.catalogue import CATALOGUE, denial_reason
-from restricted_exec.guards import AccessDenied, checked_public_getattr
+from restricted_exec.guards import AccessDenied, checked_public_getattr, require_own
 from restricted_exec.ownership import is_own
 
 __all__ = ["ModuleProxy", "ModuleTable", "load_catalogue_module"]
@@ -179,16 +179,8 @@ def _methodcaller(name: str, /, *args: Any, **kwargs: Any) -> Callable[[Any], An
     return call
 
 
-def _require_own(function: str, target: Any) -> None:
-    if not is_own(target):
-        raise AccessDenied(
-            f"{function}() changes the object it is given, and programs may only change "
-            f"objects they created, not {type(target).__name__} objects from the sandbox"
-        )
-
-
 def _update_wrapper(wrapper: Any, wrapped: Any) -> Any:
-    _require_own("functools.update_wrapper", wrapper)
+    require_own("functools.update_wrapper", wrapper)
     # WRAPPER_UPDATES merges wrapped.__dict__ into the wrapper: from an object the program
     # does not own, that would hand it every private and special entry of that namespace.
     updated = functools.WRAPPER_UPDATES if is_own(wrapped) else ()
@@ -229,7 +221,7 @@ def _cache(function: Any) -> Any:
 
 
 def _total_ordering(cls: Any) -> Any:
-    _require_own("functools.total_ordering", cls)
+    require_own("functools.total_ordering", cls)
     return functools.total_ordering(cls)
 
 
@@ -240,7 +232,7 @@ def _final(target: Any) -> Any:
 
 
 def _runtime_checkable(cls: Any) -> Any:
-    _require_own("typing.runtime_checkable", cls)
+    require_own("typing.runtime_checkable", cls)
     return typing.runtime_checkable(cls)
 
 
