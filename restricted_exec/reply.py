@@ -62,8 +62,8 @@ MAX_ERROR_MESSAGE_CHARS = 16_000
 MAX_TRACEBACK_CHARS = 64_000
 _CUT_NOTE = " ... [cut by the host: {omitted:,} more characters]"
 _MAX_LINE = 1 << 31
-# The deepest honest reply: the envelope, then each level of the value a tagged dict
-# ({"$type": "dict", "items": [[key, value]]}: three JSON levels per level of the value).
+# Deeper than any honest reply: values.encode counts MAX_DEPTH in JSON levels (a tagged
+# dict's three included), and the envelope and a tagged leaf add a few more.
 _MAX_JSON_DEPTH = 3 * MAX_DEPTH + 8
 # With at most this recursion limit, the JSON parser stops a deep reply with RecursionError
 # long before the C stack runs out; above it the reply's depth is measured first.
