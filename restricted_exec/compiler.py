@@ -176,6 +176,13 @@ def _transform_and_compile(
             f"comprehensions; at most {MAX_SCOPES:,} are allowed"
         )
         return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
+    # A tree cannot be deeper than it has nodes: most programs skip the depth walk.
+    if names.nodes > MAX_NESTING and _deeper_than(tree, MAX_NESTING):
+        message = (
+            f"the program nests more than {MAX_NESTING} levels deep (a long chain of operators "
+            "or calls counts one level a link); split the expression"
+        )
+        return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
     # Preloaded modules the program reads attributes of and never rebinds.
     stable_preloads = frozenset(
         name
@@ -614,6 +621,7 @@ class _NameScan:
     rebinding: frozenset[str]  # bound other than by `import M` of a preloaded M
     attribute_bases: frozenset[str]  # names read as `name.attr`
     scopes: int  # functions, lambdas, classes and comprehensions: each a code object
+    nodes: int  # every node of the tree
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
@@ -647,8 +655,10 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
     neutral_imports: set[str] = set()
     bases: set[str] = set()
     scopes = 0
+    nodes = 0
     load, name_node, attribute = ast.Load, ast.Name, ast.Attribute
     for node in _walk(tree):
+        nodes += 1
         kind = type(node)
         if kind is name_node:
             if type(node.ctx) is not load:  # type: ignore[attr-defined]
@@ -679,7 +689,30 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
                 bound.add(node.rest)  # type: ignore[attr-defined]
         elif kind is ast.Global or kind is ast.Nonlocal:
             bound.update(node.names)  # type: ignore[attr-defined]
-    return _NameScan(frozenset(bound | neutral_imports), frozenset(bound), frozenset(bases), scopes)
+    return _NameScan(
+        frozenset(bound | neutral_imports), frozenset(bound), frozenset(bases), scopes, nodes
+    )
+
+
+def _deeper_than(tree: ast.AST, limit: int) -> bool:
+    """Whether any node of ``tree`` lies more than ``limit`` levels below its root (iterative)."""
+    stack = [(tree, 0)]
+    pop, push = stack.pop, stack.append
+    node_type = ast.AST
+    while stack:
+        node, depth = pop()
+        if depth > limit:
+            return True
+        below = depth + 1
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if type(child) is list:
+                for item in child:
+                    if isinstance(item, node_type):
+                        push((item, below))
+            elif isinstance(child, node_type):
+                push((child, below))
+    return False
 
 
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
@@ -687,6 +720,12 @@ _NAMED_CAPTURES = frozenset({ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
 _ANONYMOUS_SCOPES = frozenset(
     {ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp}
 )
+
+MAX_NESTING = 500
+"""Deepest a program's syntax tree may nest (a 600-term ``1 + 1 + ...`` is 600 levels). The
+transformer and CPython's compile() recurse once a level, and where Python's recursion limit
+stops them depends on the CPython version (3.11 stopped near 1,000 levels, 3.13 not at 5,000):
+an explicit bound gives every version the same answer, well before the caller's stack."""
 
 MAX_SCOPES = 1_000
 """Most functions, lambdas, classes and comprehensions a program may hold. CPython's own
