@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import keyword
 import re
 import sys
 import typing
@@ -87,6 +88,10 @@ def _class_body_name(api: str, name: object) -> str:
 
 
 def _refuse_dataclass_field(name: str) -> None:
+    # The stdlib pastes field names into the source of the methods it generates and execs
+    # (__init__, __repr__): anything but an exact identifier would be code, run unguarded.
+    if type(name) is not str or not name.isidentifier() or keyword.iskeyword(name):
+        raise TypeError(f"dataclasses.dataclass: field name {name!r} is not an identifier")
     _refuse_denied_field(api="dataclasses.dataclass", name=name, error=TypeError)
     # asdict/astuple/replace read every field natively; an unset `format` field read
     # through to str.format, past the check a program's own `.format` gets.
@@ -141,6 +146,7 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
         # them natively (replace() reads InitVars too): checked before the class is changed.
         for name in before.get("__annotations__", {}):
             _refuse_dataclass_field(name)
+        _check_inherited_fields(target)
         result: Any = None
         try:
             result = dataclasses.dataclass(target, **options)
@@ -154,6 +160,22 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
         return result
 
     return decorate if cls is None else decorate(cls)
+
+
+def _check_inherited_fields(target: type) -> None:
+    """The fields a data class inherits are the bases' ``Field`` records, which the stdlib
+    reads back as its own: each must still be a plain ``Field`` named as it was checked."""
+    for base in target.__mro__[1:]:
+        inherited = namespace_of(base).get("__dataclass_fields__")
+        if inherited is None:
+            continue
+        for key, record in dict(inherited).items():
+            if type(record) is not dataclasses.Field or record.name != key:
+                raise TypeError(
+                    f"dataclasses.dataclass: base {base.__name__} has a field record the "
+                    f"stdlib did not make ({key!r})"
+                )
+            _refuse_dataclass_field(key)
 
 
 # -- collections.namedtuple and typing.NamedTuple ----------------------------------------

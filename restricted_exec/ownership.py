@@ -17,6 +17,7 @@ code objects.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from enum import EnumType
@@ -87,18 +88,26 @@ _FORWARDING_C_CLASSES: tuple[type, ...] = (
 )
 _ATTRIBUTE_HOOKS = ("__getattribute__", "__getattr__", "__setattr__", "__delattr__")
 
+# Catalogue classes whose instances the stdlib takes back as its own records and trusts: an
+# instance of a program's subclass would be "own", so writable, while the stdlib builds code
+# from it (a Field subclass renamed after the data-class checks: its name was exec'd as code).
+_RECORDS_THE_STDLIB_TRUSTS: tuple[type, ...] = (dataclasses.Field,)
 
-def forwarding_base(base: type) -> str | None:
+
+def refused_base(base: type) -> str | None:
     """Why a class may not be a base of a program's class, or None.
 
     Ownership is what lets a program read private attributes of, and write to, its own
     objects; it means nothing if the object's attribute access forwards elsewhere: a wrapt
     proxy, a module, ``types.GenericAlias``, ``super``, or a catalogue class with a
     Python-level attribute hook (``typing``'s aliases forward reads and writes to their
-    origin: a subclass of ``type(typing.List[int])`` wrote ``json.JSONEncoder``'s attributes).
+    origin: a subclass of ``type(typing.List[int])`` wrote ``json.JSONEncoder``'s attributes);
+    nor if the stdlib trusts the object as a record it made itself.
     """
     if issubclass(base, _FORWARDING_C_CLASSES):
         return "its instances forward attribute access to another object"
+    if issubclass(base, _RECORDS_THE_STDLIB_TRUSTS):
+        return "the standard library trusts its instances as records it made itself"
     for hook in _ATTRIBUTE_HOOKS:
         found = mro_lookup(base, hook)
         if found is not None and type(found[1]) is FunctionType and not is_program_class(found[0]):
@@ -111,7 +120,7 @@ def metaclass_for(bases: tuple[Any, ...]) -> type:
     winner: type = type
     for base in bases:
         if isinstance(base, type):
-            reason = forwarding_base(base)
+            reason = refused_base(base)
             if reason is not None:
                 raise TypeError(f"programs cannot subclass {base.__name__}: {reason}")
         candidate = type(base)

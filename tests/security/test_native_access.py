@@ -922,3 +922,98 @@ def test_a_refused_data_class_is_left_unchanged() -> None:
     )
     assert result.status == "ok", result
     assert result.stdout == "False\n"
+
+
+# Round 8: a program subclass of dataclasses.Field made its field records "own", so writable
+# after the data-class checks; the stdlib then pasted the renamed field into the source of the
+# __repr__ it execs (the program's text ran with the real builtins), or asdict read `format`
+# natively through to the real str.format.
+RENAMED_FIELD_RECORD = """
+import dataclasses
+class MF(dataclasses.Field):
+    pass
+@dataclasses.dataclass
+class B:
+    x: int = MF(dataclasses.MISSING, dataclasses.MISSING, False, True, None, True, None,
+                dataclasses.MISSING)
+dataclasses.fields(B)[0].name = 'x"+str(__import__("sys").modules["os"].getuid())+"'
+@dataclasses.dataclass(init=False, eq=False)
+class C(B):
+    pass
+print(repr(C()))
+"""
+
+
+def test_a_program_class_cannot_derive_from_the_stdlib_s_field_record() -> None:
+    result = run(RENAMED_FIELD_RECORD)
+    assert result.status == "error", result
+    assert result.error is not None
+    assert "programs cannot subclass Field" in result.error.message
+    assert "65534" not in result.stdout and "Field" not in result.stdout
+
+
+def test_field_records_the_program_reaches_cannot_be_renamed() -> None:
+    # The plain Field records dataclasses hands out are the catalogue's, so read-only.
+    result = run(
+        """
+        import dataclasses
+        @dataclasses.dataclass
+        class B:
+            x: int = dataclasses.field(default=1)
+        dataclasses.fields(B)[0].name = "format"
+        """
+    )
+    assert result.status == "policy_violation" or result.status == "error", result
+    assert result.error is not None and "Field" in result.error.message, result.error
+
+
+def test_an_enum_cannot_mix_in_the_stdlib_s_field_record() -> None:
+    result = run(
+        """
+        import dataclasses, enum
+        E = enum.Enum("E", "a", type=dataclasses.Field)
+        dataclasses.fields
+        m = E.a
+        m.name = "format"
+        print("renamed")
+        """
+    )
+    assert "renamed" not in result.stdout, result
+    assert result.status in {"error", "policy_violation"}, result
+
+
+def test_inherited_field_records_are_checked_before_the_stdlib_reads_them() -> None:
+    # Defence in depth, shown without the Field-subclass refusal: a base's record renamed
+    # behind the front end's back (here by the trusted test itself) is refused, never exec'd.
+    from restricted_exec.class_building import dataclass as front_end
+    from restricted_exec.ownership import CLASS_FACTORY
+
+    def program_class(bases: tuple[type, ...]) -> type:
+        namespace = CLASS_FACTORY.__prepare__("C", bases)
+        namespace.update({"__module__": "__main__", "__qualname__": "C"})
+        made: type = CLASS_FACTORY("C", bases, namespace)
+        return made
+
+    for renamed in ('x"+str(1)+"', "format"):
+
+        @dataclasses.dataclass
+        class Base:
+            x: int = 0
+
+        dataclasses.fields(Base)[0].name = renamed
+        with pytest.raises(TypeError, match=r"field record|not an identifier|not allowed"):
+            front_end(program_class((Base,)), init=False)
+
+    class LyingRecord(dataclasses.Field):  # type: ignore[type-arg]
+        __slots__ = ()
+
+    @dataclasses.dataclass
+    class Other:
+        y: int = 0
+
+    record = dataclasses.fields(Other)[0]
+    lying = LyingRecord(0, dataclasses.MISSING, True, True, None, True, None, False)
+    lying.name, lying.type, lying._field_type = "y", int, record._field_type  # type: ignore[attr-defined]
+    Other.__dataclass_fields__["y"] = lying  # type: ignore[index]
+    with pytest.raises(TypeError, match="field record the stdlib did not make"):
+        front_end(program_class((Other,)), init=False)
