@@ -14,7 +14,11 @@ anything of it is used:
   did not succeed and of a kind that fits its status, a value only with ``ok``;
 * stdout within ``output_bytes``, the value within ``max_value_items`` and decoded by
   :func:`restricted_exec.values.decode` (depth, digit and range limits, linear conversions);
-* the error's type, message and traceback cut to a few dozen KiB, with a note.
+* before parsing, the reply's structure: no more brackets and commas than a value of
+  ``max_value_items`` items is written with, and no number longer than the encoder writes (a
+  reply of ``[],[],...`` parsed into ~25 times its size in objects before the item limit saw it);
+* the error's type, message and traceback cut to the runtime's caps (ERROR_TYPE_BYTES,
+  ERROR_MESSAGE_BYTES, ERROR_TRACEBACK_BYTES), with a note.
 
 Anything off raises :class:`MalformedReply`, which the host reports as a ``crashed`` run. An
 honest child's reply always passes: every limit is one the runtime's encoder already keeps.
@@ -28,14 +32,17 @@ import sys
 from typing import Any
 
 from restricted_exec.result import ErrorInfo
-from restricted_exec.runtime import MAX_VALUE_BYTES
+from restricted_exec.runtime import (
+    ERROR_MESSAGE_BYTES,
+    ERROR_TRACEBACK_BYTES,
+    ERROR_TYPE_BYTES,
+    MAX_VALUE_BYTES,
+)
+from restricted_exec.text import TRUNCATION_NOTE, capped
 from restricted_exec.values import MAX_DEPTH, UnsupportedValue, decode
 
 __all__ = [
     "CHILD_STATUSES",
-    "MAX_ERROR_MESSAGE_CHARS",
-    "MAX_ERROR_TYPE_CHARS",
-    "MAX_TRACEBACK_CHARS",
     "MalformedReply",
     "max_reply_bytes",
     "read_reply",
@@ -57,10 +64,18 @@ _KINDS_BY_STATUS: dict[str, frozenset[str]] = {
 CHILD_STATUSES = frozenset(_KINDS_BY_STATUS)
 """The statuses a child may report; every other status is the host's alone."""
 
-MAX_ERROR_TYPE_CHARS = 1_000
-MAX_ERROR_MESSAGE_CHARS = 16_000
-MAX_TRACEBACK_CHARS = 64_000
-_CUT_NOTE = " ... [cut by the host: {omitted:,} more characters]"
+# An honest child's error text is at most its cap plus the runtime's note on what it cut.
+_NOTE_ROOM = len(TRUNCATION_NOTE.format(omitted=MAX_VALUE_BYTES * 1_000))
+# JSON structure (commas, brackets, braces) an honest encoder writes per value item, at most:
+# a dict keyed by timedeltas writes 11 for each key and value, [{"$type": "timedelta", "days":
+# .., "seconds": .., "microseconds": ..}, {...}], and the comma after it. The envelope and the
+# error object add a few more.
+_STRUCTURE_PER_ITEM = 6
+_ENVELOPE_STRUCTURE = 32
+# A float as the encoder writes it (repr: at most 24 characters) never takes more than this;
+# a longer run of number characters with a point or exponent is no honest child's.
+_LONGEST_FLOAT = 32
+_LONG_NUMBER = re.compile(rb"[-+.eE0-9]{%d,}" % (_LONGEST_FLOAT + 1))
 _MAX_LINE = 1 << 31
 # Deeper than any honest reply: values.encode counts MAX_DEPTH in JSON levels (a tagged
 # dict's three included), and the envelope and a tagged leaf add a few more.
@@ -113,6 +128,7 @@ def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any
         raise MalformedReply(f"{len(data):,} bytes; an honest reply is at most {limit:,}")
     if sys.getrecursionlimit() > _PARSER_SAFE_RECURSION_LIMIT and _nesting(data) > _MAX_JSON_DEPTH:
         raise MalformedReply("JSON nested too deeply")
+    _refuse_costly_structure(data, max_value_items)
     digits = sys.get_int_max_str_digits()
     decoder = _BOUNDED_INTS if digits == 0 or digits > _MAX_INT_DIGITS else _PLAIN
     # An honest child's text holds no lone surrogate (it escapes them where the text is made,
@@ -166,17 +182,38 @@ def _error(error: Any, status: str) -> ErrorInfo | None:
         raise MalformedReply("an error line that is not a line number")
     return ErrorInfo(
         kind=kind,  # type: ignore[arg-type]  # one of _KINDS_BY_STATUS's, all ErrorKinds
-        type=_cut(type_name, MAX_ERROR_TYPE_CHARS),
-        message=_cut(message, MAX_ERROR_MESSAGE_CHARS),
+        type=_cut(type_name, ERROR_TYPE_BYTES),
+        message=_cut(message, ERROR_MESSAGE_BYTES),
         line=line,
-        traceback=_cut(traceback, MAX_TRACEBACK_CHARS),
+        traceback=_cut(traceback, ERROR_TRACEBACK_BYTES),
     )
 
 
 def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
+    if _utf8_size(text) <= limit + _NOTE_ROOM:
         return text
-    return text[:limit] + _CUT_NOTE.format(omitted=len(text) - limit)
+    return capped(text, limit)[0]
+
+
+def _refuse_costly_structure(data: bytes, max_value_items: int) -> None:
+    """Refuse, in linear time and before parsing, a reply whose parse would cost more than any
+    honest reply under ``max_value_items``: more structure than its items are written with, or
+    a float literal longer than the encoder writes."""
+    most = _STRUCTURE_PER_ITEM * max_value_items + _ENVELOPE_STRUCTURE
+    structure = data.count(b",") + data.count(b"[") + data.count(b"{")
+    if structure <= most and _LONG_NUMBER.search(data) is None:
+        return
+    # Strings may hold any of these bytes; only what lies outside them is structure.
+    bare = _JSON_STRING.sub(b"", data)
+    structure = bare.count(b",") + bare.count(b"[") + bare.count(b"{")
+    if structure > most:
+        raise MalformedReply(
+            f"{structure:,} JSON commas and brackets; a value of at most {max_value_items:,} "
+            "items (max_value_items) is written with fewer"
+        )
+    for number in _LONG_NUMBER.finditer(bare):
+        if any(mark in number[0] for mark in (b".", b"e", b"E")):
+            raise MalformedReply("a JSON number longer than the encoder writes a float")
 
 
 def _utf8_size(text: str) -> int:

@@ -228,7 +228,7 @@ def test_a_child_reply_cannot_hand_the_caller_a_megabyte_error_message() -> None
     assert len(result.error.type) < 2_000
     assert len(result.error.message) < 20_000
     assert len(result.error.traceback) < 70_000
-    assert result.error.message.endswith("more characters]")
+    assert result.error.message.endswith("more bytes]")
 
 
 # -- the envelope: exact keys, exact types, statuses a child may report -------------------------
@@ -495,3 +495,81 @@ def test_a_forged_decimal_key_colliding_with_a_huge_int_costs_the_host_little() 
     with pytest.raises(MalformedReply, match="too large to compare"):
         read_reply(forged, output_bytes=1000, max_value_items=10_000)
     assert time.process_time() - started < CPU_BOUND_S
+
+
+# -- what parsing a reply costs, bounded before parsing (red-team round 8) ---------------------
+
+
+def _tracemalloc_peak_of(action: Any) -> tuple[Any, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        value = action()
+        return value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_reply_of_millions_of_empty_containers_is_refused_before_it_is_parsed() -> None:
+    # 14 MB of `[],` parsed into ~350 MB of lists before the item limit saw them.
+    allowance = 6 * POLICY.output_bytes + 8 * 2**20
+    head = b'{"status": "ok", "stdout": "", "stdout_truncated": false, "error": null, "value": ['
+    forged = head + b"[]," * ((allowance - len(head)) // 3) + b"[]]}"
+    result, peak = _tracemalloc_peak_of(lambda: host_reads(forged))
+    assert_malformed(result)
+    assert "commas and brackets" in result.error.message  # type: ignore[union-attr]
+    assert peak < 3 * len(forged), (peak, len(forged))
+
+
+def test_a_reply_with_a_float_longer_than_any_repr_is_refused_before_it_is_parsed() -> None:
+    forged = json.dumps(_reply(value=0.5)).replace("0.5", "1." + "1" * 5_000_000).encode()
+    result, seconds = cpu_seconds_of(lambda: host_reads(forged))
+    assert_malformed(result)
+    assert seconds < CPU_BOUND_S
+    assert "longer than the encoder writes a float" in result.error.message  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import datetime\n{datetime.timedelta(i): datetime.timedelta(i) for i in range(200)}",
+        "import datetime\n[datetime.timedelta(1, 2, 3)] * 400",
+        "{(i, ()): () for i in range(100)}",
+        "[{'$type': i} for i in range(133)]",
+    ],
+)
+def test_an_honest_value_at_max_value_items_passes_the_structure_bound(source: str) -> None:
+    policy = Policy(isolation="process", max_value_items=401)
+    result = restricted_exec.run(source, policy=policy)
+    assert result.status == "ok", result.error
+    expected = restricted_exec.run(source, policy=policy.replace(isolation="inline"))
+    assert result.value == expected.value
+
+
+def test_a_forged_error_is_cut_to_the_caps_the_runtime_keeps() -> None:
+    from restricted_exec.runtime import ERROR_MESSAGE_BYTES, ERROR_TRACEBACK_BYTES, ERROR_TYPE_BYTES
+
+    error = {
+        "kind": "exception",
+        "type": "É" * 10_000,
+        "message": "€" * 100_000,
+        "line": 1,
+        "traceback": "€" * 100_000,
+    }
+    result = host_reads(_reply(status="error", error=error))
+    assert result.error is not None
+    note = 60  # the runtime's "... [truncated: N more bytes]"
+    assert len(result.error.type.encode()) <= ERROR_TYPE_BYTES + note
+    assert len(result.error.message.encode()) <= ERROR_MESSAGE_BYTES + note
+    assert len(result.error.traceback.encode()) <= ERROR_TRACEBACK_BYTES + note
+    assert result.error.message.endswith("more bytes]")
+
+
+def test_an_honest_cut_error_arrives_as_the_runtime_cut_it() -> None:
+    result = restricted_exec.run(
+        "raise ValueError('€' * 100_000)", policy=Policy(isolation="process")
+    )
+    assert result.error is not None
+    assert result.error.message.startswith("€") and result.error.message.endswith("more bytes]")
+    assert "cut by the host" not in result.error.message
