@@ -82,7 +82,7 @@ def classify(outcome: ChildOutcome) -> Classification:
         return Classification(
             "timeout", "wall", name, "the wall-clock limit elapsed; the watchdog killed the child"
         )
-    if sig == signal.SIGXCPU:
+    if sig == signal.SIGXCPU and _reached_cpu_limit(outcome):
         return Classification("timeout", "cpu", name, "the CPU-time limit was reached (SIGXCPU)")
     if (
         sig == signal.SIGKILL
@@ -103,6 +103,19 @@ def classify(outcome: ChildOutcome) -> Classification:
     ):
         return Classification("memory_limit", None, name, f"killed by {name} at its memory ceiling")
     return Classification("crashed", None, name, _crash_detail(outcome, name))
+
+
+# RLIMIT_CPU's signal comes once the kernel has counted the limit (whole seconds, rounded up);
+# wait4's count of the same CPU may lag it by a scheduler tick or so.
+_CPU_ACCOUNTING_SLACK_MS = 50.0
+
+
+def _reached_cpu_limit(outcome: ChildOutcome) -> bool:
+    """Whether the kernel's count of the child's CPU (wait4, not the child's word) shows the
+    limit reached: a taken-over child can send itself SIGXCPU to pass as a CPU timeout."""
+    if outcome.cpu_limit_ms is None or outcome.cpu_ms is None:
+        return True  # nothing to check against: the signal is the kernel's usual word
+    return outcome.cpu_ms >= outcome.cpu_limit_ms - _CPU_ACCOUNTING_SLACK_MS
 
 
 def _crash_detail(outcome: ChildOutcome, name: str | None) -> str:

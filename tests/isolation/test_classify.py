@@ -43,10 +43,22 @@ def test_a_watchdog_kill_is_a_wall_timeout_even_though_the_signal_is_sigkill() -
 
 
 def test_sigxcpu_is_a_cpu_timeout() -> None:
-    result = classify(outcome(term_signal=signal.SIGXCPU, protocol_error="closed early"))
+    result = classify(
+        outcome(term_signal=signal.SIGXCPU, cpu_ms=2_001.0, protocol_error="closed early")
+    )
     assert (result.status, result.timeout_kind, result.signal_name) == (
         "timeout",
         "cpu",
+        "SIGXCPU",
+    )
+
+
+def test_sigxcpu_before_the_kernel_counted_the_cpu_limit_is_a_crash_not_a_timeout() -> None:
+    # A taken-over child can send itself SIGXCPU; wait4's CPU count says the limit was not met.
+    result = classify(outcome(term_signal=signal.SIGXCPU, cpu_ms=2.0))
+    assert (result.status, result.timeout_kind, result.signal_name) == (
+        "crashed",
+        None,
         "SIGXCPU",
     )
 

@@ -573,3 +573,16 @@ def test_an_honest_cut_error_arrives_as_the_runtime_cut_it() -> None:
     assert result.error is not None
     assert result.error.message.startswith("€") and result.error.message.endswith("more bytes]")
     assert "cut by the host" not in result.error.message
+
+
+def test_a_child_that_sends_itself_sigxcpu_cannot_pass_as_a_cpu_timeout(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    program = sandbox.compile_program("1")
+    program._encoded = encode_unrestricted_request(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGXCPU)"
+    )
+    result = program.run()
+    assert result.status == "crashed", result
+    assert result.error is not None and "SIGXCPU" in result.error.message
