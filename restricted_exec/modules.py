@@ -7,6 +7,13 @@ name is a plain class-attribute lookup, and every other name (``json.codecs``,
 ``AttributeError`` that names the reason and references nothing behind the
 proxy. Proxies refuse writes and deletes.
 
+What a proxy wraps is not the real module but an empty module of the same name. wrapt's C
+slots forward every operator to the wrapped object, and CPython hands that object to the other
+operand's method: ``json == x`` called ``x.__eq__(<the real json>)``, whose ``codecs.sys`` was
+the interpreter's (red-team round 8). Whatever any slot forwards, now or in a later wrapt, it
+reaches a module with nothing in it. In-place operators, which wrapt answers by re-pointing the
+proxy at the result, and use as a base class are refused.
+
 Some attributes are served by guarded replacements:
 - ``operator.attrgetter`` / ``methodcaller`` read attributes with the same rules
   as ``obj.name`` written in the program;
@@ -94,6 +101,30 @@ class ModuleProxy(wrapt.BaseObjectProxy):  # type: ignore[type-arg]
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("module proxies cannot be pickled or copied")
 
+    def __mro_entries__(self, bases: tuple[Any, ...]) -> tuple[Any, ...]:
+        # wrapt answers with the wrapped object, which would become the new class's base.
+        raise TypeError(f"module {type(self)._catalogue_name!r} cannot be a base class")
+
+
+def _refuse_in_place(operator_name: str) -> Callable[[Any, Any], Any]:
+    def in_place(self: ModuleProxy, other: Any) -> Any:
+        raise TypeError(
+            f"module {type(self)._catalogue_name!r} is read-only: {operator_name} would re-point "
+            "the module every run shares"
+        )
+
+    in_place.__name__ = in_place.__qualname__ = operator_name
+    return in_place
+
+
+# wrapt answers `proxy += x` by computing `wrapped + x` and re-pointing the proxy at the result.
+IN_PLACE_OPERATORS = (
+    "__iadd__", "__isub__", "__imul__", "__imatmul__", "__itruediv__", "__ifloordiv__",
+    "__imod__", "__ipow__", "__ilshift__", "__irshift__", "__iand__", "__ixor__", "__ior__",
+)  # fmt: skip
+for _name in IN_PLACE_OPERATORS:
+    setattr(ModuleProxy, _name, _refuse_in_place(_name))
+
 
 def _as_class_attribute(value: Any) -> Any:
     # Plain functions are descriptors and would bind the proxy as `self`.
@@ -146,7 +177,8 @@ def _make_proxy(name: str, module: ModuleType, overrides: dict[str, Any]) -> Mod
             raise RuntimeError(f"catalogue error: {name}.{attribute} is a module")
         namespace[attribute] = _as_class_attribute(value)
     proxy_class = type(f"{name}_module", (ModuleProxy,), namespace)
-    proxy = proxy_class(module)
+    # The stand-in every forwarded slot reaches instead of the real module (module docstring).
+    proxy = proxy_class(ModuleType(name))
     proxy_class._initialised = True  # type: ignore[attr-defined]  # one proxy per class: no second __init__
     return proxy  # type: ignore[no-any-return]
 

@@ -1017,3 +1017,79 @@ def test_inherited_field_records_are_checked_before_the_stdlib_reads_them() -> N
     Other.__dataclass_fields__["y"] = lying  # type: ignore[index]
     with pytest.raises(TypeError, match="field record the stdlib did not make"):
         front_end(program_class((Other,)), init=False)
+
+
+# Round 8: wrapt's C slots forward operators to the wrapped object, and CPython hands that
+# object to the other operand's method: `json == g` gave g.__eq__ the real json module.
+OPERAND_GRAB = """
+class Grab:
+    def __eq__(self, other):
+        Grab.real = other
+        return False
+    def __radd__(self, other):
+        Grab.real = other
+        return 0
+{operation}
+print(repr(Grab.real))
+print(Grab.real.codecs.sys.modules["os"].getuid())
+"""
+
+
+@pytest.mark.parametrize(
+    "operation", ["json == Grab()", "[datetime].count(Grab())", "json + Grab()", "Grab() == json"]
+)
+def test_a_module_proxy_hands_no_real_module_to_an_operand_s_method(operation: str) -> None:
+    result = run(OPERAND_GRAB.format(operation=operation))
+    assert result.status == "error", result
+    assert result.error is not None and result.error.type == "AttributeError"
+    assert "codecs" in result.error.message
+    assert "from '" not in result.stdout  # a real module's repr names its file
+
+
+def test_every_module_proxy_wraps_an_empty_module_not_the_real_one() -> None:
+    # Whatever slot wrapt forwards (now or in a later version) reaches only this stand-in.
+    from types import ModuleType
+
+    import wrapt
+
+    wrapped_of = wrapt.BaseObjectProxy.__dict__["__wrapped__"].__get__
+    table = ModuleTable(frozenset(CATALOGUE))
+    for name in CATALOGUE:
+        wrapped = wrapped_of(table.get(name))
+        assert type(wrapped) is ModuleType, name
+        assert wrapped.__name__ == name
+        assert set(vars(wrapped)) <= {
+            "__name__",
+            "__doc__",
+            "__package__",
+            "__loader__",
+            "__spec__",
+        }
+
+
+def test_an_in_place_operator_cannot_re_point_a_shared_module_proxy() -> None:
+    # wrapt answers `proxy += x` by re-pointing the proxy at `wrapped + x`.
+    result = run(
+        """
+        import operator
+        class Other:
+            def __radd__(self, other):
+                return "replaced"
+        j = json
+        for attempt in (lambda: operator.iadd(j, Other()), lambda: operator.ior(j, Other())):
+            try:
+                attempt()
+            except TypeError as error:
+                print("refused:", error)
+        print(json.dumps([1]))
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout.count("refused: module 'json' is read-only") == 2
+    assert result.stdout.endswith("[1]\n")
+
+
+def test_a_module_proxy_cannot_be_a_base_class() -> None:
+    result = run("class X(json):\n    pass\n")
+    assert result.status == "error", result
+    assert result.error is not None and "cannot be a base class" in result.error.message
