@@ -138,3 +138,36 @@ def test_a_child_cannot_see_or_use_the_host_s_sysv_ipc_objects(
     )
     payload = run_ok(runner, source)
     assert payload["stdout"] == "-1 1\n", payload  # EPERM
+
+
+FUTEX_PI_PROBE = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+word = ctypes.c_uint32({pid})
+flags = {flags}
+result = libc.syscall(202, ctypes.byref(word), 8 | flags, 0, 0, 0, 0)  # FUTEX_TRYLOCK_PI
+print(result, os.strerror(ctypes.get_errno()))
+"""
+
+
+@pytest.mark.parametrize("flags", [0, 128, 256 | 128])
+def test_a_child_cannot_probe_for_host_pids_with_priority_inheritance_futexes(
+    runner: UnrestrictedRunner, flags: int
+) -> None:
+    # Red-team round 8: FUTEX_TRYLOCK_PI looks up the owner the lock word names; ESRCH or not
+    # listed the host's pids. Refused (EPERM) for a pid that exists and one that does not.
+    for pid in (os.getpid(), 2**22 - 3):
+        payload = run_ok(runner, FUTEX_PI_PROBE.format(pid=pid, flags=flags))
+        assert payload["stdout"] == "-1 Operation not permitted\n", payload
+
+
+def test_a_child_cannot_read_the_host_s_load_and_process_count(
+    runner: UnrestrictedRunner,
+) -> None:
+    source = (
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "buffer = ctypes.create_string_buffer(128)\n"
+        "print(libc.sysinfo(buffer), os.strerror(ctypes.get_errno()))"
+    )
+    payload = run_ok(runner, source)
+    assert payload["stdout"] == "-1 Function not implemented\n", payload
