@@ -19,7 +19,7 @@ from restricted_exec.errors import InputError, PolicyError
 from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult
 from restricted_exec.sandbox import Sandbox
-from restricted_exec.text import encodable, encodable_data, printable
+from restricted_exec.text import encodable, encodable_data, json_for_terminal, printable
 from restricted_exec.values import decode
 
 __all__ = ["EXIT_CODES", "main"]
@@ -218,13 +218,14 @@ def _report(result: ExecutionResult, *, as_json: bool) -> int:
 
 def _json_text(result: ExecutionResult) -> str:
     try:
-        return result.model_dump_json(indent=2)
+        text = result.model_dump_json(indent=2)
     except ValueError:
         # Text that did not come through the runtime (a caller's source in a refusal):
         # the same escapes as everywhere else.
-        return json.dumps(
+        text = json.dumps(
             encodable_data(result.model_dump(mode="json")), indent=2, ensure_ascii=False
         )
+    return json_for_terminal(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

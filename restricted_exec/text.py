@@ -19,7 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TRUNCATION_NOTE", "capped", "encodable", "encodable_data", "exact", "printable"]
+__all__ = [
+    "TRUNCATION_NOTE",
+    "capped",
+    "encodable",
+    "encodable_data",
+    "exact",
+    "json_for_terminal",
+    "printable",
+]
 
 TRUNCATION_NOTE = " ... [truncated: {omitted:,} more bytes]"
 """Appended to text cut at a cap, so no cut is silent."""
@@ -88,3 +96,14 @@ def printable(text: str, *, keep_lines: bool = False) -> str:
     bidirectional overrides shown as escapes (``\\x1b``), lone surrogates too;
     ``keep_lines`` leaves newlines and tabs as they are (for multi-line blocks)."""
     return encodable(text).translate(_SHOWN_KEEPING_LINES if keep_lines else _SHOWN)
+
+
+# JSON escapes C0 controls itself; DEL, C1 and the bidirectional overrides it writes raw.
+_JSON_ESCAPED = {code: f"\\u{code:04x}" for code in _TERMINAL_CONTROLS if code >= 0x7F}
+
+
+def json_for_terminal(json_text: str) -> str:
+    """JSON text with what a terminal would act on inside its strings (C1 controls such as
+    CSI, DEL, bidirectional overrides) written as ``\\uXXXX`` escapes: the same JSON to a
+    parser, inert on a screen. Outside strings JSON holds none of these characters."""
+    return json_text.translate(_JSON_ESCAPED)

@@ -127,3 +127,18 @@ def test_modules_command_lists_the_catalogue_with_reasons(
     text = capsys.readouterr().out
     assert "math (preloaded)" in text
     assert "denied get_type_hints: evaluates string annotations with eval()" in text
+
+
+TERMINAL_CONTROLS = "A\u009b31mRED\u202eevil\u007f"
+
+
+def test_json_output_shows_what_a_terminal_would_act_on_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Red-team round 8: JSON escapes C0 controls but wrote C1 (CSI), DEL and bidi overrides raw.
+    program = tmp_path / "p.py"
+    program.write_text(f"print({TERMINAL_CONTROLS!r})")
+    assert main(["run", "--json", str(program)]) == 0
+    out = capsys.readouterr().out
+    assert not {"\u009b", "\u202e", "\u007f"} & set(out)
+    assert json.loads(out)["stdout"] == TERMINAL_CONTROLS + "\n"

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ConfigDict
 
 from restricted_exec.audit.record import COLUMNS, AuditRecord
+from restricted_exec.text import json_for_terminal
 
 __all__ = ["AuditDatabase", "AuditSummary", "SQLiteSink"]
 
@@ -175,7 +176,7 @@ class AuditDatabase:
         """Write matching runs to ``out`` as JSON lines, oldest first; return the count."""
         count = 0
         for record in reversed(list(self._select(tenant, status, since, until, None))):
-            out.write(record.model_dump_json() + "\n")
+            out.write(json_for_terminal(record.model_dump_json()) + "\n")
             count += 1
         return count
 

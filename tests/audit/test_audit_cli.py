@@ -76,3 +76,18 @@ def test_missing_database_or_run_is_a_clear_error(
     assert "no audit database" in capsys.readouterr().err
     assert main(["audit", "show", str(database), "nope"]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
+
+
+def test_audit_export_shows_what_a_terminal_would_act_on_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "runs.db"
+    program = tmp_path / "p.py"
+    program.write_text("print('A\\u009b31mRED\\u202eevil\\u007f')")
+    main(["run", "--audit", str(path), str(program)])
+    capsys.readouterr()
+    assert main(["audit", "export", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert not {"\u009b", "\u202e", "\u007f"} & set(out)
+    (record,) = [AuditRecord.model_validate_json(line) for line in out.splitlines()]
+    assert record.stdout == "A\u009b31mRED\u202eevil\u007f\n"
