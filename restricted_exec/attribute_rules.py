@@ -65,6 +65,10 @@ RUNTIME_CHECKED: frozenset[str] = frozenset(
         "obj",
         # ABCMeta.register changes isinstance() answers process-wide.
         "register",
+        # re.Pattern.groupindex is a mappingproxy of the pattern's own dict, which a
+        # comparison hands to the other operand's method; patterns are shared (re's
+        # cache, string.Template.pattern). Read as a proxy of a copy.
+        "groupindex",
     }
 )
 

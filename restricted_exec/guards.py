@@ -32,7 +32,14 @@ import random
 import statistics
 from collections.abc import Callable
 from contextvars import ContextVar
-from types import BuiltinMethodType, FunctionType, MethodType, ModuleType, SimpleNamespace
+from types import (
+    BuiltinMethodType,
+    FunctionType,
+    MappingProxyType,
+    MethodType,
+    ModuleType,
+    SimpleNamespace,
+)
 from typing import Any
 
 from restricted_exec.attribute_rules import (
@@ -132,6 +139,8 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
         reason = _nondeterminism(value)
         if reason is not None:
             raise AccessDenied(f"{reason}; a deterministic policy does not allow it")
+    elif name == "groupindex" and type(value) is MappingProxyType:
+        return MappingProxyType(dict(value))
     elif name == "register" and getattr(value, "__func__", None) is _ABC_REGISTER:
         owner = value.__self__
         if not (isinstance(owner, type) and is_own(owner)):

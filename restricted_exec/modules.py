@@ -40,7 +40,7 @@ import random
 import re
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType, ModuleType
 from typing import Any
 
@@ -133,30 +133,69 @@ def _as_class_attribute(value: Any) -> Any:
     return value
 
 
+class ReadOnlyMapping(Mapping[Any, Any]):
+    """An immutable mapping for state the whole process shares.
+
+    Not ``MappingProxyType``: a mappingproxy applies ``==``, ``<``, ``|`` to the dict it
+    wraps, and CPython hands that dict to the other operand's method, so a program's
+    ``__eq__`` got the shared dict and wrote into it (red-team round 8). This one hands
+    nothing: comparisons compare copies, and its one field is private to programs.
+    No ``__init__``: one could be called again on a shared instance.
+    """
+
+    __slots__ = ("_items",)
+    _items: dict[Any, Any]
+
+    def __new__(cls, items: Mapping[Any, Any]) -> ReadOnlyMapping:
+        made = super().__new__(cls)
+        made._items = dict(items)
+        return made
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyMapping({self._items!r})"
+
+
+def _read_only_view(value: Mapping[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(ReadOnlyMapping(value))
+
+
 def load_catalogue_module(name: str) -> ModuleType:
-    """Import a catalogue module for real (trusted code only), its shared class state frozen."""
+    """Import a catalogue module for real (trusted code only), its shared state frozen."""
     if name not in CATALOGUE:
         raise KeyError(name)
     module = importlib.import_module(name)
-    for attribute, (class_name, freeze) in FROZEN_CLASS_ATTRIBUTES.get(name, {}).items():
-        cls = getattr(module, class_name)
-        value = cls.__dict__[attribute]
-        if isinstance(value, list | dict):
-            # Item access carries no rule, so a class-level list or dict would be
-            # one object every run (and the host) shares; make it read-only.
-            setattr(cls, attribute, freeze(value))
+    for (owner_name, attribute), freeze in FROZEN_ATTRIBUTES.get(name, {}).items():
+        owner = module if owner_name is None else getattr(module, owner_name)
+        value = vars(owner)[attribute]
+        if (name, owner_name, attribute) not in _frozen:
+            # Item access carries no rule, so a list or dict the process shares would be
+            # one object every run (and the host) can change; make it read-only.
+            setattr(owner, attribute, freeze(value))
+            _frozen.add((name, owner_name, attribute))
     return module
 
 
-FROZEN_CLASS_ATTRIBUTES: dict[str, dict[str, tuple[str, Callable[[Any], Any]]]] = {
-    # module -> attribute -> (class, read-only replacement): the public
-    # class-level containers the catalogue walk in tests/security found.
+FROZEN_ATTRIBUTES: dict[str, dict[tuple[str | None, str], Callable[[Any], Any]]] = {
+    # module -> (class or None for the module, attribute) -> read-only replacement: the
+    # shared containers the catalogue walk in tests/security found, and what they reach.
     "calendar": {
-        "cssclasses": ("HTMLCalendar", tuple),
-        "cssclasses_weekday_head": ("HTMLCalendar", tuple),
+        ("HTMLCalendar", "cssclasses"): tuple,
+        ("HTMLCalendar", "cssclasses_weekday_head"): tuple,
     },
-    "textwrap": {"unicode_whitespace_trans": ("TextWrapper", MappingProxyType)},
+    "textwrap": {("TextWrapper", "unicode_whitespace_trans"): ReadOnlyMapping},
+    # Every Field made without metadata gets this one mappingproxy of one shared dict.
+    "dataclasses": {(None, "_EMPTY_METADATA"): _read_only_view},
 }
+_frozen: set[tuple[str, str | None, str]] = set()
 
 
 _ABSENT = object()

@@ -15,6 +15,10 @@ every path that reaches:
 - a mutable container (list/dict/set/bytearray/deque) that is the very same
   object in two separate walks - state shared between runs.
 
+Besides attributes and items, the walk follows what each object's comparisons and operators
+hand to the other operand: CPython passes a proxy's wrapped object (a wrapt module proxy's
+module, a mappingproxy's dict) to the other operand's reflected method, which a program writes.
+
 Calls are never made (a call result is not followed), and breadth is capped,
 so the walk stays fast.
 """
@@ -23,6 +27,8 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
+import operator
 import os
 import sys
 import types
@@ -59,6 +65,9 @@ FIXED_SHARED_CONTAINERS = frozenset(
 )
 
 
+_EMPTY_MODULE_NAMES = frozenset(vars(types.ModuleType("empty")))
+
+
 def _module_dict_ids() -> set[int]:
     ids = {id(vars(module)) for module in list(sys.modules.values()) if module is not None}
     ids.add(id(builtins.__dict__))
@@ -77,7 +86,15 @@ def _owner(value: Any) -> str | None:
 
 def _forbidden(value: Any, module_dicts: set[int]) -> str | None:
     kind = type(value)
-    if issubclass(kind, types.ModuleType) and not isinstance(value, ModuleProxy):
+    # A module proxy wraps an empty module of the same name: operators hand out that.
+    if (
+        issubclass(kind, types.ModuleType)
+        and not isinstance(value, ModuleProxy)
+        and (
+            set(vars(value)) - _EMPTY_MODULE_NAMES
+            or any(value is module for module in list(sys.modules.values()))
+        )
+    ):
         return f"a real module {value!r}"
     if kind in (types.FrameType, types.CodeType, types.TracebackType):
         return f"a {kind.__name__}"
@@ -107,6 +124,44 @@ def _names(value: Any, module_name: str | None) -> list[str]:
         except Exception:
             return []
     return sorted(names)[:MAX_NAMES] if module_name is None else sorted(names)
+
+
+class _Catcher:
+    """The other operand of every comparison and operator: what it is handed, it keeps."""
+
+    def __init__(self) -> None:
+        self.handed: list[Any] = []
+
+    def _keep(self, other: Any) -> Any:
+        self.handed.append(other)
+        return NotImplemented
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _keep  # type: ignore[assignment]
+    __radd__ = __rsub__ = __rmul__ = __rmatmul__ = __rtruediv__ = __rfloordiv__ = _keep
+    __rmod__ = __rdivmod__ = __rpow__ = __rlshift__ = __rrshift__ = _keep
+    __rand__ = __ror__ = __rxor__ = _keep
+    __hash__ = object.__hash__
+
+
+_OPERATIONS = (
+    operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge,
+    operator.add, operator.sub, operator.mul, operator.matmul, operator.truediv,
+    operator.floordiv, operator.mod, operator.pow, operator.lshift, operator.rshift,
+    operator.and_, operator.or_, operator.xor,
+)  # fmt: skip
+
+
+def _handed_to_an_operand(value: Any) -> Iterator[tuple[str, Any]]:
+    """What ``value <op> program_object`` hands the program object's (reflected) method."""
+    if isinstance(value, (str, bytes, int, float, complex, bool)) or value is None:
+        return
+    for operation in _OPERATIONS:
+        catcher = _Catcher()
+        with contextlib.suppress(Exception):
+            operation(value, catcher)
+        for other in catcher.handed:
+            if other is not value:
+                yield f" {operation.__name__} <operand>", other
 
 
 def _items(value: Any) -> Iterator[tuple[str, Any]]:
@@ -168,6 +223,8 @@ class Walk:
             self.visit(kind, f"type({path})", depth + 1)
         for suffix, item in _items(value):
             self.visit(item, f"{path}{suffix}", depth + 1)
+        for suffix, handed in _handed_to_an_operand(value):
+            self.visit(handed, f"({path}{suffix})", depth + 1)
 
 
 @pytest.fixture(scope="module")

@@ -1093,3 +1093,51 @@ def test_a_module_proxy_cannot_be_a_base_class() -> None:
     result = run("class X(json):\n    pass\n")
     assert result.status == "error", result
     assert result.error is not None and "cannot be a base class" in result.error.message
+
+
+# Round 8, the same kind as the module proxy: a mappingproxy applies `==` to the dict it wraps,
+# and CPython hands that dict to the other operand's method. Every one a program can reach is
+# over an immutable mapping or a copy.
+SHARED_VIEW_GRAB = """
+import string, textwrap, dataclasses, re
+class Grab:
+    def __eq__(self, other):
+        Grab.real = other
+        return False
+view = {read}
+view == Grab()
+try:
+    Grab.real["poison"] = 1
+except TypeError:
+    pass
+print(({read}).get("poison"))
+"""
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        "string.Template.pattern.groupindex",
+        "re.compile('(?P<a>x)').groupindex",
+        "textwrap.TextWrapper.unicode_whitespace_trans",
+        "dataclasses.field().metadata",
+    ],
+)
+def test_a_read_only_view_hands_no_shared_dict_to_a_comparison(read: str) -> None:
+    result = run(SHARED_VIEW_GRAB.format(read=read))
+    assert result.status == "ok", result
+    assert result.stdout == "None\n"
+
+
+def test_a_groupindex_read_by_name_is_a_copy_too() -> None:
+    result = run(
+        """
+        import operator, string
+        for read in (lambda p: getattr(p, "groupindex"), operator.attrgetter("groupindex")):
+            view = read(string.Template.pattern)
+            print(view is not string.Template.pattern.groupindex, dict(view) == {
+                "escaped": 1, "named": 2, "braced": 3, "invalid": 4})
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "True True\nTrue True\n"
