@@ -97,6 +97,8 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
             return value
         return {_TAG: "float", "value": repr(value)}
     if kind is Decimal:
+        if value.is_snan():
+            raise UnsupportedValue(f"{path}: {_SIGNALLING_NAN}")
         return {_TAG: "decimal", "value": str(value)}
     if kind is Fraction:
         assert isinstance(value, Fraction)
@@ -343,6 +345,14 @@ def _decode_int(text: str) -> int:
     return int(text, 16)  # linear: a power-of-two base
 
 
+# A signalling NaN raises InvalidOperation when compared, and TypeError when hashed: the
+# caller's `result == other` or a cache hit's comparison would raise.
+_SIGNALLING_NAN = (
+    "a signalling NaN Decimal cannot be returned (comparing or hashing it raises); "
+    "return Decimal('NaN') or a string"
+)
+
+
 def _decode_decimal(text: str) -> Decimal:
     # Decimal() reads its text in linear time; what it reads must be what str(Decimal) wrote.
     try:
@@ -351,6 +361,8 @@ def _decode_decimal(text: str) -> Decimal:
         value = None
     if value is None or str(value) != text:
         raise UnsupportedValue("value: a decimal tag that is not str(Decimal) text")
+    if value.is_snan():
+        raise UnsupportedValue(f"value: {_SIGNALLING_NAN}")
     return value
 
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from restricted_exec import Policy, Sandbox
+import restricted_exec
+from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.compile_cache import CompileCache
 from restricted_exec.compiler import MAX_VIOLATIONS, compile_source
 from restricted_exec.runtime import (
@@ -371,3 +372,19 @@ def test_the_compile_cache_is_kept_per_trust_domain() -> None:
         box.compile_program("x = 1")
         box.compile_program("x = 1", tenant="victim")
         assert len(box._cache._entries) == entries_before + 2
+
+
+@pytest.mark.parametrize("text", ["sNaN", "-sNaN", "sNaN123"])
+def test_a_signalling_nan_decimal_is_refused_so_results_stay_comparable(text: str) -> None:
+    # Red-team round 9: a returned Decimal('sNaN') made `result == other` raise
+    # InvalidOperation (and the result cache's own comparisons) and hash() raise TypeError.
+    result = restricted_exec.run(
+        f"import decimal\ndecimal.Decimal({text!r})", policy=Policy(isolation="process")
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "signalling NaN" in result.error.message
+    assert result == ExecutionResult.model_validate_json(result.model_dump_json())
+    quiet = restricted_exec.run(
+        "import decimal\n[decimal.Decimal('NaN')]", policy=Policy(isolation="process")
+    )
+    assert quiet.status == "ok" and quiet.value is not None and quiet.value[0].is_qnan()

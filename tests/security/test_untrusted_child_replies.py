@@ -586,3 +586,7 @@ def test_a_child_that_sends_itself_sigxcpu_cannot_pass_as_a_cpu_timeout(
     result = program.run()
     assert result.status == "crashed", result
     assert result.error is not None and "SIGXCPU" in result.error.message
+
+
+def test_a_forged_signalling_nan_decimal_is_a_crash_not_a_result_that_raises() -> None:
+    assert_malformed(host_reads(_reply(value={"$type": "decimal", "value": "sNaN"})))
