@@ -97,6 +97,7 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
             return value
         return {_TAG: "float", "value": repr(value)}
     if kind is Decimal:
+        assert isinstance(value, Decimal)
         if value.is_snan():
             raise UnsupportedValue(f"{path}: {_SIGNALLING_NAN}")
         return {_TAG: "decimal", "value": str(value)}
