@@ -217,11 +217,11 @@ def GuardedNamedTuple(typename: Any, fields: Any = None, /, **kwargs: Any) -> ty
     api = "NamedTuple"
     name = exact_text(api, "typename", typename)
     if fields is None:
-        pairs = list(kwargs.items())
+        # `**{S("zz"): int}` passes a str subclass as a keyword: copied like positional names.
+        fields = list(kwargs.items())
     elif kwargs:
         raise TypeError("Either list of fields or keywords can be provided to NamedTuple, not both")
-    else:
-        pairs = [(exact_text(api, "a field name", key), value) for key, value in fields]
+    pairs = [(exact_text(api, "a field name", key), value) for key, value in fields]
     for field_name, _ in pairs:
         _refuse_denied_field(api=api, name=field_name, error=ValueError)
     cls: type = typing.NamedTuple(name, pairs)  # type: ignore[misc]

@@ -17,6 +17,7 @@ from restricted_exec.policy import Policy
 from restricted_exec.reply import MalformedReply, read_reply
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
 from restricted_exec.runtime import ending
+from restricted_exec.text import exception_text
 from restricted_exec.values import decode
 
 __all__ = [
@@ -74,7 +75,7 @@ def host_failure_result(
     """A run the host itself could not finish (a bug of ours, an interrupt): ``crashed``, with
     the reason, rather than an exception out of ``run()``."""
     if isinstance(problem, BaseException):
-        problem = f"{type(problem).__name__}: {problem}"
+        problem = exception_text(problem)  # str() of it could run a program's code
     return ExecutionResult(
         status="crashed",
         error=ErrorInfo(

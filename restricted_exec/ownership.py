@@ -146,11 +146,13 @@ class ClassFactory:
     __slots__ = ()
 
     def __prepare__(self, name: str, bases: tuple[Any, ...], **kwargs: Any) -> Any:
+        _refuse_private_class_keywords(kwargs)
         namespace = metaclass_for(bases).__prepare__(name, bases, **kwargs)
         namespace[_MARK_NAME] = _MARK
         return namespace
 
     def __call__(self, name: str, bases: tuple[Any, ...], namespace: Any, **kwargs: Any) -> Any:
+        _refuse_private_class_keywords(kwargs)
         check_class_body(bases, namespace)
         cls = metaclass_for(bases)(name, bases, namespace, **kwargs)
         # A NamedTuple's generated base carries __match_args__ built from the class body's
@@ -160,6 +162,15 @@ class ClassFactory:
 
 
 CLASS_FACTORY = ClassFactory()
+
+
+def _refuse_private_class_keywords(keywords: dict[str, Any]) -> None:
+    """Class keywords go to the metaclass and the bases' ``__init_subclass__``; the private
+    ones configure catalogue internals (``class F(enum.IntFlag, _simple=True)`` made a class
+    share its base's member map), which class bodies cannot name either."""
+    for key in keywords:
+        if type(key) is not str or key.startswith("_"):
+            raise TypeError(f"class keyword {str.__str__(key)!r} is not allowed: it is private")
 
 
 def check_class_body(bases: tuple[Any, ...], namespace: Any) -> None:

@@ -37,7 +37,7 @@ from restricted_exec.guards import DETERMINISTIC_RUN, PROGRAM_RUNNING, RunGuards
 from restricted_exec.modules import ModuleTable
 from restricted_exec.protocol import decode_inputs, decode_program, encode_program
 from restricted_exec.safe_builtins import build_builtins
-from restricted_exec.text import capped, encodable, exact
+from restricted_exec.text import capped, encodable, exact, exception_text
 from restricted_exec.values import UnsupportedValue, decode, encode
 
 __all__ = [
@@ -320,16 +320,21 @@ def _execute(
             stream,
             error=error_info("value", "UnsupportedValue", "value: nested too deeply to return"),
         )
-    except ValueError as problem:
-        # What CPython itself refuses to turn into text: a Fraction with a part over
-        # sys.int_info.default_max_str_digits (4,300) digits, as its repr() would.
+    except MemoryError:
+        return _payload("memory_limit", stream, error=_memory_error())
+    except ExecutionInterrupted:
+        raise
+    except BaseException as problem:
+        # ValueError: what CPython itself refuses to turn into text (a Fraction with a part
+        # over 4,300 digits, as its repr() would). Anything else is a value whose encoding
+        # failed; caught here, inside the run, so nothing of the program's is formatted after.
         return _payload(
             "error",
             stream,
-            error=error_info("value", "UnsupportedValue", f"value: cannot be returned: {problem}"),
+            error=error_info(
+                "value", "UnsupportedValue", f"value: cannot be returned: {exception_text(problem)}"
+            ),
         )
-    except MemoryError:
-        return _payload("memory_limit", stream, error=_memory_error())
     return _payload("ok", stream, value=value)
 
 
@@ -711,6 +716,11 @@ def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
     """Bind the inputs (see restricted_exec.protocol) and run a prepared program
     once; return the JSON payload. Never raises: a malformed request becomes a
     payload with status ``crashed``."""
+    # The child runs this one request and exits: its guards stay on from here to its end
+    # (fail closed), not only while the program's code is on the stack; whatever of the
+    # program still runs afterwards (its objects' methods, reached by the reply) is judged
+    # as program code.
+    PROGRAM_RUNNING.set(True)
     if prepared.failure is not None:
         payload = prepared.failure
     elif prepared.unrestricted is not None:
@@ -747,7 +757,9 @@ def _crash(problem: BaseException) -> Payload:
         "stdout_truncated": False,
         "value": None,
         "error": error_info(
-            "crash", type(problem).__name__, f"the sandbox could not run the request: {problem}"
+            "crash",
+            exact(type(problem).__name__),
+            f"the sandbox could not run the request: {exception_text(problem)}",
         ),
     }
 

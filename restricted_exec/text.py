@@ -25,6 +25,7 @@ __all__ = [
     "encodable",
     "encodable_data",
     "exact",
+    "exception_text",
     "json_for_terminal",
     "printable",
 ]
@@ -107,3 +108,25 @@ def json_for_terminal(json_text: str) -> str:
     CSI, DEL, bidirectional overrides) written as ``\\uXXXX`` escapes: the same JSON to a
     parser, inert on a screen. Outside strings JSON holds none of these characters."""
     return json_text.translate(_JSON_ESCAPED)
+
+
+_PLAIN_ARGUMENT_TYPES = frozenset({str, int, float, bool, type(None)})
+# __str__ methods that format only the exception's arguments.
+_ARGUMENTS_ONLY = (BaseException.__str__, KeyError.__str__)
+_ARGUMENTS = BaseException.__dict__["args"]
+
+
+def exception_text(problem: BaseException) -> str:
+    """``Type: message`` of an exception that may be a program's, made without running any
+    of its code. ``str()`` of an exception calls its class's ``__str__`` and its arguments'
+    ``__str__``/``__repr__``: after a run, or in the host, that would be program code outside
+    the run's guards (red-team round 9 escaped that way). The message is kept only when
+    the class formats nothing but plain arguments; otherwise just the type is named."""
+    kind = type(problem)
+    name = exact(kind.__name__)
+    arguments = _ARGUMENTS.__get__(problem)
+    if getattr(kind, "__str__", None) in _ARGUMENTS_ONLY and all(
+        type(argument) in _PLAIN_ARGUMENT_TYPES for argument in arguments
+    ):
+        return f"{name}: {problem}"
+    return f"{name} (its message is not shown: it could run the program's code)"

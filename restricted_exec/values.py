@@ -102,8 +102,7 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
             raise UnsupportedValue(f"{path}: {_SIGNALLING_NAN}")
         return {_TAG: "decimal", "value": str(value)}
     if kind is Fraction:
-        assert isinstance(value, Fraction)
-        numerator, denominator = value.numerator, value.denominator
+        numerator, denominator = _fraction_parts(value, path)
         if max(numerator.bit_length(), denominator.bit_length()) <= _PLAIN_INT_BITS:
             return {_TAG: "fraction", "value": str(value)}
         # str() would need int -> str beyond Python's digit limit (and quadratic time).
@@ -453,10 +452,22 @@ def _costly_to_compare(key: Any) -> bool:
             )
         )
     if kind is Fraction:
-        return bool(
-            key.numerator.bit_length() > _COSTLY_BITS or key.denominator.bit_length() > _COSTLY_BITS
-        )
+        numerator, denominator = _fraction_parts(key, "value: a dict key")
+        return max(numerator.bit_length(), denominator.bit_length()) > _COSTLY_BITS
     return False
+
+
+def _fraction_parts(value: Any, path: str) -> tuple[int, int]:
+    """The numerator and denominator of an exact Fraction, which must be exact ints.
+
+    Fraction is a Python class whose constructor stores what a duck-typed argument hands it
+    (a float subclass's ``as_integer_ratio``, an int subclass's ``numerator``): reading its
+    parts as numbers would run the program's methods while the value is encoded, after the
+    program has finished (red-team round 9)."""
+    numerator, denominator = value._numerator, value._denominator
+    if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
+        raise UnsupportedValue(f"{path}: a Fraction whose parts are not plain ints")
+    return numerator, denominator
 
 
 def _may_collide_costly(keys: list[Any]) -> bool:

@@ -86,9 +86,17 @@ def _report_failure() -> None:
     """Tell the host why the child's machinery failed (a bug to diagnose, never the program's
     doing: run_prepared handles the program's errors). Best effort; the exit code says the rest."""
     try:
+        import sys
         import traceback
 
-        text = traceback.format_exc()[-frames.MAX_FAILURE_TEXT :].encode("utf-8", "replace")
+        from restricted_exec.text import exception_text
+
+        # Not traceback.format_exc(): it calls str() of the exception, which may be a
+        # program's and run its code outside the run (red-team round 9).
+        problem = sys.exc_info()[1]
+        lines = traceback.format_tb(problem.__traceback__) if problem is not None else []
+        described = exception_text(problem) if problem is not None else "no exception"
+        text = ("".join(lines) + described).encode("utf-8", "replace")
         text = text[-frames.MAX_FAILURE_TEXT :]
         header = frames.ReplyHeader(0, 0, 0, len(text), failure=True)
         _send_all(frames.CHILD_SOCKET_FD, frames.encode_reply(header) + text)

@@ -15,7 +15,8 @@ import pytest
 
 import restricted_exec
 from restricted_exec import ExecutionResult, Policy
-from restricted_exec.catalogue import CATALOGUE
+from restricted_exec.catalogue import CATALOGUE, DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.compiler import compile_source
 from restricted_exec.modules import ModuleTable
 
 PROCESS = Policy(isolation="process")
@@ -1141,3 +1142,141 @@ def test_a_groupindex_read_by_name_is_a_copy_too() -> None:
     )
     assert result.status == "ok", result
     assert result.stdout == "True True\nTrue True\n"
+
+
+# Round 9 (full escape): a Fraction built from a float subclass's as_integer_ratio held the
+# program's objects as its parts; encoding the value called their methods after the run had
+# ended, where the Enum guards were off and str() of the exception ran the program's code.
+FRACTION_WITH_PROGRAM_PARTS = """
+import fractions
+class Part:
+    def bit_length(self):
+        raise ValueError("program code ran while the value was encoded")
+class F(float):
+    def as_integer_ratio(self):
+        return (Part(), 1)
+fractions.Fraction(F(1.5))
+"""
+
+
+def test_a_returned_fraction_runs_none_of_the_program_s_code_while_it_is_encoded() -> None:
+    result = run(FRACTION_WITH_PROGRAM_PARTS)
+    assert result.status == "error", result
+    assert result.error is not None
+    assert result.error.message == "value: a Fraction whose parts are not plain ints"
+
+
+def test_an_exception_is_described_without_running_any_of_its_code() -> None:
+    from restricted_exec.text import exception_text
+
+    ran: list[str] = []
+
+    class Loud(Exception):
+        def __str__(self) -> str:
+            ran.append("__str__")
+            return "loud"
+
+    class Argument:
+        def __repr__(self) -> str:
+            ran.append("__repr__")
+            return "argument"
+
+        __str__ = __repr__
+
+    assert exception_text(ValueError("plain", 3)) == "ValueError: ('plain', 3)"
+    assert exception_text(KeyError("k")) == "KeyError: 'k'"
+    for problem in (
+        Loud(),
+        ValueError(Argument()),
+        KeyError(Argument()),
+        OSError(1, "x", Argument()),
+    ):
+        assert "is not shown" in exception_text(problem), type(problem)
+    assert ran == []
+
+
+def test_the_sandbox_s_own_failure_reports_run_none_of_the_program_s_code() -> None:
+    # After a run (in the child, or on the host for inline runs) str() of a program's
+    # exception would run its __str__ outside the run's guards.
+    from restricted_exec import runtime
+    from restricted_exec.endings import host_failure_result
+
+    ran: list[str] = []
+
+    class Loud(Exception):
+        def __str__(self) -> str:
+            ran.append("__str__")
+            return "loud"
+
+    crash = runtime._crash(Loud())
+    outcome = compile_source("1", Policy().compile_settings())
+    failure = host_failure_result(outcome, Policy(), 0.0, Loud())
+    assert ran == []
+    assert "Loud" in crash["error"]["message"] and "Loud" in failure.error.message  # type: ignore[union-attr]
+
+
+def test_a_child_keeps_its_guards_on_after_the_program_has_run() -> None:
+    # Fail closed: in the child, code of the program's that still runs after its run (the
+    # round-9 escape made the functional Enum API put __reduce_ex__ into a class then) meets
+    # the same guards as during it.
+    import contextvars
+
+    from restricted_exec import runtime
+
+    outcome = compile_source("1", Policy().compile_settings())
+    assert outcome.code is not None
+    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    request = runtime.program_part(outcome.code, outcome.hoisted, options)
+    child = contextvars.copy_context()
+    child.run(runtime.run_request, request)
+
+    def make_enum_with_a_dunder() -> object:
+        return enum.Enum("E", [("__reduce_ex__", print), ("A", 1)])
+
+    with pytest.raises(ValueError, match="special name"):
+        child.run(make_enum_with_a_dunder)
+    assert make_enum_with_a_dunder() is not None  # outside the child's context: the host's own
+
+
+def test_a_class_statement_cannot_pass_private_keywords_to_a_catalogue_metaclass() -> None:
+    # Round 9: `_simple=True` made an IntFlag subclass share its base's member map.
+    for keywords in ("_simple=True", "**{'_simple': True}"):
+        result = run(f"import enum\nclass F(enum.IntFlag, {keywords}):\n    A = 1\n")
+        assert result.status == "error", result
+        assert result.error is not None and "'_simple' is not allowed" in result.error.message
+
+
+def test_typing_named_tuple_keyword_field_names_are_exact_text() -> None:
+    # Round 9: keyword field names skipped the exact-text copy, so the check judged a str
+    # subclass and typing built the class from what its __str__ said.
+    result = run(
+        """
+        import typing
+        class S(str):
+            def __str__(self):
+                return "gi_frame"
+        P = typing.NamedTuple("P", **{S("zz"): int})
+        print(P._fields)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "('zz',)\n"
+
+
+@pytest.mark.parametrize("parts", ["Part(), 1", "1, 0", "2, -4"])
+def test_a_fraction_built_from_an_int_subclass_s_parts_cannot_be_returned(parts: str) -> None:
+    result = run(
+        f"""
+        import fractions
+        class Part:
+            def bit_length(self):
+                raise ValueError("program code ran while the value was encoded")
+        class I(int):
+            numerator = property(lambda self: ({parts})[0])
+            denominator = property(lambda self: ({parts})[1])
+        fractions.Fraction(I(1))
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None
+    assert result.error.message == "value: a Fraction whose parts are not plain ints"
