@@ -146,8 +146,9 @@ class ClassFactory:
     __slots__ = ()
 
     def __prepare__(self, name: str, bases: tuple[Any, ...], **kwargs: Any) -> Any:
+        metaclass = metaclass_for(bases)  # refuses the bases first
         _refuse_private_class_keywords(kwargs)
-        namespace = metaclass_for(bases).__prepare__(name, bases, **kwargs)
+        namespace = metaclass.__prepare__(name, bases, **kwargs)
         namespace[_MARK_NAME] = _MARK
         return namespace
 
