@@ -73,6 +73,10 @@ MAX_VIOLATIONS = 100
 
 VALUE_HOOK = "_rx_value_"
 CHECK_HOOK = "_rx_check_"
+# Every function and lambda starts with `_rx_run_.ended and _rx_outside_()`: program code runs
+# only inside its own run (after it, or in another thread of an inline caller, it refuses).
+RUN_HOOK = "_rx_run_"
+OUTSIDE_HOOK = "_rx_outside_"
 WITH_HOOK = "_rx_with_"
 _HOIST_PREFIX = "_rx_"
 
@@ -481,8 +485,26 @@ class ProgramTransformer(RestrictingNodeTransformer):
         check = ast.Expr(ast.Call(func=ast.Name(CHECK_HOOK, ast.Load()), args=[], keywords=[]))
         return _located(check, like)
 
+    def _outside_its_run_test(self) -> ast.expr:
+        """``_rx_run_.ended and _rx_outside_()``: false inside the run, else raises."""
+        ended = ast.Attribute(value=ast.Name(RUN_HOOK, ast.Load()), attr="ended", ctx=ast.Load())
+        outside = ast.Call(func=ast.Name(OUTSIDE_HOOK, ast.Load()), args=[], keywords=[])
+        return ast.BoolOp(op=ast.And(), values=[ended, outside])
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        result = super().visit_Lambda(node)
+        # `lambda: body` becomes `lambda: (test) or body`, which is body inside its run.
+        test = ast.BoolOp(op=ast.Or(), values=[self._outside_its_run_test(), node.body])
+        node.body = _located(test, node.body)
+        return result  # type: ignore[return-value]
+
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         result = super().visit_FunctionDef(node)
+        # Program code runs only inside its own run: the first statement (after a docstring)
+        # checks it, before any of the body can run in another thread or after the run.
+        position = 1 if ast.get_docstring(node) is not None else 0
+        anchor = node.body[min(position, len(node.body) - 1)]
+        node.body.insert(position, _located(ast.Expr(self._outside_its_run_test()), anchor))
         if node.name == "__exit__" and node.body:
             # A program's __exit__ returning True would swallow inline mode's timeout.
             position = 1 if ast.get_docstring(node) is not None else 0

@@ -68,6 +68,7 @@ __all__ = [
     "PROGRAM_RUNNING",
     "AccessDenied",
     "ContextManagerGuard",
+    "OutsideItsRun",
     "RunGuards",
     "checked_public_getattr",
     "require_own",
@@ -87,6 +88,20 @@ a global: an inline run sets it for its own thread only."""
 PROGRAM_RUNNING: ContextVar[bool] = ContextVar("restricted_exec_program_running", default=False)
 """True while a program runs in this context: catalogue guards that patch a process-wide entry
 point (the functional Enum API) apply their rules only then, and leave the host's calls alone."""
+
+
+class OutsideItsRun(TypeError):
+    """A program's function was called outside its run: after the run ended, or from another
+    thread or run (a process-wide cache compared another caller's key with the program's
+    object, whose ``__eq__`` would have run there). Nothing of the function ran.
+
+    A TypeError, so that the catalogue's caches that treat an unusable key as a miss
+    (``typing``'s parameter caches) compute the answer afresh instead of failing."""
+
+
+def refuse_outside_its_run() -> bool:
+    raise OutsideItsRun("a program's code runs only inside its own run")
+
 
 _CHECKED_NAMES = RUNTIME_CHECKED | NONDETERMINISTIC_READS
 

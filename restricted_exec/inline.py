@@ -136,6 +136,7 @@ def run_inline(
             clear_shared_caches()
     except ExecutionInterrupted:
         WATCHDOG.finish(deadline)
+        clear_shared_caches()  # the interrupt may have cut the `finally` above short
         payload = ending(
             "timeout",
             "timeout",

@@ -15,6 +15,7 @@ import contextlib
 import decimal
 import dis
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from json.encoder import (  # type: ignore[attr-defined]
@@ -29,11 +30,18 @@ from typing import Any
 from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
 from restricted_exec.compiler import (
     CHECK_HOOK,
+    OUTSIDE_HOOK,
     PROGRAM_FILENAME,
+    RUN_HOOK,
     VALUE_HOOK,
     hoisted_global_name,
 )
-from restricted_exec.guards import DETERMINISTIC_RUN, PROGRAM_RUNNING, RunGuards
+from restricted_exec.guards import (
+    DETERMINISTIC_RUN,
+    PROGRAM_RUNNING,
+    RunGuards,
+    refuse_outside_its_run,
+)
 from restricted_exec.modules import ModuleTable
 from restricted_exec.protocol import decode_inputs, decode_program, encode_program
 from restricted_exec.safe_builtins import build_builtins
@@ -160,22 +168,64 @@ def _make_print(stream: _Stdout) -> Callable[..., None]:
 
 
 class _RunState:
+    """One run's state, and what every function of the program checks first: the
+    ``presence``'s ``ended`` (see compiler.RUN_HOOK). In a child, whose one thread runs only
+    this program, the presence is the state itself, ended once the run is over."""
+
     def __init__(self, interrupt: Callable[[], None] | None) -> None:
         self.value: Any = None
         self.interrupt = interrupt
         self.ended = False
 
+    @property
+    def presence(self) -> Any:
+        return self
+
+    def begin(self) -> None:
+        """Called in the run's thread as the program starts."""
+
+    def finish(self) -> None:
+        self.ended = True
+
     def capture_value(self, value: Any) -> None:
         self.value = value
 
     def check(self) -> None:
-        if self.ended:
+        if self.presence.ended:
             # A generator the program left suspended is finalised whenever the garbage
             # collector gets to it, in whatever thread: its `finally` (and `except`) blocks
             # start here, and must not run the program's code after its run is over.
             raise ExecutionInterrupted("the program's run has ended")
         if self.interrupt is not None:
             self.interrupt()
+
+
+class _RunThread(threading.local):
+    """Per thread: has the run this belongs to started and not ended, in this thread."""
+
+    ended = True  # in every thread but the run's, and in it once the run is over
+
+
+class _ThreadBoundRunState(_RunState):
+    """An inline run's state. The caller's process has other threads (other runs, the host),
+    and a process-wide cache can hand them the program's objects (typing's parameter caches
+    called a key's ``__eq__`` with another caller's argument): there, as after the run, the
+    run counts as ended, and none of the program's functions runs."""
+
+    def __init__(self, interrupt: Callable[[], None] | None) -> None:
+        super().__init__(interrupt)
+        self._presence = _RunThread()
+
+    @property
+    def presence(self) -> Any:
+        return self._presence
+
+    def begin(self) -> None:
+        self._presence.ended = False
+
+    def finish(self) -> None:
+        self.ended = True
+        self._presence.ended = True
 
 
 def build_globals(
@@ -217,6 +267,8 @@ def _program_independent_globals(
     program_globals.update(guards.hooks())
     program_globals[VALUE_HOOK] = state.capture_value
     program_globals[CHECK_HOOK] = state.check
+    program_globals[RUN_HOOK] = state.presence
+    program_globals[OUTSIDE_HOOK] = refuse_outside_its_run
     for name in options.preload:
         program_globals[name] = table.get(name)
     return program_globals
@@ -254,7 +306,7 @@ def execute(
         program does, except ExecutionInterrupted, which the inline runner owns.
     """
     stream = _Stdout(options.output_bytes)
-    state = _RunState(interrupt)
+    state = _ThreadBoundRunState(interrupt)
     return _run(
         code,
         options,
@@ -275,10 +327,11 @@ def _run(
     # inline run cannot leave the caller's thread deterministic (or not).
     token = DETERMINISTIC_RUN.set(options.deterministic)
     running = PROGRAM_RUNNING.set(True)
+    state.begin()
     try:
         return _execute(code, options, stream, state, make_globals)
     finally:
-        state.ended = True
+        state.finish()
         PROGRAM_RUNNING.reset(running)
         DETERMINISTIC_RUN.reset(token)
 
@@ -546,7 +599,7 @@ def warm_up() -> None:
     # benchmarks.cpu_per_run: ~470 -> ~430 page faults per child).
     for _ in range(CODE_WARM_UP_RUNS):
         warm_child()
-        run_prepared(prepare(_program_of_warm_child(), prepare_base()), b"")
+        _run_prepared(prepare(_program_of_warm_child(), prepare_base()), b"")
 
 
 _CHILD_WARM_PROGRAM = (
@@ -715,12 +768,18 @@ def prepare_to_share(program: bytes) -> Prepared | None:
 def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
     """Bind the inputs (see restricted_exec.protocol) and run a prepared program
     once; return the JSON payload. Never raises: a malformed request becomes a
-    payload with status ``crashed``."""
+    payload with status ``crashed``. The child's entry: see ``_run_prepared``."""
     # The child runs this one request and exits: its guards stay on from here to its end
     # (fail closed), not only while the program's code is on the stack; whatever of the
     # program still runs afterwards (its objects' methods, reached by the reply) is judged
     # as program code.
     PROGRAM_RUNNING.set(True)
+    return _run_prepared(prepared, inputs)
+
+
+def _run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
+    """``run_prepared`` without turning the process's guards on for good: the fork server's
+    warm-up runs the request path with it and stays a trusted process."""
     if prepared.failure is not None:
         payload = prepared.failure
     elif prepared.unrestricted is not None:

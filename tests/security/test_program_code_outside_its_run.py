@@ -1,0 +1,116 @@
+"""A program's code runs only inside its own run: never after it, never in another thread.
+
+Its objects can outlive the run or reach other threads through process-wide state (typing's
+parameter caches compared a program's key with another caller's, running its ``__eq__`` in
+that caller's thread; red-team round 10), and code the runtime ran on its objects after the
+run escaped the run's guards (round 9). Every function and lambda of a program therefore
+starts by checking its run (compiler.RUN_HOOK). The programs here are plain definitions, run
+by the test through the runtime's own pieces; nothing hostile runs in this process.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from restricted_exec import Policy, runtime
+from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.compiler import compile_source
+from restricted_exec.guards import OutsideItsRun
+
+DEFINITIONS = """
+def function(x):
+    "a docstring stays the first statement"
+    return x + 1
+lam = lambda x: x * 2
+class Widget:
+    def method(self):
+        return "method"
+def generator():
+    yield 1
+"""
+
+
+def _load(state: Any) -> dict[str, Any]:
+    outcome = compile_source(DEFINITIONS, Policy().compile_settings())
+    assert outcome.code is not None
+    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    program_globals = runtime.build_globals(
+        outcome.hoisted, {}, options, runtime._Stdout(1_000), state
+    )
+    exec(outcome.code, program_globals)
+    return program_globals
+
+
+def _calls(program: dict[str, Any]) -> list[Callable[[], Any]]:
+    return [
+        lambda: program["function"](1),
+        lambda: program["lam"](2),
+        lambda: program["Widget"]().method(),
+        lambda: next(program["generator"]()),
+    ]
+
+
+@pytest.mark.parametrize("make_state", [runtime._RunState, runtime._ThreadBoundRunState])
+def test_a_program_s_functions_run_inside_its_run_and_refuse_after_it(
+    make_state: Callable[[None], Any],
+) -> None:
+    state = make_state(None)
+    state.begin()
+    program = _load(state)
+    assert [call() for call in _calls(program)] == [2, 4, "method", 1]
+    assert program["function"].__doc__ == "a docstring stays the first statement"
+    state.finish()
+    for call in _calls(program):
+        with pytest.raises(OutsideItsRun):
+            call()
+
+
+def test_an_inline_run_s_functions_refuse_in_every_other_thread_while_it_runs() -> None:
+    state = runtime._ThreadBoundRunState(None)
+    state.begin()  # this thread is the run's
+    program = _load(state)
+    outcomes: list[object] = []
+
+    def other_thread() -> None:
+        for call in _calls(program):
+            try:
+                outcomes.append(call())
+            except OutsideItsRun:
+                outcomes.append("refused")
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert outcomes == ["refused"] * 4
+    assert program["function"](1) == 2  # still fine in the run's own thread
+    state.finish()
+
+
+def test_a_refusal_is_a_type_error_so_typing_s_cache_answers_afresh() -> None:
+    # What a program's key in typing's shared cache does once refused: the lookup of another
+    # caller (another run, the host) treats it as a miss and builds its own alias.
+    class ProgramKey:
+        outside_its_run = False  # as the run's functions see it: inside, then not
+
+        def __hash__(self) -> int:
+            return hash(int)
+
+        def __eq__(self, other: object) -> bool:
+            if ProgramKey.outside_its_run:
+                raise OutsideItsRun("a program's code runs only inside its own run")
+            return other is self
+
+    planted = typing.List[ProgramKey()]  # type: ignore[misc]  # noqa: UP006
+    ProgramKey.outside_its_run = True
+    try:
+        looked_up = typing.List[int]  # noqa: UP006
+        assert looked_up is not planted
+        assert typing.get_args(looked_up) == (int,)
+    finally:
+        for clear in typing._cleanups:  # type: ignore[attr-defined]
+            clear()
