@@ -61,7 +61,13 @@ from restricted_exec.formatting import (
     unbound_format,
     unbound_format_map,
 )
-from restricted_exec.ownership import CLASS_FACTORY, PROGRAM_FILENAME, is_own, is_program_class
+from restricted_exec.ownership import (
+    CLASS_FACTORY,
+    PROGRAM_FILENAME,
+    forwarding_reason,
+    is_own,
+    is_program_class,
+)
 
 __all__ = [
     "DETERMINISTIC_RUN",
@@ -126,7 +132,10 @@ def _attribute_name(name: object) -> str:
 
 
 def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
-    if name == "obj" and isinstance(obj, AttributeError | memoryview):
+    # An object that forwards attribute access reads `obj` of whatever it wraps.
+    if name == "obj" and (
+        isinstance(obj, AttributeError | memoryview) or forwarding_reason(type(obj)) is not None
+    ):
         raise AccessDenied(
             f'"{name}" of {type(obj).__name__} would hand out the object behind the failed '
             "lookup, which the program may never have held"
@@ -390,6 +399,11 @@ def safe_type(*args: Any) -> type:
             "type() of a class is its metaclass, which programs cannot use; "
             "compare classes directly instead"
         )
+    reason = forwarding_reason(result)
+    if reason is not None:
+        # Its constructor would wrap any object the program chooses, and typing's aliases
+        # take a name their __reduce__ looks up in typing's globals (red-team round 10).
+        raise AccessDenied(f"type() of a {result.__name__} is not available to programs: {reason}")
     return result
 
 

@@ -168,6 +168,12 @@ def _read_only_view(value: Mapping[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(ReadOnlyMapping(value))
 
 
+def _translation_table(value: Mapping[int, Any]) -> tuple[Any, ...]:
+    """A ``str.translate`` table as a tuple (ordinal -> replacement, every other ordinal to
+    itself; past its end, unchanged): immutable, and as fast as the dict it replaces."""
+    return tuple(value.get(ordinal, ordinal) for ordinal in range(max(value) + 1))
+
+
 def load_catalogue_module(name: str) -> ModuleType:
     """Import a catalogue module for real (trusted code only), its shared state frozen."""
     if name not in CATALOGUE:
@@ -194,6 +200,9 @@ FROZEN_ATTRIBUTES: dict[str, dict[tuple[str | None, str], Callable[[Any], Any]]]
     "textwrap": {("TextWrapper", "unicode_whitespace_trans"): ReadOnlyMapping},
     # Every Field made without metadata gets this one mappingproxy of one shared dict.
     "dataclasses": {(None, "_EMPTY_METADATA"): _read_only_view},
+    # re.escape(s) calls s.translate(_special_chars_map): a str subclass's own translate got
+    # the dict every later re.escape uses (red-team round 10).
+    "re": {(None, "_special_chars_map"): _translation_table},
 }
 _frozen: set[tuple[str, str | None, str]] = set()
 

@@ -104,12 +104,19 @@ def refused_base(base: type) -> str | None:
     origin: a subclass of ``type(typing.List[int])`` wrote ``json.JSONEncoder``'s attributes);
     nor if the stdlib trusts the object as a record it made itself.
     """
-    if issubclass(base, _FORWARDING_C_CLASSES):
-        return "its instances forward attribute access to another object"
     if issubclass(base, _RECORDS_THE_STDLIB_TRUSTS):
         return "the standard library trusts its instances as records it made itself"
+    return forwarding_reason(base)
+
+
+def forwarding_reason(cls: type) -> str | None:
+    """Why instances of ``cls`` (not the program's) hand attribute access on to another
+    object, or None. Such an object cannot be the program's own, nor may the program build
+    one around an object of its choosing (``type(list[int])(error, ())`` read ``error.obj``)."""
+    if issubclass(cls, _FORWARDING_C_CLASSES):
+        return "its instances forward attribute access to another object"
     for hook in _ATTRIBUTE_HOOKS:
-        found = mro_lookup(base, hook)
+        found = mro_lookup(cls, hook)
         if found is not None and type(found[1]) is FunctionType and not is_program_class(found[0]):
             return f"its {hook} is the catalogue's ({found[0].__qualname__})"
     return None

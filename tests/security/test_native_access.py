@@ -10,6 +10,8 @@ import dataclasses
 import enum
 import json
 import textwrap
+import types
+import typing
 
 import pytest
 
@@ -538,7 +540,29 @@ def test_a_program_class_cannot_derive_from_a_class_that_forwards_attribute_acce
 ) -> None:
     result = run(f"import typing\nclass Forwarder({base}):\n    pass")
     assert result.status == "error", result
-    assert result.error is not None and "programs cannot subclass" in result.error.message
+    # Since round 10, type() no longer hands out these classes at all (the first refusal);
+    # the class factory's refusal is proven on its own below.
+    assert result.error is not None
+    assert (
+        "programs cannot subclass" in result.error.message
+        or "is not available to programs" in result.error.message
+    )
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        types.GenericAlias,
+        type(typing.List[int]),  # noqa: UP006
+        super,
+        type(typing.Union),
+    ],
+)
+def test_the_class_factory_refuses_every_base_that_forwards_attribute_access(base: type) -> None:
+    from restricted_exec.ownership import metaclass_for
+
+    with pytest.raises(TypeError, match="programs cannot subclass"):
+        metaclass_for((base,))
 
 
 def test_the_round_2_escape_through_a_generic_alias_subclass_is_closed() -> None:
@@ -1280,3 +1304,74 @@ def test_a_fraction_built_from_an_int_subclass_s_parts_cannot_be_returned(parts:
     assert result.status == "error", result
     assert result.error is not None
     assert result.error.message == "value: a Fraction whose parts are not plain ints"
+
+
+# Round 10 (full escape): type() handed out typing's alias class, whose constructor takes any
+# origin and name; dataclasses.asdict deep-copied the alias, and its __reduce__ looked the name
+# up in typing's globals with the program's key: the real __import__.
+ALIAS_BUILT_BY_THE_PROGRAM = """
+import typing, dataclasses
+class K:
+    def __init__(self, s):
+        self.s = s
+    def __hash__(self):
+        return hash(self.s)
+    def __eq__(self, other):
+        return other == self.s
+@dataclasses.dataclass
+class D:
+    v: object
+alias = type(typing.List[int])(int, (K("__import__"),), name=K("__builtins__"))
+print(dataclasses.asdict(D(alias))["v"])
+"""
+
+
+@pytest.mark.parametrize(
+    "expression", ["typing.List[int]", "typing.List", "list[int]", "typing.Union[int, str]"]
+)
+def test_type_of_an_object_that_forwards_attribute_access_is_refused(expression: str) -> None:
+    result = run(f"import typing\ntype({expression})")
+    assert result.status == "error", result
+    assert result.error is not None and "is not available to programs" in result.error.message
+
+
+def test_the_round_10_escape_through_a_typing_alias_the_program_built_is_closed() -> None:
+    result = run(ALIAS_BUILT_BY_THE_PROGRAM)
+    assert result.status == "error", result
+    assert "built-in function" not in result.stdout
+    assert result.error is not None and "is not available to programs" in result.error.message
+
+
+def test_obj_is_refused_through_any_object_that_forwards_attribute_access() -> None:
+    # `alias.obj` reads the wrapped error's obj: the receiver is not an AttributeError.
+    from types import GenericAlias
+
+    from restricted_exec.guards import AccessDenied, checked_public_getattr
+
+    failed = AttributeError("no attribute", name="nosuch", obj=json)
+    with pytest.raises(AccessDenied, match="obj"):
+        checked_public_getattr(GenericAlias(failed, ()), "obj")
+    with pytest.raises(AccessDenied, match="obj"):
+        checked_public_getattr(failed, "obj")
+
+
+def test_re_escape_hands_no_shared_table_to_a_program_s_translate() -> None:
+    # Round 10: re.escape(s) calls s.translate(<the table every re.escape uses>).
+    result = run(
+        """
+        import re
+        class S(str):
+            def translate(self, table):
+                global grabbed
+                grabbed = table
+                return str.translate(str(self), table)
+        re.escape(S("x"))
+        try:
+            grabbed[ord("a")] = "[^"
+        except TypeError:
+            print("read-only")
+        print(re.escape("a.b c~ü"))
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "read-only\n" + "a\\.b\\ c\\~ü\n"
