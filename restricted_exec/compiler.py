@@ -20,6 +20,9 @@ source                                 compiled as
 ``for x in it``                        ``for x in _getiter_(it)``
 ``with cm as x:``                      ``with _rx_with_(cm) as x:`` - no traceback to __exit__
 ``class C(B): ...``                    ``class C(B, metaclass=__metaclass__)``
+``def f(): body`` / ``lambda: e``      first ``_rx_run_.ended and _rx_outside_()`` - runs only
+                                       inside its own run (``(that) or e`` for a lambda)
+``except:``/``finally:`` blocks        first ``_rx_check_()`` - inline timeouts, ended runs
 ``math.sqrt`` (preloaded, not rebound)  ``_rx_math__sqrt`` - bound to the proxy's value
 last expression statement ``e``        ``_rx_value_(e)`` - the REPL-like result
 =====================================  =========================================

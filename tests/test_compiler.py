@@ -179,7 +179,15 @@ def test_generated_code_calls_only_the_documented_hooks() -> None:
         "a = A()\nprint('{}'.format(a._v))\nfor i in range(2): pass"
     )
     hooks = {n for n in names if n.startswith("_") and n.endswith("_") and not n.startswith("__")}
-    assert hooks == {"_write_", "_private_", "_special_", "_getattr_", "_getiter_"}
+    assert hooks == {
+        "_write_",
+        "_private_",
+        "_special_",
+        "_getattr_",
+        "_getiter_",
+        "_rx_run_",
+        "_rx_outside_",
+    }
 
 
 def test_a_node_type_without_a_reviewed_visitor_is_refused() -> None:

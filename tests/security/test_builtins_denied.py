@@ -83,6 +83,12 @@ class _NullStream:
 
 
 class _NullState:
+    ended = False
+
+    @property
+    def presence(self) -> _NullState:
+        return self
+
     def capture_value(self, value: object) -> None:
         return None
 
