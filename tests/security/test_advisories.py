@@ -181,14 +181,13 @@ def _run_globals() -> dict[str, object]:
         def write(self, text: str) -> int:
             return len(text)
 
-    class State:
-        def capture_value(self, value: object) -> None:
-            return None
-
-        def check(self) -> None:
-            return None
-
-    return runtime.build_globals((), {}, options, Stream(), State())  # type: ignore[arg-type]
+    return runtime.build_globals(
+        (),
+        {},
+        options,
+        Stream(),  # type: ignore[arg-type]
+        runtime._RunState(None),
+    )
 
 
 def test_restricted_python_9_iteration_guard_is_plain_iter() -> None:
