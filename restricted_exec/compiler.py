@@ -20,8 +20,8 @@ source                                 compiled as
 ``for x in it``                        ``for x in _getiter_(it)``
 ``with cm as x:``                      ``with _rx_with_(cm) as x:`` - no traceback to __exit__
 ``class C(B): ...``                    ``class C(B, metaclass=__metaclass__)``
-``def f(): body`` / ``lambda: e``      first ``_rx_run_.ended and _rx_outside_()`` - runs only
-                                       inside its own run (``(that) or e`` for a lambda)
+``def f(): body`` / ``lambda: e``      first ``_rx_run_.on or _rx_outside_()`` - runs only
+                                       inside its own run (``(that) and e`` for a lambda)
 ``except:``/``finally:`` blocks        first ``_rx_check_()`` - inline timeouts, ended runs
 ``math.sqrt`` (preloaded, not rebound)  ``_rx_math__sqrt`` - bound to the proxy's value
 last expression statement ``e``        ``_rx_value_(e)`` - the REPL-like result
@@ -76,8 +76,11 @@ MAX_VIOLATIONS = 100
 
 VALUE_HOOK = "_rx_value_"
 CHECK_HOOK = "_rx_check_"
-# Every function and lambda starts with `_rx_run_.ended and _rx_outside_()`: program code runs
-# only inside its own run (after it, or in another thread of an inline caller, it refuses).
+# Every function and lambda starts with `_rx_run_.on or _rx_outside_()` (in a child, whose one
+# thread runs only this program), or `_rx_run_.__dict__ or _rx_outside_()` (inline, where
+# `_rx_run_` is thread-local and only `__dict__` is read without a comparison that would move
+# a RecursionError): program code runs only inside its own run, never after it nor in another
+# thread (runtime._Presence).
 RUN_HOOK = "_rx_run_"
 OUTSIDE_HOOK = "_rx_outside_"
 WITH_HOOK = "_rx_with_"
@@ -101,6 +104,9 @@ class CompileSettings:
     preload: tuple[str, ...]
     max_source_bytes: int
     deterministic: bool = False
+    # Inline runs share the process with other threads: each function's run check is then
+    # per thread (see RUN_HOOK), which costs a little more than a child's.
+    thread_bound: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,16 +494,18 @@ class ProgramTransformer(RestrictingNodeTransformer):
         check = ast.Expr(ast.Call(func=ast.Name(CHECK_HOOK, ast.Load()), args=[], keywords=[]))
         return _located(check, like)
 
-    def _outside_its_run_test(self) -> ast.expr:
-        """``_rx_run_.ended and _rx_outside_()``: false inside the run, else raises."""
-        ended = ast.Attribute(value=ast.Name(RUN_HOOK, ast.Load()), attr="ended", ctx=ast.Load())
+    def _inside_its_run_test(self) -> ast.expr:
+        """``_rx_run_.on or _rx_outside_()`` (``.__dict__`` inline): true inside the run, else
+        raises."""
+        attribute = "__dict__" if self.settings.thread_bound else "on"
+        on = ast.Attribute(value=ast.Name(RUN_HOOK, ast.Load()), attr=attribute, ctx=ast.Load())
         outside = ast.Call(func=ast.Name(OUTSIDE_HOOK, ast.Load()), args=[], keywords=[])
-        return ast.BoolOp(op=ast.And(), values=[ended, outside])
+        return ast.BoolOp(op=ast.Or(), values=[on, outside])
 
     def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
         result = super().visit_Lambda(node)
-        # `lambda: body` becomes `lambda: (test) or body`, which is body inside its run.
-        test = ast.BoolOp(op=ast.Or(), values=[self._outside_its_run_test(), node.body])
+        # `lambda: body` becomes `lambda: (test) and body`, which is body inside its run.
+        test = ast.BoolOp(op=ast.And(), values=[self._inside_its_run_test(), node.body])
         node.body = _located(test, node.body)
         return result  # type: ignore[return-value]
 
@@ -507,7 +515,7 @@ class ProgramTransformer(RestrictingNodeTransformer):
         # checks it, before any of the body can run in another thread or after the run.
         position = 1 if ast.get_docstring(node) is not None else 0
         anchor = node.body[min(position, len(node.body) - 1)]
-        node.body.insert(position, _located(ast.Expr(self._outside_its_run_test()), anchor))
+        node.body.insert(position, _located(ast.Expr(self._inside_its_run_test()), anchor))
         if node.name == "__exit__" and node.body:
             # A program's __exit__ returning True would swallow inline mode's timeout.
             position = 1 if ast.get_docstring(node) is not None else 0

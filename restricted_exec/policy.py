@@ -130,6 +130,7 @@ class Policy(BaseModel):
             preload=self.preload,
             max_source_bytes=self.max_source_bytes,
             deterministic=self.deterministic,
+            thread_bound=self.isolation == "inline",
         )
 
     def digest(self) -> str:

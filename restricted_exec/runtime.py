@@ -167,65 +167,49 @@ def _make_print(stream: _Stdout) -> Callable[..., None]:
     return print_
 
 
-class _RunState:
-    """One run's state, and what every function of the program checks first: the
-    ``presence``'s ``ended`` (see compiler.RUN_HOOK). In a child, whose one thread runs only
-    this program, the presence is the state itself, ended once the run is over."""
+class _Presence:
+    """What every function of a program checks first (compiler.RUN_HOOK): ``on``, or whether
+    the instance dict is non-empty, both true exactly while the run is on. A plain object in
+    a child, whose one thread runs only this program."""
 
-    def __init__(self, interrupt: Callable[[], None] | None) -> None:
-        self.value: Any = None
-        self.interrupt = interrupt
-        self.ended = False
-
-    @property
-    def presence(self) -> Any:
-        return self
+    on = False  # the instance attribute exists only while the run is on
 
     def begin(self) -> None:
-        """Called in the run's thread as the program starts."""
+        self.on = True
 
-    def finish(self) -> None:
-        self.ended = True
+    def end(self) -> None:
+        self.__dict__.clear()
+
+    def is_on(self) -> bool:
+        return bool(self.__dict__)
+
+
+class _ThreadPresence(_Presence, threading.local):
+    """An inline run's presence: the instance dict is per thread, so the run is on only in the
+    run's own thread. The caller's process has other threads (other runs, the host), and a
+    process-wide cache can hand them the program's objects (typing's parameter caches called
+    a key's ``__eq__`` with another caller's argument): there none of its functions runs."""
+
+
+class _RunState:
+    """One run's state."""
+
+    def __init__(self, interrupt: Callable[[], None] | None, *, thread_bound: bool = False):
+        self.value: Any = None
+        self.interrupt = interrupt
+        self.presence: _Presence = _ThreadPresence() if thread_bound else _Presence()
 
     def capture_value(self, value: Any) -> None:
         self.value = value
 
     def check(self) -> None:
-        if self.presence.ended:
+        if not self.presence.is_on():
             # A generator the program left suspended is finalised whenever the garbage
             # collector gets to it, in whatever thread: its `finally` (and `except`) blocks
             # start here, and must not run the program's code after its run is over.
             raise ExecutionInterrupted("the program's run has ended")
         if self.interrupt is not None:
             self.interrupt()
-
-
-class _RunThread(threading.local):
-    """Per thread: has the run this belongs to started and not ended, in this thread."""
-
-    ended = True  # in every thread but the run's, and in it once the run is over
-
-
-class _ThreadBoundRunState(_RunState):
-    """An inline run's state. The caller's process has other threads (other runs, the host),
-    and a process-wide cache can hand them the program's objects (typing's parameter caches
-    called a key's ``__eq__`` with another caller's argument): there, as after the run, the
-    run counts as ended, and none of the program's functions runs."""
-
-    def __init__(self, interrupt: Callable[[], None] | None) -> None:
-        super().__init__(interrupt)
-        self._presence = _RunThread()
-
-    @property
-    def presence(self) -> Any:
-        return self._presence
-
-    def begin(self) -> None:
-        self._presence.ended = False
-
-    def finish(self) -> None:
-        self.ended = True
-        self._presence.ended = True
 
 
 def build_globals(
@@ -306,7 +290,7 @@ def execute(
         program does, except ExecutionInterrupted, which the inline runner owns.
     """
     stream = _Stdout(options.output_bytes)
-    state = _ThreadBoundRunState(interrupt)
+    state = _RunState(interrupt, thread_bound=True)
     return _run(
         code,
         options,
@@ -327,11 +311,11 @@ def _run(
     # inline run cannot leave the caller's thread deterministic (or not).
     token = DETERMINISTIC_RUN.set(options.deterministic)
     running = PROGRAM_RUNNING.set(True)
-    state.begin()
+    state.presence.begin()
     try:
         return _execute(code, options, stream, state, make_globals)
     finally:
-        state.finish()
+        state.presence.end()
         PROGRAM_RUNNING.reset(running)
         DETERMINISTIC_RUN.reset(token)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from rx_sec import assert_no_leak, assert_policy_violation, assert_refused, run
 
-from restricted_exec.runtime import RunOptions, build_globals
+from restricted_exec.runtime import RunOptions, _RunState, build_globals
 
 DENIED_CALLS = {
     "open": 'open("/etc/passwd").read()',
@@ -60,7 +60,7 @@ TABLE_ABSENT = sorted(n for n in DENIED_CALLS if n != "__import__")
 
 def _run_builtins() -> dict[str, object]:
     options = RunOptions(modules=frozenset({"math"}), preload=(), output_bytes=100)
-    return build_globals((), {}, options, _NullStream(), _NullState())["__builtins__"]
+    return build_globals((), {}, options, _NullStream(), _RunState(None))["__builtins__"]
 
 
 @pytest.mark.parametrize("name", TABLE_ABSENT, ids=TABLE_ABSENT)
@@ -80,20 +80,6 @@ def test_run_builtins_import_is_the_guarded_one() -> None:
 class _NullStream:
     def write(self, text: str) -> int:
         return len(text)
-
-
-class _NullState:
-    ended = False
-
-    @property
-    def presence(self) -> _NullState:
-        return self
-
-    def capture_value(self, value: object) -> None:
-        return None
-
-    def check(self) -> None:
-        return None
 
 
 @pytest.mark.parametrize(

@@ -35,8 +35,10 @@ def generator():
 """
 
 
-def _load(state: Any) -> dict[str, Any]:
-    outcome = compile_source(DEFINITIONS, Policy().compile_settings())
+def _load(state: Any, *, inline: bool) -> dict[str, Any]:
+    # Each isolation mode compiles its own form of the check (compiler.RUN_HOOK).
+    policy = Policy(isolation="inline" if inline else "process")
+    outcome = compile_source(DEFINITIONS, policy.compile_settings())
     assert outcome.code is not None
     options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
     program_globals = runtime.build_globals(
@@ -55,25 +57,29 @@ def _calls(program: dict[str, Any]) -> list[Callable[[], Any]]:
     ]
 
 
-@pytest.mark.parametrize("make_state", [runtime._RunState, runtime._ThreadBoundRunState])
+@pytest.mark.parametrize(
+    ("thread_bound", "inline_code"),
+    [(False, False), (True, True), (False, True), (True, False)],
+    ids=["child", "inline", "inline-code-in-a-child", "child-code-inline"],
+)
 def test_a_program_s_functions_run_inside_its_run_and_refuse_after_it(
-    make_state: Callable[[None], Any],
+    thread_bound: bool, inline_code: bool
 ) -> None:
-    state = make_state(None)
-    state.begin()
-    program = _load(state)
+    state = runtime._RunState(None, thread_bound=thread_bound)
+    state.presence.begin()
+    program = _load(state, inline=inline_code)
     assert [call() for call in _calls(program)] == [2, 4, "method", 1]
     assert program["function"].__doc__ == "a docstring stays the first statement"
-    state.finish()
+    state.presence.end()
     for call in _calls(program):
         with pytest.raises(OutsideItsRun):
             call()
 
 
 def test_an_inline_run_s_functions_refuse_in_every_other_thread_while_it_runs() -> None:
-    state = runtime._ThreadBoundRunState(None)
-    state.begin()  # this thread is the run's
-    program = _load(state)
+    state = runtime._RunState(None, thread_bound=True)
+    state.presence.begin()  # this thread is the run's
+    program = _load(state, inline=True)
     outcomes: list[object] = []
 
     def other_thread() -> None:
@@ -88,7 +94,7 @@ def test_an_inline_run_s_functions_refuse_in_every_other_thread_while_it_runs() 
     worker.join()
     assert outcomes == ["refused"] * 4
     assert program["function"](1) == 2  # still fine in the run's own thread
-    state.finish()
+    state.presence.end()
 
 
 def test_a_refusal_is_a_type_error_so_typing_s_cache_answers_afresh() -> None:
@@ -114,3 +120,22 @@ def test_a_refusal_is_a_type_error_so_typing_s_cache_answers_afresh() -> None:
     finally:
         for clear in typing._cleanups:  # type: ignore[attr-defined]
             clear()
+
+
+def test_the_run_check_moves_no_recursion_error() -> None:
+    # The check reads an attribute and tests a dict: no call, no comparison, so a runaway
+    # recursion still stops where CPython stops it, with CPython's message.
+    state = runtime._RunState(None, thread_bound=True)
+    state.presence.begin()
+    outcome = compile_source(
+        "def depth(n):\n    return depth(n + 1)\n",
+        Policy(isolation="inline").compile_settings(),
+    )
+    assert outcome.code is not None
+    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    program = runtime.build_globals(outcome.hoisted, {}, options, runtime._Stdout(1_000), state)
+    exec(outcome.code, program)
+    with pytest.raises(RecursionError) as raised:
+        program["depth"](0)
+    assert str(raised.value) == "maximum recursion depth exceeded"
+    state.presence.end()
