@@ -6,6 +6,7 @@ both alike. The before tree is any checkout of this project, e.g.
 ``git archive <commit> | tar -x -C /tmp/before``.
 
     python -m benchmarks.tree_ab --before /tmp/before [--after .] [--runs 400] [--tenant NAME]
+        [--source benchmarks/programs/recursive_fib.py] [--isolation inline]
 
 The workers import restricted_exec from their tree (PYTHONPATH), with this interpreter.
 """
@@ -26,7 +27,7 @@ SOURCE = ROOT / "examples" / "compound_interest.py"
 _WORKER = """
 import sys, time
 from restricted_exec import Policy, Sandbox
-sandbox = Sandbox(Policy(timeout_s=10, memory_mb=256))
+sandbox = Sandbox(Policy(timeout_s=10, memory_mb=256, isolation=sys.argv[3]))
 program = sandbox.compile_program(open(sys.argv[1]).read())
 tenant = sys.argv[2] or None
 for _ in sys.stdin:
@@ -54,12 +55,21 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=400, help="measured runs per side")
     parser.add_argument("--gap-ms", type=float, default=3.0, help="pause before each call")
     parser.add_argument("--tenant", default="", help="run every call as this tenant")
+    parser.add_argument("--source", type=Path, default=SOURCE, help="the program to run")
+    parser.add_argument("--isolation", choices=("process", "inline"), default="process")
     args = parser.parse_args()
     sides = {f"before ({args.before})": args.before, f"after ({args.after})": args.after}
     workers: dict[str, subprocess.Popen[str]] = {}
     for name, tree in sides.items():
         workers[name] = subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(SOURCE), args.tenant],
+            [
+                sys.executable,
+                "-c",
+                _WORKER,
+                str(args.source.resolve()),
+                args.tenant,
+                args.isolation,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -86,7 +96,10 @@ def main() -> None:
                 worker.stdin.close()
             worker.wait()
     tenant = f", tenant {args.tenant!r}" if args.tenant else ", no tenant"
-    print(f"compound interest, Program.run, {args.runs} runs each, {args.gap_ms:g} ms gaps{tenant}")
+    print(
+        f"{args.source.name}, {args.isolation}, Program.run, {args.runs} runs each, "
+        f"{args.gap_ms:g} ms gaps{tenant}"
+    )
     for name, values in samples.items():
         print(_summary(name, values))
 
