@@ -22,7 +22,9 @@ source                                 compiled as
 ``class C(B): ...``                    ``class C(B, metaclass=__metaclass__)``
 ``def f(): body`` / ``lambda: e``      first ``_rx_run_.on or _rx_outside_()`` - runs only
                                        inside its own run (``(that) and e`` for a lambda)
-``except:``/``finally:`` blocks        first ``_rx_check_()`` - inline timeouts, ended runs
+``except E:`` / ``finally:`` blocks    first ``_rx_check_()`` - inline timeouts, ended runs;
+                                       ``E`` itself as ``(run test) and E``
+``(e for x in it)``                    each loop also ``if (run test)`` - lazy, like a function
 ``math.sqrt`` (preloaded, not rebound)  ``_rx_math__sqrt`` - bound to the proxy's value
 last expression statement ``e``        ``_rx_value_(e)`` - the REPL-like result
 =====================================  =========================================
@@ -477,11 +479,25 @@ class ProgramTransformer(RestrictingNodeTransformer):
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
         """Every handler first calls ``_rx_check_()``, so inline mode's timeout
-        cannot be swallowed by ``except:`` or ``except BaseException:``."""
+        cannot be swallowed by ``except:`` or ``except BaseException:``. The type
+        expression runs before the handler: ``except E:`` checks its run first
+        (``except (test) and E:``): a suspended generator finalised after its run, in
+        any thread, evaluates it when GeneratorExit arrives."""
         self.check_name(node, node.name)
         node = self.node_contents_visit(node)
+        if node.type is not None:
+            test = ast.BoolOp(op=ast.And(), values=[self._inside_its_run_test(), node.type])
+            node.type = _located(test, node.type)
         node.body.insert(0, self._check_statement(node.body[0] if node.body else node))
         return node
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:
+        """A generator expression's body runs whenever it is next() called, which may be after
+        its run or in another thread: each of its loops checks its run for every item."""
+        result = super().visit_GeneratorExp(node)
+        for generator in node.generators:
+            generator.ifs.insert(0, _located(self._inside_its_run_test(), generator.iter))
+        return result  # type: ignore[return-value]
 
     def visit_Try(self, node: ast.Try) -> ast.AST:
         node = self.node_contents_visit(node)

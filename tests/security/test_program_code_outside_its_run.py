@@ -139,3 +139,39 @@ def test_the_run_check_moves_no_recursion_error() -> None:
         program["depth"](0)
     assert str(raised.value) == "maximum recursion depth exceeded"
     state.presence.end()
+
+
+LATE_CODE = """
+log = []
+def gen():
+    try:
+        yield 1
+    except [log.append("except expression ran") for _ in "x"] and ValueError:
+        log.append("handler ran")
+g = gen()
+next(g)
+lazy = (log.append("generator expression ran") for _ in "xy")
+"""
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["child", "inline"])
+def test_code_a_suspended_generator_or_generator_expression_would_run_later_refuses(
+    inline: bool,
+) -> None:
+    # Red-team round 11: finalising a suspended generator after its run (the garbage
+    # collector, in any thread) evaluated its `except` type expression before any check; a
+    # generator expression's body runs whenever someone calls next() on it.
+    state = runtime._RunState(None, thread_bound=inline)
+    state.presence.begin()
+    policy = Policy(isolation="inline" if inline else "process")
+    outcome = compile_source(LATE_CODE, policy.compile_settings())
+    assert outcome.code is not None
+    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    program = runtime.build_globals(outcome.hoisted, {}, options, runtime._Stdout(1_000), state)
+    exec(outcome.code, program)
+    state.presence.end()
+    with pytest.raises(OutsideItsRun):
+        program["g"].close()
+    with pytest.raises(OutsideItsRun):
+        next(program["lazy"])
+    assert program["log"] == []
