@@ -19,6 +19,8 @@ source                                 compiled as
 ``n += 1``                             unchanged
 ``for x in it``                        ``for x in _getiter_(it)``
 ``with cm as x:``                      ``with _rx_with_(cm) as x:`` - no traceback to __exit__
+``yield from x``                       ``yield from _rx_delegate_(x)`` - an own delegate's
+                                       ``close``/``throw``/``send`` check the run first
 ``class C(B): ...``                    ``class C(B, metaclass=__metaclass__)``
 ``def f(): body`` / ``lambda: e``      first ``_rx_run_.on or _rx_outside_()`` - runs only
                                        inside its own run (``(that) and e`` for a lambda)
@@ -86,6 +88,7 @@ CHECK_HOOK = "_rx_check_"
 RUN_HOOK = "_rx_run_"
 OUTSIDE_HOOK = "_rx_outside_"
 WITH_HOOK = "_rx_with_"
+DELEGATE_HOOK = "_rx_delegate_"
 _HOIST_PREFIX = "_rx_"
 
 
@@ -489,6 +492,14 @@ class ProgramTransformer(RestrictingNodeTransformer):
             test = ast.BoolOp(op=ast.And(), values=[self._inside_its_run_test(), node.type])
             node.type = _located(test, node.type)
         node.body.insert(0, self._check_statement(node.body[0] if node.body else node))
+        return node
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> ast.AST:
+        """``yield from x`` delegates to ``_rx_delegate_(x)``: CPython calls the delegate's
+        ``close``/``throw``/``send`` natively, even when the generator is finalised after its
+        run, and an own object's may be any callable it was given."""
+        node = self.node_contents_visit(node)
+        node.value = self._hook_call(DELEGATE_HOOK, node.value)
         return node
 
     def visit_GeneratorExp(self, node: ast.GeneratorExp) -> ast.AST:

@@ -256,6 +256,49 @@ def _lookup_special(obj: Any, name: str) -> Any:
     return attribute if getter is None else getter(attribute, obj, type(obj))
 
 
+class CheckedDelegate:
+    """What ``yield from x`` delegates to when the iterator is the program's own object.
+
+    CPython looks ``send``, ``throw`` and ``close`` up as plain attributes of the delegate, so
+    an own object can hold any callable there (``s.close = functools.partial(...)``), and
+    finalising the suspended generator after its run (the garbage collector, in any thread)
+    called it natively, past every check (red-team round 11). Here each first runs the run's
+    check; iteration, sending, throwing and closing otherwise behave as CPython's delegation
+    does (a missing ``throw`` raises the exception where the generator is suspended).
+    """
+
+    __slots__ = ("_check", "_iterator")
+
+    def __init__(self, iterator: Any, check: Callable[[], None]) -> None:
+        self._iterator = iterator
+        self._check = check
+
+    def __iter__(self) -> CheckedDelegate:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._iterator)
+
+    def send(self, value: Any) -> Any:
+        self._check()
+        if value is None:
+            return next(self._iterator)
+        return self._iterator.send(value)
+
+    def throw(self, *exception: Any) -> Any:
+        self._check()
+        throw = getattr(self._iterator, "throw", None)
+        if throw is None:
+            kind = exception[0]
+            raise kind if len(exception) == 1 else kind(exception[1])
+        return throw(*exception)
+
+    def close(self) -> Any:
+        self._check()
+        close = getattr(self._iterator, "close", None)
+        return None if close is None else close()
+
+
 class ContextManagerGuard:
     """What a program's ``with`` statement enters: its context manager, minus the traceback.
 
@@ -478,6 +521,13 @@ class RunGuards:
         self._check = check
         self._control = control
 
+    def delegate_hook(self, iterable: Any) -> Any:
+        """``yield from _rx_delegate_(x)``: the iterator, checked if it is the program's own."""
+        iterator = iter(iterable)
+        if is_own(iterator) and self._check is not None:
+            return CheckedDelegate(iterator, self._check)
+        return iterator
+
     def with_hook(self, manager: Any) -> ContextManagerGuard:
         """``with _rx_with_(cm):``: the manager, checked by this run (see ContextManagerGuard)."""
         return ContextManagerGuard(manager, self._check, self._control)
@@ -586,5 +636,6 @@ class RunGuards:
             "_write_": self.write_hook,
             "_getiter_": iter,
             "_rx_with_": self.with_hook,
+            "_rx_delegate_": self.delegate_hook,
             "__metaclass__": CLASS_FACTORY,
         }

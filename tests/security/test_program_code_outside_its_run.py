@@ -175,3 +175,38 @@ def test_code_a_suspended_generator_or_generator_expression_would_run_later_refu
     with pytest.raises(OutsideItsRun):
         next(program["lazy"])
     assert program["log"] == []
+
+
+LATE_DELEGATE = """
+import functools
+log = []
+class Sub:
+    def __iter__(self):
+        return self
+    def __next__(self):
+        return 1
+sub = Sub()
+sub.close = functools.partial(log.append, "the delegate's close ran")
+def outer():
+    yield from sub
+g = outer()
+next(g)
+"""
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["child", "inline"])
+def test_a_yield_from_delegate_s_close_runs_nothing_after_the_run(inline: bool) -> None:
+    # Red-team round 11: CPython calls the delegate's `close` natively when the suspended
+    # generator is finalised; an own object's `close` was any callable (a partial).
+    state = runtime._RunState(None, thread_bound=inline)
+    state.presence.begin()
+    policy = Policy(isolation="inline" if inline else "process")
+    outcome = compile_source(LATE_DELEGATE, policy.compile_settings())
+    assert outcome.code is not None
+    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    program = runtime.build_globals(outcome.hoisted, {}, options, runtime._Stdout(1_000), state)
+    exec(outcome.code, program)
+    state.presence.end()
+    with pytest.raises(runtime.ExecutionInterrupted):
+        program["g"].close()
+    assert program["log"] == []
