@@ -144,9 +144,15 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
         check_class_body(target.__bases__, before)
         # Every annotated name becomes a field, an InitVar or a ClassVar, and the stdlib reads
         # them natively (replace() reads InitVars too): checked before the class is changed.
-        for name in before.get("__annotations__", {}):
+        annotations = dict(before.get("__annotations__", {}))
+        for name in annotations:
             _refuse_dataclass_field(name)
         _check_inherited_fields(target)
+        if "__annotations__" in before:
+            # The stdlib reads the class's annotations while it builds the methods it execs,
+            # and program code can run meanwhile: it gets this checked copy, which nothing of
+            # the program's holds (round 11 changed a live one mid-way).
+            type.__setattr__(target, "__annotations__", annotations)
         result: Any = None
         try:
             result = dataclasses.dataclass(target, **options)

@@ -261,10 +261,23 @@ def _methodcaller(name: str, /, *args: Any, **kwargs: Any) -> Callable[[Any], An
 
 def _update_wrapper(wrapper: Any, wrapped: Any) -> Any:
     require_own("functools.update_wrapper", wrapper)
+    # Only the names, as exact text: __annotations__ would be the wrapped object's own live
+    # dict in the wrapper's namespace (a class's annotations, which the data-class front end
+    # checks), and __type_params__ likewise.
+    functools.update_wrapper(wrapper, wrapped, assigned=_WRAPPER_NAMES, updated=())
     # WRAPPER_UPDATES merges wrapped.__dict__ into the wrapper: from an object the program
-    # does not own, that would hand it every private and special entry of that namespace.
-    updated = functools.WRAPPER_UPDATES if is_own(wrapped) else ()
-    return functools.update_wrapper(wrapper, wrapped, updated=updated)
+    # does not own, that would hand it every private and special entry of that namespace;
+    # from its own, the public entries only (a special name in an instance's namespace is
+    # what copy and pickle take as the object's own hooks).
+    if is_own(wrapped):
+        entries = getattr(wrapped, "__dict__", {})
+        wrapper.__dict__.update(
+            {key: value for key, value in dict(entries).items() if not key.startswith("__")}
+        )
+    return wrapper
+
+
+_WRAPPER_NAMES = ("__module__", "__name__", "__qualname__", "__doc__")
 
 
 def _wraps(wrapped: Any) -> Callable[[Any], Any]:

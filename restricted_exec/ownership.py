@@ -18,6 +18,7 @@ code objects.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import string
 from enum import EnumType
@@ -88,10 +89,13 @@ _FORWARDING_C_CLASSES: tuple[type, ...] = (
 )
 _ATTRIBUTE_HOOKS = ("__getattribute__", "__getattr__", "__setattr__", "__delattr__")
 
-# Catalogue classes whose instances the stdlib takes back as its own records and trusts: an
-# instance of a program's subclass would be "own", so writable, while the stdlib builds code
-# from it (a Field subclass renamed after the data-class checks: its name was exec'd as code).
-_RECORDS_THE_STDLIB_TRUSTS: tuple[type, ...] = (dataclasses.Field,)
+# Catalogue classes whose instances the stdlib takes back as its own records and trusts, or
+# whose stored names it uses natively as attribute names: an instance of a program's subclass
+# would be "own", so writable, after the checks. A Field subclass renamed after the data-class
+# checks had its name exec'd as code (red-team round 8); a cached_property subclass given
+# attrname "__reduce_ex__" wrote that key into an instance's namespace, where copy took it as
+# the object's reduce hook (round 11).
+_RECORDS_THE_STDLIB_TRUSTS: tuple[type, ...] = (dataclasses.Field, functools.cached_property)
 
 
 def refused_base(base: type) -> str | None:
@@ -105,7 +109,10 @@ def refused_base(base: type) -> str | None:
     nor if the stdlib trusts the object as a record it made itself.
     """
     if issubclass(base, _RECORDS_THE_STDLIB_TRUSTS):
-        return "the standard library trusts its instances as records it made itself"
+        return (
+            "the standard library trusts its instances as records it made itself, or uses "
+            "names they store as attribute names"
+        )
     return forwarding_reason(base)
 
 

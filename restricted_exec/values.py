@@ -10,6 +10,7 @@ round trip through JSON::
                                   (hexadecimal "0x../0x.." past ~3,900 digits)
     float("nan")               -> {"$type": "float", "value": "nan"}
     datetime/date/time         -> {"$type": "datetime" | "date" | "time", "value": ISO text}
+                                  (and "fold": 1 for the second of two equal local times)
     timedelta                  -> {"$type": "timedelta", "days": d, "seconds": s,
                                    "microseconds": us}
     tuple, set, frozenset      -> JSON list (sets sorted when their items allow it)
@@ -118,7 +119,16 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
                 f"{path}: only datetime.timezone offsets can be returned, "
                 f"not tzinfo of type {_type_name(value.tzinfo)}"
             )
-        return {_TAG: kind.__name__, "value": value.isoformat()}
+        text = value.isoformat()
+        if not _round_trips(value, text):
+            raise UnsupportedValue(
+                f"{path}: this {kind.__name__} cannot be returned exactly (isoformat() loses "
+                "its time zone's name, or a negative UTC offset under a second); return its "
+                "parts instead"
+            )
+        if getattr(value, "fold", 0):  # isoformat() does not write it
+            return {_TAG: kind.__name__, "value": text, "fold": 1}
+        return {_TAG: kind.__name__, "value": text}
     if kind is _dt.timedelta:
         assert isinstance(value, _dt.timedelta)
         return {
@@ -323,6 +333,10 @@ def _decode(data: Any, depth: int, budget: list[int]) -> Any:
     scalar = _SCALAR_TAGS.get(tag) if type(tag) is str else None
     if scalar is not None:
         text = data.get("value")
+        if tag in _FOLDING_TAGS and len(data) == 3 and data.get("fold") == 1:
+            if type(text) is not str or type(data["fold"]) is not int:
+                raise UnsupportedValue(f"value: a {tag!r} tag that is not {{$type, value, fold}}")
+            return scalar(text).replace(fold=1)
         if len(data) != 2 or type(text) is not str:
             raise UnsupportedValue(f"value: a {tag!r} tag that is not {{$type, value: str}}")
         return scalar(text)
@@ -373,6 +387,17 @@ def _decode_float(text: str) -> float:
     return value
 
 
+def _round_trips(value: _dt.date | _dt.time, text: str) -> bool:
+    """Whether ``fromisoformat(text)`` gives back ``value`` exactly, as the host will decode it."""
+    back = type(value).fromisoformat(text)
+    if back != value:
+        return False
+    if isinstance(value, _dt.datetime | _dt.time) and value.tzinfo is not None:
+        assert isinstance(back, _dt.datetime | _dt.time)
+        return bool(back.utcoffset() == value.utcoffset() and back.tzname() == value.tzname())
+    return True
+
+
 def _iso_decoder(kind: type[_dt.date] | type[_dt.time]) -> Callable[[str], Any]:
     name = kind.__name__
 
@@ -380,9 +405,12 @@ def _iso_decoder(kind: type[_dt.date] | type[_dt.time]) -> Callable[[str], Any]:
         if len(text) > _ISO_TEXT_CHARS:
             raise UnsupportedValue(f"value: a {name} tag longer than any isoformat()")
         try:
-            return kind.fromisoformat(text)
+            decoded = kind.fromisoformat(text)
         except ValueError:
             raise UnsupportedValue(f"value: a {name} tag that is not a valid {name}") from None
+        if decoded.isoformat() != text:  # what encode wrote round-trips; anything else is forged
+            raise UnsupportedValue(f"value: a {name} tag that is not what isoformat() writes")
+        return decoded
 
     return decode_iso
 
@@ -532,6 +560,9 @@ def _hashable(key: Any) -> Any:
         return tuple(_hashable(item) for item in key)
     return key
 
+
+# A datetime or time with fold=1 (the second of two equal local times) carries it apart.
+_FOLDING_TAGS = frozenset({"datetime", "time"})
 
 _SCALAR_TAGS: dict[str, Callable[[str], Any]] = {
     "int": _decode_int,

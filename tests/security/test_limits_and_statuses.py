@@ -388,3 +388,33 @@ def test_a_signalling_nan_decimal_is_refused_so_results_stay_comparable(text: st
         "import decimal\n[decimal.Decimal('NaN')]", policy=Policy(isolation="process")
     )
     assert quiet.status == "ok" and quiet.value is not None and quiet.value[0].is_qnan()
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "datetime.time(1, 2, 3, 4, tzinfo=datetime.timezone("
+        "datetime.timedelta(seconds=-1, microseconds=5)))",
+        "datetime.datetime(2021, 1, 1, tzinfo=datetime.timezone("
+        "datetime.timedelta(hours=1), 'CET'))",
+    ],
+)
+def test_a_date_or_time_isoformat_would_change_is_refused_not_returned_changed(
+    expression: str,
+) -> None:
+    # Red-team round 11: a negative UTC offset under a second came back as UTC.
+    result = restricted_exec.run(
+        f"import datetime\n{expression}", policy=Policy(isolation="process")
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "cannot be returned exactly" in result.error.message
+
+
+def test_the_fold_of_a_datetime_or_time_comes_back() -> None:
+    result = restricted_exec.run(
+        "import datetime\n[datetime.datetime(2021, 11, 7, 1, 30, fold=1), "
+        "datetime.time(1, 30, fold=1), datetime.datetime(2021, 11, 7, 1, 30)]",
+        policy=Policy(isolation="process"),
+    )
+    assert result.status == "ok", result
+    assert [value.fold for value in result.value] == [1, 1, 0]  # type: ignore[union-attr]

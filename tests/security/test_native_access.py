@@ -1375,3 +1375,102 @@ def test_re_escape_hands_no_shared_table_to_a_program_s_translate() -> None:
     )
     assert result.status == "ok", result
     assert result.stdout == "read-only\n" + "a\\.b\\ c\\~ü\n"
+
+
+# Round 11: a cached_property subclass given attrname "__reduce_ex__" wrote that key into an
+# own instance's namespace; copy (through dataclasses.asdict) took it as the object's reduce
+# hook and reconstructed with setattr on any object (json.JSONEncoder's separators).
+CACHED_PROPERTY_RENAMED = """
+import functools, dataclasses, json
+class CP(functools.cached_property):
+    pass
+def make(a, b):
+    return json.JSONEncoder
+def red(proto):
+    return (make, (1, 2), (None, {"item_separator": " HACKED "}))
+class A:
+    x = CP(lambda self: red)
+A.x.attrname = "__reduce_ex__"
+a = A()
+a.x
+@dataclasses.dataclass
+class D:
+    v: object
+dataclasses.asdict(D(a))
+print(json.dumps([1, 2]))
+"""
+
+
+def test_a_program_class_cannot_derive_from_cached_property() -> None:
+    result = run(CACHED_PROPERTY_RENAMED)
+    assert result.status == "error", result
+    assert "HACKED" not in result.stdout
+    assert result.error is not None
+    assert "programs cannot subclass cached_property" in result.error.message
+
+
+def test_cached_property_itself_still_works_and_its_name_stays_the_catalogue_s() -> None:
+    result = run(
+        """
+        import functools
+        class A:
+            @functools.cached_property
+            def x(self):
+                return 42
+        a = A()
+        print(a.x, a.x)
+        try:
+            A.x.attrname = "__reduce_ex__"
+        except AttributeError as error:
+            print(type(error).__name__)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "42 42\nAccessDenied\n"
+
+
+def _own_class(name: str, namespace: dict[str, object]) -> type:
+    from restricted_exec.ownership import CLASS_FACTORY
+
+    prepared = CLASS_FACTORY.__prepare__(name, ())
+    prepared.update({"__module__": "__main__", "__qualname__": name, **namespace})
+    made: type = CLASS_FACTORY(name, (), prepared)
+    return made
+
+
+def test_update_wrapper_copies_only_names_and_no_special_entries() -> None:
+    from restricted_exec.modules import _update_wrapper
+
+    wrapped = _own_class("Wrapped", {"__annotations__": {"a": int}, "__doc__": "doc", "b": 1})
+    wrapper = _own_class("Wrapper", {})()
+    _update_wrapper(wrapper, wrapped)
+    entries = vars(wrapper)
+    assert entries["__name__"] == "Wrapped" and entries["__doc__"] == "doc"
+    assert entries["b"] == 1
+    assert "__annotations__" not in entries
+    assert {key for key in entries if key.startswith("__")} <= {
+        "__module__",
+        "__name__",
+        "__qualname__",
+        "__doc__",
+        "__wrapped__",
+    }
+
+
+def test_the_data_class_front_end_gives_the_stdlib_a_checked_copy_of_the_annotations() -> None:
+    # Round 11: program code ran while the stdlib built the methods it execs (a descriptor's
+    # __get__, during getattr(cls, name)) and put a name that was never checked into the
+    # class's live annotations; the stdlib pasted it into the exec'd source.
+    from restricted_exec.class_building import dataclass as front_end
+
+    annotations: dict[str, object] = {"a": int, "b": int}
+
+    class Meddler:
+        def __get__(self, instance: object, owner: object) -> object:
+            annotations.pop("b", None)
+            annotations['b ) + print("injected") + ( '] = int
+            raise AttributeError("no default")
+
+    target = _own_class("Target", {"__annotations__": annotations, "a": Meddler(), "b": 0})
+    made = front_end(target)
+    assert [field.name for field in dataclasses.fields(made)] == ["a", "b"]

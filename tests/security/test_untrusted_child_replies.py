@@ -590,3 +590,16 @@ def test_a_child_that_sends_itself_sigxcpu_cannot_pass_as_a_cpu_timeout(
 
 def test_a_forged_signalling_nan_decimal_is_a_crash_not_a_result_that_raises() -> None:
     assert_malformed(host_reads(_reply(value={"$type": "decimal", "value": "sNaN"})))
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        {"$type": "time", "value": "01:02:03.000004-00:00:00.999995"},
+        {"$type": "datetime", "value": "2021-01-01 00:00:00"},  # isoformat writes a "T"
+        {"$type": "datetime", "value": "2021-01-01T00:00:00", "fold": 2},
+        {"$type": "date", "value": "2021-01-01", "fold": 1},
+    ],
+)
+def test_a_forged_date_or_time_that_isoformat_never_writes_is_a_crash(tag: Any) -> None:
+    assert_malformed(host_reads(_reply(value=tag)))
