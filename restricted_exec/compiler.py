@@ -194,6 +194,12 @@ def _transform_and_compile(
             f"comprehensions; at most {MAX_SCOPES:,} are allowed"
         )
         return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
+    if names.captures > MAX_PATTERN_CAPTURES:
+        message = (
+            f"a case pattern binds {names.captures:,} names; at most {MAX_PATTERN_CAPTURES} "
+            "are allowed (compiling more costs time and memory that grow with their square)"
+        )
+        return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
     # A tree cannot be deeper than it has nodes: most programs skip the depth walk.
     if names.nodes > MAX_NESTING and _deeper_than(tree, MAX_NESTING):
         message = (
@@ -682,6 +688,7 @@ class _NameScan:
     attribute_bases: frozenset[str]  # names read as `name.attr`
     scopes: int  # functions, lambdas, classes and comprehensions: each a code object
     nodes: int  # every node of the tree
+    captures: int  # the most names one case pattern of a match statement binds
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
@@ -716,10 +723,13 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
     bases: set[str] = set()
     scopes = 0
     nodes = 0
+    captures = 0
     load, name_node, attribute = ast.Load, ast.Name, ast.Attribute
     for node in _walk(tree):
         nodes += 1
         kind = type(node)
+        if kind is ast.match_case:
+            captures = max(captures, _pattern_captures(node.pattern))  # type: ignore[attr-defined]
         if kind is name_node:
             if type(node.ctx) is not load:  # type: ignore[attr-defined]
                 bound.add(node.id)  # type: ignore[attr-defined]
@@ -750,8 +760,25 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
         elif kind is ast.Global or kind is ast.Nonlocal:
             bound.update(node.names)  # type: ignore[attr-defined]
     return _NameScan(
-        frozenset(bound | neutral_imports), frozenset(bound), frozenset(bases), scopes, nodes
+        frozenset(bound | neutral_imports),
+        frozenset(bound),
+        frozenset(bases),
+        scopes,
+        nodes,
+        captures,
     )
+
+
+def _pattern_captures(pattern: ast.AST) -> int:
+    """Names a case pattern binds, every alternative of an or-pattern counted."""
+    count = 0
+    for node in _walk(pattern):
+        kind = type(node)
+        if kind is ast.MatchAs or kind is ast.MatchStar:
+            count += node.name is not None  # type: ignore[attr-defined]
+        elif kind is ast.MatchMapping:
+            count += node.rest is not None  # type: ignore[attr-defined]
+    return count
 
 
 def _deeper_than(tree: ast.AST, limit: int) -> bool:
@@ -786,6 +813,11 @@ MAX_NESTING = 500
 transformer and CPython's compile() recurse once a level, and where Python's recursion limit
 stops them depends on the CPython version (3.11 stopped near 1,000 levels, 3.13 not at 5,000):
 an explicit bound gives every version the same answer, well before the caller's stack."""
+
+MAX_PATTERN_CAPTURES = 256
+"""Most names one case pattern may bind. CPython 3.11 compiles a pattern's captures in time
+and memory quadratic in their number: 10,900 of them (64 KiB) cost the caller ~12 s and
+~5 GB before any limit of the run applied (red-team round 12); 256 compile in a few ms."""
 
 MAX_SCOPES = 1_000
 """Most functions, lambdas, classes and comprehensions a program may hold. CPython's own

@@ -425,6 +425,10 @@ def require_own(function: str, target: Any) -> None:
         )
 
 
+# Classes whose constructor makes attributes of any names it is given.
+_ATTRIBUTES_FROM_KEYWORDS: tuple[type, ...] = (SimpleNamespace,)
+
+
 def safe_type(*args: Any) -> type:
     """``type(x)`` with one argument; never a metaclass, never class creation."""
     if len(args) != 1:
@@ -441,6 +445,12 @@ def safe_type(*args: Any) -> type:
         raise AccessDenied(
             "type() of a class is its metaclass, which programs cannot use; "
             "compare classes directly instead"
+        )
+    if issubclass(result, _ATTRIBUTES_FROM_KEYWORDS):
+        # SimpleNamespace(__reduce_ex__=f) put a copy hook into an instance (red-team round 12).
+        raise AccessDenied(
+            f"type() of a {result.__name__} is not available to programs: its constructor "
+            "turns any keyword into an attribute, special names included"
         )
     reason = forwarding_reason(result)
     if reason is not None:

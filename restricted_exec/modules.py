@@ -46,7 +46,7 @@ from typing import Any
 
 import wrapt
 
-from restricted_exec import class_building
+from restricted_exec import class_building, copying
 from restricted_exec.catalogue import CATALOGUE, denial_reason
 from restricted_exec.guards import AccessDenied, checked_public_getattr, require_own
 from restricted_exec.ownership import is_own
@@ -420,7 +420,11 @@ _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
         "lru_cache": _lru_cache,
         "cache": _cache,
     },
-    "dataclasses": {"dataclass": class_building.dataclass},
+    "dataclasses": {
+        "dataclass": class_building.dataclass,
+        "asdict": copying.asdict,
+        "astuple": copying.astuple,
+    },
     "collections": {"namedtuple": class_building.namedtuple},
     "typing": {
         "final": _final,

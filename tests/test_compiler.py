@@ -219,3 +219,25 @@ def test_the_nesting_limit_is_explicit_so_every_python_version_agrees() -> None:
         over = compile_source("+".join(["1"] * terms), settings)
         assert over.kind == "policy_violation", terms
         assert f"more than {MAX_NESTING} levels" in over.violations[0].message
+
+
+def test_a_case_pattern_binding_more_names_than_the_cap_is_refused_before_compiling() -> None:
+    # Red-team round 12: CPython compiles a pattern's captures in quadratic time and memory;
+    # 10,900 of them (64 KiB) cost the caller ~12 s and ~5 GB.
+    from restricted_exec.compiler import MAX_PATTERN_CAPTURES
+
+    settings = Policy().compile_settings()
+
+    def pattern(names: int) -> str:
+        return "match 0:\n case [" + ",".join(f"a{j}" for j in range(names)) + "]: pass\n"
+
+    assert compile_source(pattern(MAX_PATTERN_CAPTURES), settings).kind == "ok"
+    for source in (
+        pattern(MAX_PATTERN_CAPTURES + 1),
+        pattern(10_900),
+        "match 0:\n case {" + ",".join(f"{j}: a{j}" for j in range(300)) + "}: pass\n",
+        "match 0:\n case C(" + ",".join(f"a{j}" for j in range(300)) + "): pass\n",
+    ):
+        refused = compile_source(source, settings)
+        assert refused.kind == "policy_violation"
+        assert f"at most {MAX_PATTERN_CAPTURES}" in refused.violations[0].message

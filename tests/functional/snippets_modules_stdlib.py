@@ -260,4 +260,39 @@ CASES = [
         print(r, dataclasses.asdict(r), dataclasses.is_dataclass(r), Level(1).name)
         """,
     ),
+    case(
+        "asdict_and_astuple_copy_every_kind_of_leaf",
+        """
+        import dataclasses, datetime, decimal, fractions, collections, enum
+        class Color(enum.Enum):
+            RED = 1
+        class Plain:
+            def __init__(self, a):
+                self.a = a
+        P = collections.namedtuple("P", "x y")
+        @dataclasses.dataclass
+        class Inner:
+            v: object
+        @dataclasses.dataclass
+        class Outer:
+            a: object
+            b: object
+            c: object
+        shared = [1, 2]
+        plain = Plain([1, {"k": (2, 3)}])
+        o = Outer(Inner([shared, shared, {"k": (1, 2)}]), {1, 2, frozenset({3})},
+                  [decimal.Decimal("1.5"), fractions.Fraction(1, 3), datetime.datetime(2020, 1, 1),
+                   datetime.timedelta(3), Color.RED, P(1, 2), plain, collections.deque([1, 2]),
+                   collections.Counter("aab"), collections.OrderedDict(a=1), 3 + 4j, b"x", None,
+                   range(3), (plain, plain)])
+        d = dataclasses.asdict(o)
+        t = dataclasses.astuple(o, tuple_factory=list)
+        print(d["a"], d["b"], d["c"][:6], d["c"][7:14])
+        copied = d["c"][6]
+        print(type(copied).__name__, copied is not plain, copied.a == plain.a, copied.a is not plain.a)
+        print(d["c"][14][0] is d["c"][14][1], d["c"][4] is Color.RED)
+        print(t[0], t[2][:6])
+        print(dataclasses.asdict(o, dict_factory=collections.OrderedDict)["a"])
+        """,
+    ),
 ]

@@ -6,8 +6,12 @@ names the claim it proves; docs/security/native-access.md lists the mechanism be
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import datetime
+import decimal
 import enum
+import fractions
 import json
 import textwrap
 import types
@@ -1474,3 +1478,83 @@ def test_the_data_class_front_end_gives_the_stdlib_a_checked_copy_of_the_annotat
     target = _own_class("Target", {"__annotations__": annotations, "a": Meddler(), "b": 0})
     made = front_end(target)
     assert [field.name for field in dataclasses.fields(made)] == ["a", "b"]
+
+
+# Round 12 (full escape): type(time.get_clock_info(...)) gave types.SimpleNamespace, whose
+# constructor made __reduce_ex__ an instance attribute; dataclasses.asdict deep-copied the
+# object, copy took the instance's hook and setattr'd __match_args__/__subclasshook__ on the
+# program's own ABC after the class factory had cut them; a class pattern then read
+# json.dumps.__globals__.
+SIMPLE_NAMESPACE_HOOK = """
+import time, json
+from dataclasses import dataclass, asdict
+NS = type(time.get_clock_info("time"))
+ns = NS(__reduce_ex__=lambda p: (lambda: json.JSONEncoder, (), (None, {"item_separator": "PWNED"})))
+@dataclass
+class D:
+    v: object
+asdict(D(ns))
+print(json.dumps([1, 2]))
+"""
+
+
+def test_type_of_a_simple_namespace_is_refused() -> None:
+    result = run(SIMPLE_NAMESPACE_HOOK)
+    assert result.status == "error", result
+    assert "PWNED" not in result.stdout
+    assert (
+        result.error is not None and "turns any keyword into an attribute" in result.error.message
+    )
+
+
+def test_asdict_and_astuple_take_no_copy_hook_from_an_instance() -> None:
+    # Defence in depth, shown without the type() refusal: the trusted test builds the object.
+    from types import SimpleNamespace
+
+    from restricted_exec import copying
+
+    called: list[str] = []
+
+    def hook(protocol: int) -> object:
+        called.append("hook")
+        return (list, ())
+
+    @dataclasses.dataclass
+    class Holder:
+        v: object
+
+    planted = SimpleNamespace(__reduce_ex__=hook, __deepcopy__=hook)
+    for convert in (copying.asdict, copying.astuple):
+        with pytest.raises(TypeError, match="copy hooks"):
+            convert(Holder(planted))
+    with pytest.raises(TypeError, match="copy hooks"):
+        copying.deepcopy([planted])
+    assert called == []
+    plain = SimpleNamespace(a=[1, 2])
+    copied = copying.deepcopy(plain)
+    assert copied == plain and copied.a is not plain.a
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [1, [2, 3], {"k": (4, 5)}],
+        {1, 2, frozenset({3})},
+        (1, "a", None, 2.5, 3 + 4j, b"x"),
+        collections.OrderedDict(a=[1]),
+        collections.deque([1, [2]]),
+        collections.Counter("aab"),
+        fractions.Fraction(1, 3),
+        decimal.Decimal("1.5"),
+        datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),
+        enum.Enum("Color", "RED").RED,  # type: ignore[attr-defined]
+    ],
+)
+def test_the_sandbox_s_deep_copy_copies_plain_data_as_copy_deepcopy_does(value: object) -> None:
+    import copy
+
+    from restricted_exec import copying
+
+    ours, theirs = copying.deepcopy(value), copy.deepcopy(value)
+    assert ours == theirs and type(ours) is type(theirs)
+    assert (ours is value) == (theirs is value)
