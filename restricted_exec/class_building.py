@@ -29,6 +29,7 @@ stdlib caches that keep program objects as keys.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import enum
 import keyword
@@ -51,6 +52,7 @@ from restricted_exec.guards import PROGRAM_RUNNING, require_own, self_checked
 from restricted_exec.ownership import (
     PROGRAM_FILENAME,
     check_class_body,
+    is_own,
     mark_as_program_class,
     metaclass_for,
     restrict_match_args,
@@ -63,6 +65,7 @@ __all__ = [
     "dataclass",
     "exact_text",
     "guard_enum_functional_api",
+    "guard_typing_alias_calls",
     "namedtuple",
 ]
 
@@ -366,6 +369,33 @@ def guard_enum_functional_api() -> None:
     original = enum.EnumType.__dict__["_create_"]
     _original_enum_create = original
     setattr(enum.EnumType, "_create_", _guarded_enum_create)  # noqa: B010 - not in the stubs
+
+
+_original_alias_call: Any = None
+
+
+def _guarded_alias_call(alias: Any, *args: Any, **kwargs: Any) -> Any:
+    """``typing``'s generic-alias call: while a program runs, ``__orig_class__`` is written
+    only on an object the program owns. ``Annotated[f, 0]()`` calls any ``f`` and wrote the
+    attribute on whatever it returned: catalogue classes, shared instances and enum members
+    (red-team round 12)."""
+    if not PROGRAM_RUNNING.get() or not alias._inst:
+        return _original_alias_call(alias, *args, **kwargs)
+    result = alias.__origin__(*args, **kwargs)
+    if is_own(result):
+        with contextlib.suppress(Exception):  # as typing does: some objects refuse attributes
+            result.__orig_class__ = alias
+    return result
+
+
+def guard_typing_alias_calls() -> None:
+    """Install the guard on ``typing._BaseGenericAlias.__call__`` (once per process)."""
+    global _original_alias_call
+    if _original_alias_call is not None:
+        return
+    base = typing._BaseGenericAlias  # type: ignore[attr-defined]
+    _original_alias_call = base.__dict__["__call__"]
+    setattr(base, "__call__", _guarded_alias_call)  # noqa: B010
 
 
 def clear_shared_caches() -> None:

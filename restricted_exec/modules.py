@@ -553,3 +553,4 @@ _ = operator  # operator is imported so the module is loaded before forking
 # Every Enum class reaches the functional API through EnumType, so its guard is process-wide
 # (and inert outside a program's run).
 class_building.guard_enum_functional_api()
+class_building.guard_typing_alias_calls()

@@ -7,6 +7,7 @@ the tagged form described in :mod:`restricted_exec.values`, so
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, Literal
 
 from pydantic import (
@@ -86,6 +87,59 @@ _EXCEPTION_FOR_STATUS: dict[str, type[errors.ExecutionError]] = {
 }
 
 
+class _ReprSafe:
+    """A value whose repr shows an int too long for CPython's int-to-text limit by its size."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        try:
+            return repr(self._value)
+        except ValueError:
+            return repr(_summarised(self._value))
+
+
+class _IntSummary:
+    __slots__ = ("_bits",)
+
+    def __init__(self, bits: int) -> None:
+        self._bits = bits
+
+    def __repr__(self) -> str:
+        return f"<int of {self._bits:,} bits>"
+
+
+def _summarised(value: Any) -> Any:
+    """``value`` with every int (and Fraction part) past the digit limit replaced by a summary."""
+    if type(value) is int and value.bit_length() > _REPR_INT_BITS:
+        return _IntSummary(value.bit_length())
+    if type(value) is Fraction:
+        numerator, denominator = _summarised(value.numerator), _summarised(value.denominator)
+        return _Text(f"Fraction({numerator!r}, {denominator!r})")
+    if type(value) is list:
+        return [_summarised(item) for item in value]
+    if type(value) is dict:
+        return {_summarised(key): _summarised(item) for key, item in value.items()}
+    return value
+
+
+class _Text:
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+# A little under CPython's default int-to-text limit (4,300 digits ~ 14,284 bits).
+_REPR_INT_BITS = 14_000
+
+
 class ExecutionResult(BaseModel):
     """How one run ended.
 
@@ -144,6 +198,12 @@ class ExecutionResult(BaseModel):
     def _value_from_tagged_json(cls, value: Any, info: ValidationInfo) -> Any:
         # Python-mode construction receives Python values; only JSON is tagged.
         return decode(value) if info.mode == "json" else value
+
+    def __repr_args__(self) -> Any:
+        # repr() of an int past CPython's digit limit raises ValueError: a result holding
+        # 10**5000 could not be printed or logged (red-team round 12).
+        for name, field_value in super().__repr_args__():
+            yield name, (_ReprSafe(field_value) if name == "value" else field_value)
 
     def raise_for_status(self) -> ExecutionResult:
         """Return self if ``ok``; otherwise raise the matching ExecutionError subclass."""

@@ -99,3 +99,18 @@ def test_raise_for_status_returns_an_ok_result() -> None:
 
 def test_ok_is_serialised_for_consumers_of_the_json() -> None:
     assert '"ok":false' in ExecutionResult(status="error").model_dump_json()
+
+
+def test_a_result_holding_an_int_past_the_digit_limit_can_be_printed() -> None:
+    # Red-team round 12: repr() of such an int raises ValueError, so printing or logging the
+    # result of an honest program returning 10**5000 raised.
+    from fractions import Fraction
+
+    from restricted_exec import ExecutionResult
+
+    big = 10**5000
+    result = ExecutionResult(status="ok", value=[big, Fraction(big, 3), {big: 1}, 5])
+    shown = repr(result)
+    assert "<int of 16,610 bits>" in shown and "Fraction(<int of 16,610 bits>, 3)" in shown
+    assert str(result) and f"{result}"
+    assert repr(ExecutionResult(status="ok", value=[1, 2])).count("value=[1, 2]") == 1

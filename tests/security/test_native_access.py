@@ -1558,3 +1558,40 @@ def test_the_sandbox_s_deep_copy_copies_plain_data_as_copy_deepcopy_does(value: 
     ours, theirs = copying.deepcopy(value), copy.deepcopy(value)
     assert ours == theirs and type(ours) is type(theirs)
     assert (ours is value) == (theirs is value)
+
+
+def test_a_typing_alias_call_writes_orig_class_only_on_what_the_program_owns() -> None:
+    # Round 12: Annotated[f, 0]() calls any f and wrote __orig_class__ natively on what it
+    # returned (calendar.day_name, json.JSONEncoder, re's flag members). The host's own calls,
+    # outside any run, keep typing's behaviour.
+    from restricted_exec import class_building, modules  # noqa: F401  (installs the guard)
+    from restricted_exec.guards import PROGRAM_RUNNING
+
+    class Foreign:
+        pass
+
+    make_foreign = typing.Annotated[lambda: Foreign, 0]
+    token = PROGRAM_RUNNING.set(True)
+    try:
+        assert make_foreign() is Foreign
+        assert "__orig_class__" not in vars(Foreign)
+    finally:
+        PROGRAM_RUNNING.reset(token)
+    make_foreign()
+    assert vars(Foreign)["__orig_class__"] is make_foreign
+    assert class_building._original_alias_call is not None
+
+
+def test_a_program_s_generic_class_is_still_made_through_its_alias() -> None:
+    result = run(
+        """
+        import typing
+        T = typing.TypeVar("T")
+        class Box(typing.Generic[T]):
+            pass
+        b = Box[int]()
+        print(type(b).__name__, isinstance(b, Box))
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "Box True\n"
