@@ -885,8 +885,10 @@ def test_typing_caches_keep_no_program_object_after_an_inline_run() -> None:
 
 def test_an_enum_lookup_with_more_arguments_stores_no_program_object_either() -> None:
     result = run(
-        "import re\nclass I(int):\n    pass\nre.RegexFlag(I(1 << 21), None)\n"
-        "print(type(re.RegexFlag(1 << 21).value).__name__)"
+        # 3.13 reads extra positional arguments as one tuple value and refuses it; 3.11 takes
+        # the second as `names`: either way no program object may end up in the member map.
+        "import re\nclass I(int):\n    pass\ntry:\n    re.RegexFlag(I(1 << 21), None)\n"
+        "except ValueError:\n    pass\nprint(type(re.RegexFlag(1 << 21).value).__name__)"
     )
     assert result.status == "ok", result
     assert result.stdout == "int\n"
