@@ -22,9 +22,10 @@ import copy
 import copyreg
 import dataclasses
 from collections.abc import Callable
+from types import MethodType
 from typing import Any
 
-from restricted_exec.attribute_rules import mro_lookup
+from restricted_exec.attribute_rules import is_dunder, mro_lookup
 
 __all__ = ["asdict", "astuple", "deepcopy"]
 
@@ -58,6 +59,10 @@ def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         memo[key] = copied
         for name, item in value.items():
             copied[deepcopy(name, memo)] = deepcopy(item, memo)
+    elif kind is MethodType:
+        # As copy does, rebinding the function: a method's own reduction is
+        # getattr(self, func.__name__), and a program can name a function anything.
+        copied = MethodType(value.__func__, deepcopy(value.__self__, memo))
     else:
         copied = _copy_object(value, kind, memo)
     memo[key] = copied
@@ -81,7 +86,27 @@ def _copy_object(value: Any, kind: type, memo: dict[int, Any]) -> Any:
         reduced = reduce_ex(4)
     if isinstance(reduced, str):
         return value
+    _refuse_foreign_maker(kind, reduced)
     return _reconstruct(value, kind, memo, *reduced)
+
+
+_NEW_OBJECT = (copyreg.__newobj__, copyreg.__newobj_ex__)  # type: ignore[attr-defined]
+
+
+def _refuse_foreign_maker(kind: type, reduced: Any) -> None:
+    """A copy is made by the object's own class (``kind(...)``, ``cls.__new__(cls, ...)``),
+    nothing else: a reduction may name any callable, and ``getattr``/``operator.getitem``
+    with arguments the program chose read whatever it named (red-team round 13)."""
+    make = reduced[0] if type(reduced) is tuple and reduced else None
+    arguments = reduced[1] if type(reduced) is tuple and len(reduced) > 1 else ()
+    if make is kind:
+        return
+    if any(make is new for new in _NEW_OBJECT) and arguments and arguments[0] is kind:
+        return
+    raise TypeError(
+        f"a {kind.__name__} cannot be copied: its reduction makes the copy with "
+        f"{getattr(make, '__qualname__', type(make).__name__)}, not with its own class"
+    )
 
 
 def _reconstruct(
@@ -95,7 +120,11 @@ def _reconstruct(
     dict_items: Any = None,
     *_: Any,
 ) -> Any:
-    made = make(*deepcopy(arguments, memo))
+    made: Any = make(*deepcopy(arguments, memo))
+    if not _exactly_of(made, kind):  # a fresh object of the copied class, never one it names
+        raise TypeError(
+            f"a {kind.__name__} cannot be copied: its class made a {type(made).__name__}"
+        )
     memo[id(value)] = made
     if state is not None:
         state = deepcopy(state, memo)
@@ -120,6 +149,10 @@ def _reconstruct(
         for name, item in dict_items:
             made[deepcopy(name, memo)] = deepcopy(item, memo)
     return made
+
+
+def _exactly_of(made: Any, kind: type) -> bool:
+    return type(made) is kind
 
 
 def _type_hook(value: Any, kind: type, name: str) -> Callable[..., Any] | None:
@@ -158,12 +191,14 @@ _COPY_HOOKS = frozenset(
 
 
 def _refuse_special_entries(kind: type, entries: Any) -> None:
+    """Refuse a namespace or state holding copy hooks, or any special name (state is written
+    into the copy as attributes: ``__match_args__`` or ``__class__`` must never be)."""
     if isinstance(entries, dict) and any(
-        type(name) is not str or name in _COPY_HOOKS for name in entries
+        type(name) is not str or name in _COPY_HOOKS or is_dunder(name) for name in entries
     ):
         raise TypeError(
-            f"a {kind.__name__} whose namespace holds copy hooks (__reduce_ex__, __deepcopy__, "
-            "...) cannot be copied: copy would take them as the object's own"
+            f"a {kind.__name__} whose namespace or state holds special names cannot be "
+            "copied: copy would take them as the object's own hooks or attributes"
         )
 
 

@@ -1527,9 +1527,9 @@ def test_asdict_and_astuple_take_no_copy_hook_from_an_instance() -> None:
 
     planted = SimpleNamespace(__reduce_ex__=hook, __deepcopy__=hook)
     for convert in (copying.asdict, copying.astuple):
-        with pytest.raises(TypeError, match="copy hooks"):
+        with pytest.raises(TypeError, match="special names"):
             convert(Holder(planted))
-    with pytest.raises(TypeError, match="copy hooks"):
+    with pytest.raises(TypeError, match="special names"):
         copying.deepcopy([planted])
     assert called == []
     plain = SimpleNamespace(a=[1, 2])
@@ -1597,3 +1597,44 @@ def test_a_program_s_generic_class_is_still_made_through_its_alias() -> None:
     )
     assert result.status == "ok", result
     assert result.stdout == "Box True\n"
+
+
+# Round 13 (full escape, through the round-12 copier): a bound method's reduction is
+# getattr(self, func.__name__), and a program names a function anything
+# (typing.NewType("__getattribute__", int)): the copy handed out object.__getattribute__.
+METHOD_NAMED_LIKE_A_SLOT = """
+import typing, dataclasses
+class C:
+    m = classmethod(typing.NewType("__getattribute__", int))
+@dataclasses.dataclass
+class D:
+    x: object
+ga = dataclasses.asdict(D(C.m))["x"]
+print(type(ga).__name__)
+ga(json.dumps, "__globals__")["__name__"]
+"""
+
+
+def test_copying_a_bound_method_rebinds_it_and_looks_up_no_name() -> None:
+    result = run(METHOD_NAMED_LIKE_A_SLOT)
+    assert result.stdout == "method\n", result
+    assert result.status == "error" and result.value is None
+
+
+def test_a_copy_is_made_only_by_the_object_s_own_class() -> None:
+    from restricted_exec import copying
+
+    for foreign_maker in ([].__len__, typing.List[int]):  # getattr, operator.getitem  # noqa: UP006
+        with pytest.raises(TypeError, match="cannot be copied"):
+            copying.deepcopy(foreign_maker)
+
+    @dataclasses.dataclass
+    class Holder:
+        items: list[int]
+
+    def total(self: Holder) -> int:
+        return sum(self.items)
+
+    bound = types.MethodType(total, Holder([1, 2]))
+    copied = copying.deepcopy(bound)
+    assert copied() == 3 and copied.__self__ is not bound.__self__
