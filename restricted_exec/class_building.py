@@ -61,6 +61,8 @@ from restricted_exec.text import exact
 
 __all__ = [
     "GuardedNamedTuple",
+    "GuardedNewType",
+    "GuardedTypeVar",
     "clear_shared_caches",
     "dataclass",
     "exact_text",
@@ -238,6 +240,22 @@ def GuardedNamedTuple(typename: Any, fields: Any = None, /, **kwargs: Any) -> ty
     restrict_match_args(cls)
     _check_generated_methods(cls, {})
     return cls
+
+
+def GuardedNewType(name: Any, tp: Any) -> Any:
+    """``typing.NewType`` with an exact ``str`` name: its ``__reduce__`` hands the name back,
+    and ``copy`` took a tuple there for the maker and state of the copy (red-team round 13)."""
+    make: Any = typing.NewType  # its stub wants a literal name
+    made = make(exact_text("NewType", "name", name), tp)
+    made.__module__ = "__main__"  # typing names its caller: this module
+    return made
+
+
+def GuardedTypeVar(name: Any, *constraints: Any, **options: Any) -> Any:
+    """``typing.TypeVar`` with an exact ``str`` name (its ``__reduce__`` hands it back too)."""
+    made = typing.TypeVar(exact_text("TypeVar", "name", name), *constraints, **options)  # type: ignore[misc]
+    made.__module__ = "__main__"
+    return made
 
 
 # `class P(NamedTuple)` replaces the function by the class typing's own NamedTuple stands for.

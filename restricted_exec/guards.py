@@ -30,6 +30,7 @@ import datetime
 import decimal
 import random
 import statistics
+import typing
 from collections.abc import Callable
 from contextvars import ContextVar
 from types import (
@@ -427,6 +428,8 @@ def require_own(function: str, target: Any) -> None:
 
 # Classes whose constructor makes attributes of any names it is given.
 _ATTRIBUTES_FROM_KEYWORDS: tuple[type, ...] = (SimpleNamespace,)
+# typing's named records, whose __reduce__ hands back the name they were given.
+_NAMED_RECORDS: tuple[type, ...] = (typing.NewType, typing.TypeVar)
 
 
 def safe_type(*args: Any) -> type:
@@ -445,6 +448,13 @@ def safe_type(*args: Any) -> type:
         raise AccessDenied(
             "type() of a class is its metaclass, which programs cannot use; "
             "compare classes directly instead"
+        )
+    if issubclass(result, _NAMED_RECORDS):
+        # Built directly, past typing's front end: a name that is not text, which copy takes
+        # from __reduce__ as the maker and state of a copy (red-team round 13).
+        raise AccessDenied(
+            f"type() of a {result.__name__} is not available to programs; call "
+            f"typing.{result.__name__} instead"
         )
     if issubclass(result, _ATTRIBUTES_FROM_KEYWORDS):
         # SimpleNamespace(__reduce_ex__=f) put a copy hook into an instance (red-team round 12).

@@ -431,6 +431,8 @@ _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
         "runtime_checkable": _runtime_checkable,
         "overload": _overload,
         "NamedTuple": class_building.GuardedNamedTuple,
+        "NewType": class_building.GuardedNewType,
+        "TypeVar": class_building.GuardedTypeVar,
     },
 }
 

@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import re
 import string
+import typing
 from enum import EnumType
 from types import FunctionType, GenericAlias, ModuleType
 from typing import Any
@@ -95,7 +96,12 @@ _ATTRIBUTE_HOOKS = ("__getattribute__", "__getattr__", "__setattr__", "__delattr
 # checks had its name exec'd as code (red-team round 8); a cached_property subclass given
 # attrname "__reduce_ex__" wrote that key into an instance's namespace, where copy took it as
 # the object's reduce hook (round 11).
-_RECORDS_THE_STDLIB_TRUSTS: tuple[type, ...] = (dataclasses.Field, functools.cached_property)
+_RECORDS_THE_STDLIB_TRUSTS: tuple[type, ...] = (
+    dataclasses.Field,
+    functools.cached_property,
+    typing.NewType,  # its __reduce__ hands back its stored name (round 13)
+    typing.TypeVar,
+)
 
 
 def refused_base(base: type) -> str | None:

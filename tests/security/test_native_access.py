@@ -1638,3 +1638,34 @@ def test_a_copy_is_made_only_by_the_object_s_own_class() -> None:
     bound = types.MethodType(total, Holder([1, 2]))
     copied = copying.deepcopy(bound)
     assert copied() == 3 and copied.__self__ is not bound.__self__
+
+
+NEW_TYPE_NAMED_WITH_A_MAKER = """
+import typing, dataclasses
+@dataclasses.dataclass
+class D:
+    x: object
+class E(Exception):
+    pass
+nt = typing.NewType((lambda: E, (), (None, {"__match_args__": ("__traceback__",)})), int)
+dataclasses.asdict(D(nt))
+"""
+
+
+def test_typing_s_named_records_take_only_text_as_a_name() -> None:
+    # Round 13: NewType's __reduce__ hands back its name, and a tuple there was the maker and
+    # state copy used (a setattr of any name on any object).
+    result = run(NEW_TYPE_NAMED_WITH_A_MAKER)
+    assert result.status == "error", result
+    assert result.error is not None and "name must be a string" in result.error.message
+    for built_directly in ("type(typing.NewType('U', int))", "type(typing.TypeVar('T'))"):
+        refused = run(f"import typing\n{built_directly}")
+        assert refused.error is not None and "call typing." in refused.error.message
+
+
+def test_typing_s_named_records_cannot_be_a_program_s_base() -> None:
+    from restricted_exec.ownership import metaclass_for
+
+    for record in (typing.NewType, typing.TypeVar):
+        with pytest.raises(TypeError, match="programs cannot subclass"):
+            metaclass_for((record,))
