@@ -194,6 +194,19 @@ def _transform_and_compile(
             f"comprehensions; at most {MAX_SCOPES:,} are allowed"
         )
         return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
+    if names.keywords > MAX_KEYWORDS:
+        message = (
+            f"a call, class statement or class pattern has {names.keywords:,} keyword "
+            f"arguments; at most {MAX_KEYWORDS} are allowed"
+        )
+        return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
+    if names.finally_blocks and _emitted_nodes(tree, MAX_EMITTED_NODES) > MAX_EMITTED_NODES:
+        message = (
+            "the program's `finally` blocks would be compiled too many times over (CPython "
+            "copies each once per way out of its `try`, so nesting them doubles the code at "
+            "every level); nest fewer of them"
+        )
+        return CompileOutcome(None, digest, "policy_violation", (Violation(None, None, message),))
     if names.captures > MAX_PATTERN_CAPTURES:
         message = (
             f"a case pattern binds {names.captures:,} names; at most {MAX_PATTERN_CAPTURES} "
@@ -689,6 +702,8 @@ class _NameScan:
     scopes: int  # functions, lambdas, classes and comprehensions: each a code object
     nodes: int  # every node of the tree
     captures: int  # the most names one case pattern of a match statement binds
+    keywords: int  # the most keyword arguments one call or class statement passes
+    finally_blocks: int  # `try` statements with a `finally`
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
@@ -724,12 +739,20 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
     scopes = 0
     nodes = 0
     captures = 0
+    keywords = 0
+    finally_blocks = 0
     load, name_node, attribute = ast.Load, ast.Name, ast.Attribute
     for node in _walk(tree):
         nodes += 1
         kind = type(node)
         if kind is ast.match_case:
             captures = max(captures, _pattern_captures(node.pattern))  # type: ignore[attr-defined]
+        elif kind is ast.Call or kind is ast.ClassDef:
+            keywords = max(keywords, len(node.keywords))  # type: ignore[attr-defined]
+        elif kind is ast.MatchClass:
+            keywords = max(keywords, len(node.kwd_attrs))  # type: ignore[attr-defined]
+        elif kind is ast.Try and node.finalbody:  # type: ignore[attr-defined]
+            finally_blocks += 1
         if kind is name_node:
             if type(node.ctx) is not load:  # type: ignore[attr-defined]
                 bound.add(node.id)  # type: ignore[attr-defined]
@@ -766,7 +789,49 @@ def _scan_names(tree: ast.AST, preload: Iterable[str]) -> _NameScan:
         scopes,
         nodes,
         captures,
+        keywords,
+        finally_blocks,
     )
+
+
+def _emitted_nodes(tree: ast.AST, limit: int) -> int:
+    """About how many nodes CPython 3.11 compiles, counting each ``finally`` body once for
+    every way out of its ``try`` (the normal path, the exception path, and each ``return``,
+    ``break`` and ``continue`` through it), as the compiler duplicates it. Stops past ``limit``.
+    """
+    total = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    node_type = ast.AST
+    while stack:
+        node, copies = stack.pop()
+        total += copies
+        if total > limit:
+            return total
+        if type(node) is ast.Try and node.finalbody:
+            ways_out = 2 + _exits(node)
+            stack.extend((part, copies) for part in (*node.body, *node.handlers, *node.orelse))
+            stack.extend((part, copies * ways_out) for part in node.finalbody)
+            continue
+        for name in node._fields:
+            field_value = getattr(node, name, None)
+            if type(field_value) is list:
+                stack.extend((item, copies) for item in field_value if isinstance(item, node_type))
+            elif isinstance(field_value, node_type):
+                stack.append((field_value, copies))
+    return total
+
+
+def _exits(statement: ast.Try) -> int:
+    """``return``/``break``/``continue`` statements in a ``try``'s body, handlers and else."""
+    count = 0
+    for part in (*statement.body, *statement.handlers, *statement.orelse):
+        for node in _walk(part):
+            if type(node) in _EXITS:
+                count += 1
+    return count
+
+
+_EXITS = frozenset({ast.Return, ast.Break, ast.Continue})
 
 
 def _pattern_captures(pattern: ast.AST) -> int:
@@ -813,6 +878,16 @@ MAX_NESTING = 500
 transformer and CPython's compile() recurse once a level, and where Python's recursion limit
 stops them depends on the CPython version (3.11 stopped near 1,000 levels, 3.13 not at 5,000):
 an explicit bound gives every version the same answer, well before the caller's stack."""
+
+MAX_KEYWORDS = 255
+"""Most keyword arguments one call or class statement passes (and keyword sub-patterns one
+class pattern has): CPython checks each against every other, so their cost is quadratic
+(a 64 KiB call took 1.3 s of the caller's CPU to compile, red-team round 13)."""
+
+MAX_EMITTED_NODES = 200_000
+"""Most nodes CPython may compile, each ``finally`` body counted once per way out of its
+``try``: it emits a copy for each, so nested ``finally`` blocks double the code at every
+level (20 levels in 722 bytes cost the caller 15 s and 3 GB, red-team round 13)."""
 
 MAX_PATTERN_CAPTURES = 256
 """Most names one case pattern may bind. CPython 3.11 compiles a pattern's captures in time

@@ -241,3 +241,46 @@ def test_a_case_pattern_binding_more_names_than_the_cap_is_refused_before_compil
         refused = compile_source(source, settings)
         assert refused.kind == "policy_violation"
         assert f"at most {MAX_PATTERN_CAPTURES}" in refused.violations[0].message
+
+
+def test_nested_finally_blocks_are_refused_before_cpython_compiles_them_exponentially() -> None:
+    # Red-team round 13: CPython copies a finally body once per way out of its try, so 20
+    # nested finally blocks (722 bytes) cost the caller 15 s and 3 GB to compile.
+    settings = Policy().compile_settings()
+
+    def nested(levels: int) -> str:
+        return (
+            "".join(" " * i + "try: a\n" + " " * i + "finally:\n" for i in range(levels))
+            + " " * levels
+            + "b\n"
+        )
+
+    assert compile_source(nested(3), settings).kind == "ok"
+    for levels in (16, 22):
+        refused = compile_source(nested(levels), settings)
+        assert refused.kind == "policy_violation"
+        assert "`finally` blocks" in refused.violations[0].message
+    returns = (
+        "def f():\n  try:\n" + "    if a: return\n" * 1000 + "  finally:\n" + "    x = 1\n" * 4000
+    )
+    larger = Policy(max_source_bytes=1 << 20).compile_settings()
+    assert compile_source(returns, larger).kind == "policy_violation"
+
+
+def test_a_call_with_more_keyword_arguments_than_the_cap_is_refused() -> None:
+    from restricted_exec.compiler import MAX_KEYWORDS
+
+    settings = Policy().compile_settings()
+
+    def call(count: int) -> str:
+        return "f(" + ",".join(f"a{j}=1" for j in range(count)) + ")"
+
+    assert compile_source(call(MAX_KEYWORDS), settings).kind == "ok"
+    for source in (
+        call(MAX_KEYWORDS + 1),
+        "class C(" + ",".join(f"a{j}=1" for j in range(300)) + "): pass",
+        "match x:\n case C(" + ",".join(f"a{j}=1" for j in range(300)) + "): pass",
+    ):
+        refused = compile_source(source, settings)
+        assert refused.kind == "policy_violation", source[:20]
+        assert f"at most {MAX_KEYWORDS}" in refused.violations[0].message
