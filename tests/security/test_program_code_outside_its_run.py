@@ -35,10 +35,19 @@ def generator():
 """
 
 
-def _load(state: Any, *, inline: bool) -> dict[str, Any]:
+def _ran_and_ended(source: str, *, inline: bool) -> dict[str, Any]:
+    """The globals of ``source`` run as its run would run it, after the run has ended."""
+    state = runtime._RunState(None, thread_bound=inline)
+    state.presence.begin()
+    program = _load(state, inline=inline, source=source)
+    state.presence.end()
+    return program
+
+
+def _load(state: Any, *, inline: bool, source: str = DEFINITIONS) -> dict[str, Any]:
     # Each isolation mode compiles its own form of the check (compiler.RUN_HOOK).
     policy = Policy(isolation="inline" if inline else "process")
-    outcome = compile_source(DEFINITIONS, policy.compile_settings())
+    outcome = compile_source(source, policy.compile_settings())
     assert outcome.code is not None
     options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
     program_globals = runtime.build_globals(
@@ -161,15 +170,7 @@ def test_code_a_suspended_generator_or_generator_expression_would_run_later_refu
     # Red-team round 11: finalising a suspended generator after its run (the garbage
     # collector, in any thread) evaluated its `except` type expression before any check; a
     # generator expression's body runs whenever someone calls next() on it.
-    state = runtime._RunState(None, thread_bound=inline)
-    state.presence.begin()
-    policy = Policy(isolation="inline" if inline else "process")
-    outcome = compile_source(LATE_CODE, policy.compile_settings())
-    assert outcome.code is not None
-    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
-    program = runtime.build_globals(outcome.hoisted, {}, options, runtime._Stdout(1_000), state)
-    exec(outcome.code, program)
-    state.presence.end()
+    program = _ran_and_ended(LATE_CODE, inline=inline)
     with pytest.raises(OutsideItsRun):
         program["g"].close()
     with pytest.raises(OutsideItsRun):
@@ -198,15 +199,7 @@ next(g)
 def test_a_yield_from_delegate_s_close_runs_nothing_after_the_run(inline: bool) -> None:
     # Red-team round 11: CPython calls the delegate's `close` natively when the suspended
     # generator is finalised; an own object's `close` was any callable (a partial).
-    state = runtime._RunState(None, thread_bound=inline)
-    state.presence.begin()
-    policy = Policy(isolation="inline" if inline else "process")
-    outcome = compile_source(LATE_DELEGATE, policy.compile_settings())
-    assert outcome.code is not None
-    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
-    program = runtime.build_globals(outcome.hoisted, {}, options, runtime._Stdout(1_000), state)
-    exec(outcome.code, program)
-    state.presence.end()
+    program = _ran_and_ended(LATE_DELEGATE, inline=inline)
     with pytest.raises(runtime.ExecutionInterrupted):
         program["g"].close()
     assert program["log"] == []
