@@ -200,7 +200,8 @@ def is_special_method(name: str) -> bool:
 
 
 def is_hook_like(name: str) -> bool:
-    """Names the compiler's generated code uses (``_getattr_``, ``_rx_value_``, ``_rx_math__sqrt``).
+    """Names the compiler's generated code uses (``_getattr_``, ``_rx_value_``,
+    ``_rx_math__sqrt_``).
 
     A program may not bind them: a class-body ``_write_ = ...`` would replace
     the guard for the rest of that class body.

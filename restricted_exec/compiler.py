@@ -27,7 +27,7 @@ source                                 compiled as
 ``except E:`` / ``finally:`` blocks    first ``_rx_check_()`` - inline timeouts, ended runs;
                                        ``E`` itself as ``(run test) and E``
 ``(e for x in it)``                    each loop also ``if (run test)`` - lazy, like a function
-``math.sqrt`` (preloaded, not rebound)  ``_rx_math__sqrt`` - bound to the proxy's value
+``math.sqrt`` (preloaded, not rebound)  ``_rx_math__sqrt_`` - bound to the proxy's value
 last expression statement ``e``        ``_rx_value_(e)`` - the REPL-like result
 =====================================  =========================================
 
@@ -126,8 +126,10 @@ class CompileOutcome:
 
 
 def hoisted_global_name(module: str, attribute: str) -> str:
-    """The global name a hoisted ``module.attribute`` read is compiled to."""
-    return f"{_HOIST_PREFIX}{module}__{attribute}"
+    """The global name a hoisted ``module.attribute`` read is compiled to. It ends in ``_``,
+    as no name a program writes may: CPython mangles ``__sqrt`` inside ``class rx_math`` to
+    ``_rx_math__sqrt``, which a program could otherwise rebind (red-team round 14)."""
+    return f"{_HOIST_PREFIX}{module}__{attribute}_"
 
 
 def source_digest(source: str) -> tuple[str, int]:

@@ -1669,3 +1669,20 @@ def test_typing_s_named_records_cannot_be_a_program_s_base() -> None:
     for record in (typing.NewType, typing.TypeVar):
         with pytest.raises(TypeError, match="programs cannot subclass"):
             metaclass_for((record,))
+
+
+def test_name_mangling_cannot_reach_a_hoisted_global() -> None:
+    # Round 14: `__sqrt` inside `class rx_math` is mangled to `_rx_math__sqrt`, which was the
+    # global math.sqrt is hoisted to; hoisted names now end in `_`, as no program name may.
+    result = run(
+        """
+        class rx_math:
+            def f(self):
+                global __sqrt
+                __sqrt = lambda x: "overwritten"
+        rx_math().f()
+        print(math.sqrt(4))
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "2.0\n"

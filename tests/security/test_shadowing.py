@@ -26,6 +26,7 @@ HOOKS = [
     "_getitem_",
     "_inplacevar_",
     "_rx_math__sqrt",
+    "_rx_math__sqrt_",
     "__builtins__",
     "print",
 ]
