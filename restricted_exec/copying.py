@@ -18,6 +18,7 @@ This module imports only the standard library and the language layer: the child 
 
 from __future__ import annotations
 
+import collections
 import copy
 import copyreg
 import dataclasses
@@ -26,8 +27,9 @@ from types import MethodType
 from typing import Any
 
 from restricted_exec.attribute_rules import is_dunder, mro_lookup
+from restricted_exec.guards import PROGRAM_RUNNING, require_own
 
-__all__ = ["asdict", "astuple", "deepcopy"]
+__all__ = ["asdict", "astuple", "deepcopy", "guard_user_dict_copy", "shallow_copy"]
 
 # What copy.deepcopy returns as is (numbers, strings, types, functions, ...): its own table.
 _DISPATCH: dict[type, Any] = copy._deepcopy_dispatch  # type: ignore[attr-defined]
@@ -70,10 +72,11 @@ def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     return copied
 
 
-def _copy_object(value: Any, kind: type, memo: dict[int, Any]) -> Any:
-    hook = _type_hook(value, kind, "__deepcopy__")
+def _copy_object(value: Any, kind: type, memo: dict[int, Any] | None) -> Any:
+    """Copy an object by its class's hooks; deep with a memo, shallow (``copy.copy``) without."""
+    hook = _type_hook(value, kind, "__copy__" if memo is None else "__deepcopy__")
     if hook is not None:
-        return hook(memo)
+        return hook() if memo is None else hook(memo)
     # object.__reduce_ex__ itself still reads __reduce__ and __getstate__ off the instance.
     _refuse_special_entries(kind, _namespace(value))
     reductor = copyreg.dispatch_table.get(kind)
@@ -88,6 +91,16 @@ def _copy_object(value: Any, kind: type, memo: dict[int, Any]) -> Any:
         return value
     _refuse_foreign_maker(kind, reduced)
     return _reconstruct(value, kind, memo, *reduced)
+
+
+def shallow_copy(value: Any) -> Any:
+    """``copy.copy(value)``, reading no hook from an instance (see the module docstring)."""
+    kind = type(value)
+    if kind in _ATOMIC or issubclass(kind, type) or kind is tuple or kind is frozenset:
+        return value
+    if kind in (list, dict, set, bytearray):
+        return value.copy()
+    return _copy_object(value, kind, None)
 
 
 _NEW_OBJECT = (copyreg.__newobj__, copyreg.__newobj_ex__)  # type: ignore[attr-defined]
@@ -112,7 +125,7 @@ def _refuse_foreign_maker(kind: type, reduced: Any) -> None:
 def _reconstruct(
     value: Any,
     kind: type,
-    memo: dict[int, Any],
+    memo: dict[int, Any] | None,
     make: Callable[..., Any],
     arguments: tuple[Any, ...],
     state: Any = None,
@@ -120,14 +133,18 @@ def _reconstruct(
     dict_items: Any = None,
     *_: Any,
 ) -> Any:
-    made: Any = make(*deepcopy(arguments, memo))
+    def part(item: Any) -> Any:  # deep copies copy every part; shallow ones share them
+        return item if memo is None else deepcopy(item, memo)
+
+    made: Any = make(*part(arguments))
     if not _exactly_of(made, kind):  # a fresh object of the copied class, never one it names
         raise TypeError(
             f"a {kind.__name__} cannot be copied: its class made a {type(made).__name__}"
         )
-    memo[id(value)] = made
+    if memo is not None:
+        memo[id(value)] = made
     if state is not None:
-        state = deepcopy(state, memo)
+        state = part(state)
         set_state = mro_lookup(type(made), "__setstate__")
         if set_state is not None:
             set_state[1].__get__(made, type(made))(state)
@@ -144,10 +161,10 @@ def _reconstruct(
                     setattr(made, name, item)
     if list_items is not None:
         for item in list_items:
-            made.append(deepcopy(item, memo))
+            made.append(part(item))
     if dict_items is not None:
         for name, item in dict_items:
-            made[deepcopy(name, memo)] = deepcopy(item, memo)
+            made[part(name)] = part(item)
     return made
 
 
@@ -246,3 +263,34 @@ def _convert(obj: Any, factory: Callable[[Any], Any], *, as_dict: bool) -> Any:
             for name, item in obj.items()
         )
     return deepcopy(obj)
+
+
+_original_user_dict_copy: Any = None
+
+
+def _guarded_user_dict_copy(self: Any) -> Any:
+    """``collections.UserDict.copy``, the one catalogue method that calls the stdlib's
+    ``copy.copy`` (which reads hooks off the instance): while a program runs, the same steps
+    with :func:`shallow_copy`, on the program's own objects only."""
+    if not PROGRAM_RUNNING.get():
+        return _original_user_dict_copy(self)
+    if type(self) is collections.UserDict:
+        return collections.UserDict(self.data.copy())
+    require_own("collections.UserDict.copy", self)
+    data = self.data
+    try:
+        self.data = {}
+        copied = shallow_copy(self)
+    finally:
+        self.data = data
+    copied.update(self)
+    return copied
+
+
+def guard_user_dict_copy() -> None:
+    """Install the guard on ``collections.UserDict.copy`` (once per process)."""
+    global _original_user_dict_copy
+    if _original_user_dict_copy is not None:
+        return
+    _original_user_dict_copy = collections.UserDict.__dict__["copy"]
+    setattr(collections.UserDict, "copy", _guarded_user_dict_copy)  # noqa: B010

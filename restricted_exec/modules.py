@@ -41,7 +41,7 @@ import re
 import time
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from types import MappingProxyType, ModuleType
+from types import FunctionType, MappingProxyType, ModuleType
 from typing import Any
 
 import wrapt
@@ -290,6 +290,24 @@ def _wraps(wrapped: Any) -> Callable[[Any], Any]:
 _WRAPPER_KEEPS = frozenset(functools.WRAPPER_ASSIGNMENTS) | {"__wrapped__"}
 
 
+def _partialmethod(func: Any, /, *args: Any, **keywords: Any) -> Any:
+    """``functools.partialmethod`` for a plain callable, a function, or a static or class
+    method of the program's own function. Its ``__get__`` copies the ``__self__`` of what
+    ``func.__get__`` returns onto the partial it hands out: ``staticmethod(len)`` put the real
+    ``builtins`` module there (red-team round 14)."""
+    if isinstance(func, staticmethod | classmethod):
+        if not is_own(func.__func__):
+            raise TypeError(
+                "functools.partialmethod: a static or class method must wrap the program's "
+                "own function"
+            )
+    elif type(func) is not FunctionType and hasattr(type(func), "__get__"):
+        raise TypeError(
+            f"functools.partialmethod: a {type(func).__name__} is not allowed; use a function"
+        )
+    return functools.partialmethod(func, *args, **keywords)
+
+
 def _lru_cache(maxsize: Any = 128, typed: bool = False) -> Any:
     """``functools.lru_cache`` whose wrapper keeps no namespace of an object the program does
     not own: the real one merges the wrapped object's ``__dict__`` into its wrapper, and
@@ -418,6 +436,7 @@ _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
         "update_wrapper": _update_wrapper,
         "total_ordering": _total_ordering,
         "lru_cache": _lru_cache,
+        "partialmethod": _partialmethod,
         "cache": _cache,
     },
     "dataclasses": {
@@ -556,3 +575,4 @@ _ = operator  # operator is imported so the module is loaded before forking
 # (and inert outside a program's run).
 class_building.guard_enum_functional_api()
 class_building.guard_typing_alias_calls()
+copying.guard_user_dict_copy()

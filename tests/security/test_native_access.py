@@ -1686,3 +1686,58 @@ def test_name_mangling_cannot_reach_a_hoisted_global() -> None:
     )
     assert result.status == "ok", result
     assert result.stdout == "2.0\n"
+
+
+def test_user_dict_copy_reads_no_copy_hook_from_an_instance() -> None:
+    # Round 14: UserDict.copy is the one catalogue method that calls the stdlib's copy.copy,
+    # which reads __reduce_ex__/__getstate__ off the instance. While a program runs it copies
+    # with the sandbox's shallow copy, and only the program's own objects.
+    from types import SimpleNamespace
+
+    from restricted_exec import copying, modules  # noqa: F401  (installs the guard)
+    from restricted_exec.guards import PROGRAM_RUNNING
+
+    planted = SimpleNamespace(data={}, __reduce_ex__=lambda protocol: (list, ()))
+    token = PROGRAM_RUNNING.set(True)
+    try:
+        with pytest.raises(AttributeError, match="changes the object it is given"):
+            collections.UserDict.copy(planted)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="special names"):
+            copying.shallow_copy(planted)
+    finally:
+        PROGRAM_RUNNING.reset(token)
+    result = run(
+        """
+        import collections
+        class U(collections.UserDict):
+            pass
+        u = U(a=1)
+        u.x = [5]
+        c = u.copy()
+        print(type(c).__name__, dict(c), c.x is u.x)
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "U {'a': 1} True\n"
+
+
+def test_partialmethod_takes_no_descriptor_that_hands_out_a_hidden_self() -> None:
+    # Round 14: partialmethod(staticmethod(len)) stored the real builtins module (len's
+    # __self__) in the partial it handed out.
+    result = run(
+        """
+        import functools
+        class C:
+            def f(self, a, b):
+                return a + b
+            g = functools.partialmethod(f, 1)
+        print(C().g(2))
+        class D:
+            pm = functools.partialmethod(staticmethod(len))
+        """
+    )
+    assert result.stdout == "3\n", result
+    assert result.status == "error"
+    assert (
+        result.error is not None and "must wrap the program's own function" in result.error.message
+    )
