@@ -495,6 +495,10 @@ def _fraction_parts(value: Any, path: str) -> tuple[int, int]:
     numerator, denominator = value._numerator, value._denominator
     if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
         raise UnsupportedValue(f"{path}: a Fraction whose parts are not plain ints")
+    # Every Fraction the constructor reduces is; one built from an int subclass's parts may
+    # not be, and the host builds what it reads without a gcd (see _decode_fraction).
+    if math.gcd(numerator, denominator) != 1:
+        raise UnsupportedValue(f"{path}: a Fraction that is not in lowest terms")
     return numerator, denominator
 
 
@@ -534,19 +538,15 @@ def _decode_fraction(text: str) -> Fraction:
         raise UnsupportedValue("value: a fraction tag with a zero denominator")
     if sign:
         numerator = -numerator
-    if numerator.bit_length() + denominator.bit_length() <= _REDUCE_FRACTION_BITS:
-        return Fraction(numerator, denominator)
-    # Reducing costs a gcd, quadratic in the digits (~3 s at 500,000 digits). encode writes
-    # str(Fraction), which is already reduced: build it as it is, in linear time. (A forged
-    # unreduced one is still exactly the number its text says.)
+    # Reducing costs a gcd, quadratic in the digits (~3 ms at 50,000 bits, and a reply may hold
+    # hundreds: seconds of the caller's CPU, again on every result-cache hit). encode writes
+    # only fractions in lowest terms: build it as it is, in linear time. (A forged unreduced
+    # one is still exactly the number its text says.)
     value = Fraction.__new__(Fraction)
     value._numerator = numerator  # type: ignore[attr-defined]
     value._denominator = denominator  # type: ignore[attr-defined]
     return value
 
-
-# Below this many bits in all, a decoded Fraction is reduced (its gcd takes under ~10 ms).
-_REDUCE_FRACTION_BITS = 100_000
 
 
 def _fraction_int(text: str) -> int:

@@ -603,3 +603,28 @@ def test_a_forged_signalling_nan_decimal_is_a_crash_not_a_result_that_raises() -
 )
 def test_a_forged_date_or_time_that_isoformat_never_writes_is_a_crash(tag: Any) -> None:
     assert_malformed(host_reads(_reply(value=tag)))
+
+
+def test_decoding_many_large_fractions_costs_the_host_no_gcd_each() -> None:
+    # Red-team round 15: each decoded Fraction was reduced (a gcd, ~3 ms at 50,000 bits), and
+    # a reply of hundreds of them cost the caller seconds, again on every result-cache hit.
+    a, b = 0, 1
+    while b.bit_length() < 49_990:
+        a, b = b, a + b
+    text = f"{hex(a)}/{hex(b)}"
+    forged = _reply(value=[{"$type": "fraction", "value": text}] * 560)
+    result, seconds = cpu_seconds_of(lambda: host_reads(forged, Policy(output_bytes=1_000_000)))
+    assert result.status == "ok", result.error
+    assert result.value[0] == Fraction(a, b)  # type: ignore[index]
+    assert seconds < 1.0, seconds  # ~2.4 s with a gcd each
+
+
+def test_an_unreduced_fraction_is_refused_where_it_is_made() -> None:
+    result = restricted_exec.run(
+        "import fractions\nclass I(int):\n"
+        "    numerator = property(lambda self: 2)\n    denominator = property(lambda self: 4)\n"
+        "fractions.Fraction(I(1))",
+        policy=Policy(isolation="process"),
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "not in lowest terms" in result.error.message
