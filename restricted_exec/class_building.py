@@ -152,6 +152,7 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
         annotations = dict(before.get("__annotations__", {}))
         for name in annotations:
             _refuse_dataclass_field(name)
+            _refuse_used_field_record(name, before.get(name))
         _check_inherited_fields(target)
         if "__annotations__" in before:
             # The stdlib reads the class's annotations while it builds the methods it execs,
@@ -171,6 +172,17 @@ def dataclass(cls: Any = None, /, **options: Any) -> Any:
         return result
 
     return decorate if cls is None else decorate(cls)
+
+
+def _refuse_used_field_record(name: str, value: Any) -> None:
+    """A ``field()`` record serves one class: the stdlib names it after the attribute it is
+    given, and a record shared with a second class was renamed under the first, after the
+    first's checks (``replace`` then read the new name natively: red-team round 15)."""
+    if type(value) is dataclasses.Field and value.name is not None:
+        raise TypeError(
+            f"dataclasses.dataclass: the field() record of {name!r} already belongs to "
+            f"field {value.name!r} of another class; call field() once per field"
+        )
 
 
 def _check_inherited_fields(target: type) -> None:

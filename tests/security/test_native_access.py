@@ -1741,3 +1741,22 @@ def test_partialmethod_takes_no_descriptor_that_hands_out_a_hidden_self() -> Non
     assert (
         result.error is not None and "must wrap the program's own function" in result.error.message
     )
+
+
+def test_a_field_record_serves_one_data_class_only() -> None:
+    # Round 15: a field() record given to a second class was renamed under the first after the
+    # first's checks (to a private name of its catalogue base), and replace() read it natively.
+    result = run(
+        """
+        import dataclasses, textwrap
+        f = dataclasses.field(default=1)
+        @dataclasses.dataclass(init=False)
+        class A(textwrap.TextWrapper):
+            x: int = f
+        @dataclasses.dataclass
+        class B:
+            _split: int = f
+        """
+    )
+    assert result.status == "error", result
+    assert result.error is not None and "already belongs to field 'x'" in result.error.message
