@@ -562,12 +562,13 @@ class ProgramTransformer(RestrictingNodeTransformer):
         # Program code runs only inside its own run: the first statement (after a docstring)
         # checks it, before any of the body can run in another thread or after the run.
         position = 1 if ast.get_docstring(node) is not None else 0
-        anchor = node.body[min(position, len(node.body) - 1)]
+        # (A body the transformer emptied, refusing what was in it, is located at the def.)
+        anchor = node.body[min(position, len(node.body) - 1)] if node.body else node
         node.body.insert(position, _located(ast.Expr(self._inside_its_run_test()), anchor))
         if node.name == "__exit__" and node.body:
             # A program's __exit__ returning True would swallow inline mode's timeout.
             position = 1 if ast.get_docstring(node) is not None else 0
-            anchor = node.body[min(position, len(node.body) - 1)]
+            anchor = node.body[min(position, len(node.body) - 1)] if node.body else node
             node.body.insert(position, self._check_statement(anchor))
         return result  # type: ignore[return-value]
 

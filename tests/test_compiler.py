@@ -284,3 +284,19 @@ def test_a_call_with_more_keyword_arguments_than_the_cap_is_refused() -> None:
         refused = compile_source(source, settings)
         assert refused.kind == "policy_violation", source[:20]
         assert f"at most {MAX_KEYWORDS}" in refused.violations[0].message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def wrapped():\n    async def f():\n        await f()\n",
+        "class A:\n    def __exit__(self, *a):\n        async def f():\n            pass\n",
+    ],
+)
+def test_a_function_whose_whole_body_is_refused_is_a_violation_not_an_exception(
+    source: str,
+) -> None:
+    # Found by the fuzz suite: the run check was inserted before the first statement of a body
+    # the transformer had emptied (an async def inside), and compiling raised IndexError.
+    outcome = compile_source(source, Policy().compile_settings())
+    assert outcome.kind == "policy_violation"
