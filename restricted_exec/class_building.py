@@ -63,6 +63,7 @@ __all__ = [
     "GuardedNamedTuple",
     "GuardedNewType",
     "GuardedTypeVar",
+    "GuardedTypedDict",
     "clear_shared_caches",
     "dataclass",
     "exact_text",
@@ -270,6 +271,20 @@ def GuardedTypeVar(name: Any, *constraints: Any, **options: Any) -> Any:
     return made
 
 
+def GuardedTypedDict(typename: Any, fields: Any = None, /, **options: Any) -> Any:
+    """``typing.TypedDict``'s functional form with an exact ``str`` name and keys: the name
+    becomes the class's ``__name__``, where a ``str`` subclass would run the program's code
+    whenever anything formats it (red-team round 15)."""
+    api = "TypedDict"
+    name = exact_text(api, "typename", typename)
+    if fields is not None:
+        fields = {exact_text(api, "a key", key): value for key, value in dict(fields).items()}
+    make: Any = typing.TypedDict  # its stub wants literal arguments
+    made = make(name, fields, **options)
+    type.__setattr__(made, "__module__", "__main__")  # typing names its caller: this module
+    return made
+
+
 # `class P(NamedTuple)` replaces the function by the class typing's own NamedTuple stands for.
 _NAMED_TUPLE_BASES: tuple[type, ...] = typing.NamedTuple.__mro_entries__(  # type: ignore[attr-defined]
     (typing.NamedTuple,)
@@ -281,6 +296,8 @@ def _named_tuple_mro_entries(bases: tuple[Any, ...]) -> tuple[type, ...]:
 
 
 GuardedNamedTuple.__mro_entries__ = _named_tuple_mro_entries  # type: ignore[attr-defined]
+# `class M(TypedDict)` goes through typing's own class (and the class factory), as before.
+GuardedTypedDict.__mro_entries__ = typing.TypedDict.__mro_entries__  # type: ignore[attr-defined]
 GuardedNamedTuple.__name__ = GuardedNamedTuple.__qualname__ = "NamedTuple"
 
 

@@ -452,6 +452,7 @@ _STATELESS_OVERRIDES: dict[str, dict[str, Any]] = {
         "NamedTuple": class_building.GuardedNamedTuple,
         "NewType": class_building.GuardedNewType,
         "TypeVar": class_building.GuardedTypeVar,
+        "TypedDict": class_building.GuardedTypedDict,
     },
 }
 

@@ -548,7 +548,6 @@ def _decode_fraction(text: str) -> Fraction:
     return value
 
 
-
 def _fraction_int(text: str) -> int:
     # Decimal parts are at most 4,300 digits (the regex): int() of that is ~0.1 ms.
     return int(text, 16) if text.startswith("0x") else int(text)

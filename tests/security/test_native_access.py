@@ -1760,3 +1760,23 @@ def test_a_field_record_serves_one_data_class_only() -> None:
     )
     assert result.status == "error", result
     assert result.error is not None and "already belongs to field 'x'" in result.error.message
+
+
+def test_typed_dict_names_and_keys_are_exact_text() -> None:
+    # Round 15: TypedDict's functional form made a class whose __name__ was the program's
+    # str subclass, running its code whenever anything formatted the name.
+    result = run(
+        """
+        import typing
+        class S(str):
+            def __format__(self, spec):
+                return "FMT"
+        T = typing.TypedDict(S("T"), {S("a"): int})
+        print(type(T.__name__).__name__, T.__module__, T(a=1))
+        class Movie(typing.TypedDict):
+            title: str
+        print(Movie(title="x"))
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "str __main__ {'a': 1}\n{'title': 'x'}\n"
