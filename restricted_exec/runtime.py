@@ -12,6 +12,7 @@ from __future__ import annotations
 # Every import is at module level: in process mode the child runs with no file
 # access (Landlock), so nothing may be imported lazily after warm-up.
 import contextlib
+import contextvars
 import decimal
 import dis
 import sys
@@ -583,7 +584,11 @@ def warm_up() -> None:
     # benchmarks.cpu_per_run: ~470 -> ~430 page faults per child).
     for _ in range(CODE_WARM_UP_RUNS):
         warm_child()
-        _run_prepared(prepare(_program_of_warm_child(), prepare_base()), b"")
+        # The child's entry itself, in a context of its own: run_prepared turns the guards
+        # on for good in the context it runs in, and this process stays a trusted one.
+        contextvars.copy_context().run(
+            run_prepared, prepare(_program_of_warm_child(), prepare_base()), b""
+        )
 
 
 _CHILD_WARM_PROGRAM = (
@@ -752,18 +757,12 @@ def prepare_to_share(program: bytes) -> Prepared | None:
 def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
     """Bind the inputs (see restricted_exec.protocol) and run a prepared program
     once; return the JSON payload. Never raises: a malformed request becomes a
-    payload with status ``crashed``. The child's entry: see ``_run_prepared``."""
+    payload with status ``crashed``. The child's entry."""
     # The child runs this one request and exits: its guards stay on from here to its end
     # (fail closed), not only while the program's code is on the stack; whatever of the
     # program still runs afterwards (its objects' methods, reached by the reply) is judged
     # as program code.
     PROGRAM_RUNNING.set(True)
-    return _run_prepared(prepared, inputs)
-
-
-def _run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
-    """``run_prepared`` without turning the process's guards on for good: the fork server's
-    warm-up runs the request path with it and stays a trusted process."""
     if prepared.failure is not None:
         payload = prepared.failure
     elif prepared.unrestricted is not None:
