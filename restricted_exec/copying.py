@@ -10,8 +10,13 @@ entries into namespaces (a ``cached_property`` subclass's stored name; a
 catalogue and own classes that way.
 
 The copy here is ``copy.deepcopy``'s algorithm with every hook looked up on the type, as
-CPython looks up special methods, and it refuses to copy an object whose namespace (or the
-state it hands over) holds one of those hooks. Plain data copies exactly as the stdlib copies it.
+CPython looks up special methods. It refuses an object whose namespace, or the state it hands
+over, holds special names, and a reduction that would make the copy with anything but the
+copied class itself: a bound method reduces to ``getattr(self, func.__name__)``, and
+``typing.NewType`` to whatever name it was given (round 13), so methods are rebound as
+``copy`` does and the copy must come out exactly of the copied class. Plain data copies
+exactly as the stdlib copies it. :func:`shallow_copy` does the same for ``copy.copy``, which
+``collections.UserDict.copy`` calls (guarded while a program runs).
 
 This module imports only the standard library and the language layer: the child uses it.
 """
