@@ -75,6 +75,8 @@ _ENVELOPE_STRUCTURE = 32
 # A float as the encoder writes it (repr: at most 24 characters) never takes more than this;
 # a longer run of number characters with a point or exponent is no honest child's.
 _LONGEST_FLOAT = 32
+# A reply this small parses quickly whatever its shape (most replies: the check is skipped).
+_CHEAP_REPLY_BYTES = 65_536
 _LONG_NUMBER = re.compile(rb"[-+.eE0-9]{%d,}" % (_LONGEST_FLOAT + 1))
 _MAX_LINE = 1 << 31
 # Deeper than any honest reply: values.encode counts MAX_DEPTH in JSON levels (a tagged
@@ -134,7 +136,7 @@ def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any
     # An honest child's text holds no lone surrogate (it escapes them where the text is made,
     # restricted_exec.text), and its encoder writes \u escapes only for control characters:
     # surrogates, raw or escaped, would put text in the result that cannot be serialised.
-    if _SURROGATE_ESCAPE.search(data) is not None:
+    if b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None:
         raise MalformedReply("a surrogate escape, which an honest child never writes")
     payload = decoder.decode(data.decode("utf-8"))
     if type(payload) is not dict or payload.keys() != _KEYS:
@@ -199,6 +201,8 @@ def _refuse_costly_structure(data: bytes, max_value_items: int) -> None:
     """Refuse, in linear time and before parsing, a reply whose parse would cost more than any
     honest reply under ``max_value_items``: more structure than its items are written with, or
     a float literal longer than the encoder writes."""
+    if len(data) <= _CHEAP_REPLY_BYTES:
+        return
     most = _STRUCTURE_PER_ITEM * max_value_items + _ENVELOPE_STRUCTURE
     structure = data.count(b",") + data.count(b"[") + data.count(b"{")
     if structure <= most and _LONG_NUMBER.search(data) is None:
