@@ -104,6 +104,11 @@ def _encode(value: object, path: str, depth: int, budget: list[int], active: set
         return {_TAG: "decimal", "value": str(value)}
     if kind is Fraction:
         numerator, denominator = _fraction_parts(value, path)
+        # Every Fraction the constructor makes is reduced; one built from an int subclass's
+        # parts may not be, and the host builds what it reads without a gcd (_decode_fraction).
+        # Checked here, in the child, and never in the key checks decode shares.
+        if math.gcd(numerator, denominator) != 1:
+            raise UnsupportedValue(f"{path}: a Fraction that is not in lowest terms")
         if max(numerator.bit_length(), denominator.bit_length()) <= _PLAIN_INT_BITS:
             return {_TAG: "fraction", "value": str(value)}
         # str() would need int -> str beyond Python's digit limit (and quadratic time).
@@ -495,10 +500,6 @@ def _fraction_parts(value: Any, path: str) -> tuple[int, int]:
     numerator, denominator = value._numerator, value._denominator
     if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
         raise UnsupportedValue(f"{path}: a Fraction whose parts are not plain ints")
-    # Every Fraction the constructor reduces is; one built from an int subclass's parts may
-    # not be, and the host builds what it reads without a gcd (see _decode_fraction).
-    if math.gcd(numerator, denominator) != 1:
-        raise UnsupportedValue(f"{path}: a Fraction that is not in lowest terms")
     return numerator, denominator
 
 
