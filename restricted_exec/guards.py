@@ -30,7 +30,6 @@ import datetime
 import decimal
 import random
 import statistics
-import typing
 from collections.abc import Callable
 from contextvars import ContextVar
 from types import (
@@ -64,6 +63,7 @@ from restricted_exec.formatting import (
 )
 from restricted_exec.ownership import (
     CLASS_FACTORY,
+    NAMED_RECORDS,
     PROGRAM_FILENAME,
     forwarding_reason,
     is_own,
@@ -428,8 +428,6 @@ def require_own(function: str, target: Any) -> None:
 
 # Classes whose constructor makes attributes of any names it is given.
 _ATTRIBUTES_FROM_KEYWORDS: tuple[type, ...] = (SimpleNamespace,)
-# typing's named records, whose __reduce__ hands back the name they were given.
-_NAMED_RECORDS: tuple[type, ...] = (typing.NewType, typing.TypeVar)
 
 
 def safe_type(*args: Any) -> type:
@@ -449,7 +447,7 @@ def safe_type(*args: Any) -> type:
             "type() of a class is its metaclass, which programs cannot use; "
             "compare classes directly instead"
         )
-    if issubclass(result, _NAMED_RECORDS):
+    if issubclass(result, NAMED_RECORDS):
         # Built directly, past typing's front end: a name that is not text, which copy takes
         # from __reduce__ as the maker and state of a copy (red-team round 13).
         raise AccessDenied(

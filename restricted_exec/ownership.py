@@ -96,11 +96,12 @@ _ATTRIBUTE_HOOKS = ("__getattribute__", "__getattr__", "__setattr__", "__delattr
 # checks had its name exec'd as code (red-team round 8); a cached_property subclass given
 # attrname "__reduce_ex__" wrote that key into an instance's namespace, where copy took it as
 # the object's reduce hook (round 11).
+NAMED_RECORDS: tuple[type, ...] = (typing.NewType, typing.TypeVar)
+"""typing's records whose ``__reduce__`` hands back the name they were given (round 13)."""
 _RECORDS_THE_STDLIB_TRUSTS: tuple[type, ...] = (
     dataclasses.Field,
     functools.cached_property,
-    typing.NewType,  # its __reduce__ hands back its stored name (round 13)
-    typing.TypeVar,
+    *NAMED_RECORDS,
 )
 
 
