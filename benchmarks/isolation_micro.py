@@ -3,7 +3,7 @@
 Measures what the isolation layer adds around a trivial program: sequential latency (median and
 p99 of ProcessRunner.run) and throughput with several caller threads. Uses the private test
 entry (plain exec of ``x = 1`` in the locked-down child) unless ``--production`` is given, which
-sends the language layer's test-only unrestricted request through restricted_exec.runtime.
+sends the language layer's test-only unrestricted request through restricted_exec.child.executor.
 
     python benchmarks/isolation_micro.py [--runs 2000] [--seconds 5] [--threads 2] [--production]
 """
@@ -33,7 +33,7 @@ def _percentile(samples: list[float], fraction: float) -> float:
 
 def _make(production: bool, prefork: int) -> tuple[ProcessRunner, bytes]:
     if production:
-        from restricted_exec.protocol import encode_unrestricted_request
+        from restricted_exec.child.protocol import encode_unrestricted_request
 
         return ProcessRunner(prefork=prefork), encode_unrestricted_request("x = 1")
     return UnrestrictedRunner(prefork=prefork), encode("x = 1")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.isolation import ProcessRunner, channel
-from restricted_exec.isolation.zygote_client import Zygote
+from restricted_exec.isolation.fork_server_client import Zygote
 
 SOURCE = (Path(__file__).resolve().parents[1] / "examples" / "compound_interest.py").read_text()
 

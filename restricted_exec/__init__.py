@@ -7,7 +7,7 @@
 
 # The exceptions are imported at once (they need nothing else); the rest of
 # the public names load on first use (PEP 562). A process that imports only the
-# child side (restricted_exec.runtime, which the fork server preloads) then
+# child side (restricted_exec.child.executor, which the fork server preloads) then
 # never imports pydantic or the parent side: a smaller fork server forks and
 # exits faster.
 from typing import TYPE_CHECKING, Any
@@ -32,11 +32,11 @@ from restricted_exec.errors import (
 )
 
 if TYPE_CHECKING:
-    from restricted_exec.metrics import SandboxStats
+    from restricted_exec.host.metrics import SandboxStats
+    from restricted_exec.host.tenants import TenantQuota
     from restricted_exec.policy import Policy
     from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
     from restricted_exec.sandbox import Program, Sandbox, compile_program, run
-    from restricted_exec.tenants import TenantQuota
 
 _LAZY = {
     "Policy": "restricted_exec.policy",
@@ -47,8 +47,8 @@ _LAZY = {
     "Sandbox": "restricted_exec.sandbox",
     "compile_program": "restricted_exec.sandbox",
     "run": "restricted_exec.sandbox",
-    "SandboxStats": "restricted_exec.metrics",
-    "TenantQuota": "restricted_exec.tenants",
+    "SandboxStats": "restricted_exec.host.metrics",
+    "TenantQuota": "restricted_exec.host.tenants",
 }
 
 

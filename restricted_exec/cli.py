@@ -12,15 +12,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from restricted_exec.audit.cli import add_audit_parser, run_audit_command
-from restricted_exec.audit.log import AuditLog
-from restricted_exec.catalogue import CATALOGUE, DEFAULT_PRELOAD
 from restricted_exec.errors import InputError, PolicyError
+from restricted_exec.host.audit.cli import add_audit_parser, run_audit_command
+from restricted_exec.host.audit.log import AuditLog
+from restricted_exec.language.catalogue import CATALOGUE, DEFAULT_PRELOAD
+from restricted_exec.language.text import encodable, encodable_data, json_for_terminal, printable
+from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult
 from restricted_exec.sandbox import Sandbox
-from restricted_exec.text import encodable, encodable_data, json_for_terminal, printable
-from restricted_exec.values import decode
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(result: ExecutionResult, *, as_json: bool) -> int:
-    # A result's text is encodable UTF-8 (restricted_exec.text); a terminal whose
+    # A result's text is encodable UTF-8 (restricted_exec.language.text); a terminal whose
     # encoding cannot show some of it gets the same backslash escapes, not an error.
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from restricted_exec.catalogue import CATALOGUE, DEFAULT_MODULES, DEFAULT_PRELOAD
-from restricted_exec.compiler import CompileSettings
 from restricted_exec.errors import PolicyError
+from restricted_exec.language.catalogue import CATALOGUE, DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.language.compiler import CompileSettings
 
 __all__ = ["CLOCK_MODULES", "Isolation", "Policy"]
 
@@ -35,7 +35,7 @@ class Policy(BaseModel):
             interpreter's own baseline (process mode; inline mode cannot limit memory).
         output_bytes: bytes of stdout kept; more ends the run with ``output_limit``.
             An error's text is capped separately and whatever this is (see
-            ``restricted_exec.runtime.ERROR_MESSAGE_BYTES``), so a run with 0 still says
+            ``restricted_exec.child.executor.ERROR_MESSAGE_BYTES``), so a run with 0 still says
             why it failed and no exception message carries more than that cap.
         max_source_bytes: largest program accepted, in bytes of UTF-8. The
             compiler runs in the caller's process, outside ``timeout_s`` and

@@ -1,7 +1,7 @@
 """ExecutionResult and ErrorInfo: how a run ended, as data that round-trips through JSON.
 
 ``value`` holds Python values (Decimal stays Decimal); in JSON it is written in
-the tagged form described in :mod:`restricted_exec.values`, so
+the tagged form described in :mod:`restricted_exec.language.values`, so
 ``ExecutionResult.model_validate_json(r.model_dump_json()) == r``.
 """
 
@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from restricted_exec import errors
-from restricted_exec.values import decode, encode
+from restricted_exec.language.values import decode, encode
 
 __all__ = ["ErrorInfo", "ErrorKind", "ExecutionResult", "Status", "Violation"]
 

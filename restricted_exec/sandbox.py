@@ -10,18 +10,24 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from restricted_exec.compile_cache import CompileCache
-from restricted_exec.compiler import CompileOutcome, compile_source
-from restricted_exec.endings import (
+from restricted_exec.child.executor import RunOptions, program_part
+from restricted_exec.child.protocol import encode_inputs
+from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
+from restricted_exec.host.compile_cache import CompileCache
+from restricted_exec.host.endings import (
     host_failure_result,
     refused_result,
     rejected_result,
     result_from_child,
     result_from_payload,
 )
-from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
-from restricted_exec.inline import run_inline
-from restricted_exec.inputs import checked_inputs, inputs_digest
+from restricted_exec.host.inline import run_inline
+from restricted_exec.host.inputs import checked_inputs, inputs_digest
+from restricted_exec.host.metrics import Metrics, SandboxStats
+from restricted_exec.host.reply import max_reply_bytes
+from restricted_exec.host.result_cache import ResultCache
+from restricted_exec.host.scheduling import FairScheduler, Rejection
+from restricted_exec.host.tenants import TenantQuota, tenant_name, trust_domain
 from restricted_exec.isolation import (
     ChildLimits,
     IsolationUnavailable,
@@ -29,19 +35,13 @@ from restricted_exec.isolation import (
     QueueFull,
     RunnerClosed,
 )
-from restricted_exec.metrics import Metrics, SandboxStats
+from restricted_exec.language.compiler import CompileOutcome, compile_source
+from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
-from restricted_exec.protocol import encode_inputs
-from restricted_exec.reply import max_reply_bytes
 from restricted_exec.result import ExecutionResult
-from restricted_exec.result_cache import ResultCache
-from restricted_exec.runtime import RunOptions, program_part
-from restricted_exec.scheduling import FairScheduler, Rejection
-from restricted_exec.tenants import TenantQuota, tenant_name, trust_domain
-from restricted_exec.values import decode
 
 if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog is made
-    from restricted_exec.audit.log import AuditLog
+    from restricted_exec.host.audit.log import AuditLog
 
 __all__ = ["Program", "Sandbox", "compile_program", "run"]
 

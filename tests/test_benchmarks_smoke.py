@@ -135,7 +135,7 @@ def test_process_ab_compares_a_runner_whose_children_never_warm_up(
     # arrive; without it (the other side), idle children would rehearse.
     from benchmarks import process_ab
     from restricted_exec import Policy
-    from restricted_exec.isolation.zygote_client import Zygote
+    from restricted_exec.isolation.fork_server_client import Zygote
 
     asked: list[bool] = []
     request_child = Zygote.request_child

@@ -6,8 +6,8 @@ import sys
 import threading
 
 from restricted_exec import Policy, Sandbox
-from restricted_exec.compile_cache import CompileCache
-from restricted_exec.compiler import CompileOutcome, CompileSettings, compile_source
+from restricted_exec.host.compile_cache import CompileCache
+from restricted_exec.language.compiler import CompileOutcome, CompileSettings, compile_source
 
 SETTINGS = Policy().compile_settings()
 

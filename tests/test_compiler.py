@@ -8,8 +8,8 @@ import pytest
 
 import restricted_exec
 from restricted_exec import Policy
-from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
-from restricted_exec.compiler import (
+from restricted_exec.language.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.language.compiler import (
     MAX_NESTING,
     CompileSettings,
     compile_source,
@@ -195,7 +195,7 @@ def test_a_node_type_without_a_reviewed_visitor_is_refused() -> None:
     # the transformer's dispatch falls back to RestrictedPython's denying generic_visit.
     import ast
 
-    from restricted_exec.compiler import ProgramTransformer
+    from restricted_exec.language.compiler import ProgramTransformer
 
     class Unreviewed(ast.stmt):
         _fields = ()
@@ -224,7 +224,7 @@ def test_the_nesting_limit_is_explicit_so_every_python_version_agrees() -> None:
 def test_a_case_pattern_binding_more_names_than_the_cap_is_refused_before_compiling() -> None:
     # Red-team round 12: CPython compiles a pattern's captures in quadratic time and memory;
     # 10,900 of them (64 KiB) cost the caller ~12 s and ~5 GB.
-    from restricted_exec.compiler import MAX_PATTERN_CAPTURES
+    from restricted_exec.language.compiler import MAX_PATTERN_CAPTURES
 
     settings = Policy().compile_settings()
 
@@ -268,7 +268,7 @@ def test_nested_finally_blocks_are_refused_before_cpython_compiles_them_exponent
 
 
 def test_a_call_with_more_keyword_arguments_than_the_cap_is_refused() -> None:
-    from restricted_exec.compiler import MAX_KEYWORDS
+    from restricted_exec.language.compiler import MAX_KEYWORDS
 
     settings = Policy().compile_settings()
 

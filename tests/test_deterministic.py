@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from restricted_exec import Policy, PolicyError, Sandbox
+from restricted_exec.host.result_cache import ResultCache
 from restricted_exec.result import ExecutionResult
-from restricted_exec.result_cache import ResultCache
 
 DETERMINISTIC = Policy(deterministic=True, timeout_s=2)
 MODES = ("inline", "process")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from restricted_exec import Policy, PolicyError
-from restricted_exec.catalogue import CATALOGUE
+from restricted_exec.language.catalogue import CATALOGUE
 
 
 def test_policy_is_frozen() -> None:

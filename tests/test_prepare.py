@@ -1,14 +1,15 @@
 """How a program's globals are prepared in a child: from scratch, or from the base the fork
-server built once for the default options (runtime.prepare_base)."""
+server built once for the default options (executor.prepare_base)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from restricted_exec import Policy, runtime
-from restricted_exec.compiler import compile_source, hoisted_global_name
-from restricted_exec.protocol import encode_inputs
+from restricted_exec import Policy
+from restricted_exec.child import executor
+from restricted_exec.child.protocol import encode_inputs
+from restricted_exec.language.compiler import compile_source, hoisted_global_name
 
 SOURCE = "r = math.sqrt(2) + json.loads('1')\nprint(datetime.date(2024, 1, 1))\nr"
 
@@ -16,7 +17,7 @@ SOURCE = "r = math.sqrt(2) + json.loads('1')\nprint(datetime.date(2024, 1, 1))\n
 def program_part(policy: Policy) -> bytes:
     outcome = compile_source(SOURCE, policy.compile_settings())
     assert outcome.code is not None, outcome
-    options = runtime.RunOptions(
+    options = executor.RunOptions(
         modules=policy.modules,
         preload=policy.preload,
         output_bytes=policy.output_bytes,
@@ -24,10 +25,10 @@ def program_part(policy: Policy) -> bytes:
         source=SOURCE,
         deterministic=policy.deterministic,
     )
-    return runtime.program_part(outcome.code, outcome.hoisted, options)
+    return executor.program_part(outcome.code, outcome.hoisted, options)
 
 
-def globals_of(prepared: runtime.Prepared) -> dict[str, Any]:
+def globals_of(prepared: executor.Prepared) -> dict[str, Any]:
     assert prepared.restricted is not None, prepared.failure
     return prepared.restricted[4]
 
@@ -37,10 +38,10 @@ def test_globals_prepared_from_the_base_are_those_built_from_scratch() -> None:
     hoisted = compile_source(SOURCE, Policy().compile_settings()).hoisted
     assert hoisted  # the case that adds to the base
     shared = {hoisted_global_name(module, name) for module, name in hoisted}
-    base = runtime.prepare_base()
+    base = executor.prepare_base()
     assert base is not None
-    from_base = globals_of(runtime.prepare(program, base))
-    from_scratch = globals_of(runtime.prepare(program))
+    from_base = globals_of(executor.prepare(program, base))
+    from_scratch = globals_of(executor.prepare(program))
     assert from_base is base.program_globals
     assert list(from_base) == list(from_scratch)
     for name, value in from_scratch.items():
@@ -55,17 +56,17 @@ def test_globals_prepared_from_the_base_are_those_built_from_scratch() -> None:
 def test_the_base_takes_the_programs_output_limit() -> None:
     # The program prints "2024-01-01\n" (11 bytes).
     for limit, expected in ((7, "2024-01"), (1000, "2024-01-01\n")):
-        base = runtime.prepare_base()
+        base = executor.prepare_base()
         assert base is not None
-        prepared = runtime.prepare(program_part(Policy(output_bytes=limit)), base)
-        payload = json.loads(runtime.run_prepared(prepared, encode_inputs({})))
+        prepared = executor.prepare(program_part(Policy(output_bytes=limit)), base)
+        payload = json.loads(executor.run_prepared(prepared, encode_inputs({})))
         assert payload["stdout"] == expected
         assert payload["stdout_truncated"] is (limit < 11)
 
 
 def test_the_base_is_not_used_for_other_options() -> None:
-    base = runtime.prepare_base()
+    base = executor.prepare_base()
     assert base is not None
     for policy in (Policy(deterministic=True), Policy(preload=("math",))):
-        prepared = runtime.prepare(program_part(policy), base)
+        prepared = executor.prepare(program_part(policy), base)
         assert globals_of(prepared) is not base.program_globals

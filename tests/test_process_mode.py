@@ -240,7 +240,7 @@ import sys
 from restricted_exec.isolation import wrapt_core
 installed = wrapt_core.install()
 import wrapt
-from restricted_exec.modules import ModuleTable
+from restricted_exec.language.modules import ModuleTable
 proxy = ModuleTable(frozenset({"math"})).get("math")
 again = wrapt_core.install()
 print(installed, again, isinstance(proxy, wrapt.BaseObjectProxy), proxy.sqrt(16.0),

@@ -6,7 +6,11 @@ import marshal
 
 import pytest
 
-from restricted_exec.protocol import decode_program, encode_program, encode_unrestricted_request
+from restricted_exec.child.protocol import (
+    decode_program,
+    encode_program,
+    encode_unrestricted_request,
+)
 
 # Non-ASCII text and a lone surrogate: the source travels for traceback lines, whatever it holds.
 SOURCE = "total = 1\nprint('五年后', '\ud800')\ntotal"

@@ -31,9 +31,9 @@ def test_unknown_attribute_raises_attribute_error() -> None:
 
 
 def test_the_child_side_imports_without_pydantic() -> None:
-    # The fork server preloads restricted_exec.runtime; keeping pydantic out of
+    # The fork server preloads restricted_exec.child.executor; keeping pydantic out of
     # it keeps the process small, and fork and exit cheap.
-    code = "import sys, restricted_exec.runtime; print('pydantic' in sys.modules)"
+    code = "import sys, restricted_exec.child.executor; print('pydantic' in sys.modules)"
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

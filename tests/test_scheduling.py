@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pytest
 from pydantic import ValidationError
 
+from restricted_exec.host.scheduling import FairScheduler, Rejection, Slot
+from restricted_exec.host.tenants import DEFAULT_TENANT, TenantQuota, TokenBucket, tenant_name
 from restricted_exec.policy import Policy
-from restricted_exec.scheduling import FairScheduler, Rejection, Slot
-from restricted_exec.tenants import DEFAULT_TENANT, TenantQuota, TokenBucket, tenant_name
 
 # Generous: only reached if the code under test hangs.
 JOIN_S = 30.0

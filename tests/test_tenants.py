@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from restricted_exec import Policy, Sandbox
+from restricted_exec.host.tenants import TenantQuota
 from restricted_exec.metrics import SandboxStats
-from restricted_exec.tenants import TenantQuota
 
 INLINE = Policy(isolation="inline", timeout_s=5)
 SLOW = "import time\ntime.sleep(0.05)\nprint(who)"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from restricted_exec.values import MAX_DEPTH, UnsupportedValue, decode, encode
+from restricted_exec.language.values import MAX_DEPTH, UnsupportedValue, decode, encode
 
 scalars = (
     st.none()

@@ -10,7 +10,7 @@ Public API::
                              inputs=inputs_bytes)
         verdict = classify(outcome)
 
-The fork server calls ``restricted_exec.runtime.warm_up()`` and
+The fork server calls ``restricted_exec.child.executor.warm_up()`` and
 ``prepare_base()`` once, and ``prepare_to_share(program)`` for each program it
 is sent ahead; each child calls ``warm_child()`` while it waits (when allowed),
 ``prepare(program, base)`` unless it inherited the program prepared (ahead of
@@ -20,13 +20,13 @@ the request when it was primed with the program) and
 
 from typing import TYPE_CHECKING, Any
 
+from restricted_exec.isolation.child_limits import ChildLimits
 from restricted_exec.isolation.errors import (
     IsolationError,
     IsolationUnavailable,
     QueueFull,
     RunnerClosed,
 )
-from restricted_exec.isolation.limits import ChildLimits
 from restricted_exec.isolation.outcome import ChildOutcome, Classification, classify, signal_name
 
 if TYPE_CHECKING:

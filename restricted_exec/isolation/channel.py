@@ -12,7 +12,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from restricted_exec.isolation import frames
+from restricted_exec.isolation import wire
 
 # How long the caller may keep trying to read a reply before blocking in poll. A thread that
 # blocks pays the wake-up latency of an idle CPU (tens to hundreds of microseconds on this kind
@@ -93,7 +93,7 @@ def send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    header: frames.ReplyHeader
+    header: wire.ReplyHeader
     payload: bytes
 
 
@@ -101,13 +101,13 @@ class ProtocolError(Exception):
     """The child sent something that is not a valid reply (garbage, oversize)."""
 
 
-def read_hello(sock: socket.socket, deadline: float) -> frames.Hello | None:
+def read_hello(sock: socket.socket, deadline: float) -> wire.Hello | None:
     """The child's hello, or None if it died, said nonsense or did not report in time."""
     try:
-        raw = recv_exactly(sock, frames.HELLO.size, deadline)
+        raw = recv_exactly(sock, wire.HELLO.size, deadline)
     except (Deadline, Closed):
         return None
-    return frames.decode_hello(raw)
+    return wire.decode_hello(raw)
 
 
 def read_reply(
@@ -117,8 +117,8 @@ def read_reply(
 
     With ``spin``, keep trying for up to SPIN_S before blocking (see SPIN_S)."""
     spin_until = min(deadline, time.monotonic() + SPIN_S) if spin else 0.0
-    raw = recv_exactly(sock, frames.REPLY.size, deadline, spin_until=spin_until)
-    header = frames.decode_reply(raw)
+    raw = recv_exactly(sock, wire.REPLY.size, deadline, spin_until=spin_until)
+    header = wire.decode_reply(raw)
     if header is None:
         raise ProtocolError("the child wrote garbage instead of a reply header")
     if header.length > max_payload:

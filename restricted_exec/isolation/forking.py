@@ -21,7 +21,7 @@ falls back to ``os.fork()`` otherwise. What the child gives up by skipping them:
   had, and the many children that never draw pay nothing. (Reseeding eagerly cost every run
   ~15 copy-on-write faults and ~0.06 ms of the zygote's CPU, python -m benchmarks.cpu_per_run,
   in the child ~100 us. The ``random`` module a program imports is a private generator per
-  run anyway, see ``restricted_exec.modules``.)
+  run anyway, see ``restricted_exec.language.modules``.)
 * ``threading.get_native_id()`` of the main thread keeps the zygote's value; the child never
   starts threads (seccomp forbids it).
 * Signals the zygote received but had not yet handled are handled in the child too; the only

@@ -6,7 +6,7 @@ import signal
 from dataclasses import dataclass
 from typing import Literal
 
-from restricted_exec.isolation.exitcodes import DESCRIPTIONS, EXIT_MEMORY
+from restricted_exec.isolation.exit_codes import DESCRIPTIONS, EXIT_MEMORY
 
 Status = Literal["ok-payload", "timeout", "memory_limit", "crashed"]
 TimeoutKind = Literal["wall", "cpu"]

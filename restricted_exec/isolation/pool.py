@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
 
-from restricted_exec.isolation import channel, exitcodes, frames, layers, rlimits
+from restricted_exec.isolation import channel, exit_codes, layers, rlimits, wire
+from restricted_exec.isolation.child_limits import ChildLimits
 from restricted_exec.isolation.errors import IsolationUnavailable, QueueFull, RunnerClosed
-from restricted_exec.isolation.limits import ChildLimits
+from restricted_exec.isolation.fork_server_client import Zygote
 from restricted_exec.isolation.outcome import ChildOutcome
-from restricted_exec.isolation.zygote_client import Zygote
 
 # How long a checked-out child may take to say hello (fork + warm-up; generous for loaded CI).
 CHILD_START_TIMEOUT_S = 30.0
@@ -94,7 +94,7 @@ class _Slot:
     # The domain whose program this child holds or whose primed fork server forked it; CLEAN
     # for a child of the clean zygote that was never sent a program, which may serve any run.
     domain: Domain | _Clean
-    # The program part this child was sent ahead of its request (see frames.PRIME_MAGIC).
+    # The program part this child was sent ahead of its request (see wire.PRIME_MAGIC).
     primed: bytes | None = None
 
     def serves(self, domain: Domain | _Clean) -> bool:
@@ -104,7 +104,7 @@ class _Slot:
 @dataclass(frozen=True, slots=True)
 class _Prime:
     program: bytes
-    frame: bytes  # the prime frame sent to waiting children (frames.encode_prime)
+    frame: bytes  # the prime frame sent to waiting children (wire.encode_prime)
     domain: Domain
     id: int  # a u32 on the wire, never 0: what a primed fork server is told it holds
 
@@ -522,11 +522,11 @@ class ProcessRunner:
                 for name, server in list(self._primed_servers.items()):
                     if server not in busy:
                         self._retire_locked(name)
-            if not repeated or len(program) > frames.MAX_PRIME_BYTES:
+            if not repeated or len(program) > wire.MAX_PRIME_BYTES:
                 return
             self._runs_since_prime_used = 0
             self._prime_id = self._prime_id % 0xFFFF_FFFF + 1
-            self._prime = _Prime(program, frames.encode_prime(program), domain, self._prime_id)
+            self._prime = _Prime(program, wire.encode_prime(program), domain, self._prime_id)
             # Clean children already waiting get it too, so the oldest (warmest) waiting
             # child is the one a run of this program takes.
             for slot in [slot for slot in self._ready if slot.domain is CLEAN]:
@@ -601,7 +601,7 @@ class ProcessRunner:
         """The fork servers with a child serving a run now."""
         return list(self._in_flight.values())
 
-    def _checkout(self, program: bytes, domain: Domain) -> tuple[_Slot, frames.Hello] | None:
+    def _checkout(self, program: bytes, domain: Domain) -> tuple[_Slot, wire.Hello] | None:
         for _ in range(CHILD_START_ATTEMPTS):
             slot = self._take_slot(program, domain)
             if slot is None:
@@ -655,7 +655,7 @@ class ProcessRunner:
     def _run_child(
         self,
         slot: _Slot,
-        hello: frames.Hello,
+        hello: wire.Hello,
         request: bytes,
         inputs: bytes,
         limits: ChildLimits,
@@ -671,7 +671,7 @@ class ProcessRunner:
         pidfd = _open_pidfd(hello.pid)
         sock = slot.sock
         try:
-            flags = frames.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0
+            flags = wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0
             # Set the per-request limits on the waiting child from here, which lets its seccomp
             # filter forbid every limit change from inside. The child is blocked in recv waiting
             # for this request, so the pid is still the child's.
@@ -682,18 +682,18 @@ class ProcessRunner:
                 baseline_cpu_s=hello.baseline_cpu_us / 1e6,
             )
             if rlimits.set_on_child(hello.pid, request_limits):
-                flags |= frames.FLAG_LIMITS_SET_BY_HOST
+                flags |= wire.FLAG_LIMITS_SET_BY_HOST
             if zygote.info.renice_waiting:
                 # The child waited at the lowest priority; it serves at normal priority.
                 with contextlib.suppress(OSError):
                     os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
             if slot.primed is not None and slot.primed == request:
                 # The child already holds (and has decoded) this program: send only the inputs.
-                flags |= frames.FLAG_PRIMED
+                flags |= wire.FLAG_PRIMED
                 body, program_length = inputs, 0
             else:
                 body, program_length = request + inputs, len(request)
-            header = frames.RequestHeader(
+            header = wire.RequestHeader(
                 flags, limits.cpu_s, limits.memory_mb, len(body), program_length
             )
             started = time.monotonic()
@@ -701,7 +701,7 @@ class ProcessRunner:
             error: str | None = None
             watchdog = False
             try:
-                channel.send_all(sock, frames.encode_request(header) + body, deadline)
+                channel.send_all(sock, wire.encode_request(header) + body, deadline)
                 reply = channel.read_reply(sock, deadline, limits.max_payload_bytes, spin=spin)
             except channel.Deadline:
                 watchdog = True
@@ -749,8 +749,8 @@ class ProcessRunner:
             exit_code, term_signal = report.exit_code, report.term_signal
             cpu_ms = max(0.0, (report.cpu_us - hello.baseline_cpu_us) / 1000.0)
             peak_rss_kb = report.peak_rss_kb
-            if exit_code == exitcodes.EXIT_LOCKDOWN_FAILED and error is not None:
-                error = f"{error} ({exitcodes.DESCRIPTIONS[exit_code]})"
+            if exit_code == exit_codes.EXIT_LOCKDOWN_FAILED and error is not None:
+                error = f"{error} ({exit_codes.DESCRIPTIONS[exit_code]})"
         elif zygote.dead.is_set():
             error = f"{error + '; ' if error else ''}the zygote died during the run"
         return ChildOutcome(

@@ -1,6 +1,6 @@
 """The audit log keeps every run it can: one bad record never costs the others their place.
 
-Text is escaped at the boundary (restricted_exec.text), error text is capped and
+Text is escaped at the boundary (restricted_exec.language.text), error text is capped and
 counted in the queue's byte bound, a batch the sink refuses is retried record by
 record, and ``audit show`` prints a program's terminal controls escaped.
 """
@@ -25,8 +25,8 @@ from restricted_exec.audit import (
     SQLiteSink,
 )
 from restricted_exec.cli import main
+from restricted_exec.language.text import TRUNCATION_NOTE
 from restricted_exec.result import ErrorInfo, ExecutionResult
-from restricted_exec.text import TRUNCATION_NOTE
 
 POLICY = Policy(isolation="inline")
 

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from restricted_exec import ExecutionResult, Sandbox
-from restricted_exec.catalogue import CATALOGUE
+from restricted_exec.language.catalogue import CATALOGUE
 
 # Every status README documents; anything else is an unclassified ending.
 STATUSES = frozenset(
@@ -167,7 +167,7 @@ class HostGuard:
         os.chdir(self.cwd)
         # Import every catalogue module in the host the way the runtime does, so that the
         # one-time freezing of class-level containers happens before the snapshot.
-        from restricted_exec.modules import load_catalogue_module
+        from restricted_exec.language.modules import load_catalogue_module
 
         for name in CATALOGUE:
             importlib.import_module(name)

@@ -21,7 +21,7 @@ import textwrap
 
 from hypothesis import strategies as st
 
-from restricted_exec.catalogue import CATALOGUE
+from restricted_exec.language.catalogue import CATALOGUE
 
 from .corpus import attack_snippets
 

@@ -9,10 +9,10 @@ from typing import cast
 
 import pytest
 
-from restricted_exec.isolation import channel, frames
+from restricted_exec.isolation import channel, wire
 
 PAYLOAD = b'{"status": "ok"}'
-REPLY = frames.encode_reply(frames.ReplyHeader(0, 100, 1000, len(PAYLOAD))) + PAYLOAD
+REPLY = wire.encode_reply(wire.ReplyHeader(0, 100, 1000, len(PAYLOAD))) + PAYLOAD
 
 
 class _FirstReadTooEarly:

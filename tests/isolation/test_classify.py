@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 
 from restricted_exec.isolation import ChildOutcome, classify, signal_name
-from restricted_exec.isolation.exitcodes import EXIT_INTERNAL, EXIT_MEMORY
+from restricted_exec.isolation.exit_codes import EXIT_INTERNAL, EXIT_MEMORY
 
 LAYERS = ("rlimits", "seccomp", "landlock", "watchdog")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from restricted_exec.isolation import ChildLimits, classify, frames
+from restricted_exec.isolation import ChildLimits, classify, wire
 from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
 
 from .support import run_ok
@@ -112,10 +112,10 @@ def test_memory_limits_still_come_from_the_child_s_real_footprint(
     # only guess it from its peak RSS, which it then reports as both.
     from restricted_exec.isolation import channel
 
-    hellos: list[frames.Hello] = []
+    hellos: list[wire.Hello] = []
     read_hello = channel.read_hello
 
-    def spy(sock: socket.socket, deadline: float) -> frames.Hello | None:
+    def spy(sock: socket.socket, deadline: float) -> wire.Hello | None:
         hello = read_hello(sock, deadline)
         if hello is not None:
             hellos.append(hello)

@@ -52,15 +52,15 @@ def test_every_child_is_reaped_and_reported(watching: UnrestrictedRunner) -> Non
 
 _UNWATCHED = """
 import os, socket, threading
-from restricted_exec.isolation import frames, zygote
-from restricted_exec.isolation.child import ChildContext
+from restricted_exec.isolation import fork_server, wire
+from restricted_exec.isolation.forked_child import ChildContext
 
 host, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 ctx = ChildContext(zygote_pid=os.getpid(), workdir="/", warm_up=lambda: None,
                    prepare=lambda program, base: None, run_prepared=lambda p, i: b"",
                    available=frozenset(), seccomp_filter=None, landlock_ruleset=None,
                    reset_signals=False)
-server = zygote._Zygote(ours, ctx, lambda program: None)
+server = fork_server._Zygote(ours, ctx, lambda program: None)
 pid = os.fork()
 if pid == 0:
     os._exit(7)
@@ -71,10 +71,10 @@ serving = threading.Thread(target=server.serve, daemon=True)
 serving.start()
 host.settimeout(10)
 report = host.recv(256)
-host.send(frames.CTL_QUIT)
+host.send(wire.CTL_QUIT)
 serving.join()
-reported_pid, status, _, _ = frames.EXIT.unpack(report[1:])
-print(report[:1] == frames.CTL_EXIT, reported_pid == pid, os.waitstatus_to_exitcode(status))
+reported_pid, status, _, _ = wire.EXIT.unpack(report[1:])
+print(report[:1] == wire.CTL_EXIT, reported_pid == pid, os.waitstatus_to_exitcode(status))
 """
 
 

@@ -55,8 +55,8 @@ def test_a_child_cannot_name_the_process_at_the_other_end_of_its_socket(
 ) -> None:
     source = (
         "import socket, struct\n"
-        "from restricted_exec.isolation import frames\n"
-        "sock = socket.socket(fileno=frames.CHILD_SOCKET_FD)\n"
+        "from restricted_exec.isolation import wire\n"
+        "sock = socket.socket(fileno=wire.CHILD_SOCKET_FD)\n"
         "try:\n"
         "    print(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))\n"
         "finally:\n"

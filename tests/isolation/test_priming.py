@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from restricted_exec import runtime
-from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
-from restricted_exec.compiler import CompileSettings, compile_source
-from restricted_exec.isolation import ChildLimits, ProcessRunner, classify, frames
-from restricted_exec.protocol import encode_inputs
-from restricted_exec.values import encode
+from restricted_exec.child import executor
+from restricted_exec.child.protocol import encode_inputs
+from restricted_exec.isolation import ChildLimits, ProcessRunner, classify, wire
+from restricted_exec.language.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.language.compiler import CompileSettings, compile_source
+from restricted_exec.language.values import encode
 
 LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
 
@@ -28,10 +28,10 @@ LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1
 def program_part(source: str, preload: tuple[str, ...] = DEFAULT_PRELOAD) -> bytes:
     outcome = compile_source(source, CompileSettings(DEFAULT_MODULES, preload, 1 << 20))
     assert outcome.code is not None, outcome.violations
-    options = runtime.RunOptions(
+    options = executor.RunOptions(
         DEFAULT_MODULES, preload, output_bytes=10_000, max_value_items=1000, source=source
     )
-    return runtime.program_part(outcome.code, outcome.hoisted, options)
+    return executor.program_part(outcome.code, outcome.hoisted, options)
 
 
 def run(
@@ -57,14 +57,14 @@ def production() -> Iterator[ProcessRunner]:
 def primed_requests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the requests sent to children that already held their program."""
     seen: list[int] = []
-    encode_request = frames.encode_request
+    encode_request = wire.encode_request
 
-    def spy(header: frames.RequestHeader) -> bytes:
-        if header.flags & frames.FLAG_PRIMED:
+    def spy(header: wire.RequestHeader) -> bytes:
+        if header.flags & wire.FLAG_PRIMED:
             seen.append(header.length)
         return encode_request(header)
 
-    monkeypatch.setattr(frames, "encode_request", spy)
+    monkeypatch.setattr(wire, "encode_request", spy)
     return seen
 
 
@@ -137,16 +137,16 @@ def test_programs_too_large_for_a_socket_buffer_are_not_primed(
     production: ProcessRunner, primed_requests: list[int]
 ) -> None:
     padding = "#" + "x" * 200 + "\n"
-    source = padding * (frames.MAX_PRIME_BYTES // len(padding) + 1) + "41 + 1"
+    source = padding * (wire.MAX_PRIME_BYTES // len(padding) + 1) + "41 + 1"
     program = program_part(source)
-    assert len(program) > frames.MAX_PRIME_BYTES
+    assert len(program) > wire.MAX_PRIME_BYTES
     assert [run(production, program)["value"] for _ in range(3)] == [42] * 3
     assert primed_requests == []
 
 
 def test_a_request_header_whose_program_part_exceeds_its_body_is_garbage() -> None:
-    header = frames.RequestHeader(0, 1.0, 1, length=10, program_length=11)
-    assert frames.decode_request(frames.encode_request(header)) is None
+    header = wire.RequestHeader(0, 1.0, 1, length=10, program_length=11)
+    assert wire.decode_request(wire.encode_request(header)) is None
 
 
 def test_a_program_that_stops_running_stops_being_primed(
@@ -231,7 +231,7 @@ def test_a_prime_the_control_socket_cannot_take_leaves_the_fork_server_in_servic
     # A program smaller than MAX_PRIME_BYTES but larger than this control socket's send buffer
     # (as on a host whose net.core.wmem_max is small): sendmsg refuses it with EMSGSIZE.
     program = program_part("x = 1\n" + "#" * 20_000 + "\nx")
-    assert len(program) < frames.MAX_PRIME_BYTES
+    assert len(program) < wire.MAX_PRIME_BYTES
     with ProcessRunner(prefork=1) as runner:
         zygote = runner._zygote
         assert zygote is not None

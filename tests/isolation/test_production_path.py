@@ -1,5 +1,5 @@
-"""The production entry point: ProcessRunner drives restricted_exec.runtime (warm_up, prepare,
-run_prepared).
+"""The production entry point: ProcessRunner drives restricted_exec.child.executor (warm_up,
+prepare, run_prepared).
 
 Uses the language layer's test-only unrestricted request, so the OS layers are exercised through
 exactly the code path the Sandbox uses.
@@ -15,7 +15,7 @@ import pytest
 
 from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
 
-protocol = pytest.importorskip("restricted_exec.protocol")
+protocol = pytest.importorskip("restricted_exec.child.protocol")
 LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
 
 

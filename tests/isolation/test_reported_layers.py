@@ -36,12 +36,12 @@ def test_a_child_cannot_claim_a_layer_it_did_not_report_before_its_program_ran(
     source = textwrap.dedent(
         """
         import os
-        from restricted_exec.isolation import frames, layers
+        from restricted_exec.isolation import wire, layers
         payload = b'{"status":"ok","stdout":"","stdout_truncated":false,"value":null,"error":null}'
-        header = frames.ReplyHeader(layers.to_mask(layers.ALL), 1, 1, len(payload))
-        frame = memoryview(frames.encode_reply(header) + payload)
+        header = wire.ReplyHeader(layers.to_mask(layers.ALL), 1, 1, len(payload))
+        frame = memoryview(wire.encode_reply(header) + payload)
         while frame:
-            frame = frame[os.write(frames.CHILD_SOCKET_FD, frame):]
+            frame = frame[os.write(wire.CHILD_SOCKET_FD, frame):]
         os._exit(0)
         """
     )

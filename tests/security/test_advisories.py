@@ -12,8 +12,8 @@ import builtins
 import pytest
 from rx_sec import assert_no_leak, assert_ok, assert_policy_violation, assert_refused, run
 
-import restricted_exec.runtime as runtime
-from restricted_exec.guards import RunGuards
+from restricted_exec.child import executor
+from restricted_exec.language.guards import RunGuards
 
 # -- RestrictedPython GHSA-wqc8-x2pr-7jqh (CVE-2023-37271, fixed in 5.3/6.1) ---------------
 # Generator frames: gi_frame.f_back walks out of the sandbox to the host's globals.
@@ -175,18 +175,18 @@ def test_ghsa_ffg3_positional_only_lambda_cannot_shadow_a_hook() -> None:
 
 
 def _run_globals() -> dict[str, object]:
-    options = runtime.RunOptions(modules=frozenset({"math"}), preload=(), output_bytes=100)
+    options = executor.RunOptions(modules=frozenset({"math"}), preload=(), output_bytes=100)
 
     class Stream:
         def write(self, text: str) -> int:
             return len(text)
 
-    return runtime.build_globals(
+    return executor.build_globals(
         (),
         {},
         options,
         Stream(),  # type: ignore[arg-type]
-        runtime._RunState(None),
+        executor._RunState(None),
     )
 
 

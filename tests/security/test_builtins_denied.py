@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from rx_sec import assert_no_leak, assert_policy_violation, assert_refused, run
 
-from restricted_exec.runtime import RunOptions, _RunState, build_globals
+from restricted_exec.child.executor import RunOptions, _RunState, build_globals
 
 DENIED_CALLS = {
     "open": 'open("/etc/passwd").read()',

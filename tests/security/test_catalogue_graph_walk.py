@@ -37,9 +37,9 @@ from typing import Any
 
 import pytest
 
-from restricted_exec.catalogue import CATALOGUE
-from restricted_exec.guards import RunGuards, safe_type
-from restricted_exec.modules import ModuleProxy, ModuleTable, load_catalogue_module
+from restricted_exec.language.catalogue import CATALOGUE
+from restricted_exec.language.guards import RunGuards, safe_type
+from restricted_exec.language.modules import ModuleProxy, ModuleTable, load_catalogue_module
 
 MAX_DEPTH = 4  # the issue asks for 3; 4 costs well under a second
 MAX_NAMES = 120
@@ -52,7 +52,7 @@ FORBIDDEN_MODULE_PREFIXES = ("importlib.", "os.", "subprocess.")
 MUTABLE_CONTAINERS = (list, dict, set, bytearray, collections.deque)
 ITEM_CONTAINERS = (list, tuple, set, frozenset, dict, types.MappingProxyType)
 
-# Findings of this walk that were fixed (frozen by restricted_exec.modules, or
+# Findings of this walk that were fixed (frozen by restricted_exec.language.modules, or
 # no longer readable): pinned so that none of them comes back.
 FIXED_SHARED_CONTAINERS = frozenset(
     {

@@ -108,7 +108,7 @@ def test_a_policy_cannot_allow_a_module_by_name_alone(name: str) -> None:
 
 
 def test_run_time_import_hook_refuses_unlisted_modules() -> None:
-    from restricted_exec.modules import ModuleTable
+    from restricted_exec.language.modules import ModuleTable
 
     hook = ModuleTable(frozenset({"math"})).import_hook()
     for name in ("os", "json", "math.os", "importlib"):
@@ -119,7 +119,7 @@ def test_run_time_import_hook_refuses_unlisted_modules() -> None:
 
 
 def test_run_time_import_hook_returns_proxies() -> None:
-    from restricted_exec.modules import ModuleProxy, ModuleTable
+    from restricted_exec.language.modules import ModuleProxy, ModuleTable
 
     proxy = ModuleTable(frozenset({"json"})).import_hook()("json")
     assert isinstance(proxy, ModuleProxy)
@@ -146,7 +146,7 @@ def test_an_allowed_attribute_this_python_lacks_is_simply_absent() -> None:
     import re
     import types
 
-    from restricted_exec.modules import _make_proxy
+    from restricted_exec.language.modules import _make_proxy
 
     without = types.ModuleType("re")
     without.__dict__.update({k: v for k, v in vars(re).items() if k not in ("T", "TEMPLATE")})
@@ -185,8 +185,8 @@ def test_the_fork_server_preloads_the_modules_cpythons_c_code_imports_lazily() -
     import json
     import sys
 
+    from restricted_exec.child.protocol import encode_unrestricted_request
     from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
-    from restricted_exec.protocol import encode_unrestricted_request
 
     needed = {"_strptime"}
     if sys.version_info >= (3, 12):

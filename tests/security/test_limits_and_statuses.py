@@ -15,14 +15,14 @@ import pytest
 
 import restricted_exec
 from restricted_exec import ExecutionResult, Policy, Sandbox
-from restricted_exec.compile_cache import CompileCache
-from restricted_exec.compiler import MAX_VIOLATIONS, compile_source
-from restricted_exec.runtime import (
+from restricted_exec.child.executor import (
     ERROR_MESSAGE_BYTES,
     ERROR_TRACEBACK_BYTES,
     ERROR_TYPE_BYTES,
 )
-from restricted_exec.text import TRUNCATION_NOTE
+from restricted_exec.host.compile_cache import CompileCache
+from restricted_exec.language.compiler import MAX_VIOLATIONS, compile_source
+from restricted_exec.language.text import TRUNCATION_NOTE
 
 
 @pytest.fixture(scope="module")

@@ -276,8 +276,8 @@ def test_decimal_context_changes_do_not_outlive_the_run() -> None:
 
 @pytest.mark.parametrize("name", ["math", "json", "random", "string"])
 def test_proxy_objects_refuse_writes_and_deletes_on_their_own(name: str) -> None:
-    from restricted_exec.catalogue import CATALOGUE
-    from restricted_exec.modules import ModuleTable
+    from restricted_exec.language.catalogue import CATALOGUE
+    from restricted_exec.language.modules import ModuleTable
 
     proxy = ModuleTable(frozenset(CATALOGUE)).get(name)
     with pytest.raises(AttributeError, match="read-only"):
@@ -293,8 +293,8 @@ def test_proxy_objects_refuse_writes_and_deletes_on_their_own(name: str) -> None
 def test_proxy_objects_cannot_be_re_pointed_on_their_own() -> None:
     import json as real_json
 
-    from restricted_exec.catalogue import CATALOGUE
-    from restricted_exec.modules import ModuleTable
+    from restricted_exec.language.catalogue import CATALOGUE
+    from restricted_exec.language.modules import ModuleTable
 
     proxy = ModuleTable(frozenset(CATALOGUE)).get("math")
     with pytest.raises(TypeError, match="re-initialised"):
@@ -307,8 +307,8 @@ def test_proxy_objects_cannot_be_re_pointed_on_their_own() -> None:
 def test_proxy_denials_carry_no_reference_to_the_module() -> None:
     import json as real_json
 
-    from restricted_exec.catalogue import CATALOGUE
-    from restricted_exec.modules import ModuleTable
+    from restricted_exec.language.catalogue import CATALOGUE
+    from restricted_exec.language.modules import ModuleTable
 
     proxy = ModuleTable(frozenset(CATALOGUE)).get("json")
     with pytest.raises(AttributeError) as caught:
@@ -323,8 +323,8 @@ def test_proxy_denials_carry_no_reference_to_the_module() -> None:
 def test_proxy_objects_cannot_be_pickled() -> None:
     import pickle
 
-    from restricted_exec.catalogue import CATALOGUE
-    from restricted_exec.modules import ModuleTable
+    from restricted_exec.language.catalogue import CATALOGUE
+    from restricted_exec.language.modules import ModuleTable
 
     proxy = ModuleTable(frozenset(CATALOGUE)).get("json")
     for protocol in (2, 4):

@@ -21,9 +21,9 @@ import pytest
 
 import restricted_exec
 from restricted_exec import ExecutionResult, Policy
-from restricted_exec.catalogue import CATALOGUE, DEFAULT_MODULES, DEFAULT_PRELOAD
-from restricted_exec.compiler import compile_source
-from restricted_exec.modules import ModuleTable
+from restricted_exec.language.catalogue import CATALOGUE, DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.language.compiler import compile_source
+from restricted_exec.language.modules import ModuleTable
 
 PROCESS = Policy(isolation="process")
 
@@ -284,20 +284,20 @@ def test_update_wrapper_still_copies_the_namespace_of_the_program_s_own_function
 
 def test_the_child_reply_encoder_reads_nothing_from_json_encoder() -> None:
     # Unit test of the encoder in this process: no program runs here.
-    from restricted_exec import runtime
+    from restricted_exec.child import executor
 
     payload = {"status": "error", "stdout": "", "value": [1, 2], "error": None}
     planted = json.JSONEncoder.item_separator
     try:
         json.JSONEncoder.item_separator = ', "status": "ok", '
-        encoded = runtime._encode_payload(dict(payload))
+        encoded = executor._encode_payload(dict(payload))
     finally:
         json.JSONEncoder.item_separator = planted
     assert json.loads(encoded) == payload
 
 
 def test_every_catalogue_class_s_match_args_name_only_natively_readable_attributes() -> None:
-    from restricted_exec.attribute_rules import match_args_in_reach
+    from restricted_exec.language.attribute_rules import match_args_in_reach
 
     checked = 0
     for name in CATALOGUE:
@@ -312,7 +312,7 @@ def test_every_catalogue_class_s_match_args_name_only_natively_readable_attribut
 
 def test_the_enum_guard_leaves_the_host_s_own_functional_enum_calls_alone() -> None:
     # Outside a program's run the stdlib's behaviour is unchanged, special names included.
-    import restricted_exec.modules  # noqa: F401 - installs the guard
+    import restricted_exec.language.modules  # noqa: F401 - installs the guard
 
     made = enum.Enum("Made", {"__str__": lambda self: "host", "A": 1})
     assert str(made.A) == "host"
@@ -563,7 +563,7 @@ def test_a_program_class_cannot_derive_from_a_class_that_forwards_attribute_acce
     ],
 )
 def test_the_class_factory_refuses_every_base_that_forwards_attribute_access(base: type) -> None:
-    from restricted_exec.ownership import metaclass_for
+    from restricted_exec.language.ownership import metaclass_for
 
     with pytest.raises(TypeError, match="programs cannot subclass"):
         metaclass_for((base,))
@@ -711,8 +711,8 @@ def test_a_swapped_exit_of_a_suspended_generator_runs_nothing_after_the_run() ->
 
 def test_a_program_s_exit_cannot_swallow_the_sandbox_s_control_exceptions() -> None:
     # Unit test of the guard (no program runs): __exit__ returning True for the deadline.
-    from restricted_exec.guards import ContextManagerGuard
-    from restricted_exec.runtime import ExecutionInterrupted
+    from restricted_exec.child.executor import ExecutionInterrupted
+    from restricted_exec.language.guards import ContextManagerGuard
 
     class Swallow:
         def __enter__(self) -> Swallow:
@@ -1016,8 +1016,8 @@ def test_an_enum_cannot_mix_in_the_stdlib_s_field_record() -> None:
 def test_inherited_field_records_are_checked_before_the_stdlib_reads_them() -> None:
     # Defence in depth, shown without the Field-subclass refusal: a base's record renamed
     # behind the front end's back (here by the trusted test itself) is refused, never exec'd.
-    from restricted_exec.class_building import dataclass as front_end
-    from restricted_exec.ownership import CLASS_FACTORY
+    from restricted_exec.language.class_building import dataclass as front_end
+    from restricted_exec.language.ownership import CLASS_FACTORY
 
     def program_class(bases: tuple[type, ...]) -> type:
         namespace = CLASS_FACTORY.__prepare__("C", bases)
@@ -1197,7 +1197,7 @@ def test_a_returned_fraction_runs_none_of_the_program_s_code_while_it_is_encoded
 
 
 def test_an_exception_is_described_without_running_any_of_its_code() -> None:
-    from restricted_exec.text import exception_text
+    from restricted_exec.language.text import exception_text
 
     ran: list[str] = []
 
@@ -1228,8 +1228,8 @@ def test_an_exception_is_described_without_running_any_of_its_code() -> None:
 def test_the_sandbox_s_own_failure_reports_run_none_of_the_program_s_code() -> None:
     # After a run (in the child, or on the host for inline runs) str() of a program's
     # exception would run its __str__ outside the run's guards.
-    from restricted_exec import runtime
-    from restricted_exec.endings import host_failure_result
+    from restricted_exec.child import executor
+    from restricted_exec.host.endings import host_failure_result
 
     ran: list[str] = []
 
@@ -1238,7 +1238,7 @@ def test_the_sandbox_s_own_failure_reports_run_none_of_the_program_s_code() -> N
             ran.append("__str__")
             return "loud"
 
-    crash = runtime._crash(Loud())
+    crash = executor._crash(Loud())
     outcome = compile_source("1", Policy().compile_settings())
     failure = host_failure_result(outcome, Policy(), 0.0, Loud())
     assert ran == []
@@ -1251,14 +1251,14 @@ def test_a_child_keeps_its_guards_on_after_the_program_has_run() -> None:
     # the same guards as during it.
     import contextvars
 
-    from restricted_exec import runtime
+    from restricted_exec.child import executor
 
     outcome = compile_source("1", Policy().compile_settings())
     assert outcome.code is not None
-    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
-    request = runtime.program_part(outcome.code, outcome.hoisted, options)
+    options = executor.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    request = executor.program_part(outcome.code, outcome.hoisted, options)
     child = contextvars.copy_context()
-    child.run(runtime.run_request, request)
+    child.run(executor.run_request, request)
 
     def make_enum_with_a_dunder() -> object:
         return enum.Enum("E", [("__reduce_ex__", print), ("A", 1)])
@@ -1352,7 +1352,7 @@ def test_obj_is_refused_through_any_object_that_forwards_attribute_access() -> N
     # `alias.obj` reads the wrapped error's obj: the receiver is not an AttributeError.
     from types import GenericAlias
 
-    from restricted_exec.guards import AccessDenied, checked_public_getattr
+    from restricted_exec.language.guards import AccessDenied, checked_public_getattr
 
     failed = AttributeError("no attribute", name="nosuch", obj=json)
     with pytest.raises(AccessDenied, match="obj"):
@@ -1436,7 +1436,7 @@ def test_cached_property_itself_still_works_and_its_name_stays_the_catalogue_s()
 
 
 def _own_class(name: str, namespace: dict[str, object]) -> type:
-    from restricted_exec.ownership import CLASS_FACTORY
+    from restricted_exec.language.ownership import CLASS_FACTORY
 
     prepared = CLASS_FACTORY.__prepare__(name, ())
     prepared.update({"__module__": "__main__", "__qualname__": name, **namespace})
@@ -1445,7 +1445,7 @@ def _own_class(name: str, namespace: dict[str, object]) -> type:
 
 
 def test_update_wrapper_copies_only_names_and_no_special_entries() -> None:
-    from restricted_exec.modules import _update_wrapper
+    from restricted_exec.language.modules import _update_wrapper
 
     wrapped = _own_class("Wrapped", {"__annotations__": {"a": int}, "__doc__": "doc", "b": 1})
     wrapper = _own_class("Wrapper", {})()
@@ -1467,7 +1467,7 @@ def test_the_data_class_front_end_gives_the_stdlib_a_checked_copy_of_the_annotat
     # Round 11: program code ran while the stdlib built the methods it execs (a descriptor's
     # __get__, during getattr(cls, name)) and put a name that was never checked into the
     # class's live annotations; the stdlib pasted it into the exec'd source.
-    from restricted_exec.class_building import dataclass as front_end
+    from restricted_exec.language.class_building import dataclass as front_end
 
     annotations: dict[str, object] = {"a": int, "b": int}
 
@@ -1513,7 +1513,7 @@ def test_asdict_and_astuple_take_no_copy_hook_from_an_instance() -> None:
     # Defence in depth, shown without the type() refusal: the trusted test builds the object.
     from types import SimpleNamespace
 
-    from restricted_exec import copying
+    from restricted_exec.language import copying
 
     called: list[str] = []
 
@@ -1555,7 +1555,7 @@ def test_asdict_and_astuple_take_no_copy_hook_from_an_instance() -> None:
 def test_the_sandbox_s_deep_copy_copies_plain_data_as_copy_deepcopy_does(value: object) -> None:
     import copy
 
-    from restricted_exec import copying
+    from restricted_exec.language import copying
 
     ours, theirs = copying.deepcopy(value), copy.deepcopy(value)
     assert ours == theirs and type(ours) is type(theirs)
@@ -1566,8 +1566,8 @@ def test_a_typing_alias_call_writes_orig_class_only_on_what_the_program_owns() -
     # Round 12: Annotated[f, 0]() calls any f and wrote __orig_class__ natively on what it
     # returned (calendar.day_name, json.JSONEncoder, re's flag members). The host's own calls,
     # outside any run, keep typing's behaviour.
-    from restricted_exec import class_building, modules  # noqa: F401  (installs the guard)
-    from restricted_exec.guards import PROGRAM_RUNNING
+    from restricted_exec.language import class_building, modules  # noqa: F401  (installs the guard)
+    from restricted_exec.language.guards import PROGRAM_RUNNING
 
     class Foreign:
         pass
@@ -1622,7 +1622,7 @@ def test_copying_a_bound_method_rebinds_it_and_looks_up_no_name() -> None:
 
 
 def test_a_copy_is_made_only_by_the_object_s_own_class() -> None:
-    from restricted_exec import copying
+    from restricted_exec.language import copying
 
     for foreign_maker in ([].__len__, typing.List[int]):  # getattr, operator.getitem  # noqa: UP006
         with pytest.raises(TypeError, match="cannot be copied"):
@@ -1664,7 +1664,7 @@ def test_typing_s_named_records_take_only_text_as_a_name() -> None:
 
 
 def test_typing_s_named_records_cannot_be_a_program_s_base() -> None:
-    from restricted_exec.ownership import metaclass_for
+    from restricted_exec.language.ownership import metaclass_for
 
     for record in (typing.NewType, typing.TypeVar):
         with pytest.raises(TypeError, match="programs cannot subclass"):
@@ -1694,8 +1694,8 @@ def test_user_dict_copy_reads_no_copy_hook_from_an_instance() -> None:
     # with the sandbox's shallow copy, and only the program's own objects.
     from types import SimpleNamespace
 
-    from restricted_exec import copying, modules  # noqa: F401  (installs the guard)
-    from restricted_exec.guards import PROGRAM_RUNNING
+    from restricted_exec.language import copying, modules  # noqa: F401  (installs the guard)
+    from restricted_exec.language.guards import PROGRAM_RUNNING
 
     planted = SimpleNamespace(data={}, __reduce_ex__=lambda protocol: (list, ()))
     token = PROGRAM_RUNNING.set(True)

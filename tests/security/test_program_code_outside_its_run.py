@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from restricted_exec import Policy, runtime
-from restricted_exec.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
-from restricted_exec.compiler import compile_source
-from restricted_exec.guards import OutsideItsRun
+from restricted_exec import Policy
+from restricted_exec.child import executor
+from restricted_exec.language.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.language.compiler import compile_source
+from restricted_exec.language.guards import OutsideItsRun
 
 DEFINITIONS = """
 def function(x):
@@ -37,7 +38,7 @@ def generator():
 
 def _ran_and_ended(source: str, *, inline: bool) -> dict[str, Any]:
     """The globals of ``source`` run as its run would run it, after the run has ended."""
-    state = runtime._RunState(None, thread_bound=inline)
+    state = executor._RunState(None, thread_bound=inline)
     state.presence.begin()
     program = _load(state, inline=inline, source=source)
     state.presence.end()
@@ -49,9 +50,9 @@ def _load(state: Any, *, inline: bool, source: str = DEFINITIONS) -> dict[str, A
     policy = Policy(isolation="inline" if inline else "process")
     outcome = compile_source(source, policy.compile_settings())
     assert outcome.code is not None
-    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
-    program_globals = runtime.build_globals(
-        outcome.hoisted, {}, options, runtime._Stdout(1_000), state
+    options = executor.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    program_globals = executor.build_globals(
+        outcome.hoisted, {}, options, executor._Stdout(1_000), state
     )
     exec(outcome.code, program_globals)
     return program_globals
@@ -74,7 +75,7 @@ def _calls(program: dict[str, Any]) -> list[Callable[[], Any]]:
 def test_a_program_s_functions_run_inside_its_run_and_refuse_after_it(
     thread_bound: bool, inline_code: bool
 ) -> None:
-    state = runtime._RunState(None, thread_bound=thread_bound)
+    state = executor._RunState(None, thread_bound=thread_bound)
     state.presence.begin()
     program = _load(state, inline=inline_code)
     assert [call() for call in _calls(program)] == [2, 4, "method", 1]
@@ -86,7 +87,7 @@ def test_a_program_s_functions_run_inside_its_run_and_refuse_after_it(
 
 
 def test_an_inline_run_s_functions_refuse_in_every_other_thread_while_it_runs() -> None:
-    state = runtime._RunState(None, thread_bound=True)
+    state = executor._RunState(None, thread_bound=True)
     state.presence.begin()  # this thread is the run's
     program = _load(state, inline=True)
     outcomes: list[object] = []
@@ -134,15 +135,15 @@ def test_a_refusal_is_a_type_error_so_typing_s_cache_answers_afresh() -> None:
 def test_the_run_check_moves_no_recursion_error() -> None:
     # The check reads an attribute and tests a dict: no call, no comparison, so a runaway
     # recursion still stops where CPython stops it, with CPython's message.
-    state = runtime._RunState(None, thread_bound=True)
+    state = executor._RunState(None, thread_bound=True)
     state.presence.begin()
     outcome = compile_source(
         "def depth(n):\n    return depth(n + 1)\n",
         Policy(isolation="inline").compile_settings(),
     )
     assert outcome.code is not None
-    options = runtime.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
-    program = runtime.build_globals(outcome.hoisted, {}, options, runtime._Stdout(1_000), state)
+    options = executor.RunOptions(DEFAULT_MODULES, DEFAULT_PRELOAD, output_bytes=1_000)
+    program = executor.build_globals(outcome.hoisted, {}, options, executor._Stdout(1_000), state)
     exec(outcome.code, program)
     with pytest.raises(RecursionError) as raised:
         program["depth"](0)
@@ -200,6 +201,6 @@ def test_a_yield_from_delegate_s_close_runs_nothing_after_the_run(inline: bool) 
     # Red-team round 11: CPython calls the delegate's `close` natively when the suspended
     # generator is finalised; an own object's `close` was any callable (a partial).
     program = _ran_and_ended(LATE_DELEGATE, inline=inline)
-    with pytest.raises(runtime.ExecutionInterrupted):
+    with pytest.raises(executor.ExecutionInterrupted):
         program["g"].close()
     assert program["log"] == []

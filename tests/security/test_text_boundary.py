@@ -18,7 +18,7 @@ import pytest
 
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.cli import main
-from restricted_exec.result_cache import ResultCache
+from restricted_exec.host.result_cache import ResultCache
 
 SURROGATES = "print('a' + chr(0xD800) + 'b')\n['x' + chr(0xDC80), {chr(0xD801): chr(0xDFFF)}]"
 

@@ -27,10 +27,10 @@ import pytest
 import restricted_exec
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.audit import AuditLog, AuditRecord, SQLiteSink
-from restricted_exec.compiler import compile_source
-from restricted_exec.endings import result_from_child
+from restricted_exec.child.protocol import encode_unrestricted_request
+from restricted_exec.host.endings import result_from_child
 from restricted_exec.isolation import ChildOutcome
-from restricted_exec.protocol import encode_unrestricted_request
+from restricted_exec.language.compiler import compile_source
 
 POLICY = Policy()
 # CPU-time bounds are far from both sides: the guarded host spends milliseconds on these
@@ -293,13 +293,13 @@ def _forging_child_source(payload: bytes, cpu_us: int = 0, peak_rss_kb: int = 0)
     return textwrap.dedent(
         f"""
         import os
-        from restricted_exec.isolation import frames
+        from restricted_exec.isolation import wire
         payload = {payload!r}
-        header = frames.ReplyHeader(0, {cpu_us}, {peak_rss_kb}, len(payload))
-        frame = frames.encode_reply(header) + payload
+        header = wire.ReplyHeader(0, {cpu_us}, {peak_rss_kb}, len(payload))
+        frame = wire.encode_reply(header) + payload
         view = memoryview(frame)
         while view:
-            view = view[os.write(frames.CHILD_SOCKET_FD, view):]
+            view = view[os.write(wire.CHILD_SOCKET_FD, view):]
         os._exit(0)
         """
     )
@@ -408,7 +408,7 @@ def test_an_honest_program_returning_a_5000_digit_fraction_gets_it_back_exactly(
 
 
 def test_a_forged_reply_cannot_pass_output_bytes_with_text_that_looks_like_escapes() -> None:
-    from restricted_exec.reply import MalformedReply, read_reply
+    from restricted_exec.host.reply import MalformedReply, read_reply
 
     forged = _bytes(_reply(status="ok", stdout="\\ud" * 100_000))
     with pytest.raises(MalformedReply, match="output_bytes"):
@@ -419,7 +419,7 @@ def test_a_forged_reply_cannot_pass_output_bytes_with_text_that_looks_like_escap
     "text", ['"hi \\ud800"', '"\\uD83D\\uDE00"', '"\\\\\\udfff"'], ids=["lone", "pair", "odd"]
 )
 def test_a_forged_reply_cannot_put_surrogates_into_the_callers_result(text: str) -> None:
-    from restricted_exec.reply import MalformedReply, read_reply
+    from restricted_exec.host.reply import MalformedReply, read_reply
 
     forged = (
         b'{"status":"ok","stdout":' + text.encode() + b',"stdout_truncated":false,'
@@ -430,7 +430,7 @@ def test_a_forged_reply_cannot_put_surrogates_into_the_callers_result(text: str)
 
 
 def test_an_honest_backslash_u_in_stdout_still_arrives() -> None:
-    from restricted_exec.reply import read_reply
+    from restricted_exec.host.reply import read_reply
 
     honest = (
         b'{"status":"ok","stdout":"C:\\\\ud800 \\\\u","stdout_truncated":false,'
@@ -464,7 +464,7 @@ def test_measuring_a_forged_reply_s_nesting_costs_linear_time() -> None:
     # before parsing), an unterminated string of escaped quotes made that measure quadratic.
     import sys
 
-    from restricted_exec.reply import MalformedReply, read_reply
+    from restricted_exec.host.reply import MalformedReply, read_reply
 
     forged = b"[" * 1000 + b'"' + b'\\"' * 200_000
     limit = sys.getrecursionlimit()
@@ -482,7 +482,7 @@ def test_measuring_a_forged_reply_s_nesting_costs_linear_time() -> None:
 def test_a_forged_decimal_key_colliding_with_a_huge_int_costs_the_host_little() -> None:
     # Red-team round 4: Decimal == int converts the int, quadratic in its size; 20 Decimal keys
     # sharing a hash with one 400,000-bit int cost the host 6.7 s, and again on every cache hit.
-    from restricted_exec.reply import MalformedReply, read_reply
+    from restricted_exec.host.reply import MalformedReply, read_reply
 
     prime = 2**61 - 1
     big = (1 << 400_000) + 12_345
@@ -548,7 +548,11 @@ def test_an_honest_value_at_max_value_items_passes_the_structure_bound(source: s
 
 
 def test_a_forged_error_is_cut_to_the_caps_the_runtime_keeps() -> None:
-    from restricted_exec.runtime import ERROR_MESSAGE_BYTES, ERROR_TRACEBACK_BYTES, ERROR_TYPE_BYTES
+    from restricted_exec.child.executor import (
+        ERROR_MESSAGE_BYTES,
+        ERROR_TRACEBACK_BYTES,
+        ERROR_TYPE_BYTES,
+    )
 
     error = {
         "kind": "exception",

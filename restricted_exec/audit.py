@@ -1,0 +1,31 @@
+"""The audit log (public API): every run recorded off the run path, into SQLite or another sink.
+
+    from restricted_exec import Sandbox
+    from restricted_exec.audit import AuditLog, Retention
+
+    audit = AuditLog.sqlite("runs.db", retention=Retention(max_age_s=30 * 86400))
+    sandbox = Sandbox(audit=audit)
+
+Query it with :class:`AuditDatabase` or ``restricted-exec audit``.
+"""
+
+from __future__ import annotations
+
+from restricted_exec.host.audit.log import AuditLog, Retention
+from restricted_exec.host.audit.record import AuditRecord, RecordLimits
+from restricted_exec.host.audit.sinks import AuditSink, JsonLinesSink, LoggingSink, RetainingSink
+from restricted_exec.host.audit.sqlite import AuditDatabase, AuditSummary, SQLiteSink
+
+__all__ = [
+    "AuditDatabase",
+    "AuditLog",
+    "AuditRecord",
+    "AuditSink",
+    "AuditSummary",
+    "JsonLinesSink",
+    "LoggingSink",
+    "RecordLimits",
+    "RetainingSink",
+    "Retention",
+    "SQLiteSink",
+]

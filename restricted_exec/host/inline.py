@@ -1,0 +1,147 @@
+"""Inline mode: run in the caller's thread, with a best-effort deadline.
+
+Inline mode is the weaker mode, and this is exactly how weak:
+
+- **What the deadline stops.** One process-wide watchdog thread raises
+  :class:`~restricted_exec.child.executor.ExecutionInterrupted` into the running thread
+  (``PyThreadState_SetAsyncExc``) when the deadline passes. It interrupts
+  Python-level code: loops, recursion, comprehensions. The compiler puts a
+  deadline check at the start of every ``except`` block, ``finally`` block and
+  ``__exit__`` method, so ``except BaseException: pass`` or ``finally: continue``
+  cannot swallow it.
+- **What it cannot stop.** A single long C call (``10**10**8``,
+  ``'a' * 10**10``, ``time.sleep(1e9)``, a catastrophic regex) runs to its end:
+  CPython checks for the exception only between bytecodes.
+- **No memory limit and no crash protection.** A memory bomb grows the caller's
+  process; a crash in C code takes the caller down.
+
+Use process isolation (the default) for anything you would not run yourself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import heapq
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from restricted_exec.child.executor import ExecutionInterrupted, RunOptions, ending, execute
+from restricted_exec.language.class_building import clear_shared_caches
+from restricted_exec.language.compiler import CompileOutcome
+
+__all__ = ["WATCHDOG", "Deadline", "InlineWatchdog", "run_inline"]
+
+# Two prototypes of one C function: ctypes.pythonapi caches a single function
+# object per name, so setting argtypes twice on it would overwrite the first.
+_set_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.py_object)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
+_clear_async_exc = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)(
+    ("PyThreadState_SetAsyncExc", ctypes.pythonapi)
+)
+
+
+@dataclass(order=True)
+class Deadline:
+    """One inline run's deadline; ``check()`` raises once it has passed."""
+
+    when: float
+    sequence: int
+    thread_id: int = field(compare=False)
+    fired: bool = field(default=False, compare=False)
+    finished: bool = field(default=False, compare=False)
+
+    def check(self) -> None:
+        if self.fired or time.monotonic() >= self.when:
+            self.fired = True
+            raise ExecutionInterrupted
+
+
+class InlineWatchdog:
+    """One daemon thread that interrupts inline runs whose deadline passed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._heap: list[Deadline] = []
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def register(self, timeout_s: float) -> Deadline:
+        """Start watching the calling thread; pair with :meth:`finish`."""
+        deadline = Deadline(
+            time.monotonic() + timeout_s, next(self._sequence), threading.get_ident()
+        )
+        with self._lock:
+            earliest = self._heap[0].when if self._heap else None
+            heapq.heappush(self._heap, deadline)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._watch, name="restricted_exec-inline-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif earliest is None or deadline.when < earliest:
+                self._lock.notify()
+        return deadline
+
+    def finish(self, deadline: Deadline) -> None:
+        """Stop watching; cancel an interrupt that was raised but not yet delivered."""
+        with self._lock:
+            deadline.finished = True
+            if deadline.fired:
+                # Fired after the program's last bytecode: drop the pending
+                # exception so it cannot surface later in the caller's code.
+                _clear_async_exc(deadline.thread_id, None)
+
+    def _watch(self) -> None:
+        with self._lock:
+            while True:
+                while self._heap and self._heap[0].finished:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._lock.wait(timeout=60.0)
+                    if not self._heap:
+                        self._thread = None
+                        return
+                    continue
+                delay = self._heap[0].when - time.monotonic()
+                if delay > 0:
+                    self._lock.wait(timeout=delay)
+                    continue
+                deadline = heapq.heappop(self._heap)
+                if not deadline.finished:
+                    deadline.fired = True
+                    _set_async_exc(deadline.thread_id, ExecutionInterrupted)
+
+
+WATCHDOG = InlineWatchdog()
+"""The process's inline watchdog (one thread, started on first use)."""
+
+
+def run_inline(
+    outcome: CompileOutcome, inputs: dict[str, Any], options: RunOptions, timeout_s: float
+) -> dict[str, Any]:
+    """Run a compiled program in the calling thread under the watchdog; the payload."""
+    assert outcome.code is not None
+    deadline = WATCHDOG.register(timeout_s)
+    try:
+        try:
+            return execute(outcome.code, outcome.hoisted, inputs, options, interrupt=deadline.check)
+        finally:
+            WATCHDOG.finish(deadline)
+            # typing's parameter caches keep a program's objects as keys and call their
+            # __eq__/__hash__ on later lookups by anyone: after the run, in this process.
+            clear_shared_caches()
+    except ExecutionInterrupted:
+        WATCHDOG.finish(deadline)
+        clear_shared_caches()  # the interrupt may have cut the `finally` above short
+        payload = ending(
+            "timeout",
+            "timeout",
+            "TimeoutError",
+            f"the program ran longer than {timeout_s:g} s (timeout_s)",
+        )
+        payload["timeout_kind"] = "wall"
+        return payload

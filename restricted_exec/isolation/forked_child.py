@@ -1,0 +1,378 @@
+"""Life of one pre-forked child: prepare, lock down, say hello, warm up if idle (and the host
+allows it), run one request.
+
+Runs only inside a process freshly forked by the zygote, and never returns: every path ends in
+``os._exit`` so that no zygote code (its loop, atexit hooks, finalizers) ever runs in a child.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import select
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from restricted_exec.isolation import (
+    exit_codes,
+    landlock,
+    layers,
+    privileges,
+    rlimits,
+    syscalls,
+    wire,
+)
+from restricted_exec.isolation.seccomp import FilterProgram
+
+
+@dataclass(frozen=True, slots=True)
+class ChildContext:
+    """Everything a child needs, prepared once in the zygote and inherited through fork."""
+
+    zygote_pid: int
+    workdir: str
+    warm_up: Callable[[], None]
+    # The entry's two steps of a run: prepare(program part, base) -> prepared, which runs nothing
+    # of the program and may happen ahead of the request; run_prepared(prepared, inputs) ->
+    # payload.
+    prepare: Callable[[bytes, object | None], object]
+    run_prepared: Callable[[object, bytes], bytes]
+    available: frozenset[str]
+    seccomp_filter: FilterProgram | None
+    landlock_ruleset: landlock.Ruleset | None
+    # Wait at the lowest priority; the host raises it back (see _prepare).
+    renice_waiting: bool = False
+    # Built once in the zygote by the entry (runtime.prepare_base): the program-independent part
+    # of a run's globals. Each child's own copy goes to its first prepare, and only to that one.
+    base: object | None = None
+    # Whether the zygote handles SIGCHLD (it has no pidfds) and the child must undo that.
+    reset_signals: bool = True
+    # The zygote entered an empty root (emptyroot.py): a descriptor of the host's /proc kept for
+    # memory_footprint, which the child closes before it locks down; -1 if there is none.
+    empty_root: bool = False
+    proc_fd: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class InheritedProgram:
+    """A program the zygote was sent ahead of time (wire.CTL_PRIME), which the children it
+    forks for it inherit instead of being sent it."""
+
+    program: bytes
+    # Prepared once in the zygote when the entry allows it (runtime.prepare_to_share); each
+    # child then runs its own copy-on-write copy. None: each child prepares the program itself.
+    prepared: object | None
+
+
+def child_main(
+    sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None, warm_up: bool
+) -> NoReturn:
+    """``warm_up``: whether the child may rehearse a run while it waits (the host says no when
+    runs arrive so often that the CPU it takes would only slow them down)."""
+    code = exit_codes.EXIT_INTERNAL
+    try:
+        code = _serve(sock_fd, ctx, inherited, warm_up)
+    except MemoryError:
+        code = exit_codes.EXIT_MEMORY
+    except BaseException:
+        code = exit_codes.EXIT_INTERNAL
+        _report_failure()
+    os._exit(code)
+
+
+def _report_failure() -> None:
+    """Tell the host why the child's machinery failed (a bug to diagnose, never the program's
+    doing: run_prepared handles the program's errors). Best effort; the exit code says the rest."""
+    try:
+        import sys
+        import traceback
+
+        from restricted_exec.language.text import exception_text
+
+        # Not traceback.format_exc(): it calls str() of the exception, which may be a
+        # program's and run its code outside the run (red-team round 9).
+        problem = sys.exc_info()[1]
+        lines = traceback.format_tb(problem.__traceback__) if problem is not None else []
+        described = exception_text(problem) if problem is not None else "no exception"
+        text = ("".join(lines) + described).encode("utf-8", "replace")
+        text = text[-wire.MAX_FAILURE_TEXT :]
+        header = wire.ReplyHeader(0, 0, 0, len(text), failure=True)
+        _send_all(wire.CHILD_SOCKET_FD, wire.encode_reply(header) + text)
+    except BaseException:
+        pass
+
+
+def _prepare(sock_fd: int, ctx: ChildContext) -> None:
+    # Own session and process group: the host kills the whole group, and the child is detached
+    # from any terminal the host may have (no SIGINT from Ctrl-C, no controlling tty to write to).
+    os.setsid()
+    if "no_new_privs" in ctx.available:  # i.e. Linux
+        # If the zygote dies the child dies too, so no child outlives the process that reaps it.
+        privileges.die_with_parent(signal.SIGKILL)
+        if os.getppid() != ctx.zygote_pid:
+            os._exit(exit_codes.EXIT_ORPHANED)  # the zygote died before prctl took effect
+    if ctx.reset_signals:
+        # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # Keep 0-2 (the zygote's /dev/null) so that no fd the program might create is ever numbered
+    # 0-2 and receives stray prints; move the socket to a fixed number; close everything else.
+    if sock_fd != wire.CHILD_SOCKET_FD:
+        os.dup2(sock_fd, wire.CHILD_SOCKET_FD, inheritable=False)
+        os.close(sock_fd)
+    close_fds_but(wire.CHILD_SOCKET_FD, ctx.proc_fd)
+    # An empty directory that the zygote made read-only: relative paths resolve to nothing.
+    os.chdir(ctx.workdir)
+
+
+# The nice value a pre-forked child waits at (0 is normal, 19 the lowest priority).
+WAITING_NICE = 19
+
+
+def _max_fd() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 65536
+
+
+def close_fds_but(keep: int, also: int = -1) -> None:
+    """Close every fd above 2 except ``keep`` (and ``also``, if it is one)."""
+    if keep < also:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, also)
+        os.closerange(also + 1, _max_fd())
+    elif also > 2:
+        os.closerange(3, also)
+        os.closerange(also + 1, keep)
+        os.closerange(keep + 1, _max_fd())
+    else:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, _max_fd())
+
+
+def _recv_exactly(fd: int, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining:
+        chunk = os.read(fd, remaining)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _send_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _request_pending(fd: int) -> bool:
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)
+
+
+def _rehearse() -> None:
+    """Walk the post-request path once with harmless values, so that its copy-on-write faults and
+    cold caches are paid while waiting rather than on the request's critical path."""
+    resource.getrusage(resource.RUSAGE_SELF)
+    wire.decode_request(wire.encode_request(wire.RequestHeader(0, 1.0, 1, 0, 0)))
+    wire.encode_reply(wire.ReplyHeader(layers.to_mask(layers.ALL), 0, 0, 0))
+
+
+# See runtime.CODE_WARM_UP_RUNS.
+CODE_WARM_UP_RUNS = 64
+
+
+def warm_code_paths(available: frozenset[str]) -> None:
+    """For the zygote: run the side-effect-free steps of a child's life often enough for CPython
+    to finish warming up their code (see runtime.warm_up), so that every child inherits those
+    code objects finished instead of copy-on-write faulting their pages."""
+    hello = wire.Hello(0, 0, 0, 0, 0)
+    for _ in range(CODE_WARM_UP_RUNS):
+        _rehearse()
+        wire.encode_hello(hello)
+        rlimits.memory_footprint()
+        rlimits.cpu_seconds()
+        if "no_new_privs" in available:  # a harmless query through the prctl wrapper
+            syscalls.prctl(syscalls.PR_GET_NO_NEW_PRIVS)
+
+
+def _lock_down(ctx: ChildContext) -> set[str]:
+    """Apply every OS layer, while the child waits for its request. Returns the active layers.
+
+    Nothing untrusted has run yet, so doing this before the request arrives is as safe as doing
+    it after, and it takes the costly steps (Landlock, the seccomp filter) off the critical path.
+    The per-request limits (address space, CPU) are set on this process by the host with
+    prlimit(2) before it sends the request, so the filter can forbid every limit change.
+    Order matters: rlimits, renicing and dropping root need syscalls the filter denies; Landlock
+    and seccomp need no_new_privs (root's CAP_SYS_ADMIN is gone once root is dropped); seccomp
+    goes last. A layer that fails is left out of the result; the request decides whether the
+    child may run without it.
+    """
+    active = {"setsid", "closed_fds", "empty_cwd"}
+    if ctx.empty_root:
+        active.add("empty_root")
+
+    def attempt(name: str, step: Callable[[], object]) -> None:
+        if name not in ctx.available:
+            return
+        try:
+            step()
+        except (OSError, ValueError):
+            pass
+        else:
+            active.add(name)
+
+    def no_new_privs() -> None:
+        privileges.set_not_dumpable()
+        privileges.set_no_new_privs()
+
+    attempt("rlimits", lambda: rlimits.apply_static(highest_fd=wire.CHILD_SOCKET_FD))
+    attempt("no_new_privs", no_new_privs)
+    ruleset = ctx.landlock_ruleset
+    if ruleset is not None:
+        attempt("landlock", ruleset.restrict_self)
+    if ctx.renice_waiting:
+        # From here on (seccomp, then the wait: warm-up, decoding a primed program) the child
+        # runs at the lowest priority, so that where the kernel compares nice values across
+        # sessions it takes only CPU that no running program or its caller wants. (With
+        # autogroup scheduling and the root cpu cgroup, each session is its own group and
+        # this changes nothing; see the README.) The host restores normal priority when it
+        # hands the child its request (it has CAP_SYS_NICE, which the zygote checked). The
+        # lock-down before this point runs at normal priority, so a busy host cannot hold back
+        # a child's hello for long. Last before seccomp, which denies setpriority. (A try
+        # statement, not contextlib.suppress: that is five more objects for a child to touch.)
+        try:  # noqa: SIM105
+            os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
+        except OSError:
+            pass
+    seccomp_filter = ctx.seccomp_filter
+    if seccomp_filter is not None:
+        attempt("seccomp", lambda: seccomp_filter.install(os.getpid()))
+    return active
+
+
+def _receive_request(
+    fd: int, ctx: ChildContext, inherited: InheritedProgram | None, warm_up: bool
+) -> tuple[wire.RequestHeader, object, bytes] | int:
+    """Wait for the request, preparing a primed program and warming up meanwhile.
+
+    Returns the request's header, its prepared program and its inputs part, or an exit code.
+    """
+    prepared: object = None
+    base = ctx.base
+
+    def prepare(program: bytes) -> object:
+        nonlocal base
+        used, base = base, None  # a second prepare must not share the first one's globals
+        return ctx.prepare(program, used)
+
+    if inherited is not None:
+        # Primed by the zygote: prepared there already, or prepared here (as a prime sent by
+        # the host would be) because its globals must be this child's own.
+        prepared = inherited.prepared
+        if prepared is None:
+            prepared = prepare(inherited.program)
+    warmed = not warm_up
+    while True:
+        if not warmed and not _request_pending(fd):
+            # Idle: warm up while waiting. Touching the runtime's pages now takes the
+            # copy-on-write faults off the request's critical path. Under load a request (or a
+            # prime) is already waiting, and warming up first would only delay it (the run pays
+            # those faults either way). It runs after the lockdown, so it needs nothing the
+            # layers deny (it is in-memory work), as does prepare.
+            ctx.warm_up()
+            warmed = True
+        raw = _recv_exactly(fd, wire.REQUEST.size)
+        if raw is None:
+            return exit_codes.EXIT_NO_REQUEST
+        header = wire.decode_request(raw)
+        if header is None:
+            return exit_codes.EXIT_INTERNAL
+        body = _recv_exactly(fd, header.length) if header.length else b""
+        if body is None:
+            return exit_codes.EXIT_NO_REQUEST
+        if not header.prime:
+            break
+        if prepared is not None:
+            return exit_codes.EXIT_INTERNAL  # the host primes a child at most once
+        # The host sent the program ahead of the request: decode it and build its globals now.
+        prepared = prepare(body)
+    if header.flags & wire.FLAG_PRIMED:
+        if prepared is None:
+            return exit_codes.EXIT_INTERNAL
+        return header, prepared, body
+    split = header.program_length
+    return header, prepare(body[:split]), body[split:]
+
+
+def _serve(
+    sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None, warm_up: bool
+) -> int:
+    _prepare(sock_fd, ctx)
+    fd = wire.CHILD_SOCKET_FD
+    if warm_up:
+        # Under load (no warm-up) the request is probably waiting already, and the rehearsal's
+        # own work would only be added to it: 8 callers in python -m benchmarks.cpu_per_run,
+        # ~1.9 -> ~1.8 ms of CPU per child.
+        _rehearse()
+    # Address space and RSS are read before Landlock, which makes /proc unreadable.
+    if ctx.proc_fd >= 0:
+        vm_bytes, rss_kb = rlimits.memory_footprint(ctx.proc_fd)
+        os.close(ctx.proc_fd)  # nothing of the host's filesystem stays open
+    else:
+        vm_bytes, rss_kb = rlimits.memory_footprint()
+    active = _lock_down(ctx)
+    # CPU is read after the lockdown so that the program's CPU budget starts from here.
+    cpu_s = rlimits.cpu_seconds()
+    hello = wire.Hello(
+        os.getpid(), vm_bytes // 1024, rss_kb, int(cpu_s * 1e6), layers.to_mask(active)
+    )
+    _send_all(fd, wire.encode_hello(hello))
+    received = _receive_request(fd, ctx, inherited, warm_up)
+    if isinstance(received, int):
+        return received
+    header, prepared, inputs = received
+    # The run's CPU is counted from here: the warm-up and a primed program's decoding happened
+    # while the child waited, and are no part of this run.
+    run_started_cpu_s = rlimits.cpu_seconds()
+    if not header.flags & wire.FLAG_LIMITS_SET_BY_HOST:
+        # The host could not prlimit this process (not Linux, or not permitted): set the limits
+        # here. With seccomp active this is refused, and the run then fails closed below.
+        try:
+            for which, (soft, hard) in rlimits.request_limits(
+                cpu_s=header.cpu_s,
+                memory_mb=header.memory_mb,
+                baseline_vm_bytes=vm_bytes,
+                baseline_cpu_s=cpu_s,
+            ):
+                resource.setrlimit(which, (soft, hard))
+        except (OSError, ValueError):
+            active.discard("rlimits")
+    if "drop_root" in ctx.available:
+        try:
+            if privileges.drop_root():
+                active.add("drop_root")
+                # Changing credentials clears the parent-death signal (set in _prepare): set it
+                # again, or a child whose fork server dies would run on, reparented to init.
+                privileges.die_with_parent(signal.SIGKILL)
+                if os.getppid() != ctx.zygote_pid:
+                    return exit_codes.EXIT_ORPHANED
+        except OSError:
+            pass
+    if not header.flags & wire.FLAG_ALLOW_DEGRADED and not active >= layers.REQUIRED:
+        return exit_codes.EXIT_LOCKDOWN_FAILED
+
+    # ---- untrusted code runs below this line ----
+    payload = ctx.run_prepared(prepared, inputs)
+    if not isinstance(payload, bytes):
+        return exit_codes.EXIT_INTERNAL
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_us = max(0, int((usage.ru_utime + usage.ru_stime - run_started_cpu_s) * 1e6))
+    reply = wire.ReplyHeader(layers.to_mask(active), cpu_us, usage.ru_maxrss, len(payload))
+    _send_all(fd, wire.encode_reply(reply) + payload)
+    return exit_codes.EXIT_OK
