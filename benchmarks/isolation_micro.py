@@ -2,8 +2,9 @@
 
 Measures what the isolation layer adds around a trivial program: sequential latency (median and
 p99 of ProcessRunner.run) and throughput with several caller threads. Uses the private test
-entry (plain exec of ``x = 1`` in the locked-down child) unless ``--production`` is given, which
-sends the language layer's test-only unrestricted request through restricted_exec.child.executor.
+entry of the isolation tests (plain exec of ``x = 1`` in the locked-down child,
+tests/isolation/unrestricted_entry.py) unless ``--production`` is given, which sends ``x = 1``
+compiled under ``Policy()`` through the production entry, restricted_exec.child.executor.
 
     python benchmarks/isolation_micro.py [--runs 2000] [--seconds 5] [--threads 2] [--production]
 """
@@ -19,9 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The test entry, isolation.unrestricted_entry, lives under tests/.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from isolation.unrestricted_entry import UnrestrictedRunner, encode
+
+from restricted_exec import Policy
+from restricted_exec.child.executor import RunOptions, program_part
 from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
-from restricted_exec.isolation._testing import UnrestrictedRunner, encode
+from restricted_exec.language.compiler import compile_source
 
 LIMITS = ChildLimits(wall_s=5.0, cpu_s=5.0, memory_mb=256, max_payload_bytes=1 << 20)
 
@@ -33,9 +40,11 @@ def _percentile(samples: list[float], fraction: float) -> float:
 
 def _make(production: bool, prefork: int) -> tuple[ProcessRunner, bytes]:
     if production:
-        from restricted_exec.child.protocol import encode_unrestricted_request
-
-        return ProcessRunner(prefork=prefork), encode_unrestricted_request("x = 1")
+        policy = Policy()
+        outcome = compile_source("x = 1", policy.compile_settings())
+        assert outcome.code is not None
+        options = RunOptions(policy.modules, policy.preload, output_bytes=policy.output_bytes)
+        return ProcessRunner(prefork=prefork), program_part(outcome.code, outcome.hoisted, options)
     return UnrestrictedRunner(prefork=prefork), encode("x = 1")
 
 

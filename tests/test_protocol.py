@@ -6,11 +6,8 @@ import marshal
 
 import pytest
 
-from restricted_exec.child.protocol import (
-    decode_program,
-    encode_program,
-    encode_unrestricted_request,
-)
+from restricted_exec.child import executor
+from restricted_exec.child.protocol import decode_program, encode_program
 
 # Non-ASCII text and a lone surrogate: the source travels for traceback lines, whatever it holds.
 SOURCE = "total = 1\nprint('五年后', '\ud800')\ntotal"
@@ -29,7 +26,7 @@ def test_a_program_part_decodes_to_the_code_and_options_it_was_encoded_from() ->
         deterministic=True,
     )
     decoded = decode_program(program)
-    assert decoded.mode == "restricted"
+    assert decoded.header["mode"] == "restricted"
     assert decoded.code == code
     assert decoded.header["source"] == SOURCE
     assert decoded.header["hoisted"] == [["math", "sqrt"]]
@@ -39,10 +36,20 @@ def test_a_program_part_decodes_to_the_code_and_options_it_was_encoded_from() ->
     assert decoded.header["deterministic"] is True
 
 
-def test_the_test_only_unrestricted_request_carries_its_source_and_no_code() -> None:
-    decoded = decode_program(encode_unrestricted_request(SOURCE, output_bytes=10))
-    assert (decoded.mode, decoded.code) == ("unrestricted", None)
-    assert (decoded.header["source"], decoded.header["output_bytes"]) == (SOURCE, 10)
+def _framed(header: dict[str, object], code: bytes) -> bytes:
+    encoded = marshal.dumps(header)
+    return len(encoded).to_bytes(4, "big") + encoded + code
+
+
+def test_the_child_decodes_no_request_mode_but_restricted_programs() -> None:
+    # The unrestricted mode the isolation tests once used is gone from the package: a request
+    # naming it (plain source, no compiled code) is malformed, and the child runs nothing.
+    plain = _framed({"mode": "unrestricted", "source": "print(1)", "output_bytes": 10}, b"")
+    with pytest.raises(ValueError, match="unknown request mode 'unrestricted'"):
+        decode_program(plain)
+    prepared = executor.prepare(plain)
+    assert prepared.restricted is None and prepared.failure is not None
+    assert prepared.failure["status"] == "crashed"
 
 
 @pytest.mark.parametrize(

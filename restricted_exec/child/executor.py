@@ -633,11 +633,10 @@ _child_warm_program: bytes | None = None
 class Prepared:
     """A program decoded, with its globals built, waiting for its inputs (see ``prepare``).
 
-    Exactly one of ``restricted``, ``unrestricted`` and ``failure`` is set.
+    Exactly one of ``restricted`` and ``failure`` is set.
     """
 
     restricted: tuple[CodeType, RunOptions, _Stdout, _RunState, dict[str, Any]] | None = None
-    unrestricted: tuple[str, int] | None = None
     failure: Payload | None = None
     # False if the globals hold state private to one run (a per-run module's generator):
     # such a Prepared must not be copied into several children (see prepare_to_share).
@@ -714,9 +713,6 @@ def prepare(program: bytes, base: BaseGlobals | None = None) -> Prepared:
     try:
         decoded = decode_program(program)
         header = decoded.header
-        if decoded.mode == "unrestricted":
-            return Prepared(unrestricted=(header["source"], int(header["output_bytes"])))
-        assert decoded.code is not None
         options = RunOptions(
             modules=frozenset(header["modules"]),
             preload=tuple(header["preload"]),
@@ -765,8 +761,6 @@ def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
     PROGRAM_RUNNING.set(True)
     if prepared.failure is not None:
         payload = prepared.failure
-    elif prepared.unrestricted is not None:
-        payload = _run_unrestricted(*prepared.unrestricted)
     else:
         assert prepared.restricted is not None
         code, options, stream, state, program_globals = prepared.restricted
@@ -847,18 +841,3 @@ def _encode_payload(payload: Payload) -> bytes:
             )
             text = _reply_json(payload)
     return text.encode("utf-8", "surrogatepass")
-
-
-def _run_unrestricted(source: str, output_bytes: int) -> Payload:
-    """TEST ONLY: plain exec with real builtins, to prove the OS layers alone."""
-    stream = _Stdout(output_bytes)
-    try:
-        with contextlib.redirect_stdout(stream):
-            exec(compile(source, PROGRAM_FILENAME, "exec"), {"__name__": "__main__"})
-    except OutputLimitReached:
-        return _payload("output_limit", stream, error=_limit_error("output", stream))
-    except MemoryError:
-        return _payload("memory_limit", stream, error=_memory_error())
-    except BaseException as error:
-        return _payload("error", stream, error=describe_exception(error, source))
-    return _payload("ok", stream)

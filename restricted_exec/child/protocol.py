@@ -30,7 +30,6 @@ __all__ = [
     "decode_program",
     "encode_inputs",
     "encode_program",
-    "encode_unrestricted_request",
 ]
 
 _LENGTH = struct.Struct(">I")
@@ -40,9 +39,8 @@ _LENGTH = struct.Struct(">I")
 class DecodedRequest:
     """A request as the child sees it."""
 
-    mode: str  # "restricted" | "unrestricted" (test-only)
     header: dict[str, Any]
-    code: CodeType | None
+    code: CodeType
 
 
 def encode_program(
@@ -85,16 +83,6 @@ def decode_inputs(data: bytes) -> dict[str, Any]:
     return inputs
 
 
-def encode_unrestricted_request(source: str, *, output_bytes: int = 1_000_000) -> bytes:
-    """TEST ONLY: a request that runs plain, unrestricted Python in the child.
-
-    It exists so tests can prove each OS layer holds on its own. Neither the
-    public API nor the CLI can produce it.
-    """
-    header = {"mode": "unrestricted", "source": source, "output_bytes": output_bytes}
-    return _frame(header, b"")
-
-
 def _frame(header: dict[str, Any], code: bytes) -> bytes:
     encoded = marshal.dumps(header)
     return _LENGTH.pack(len(encoded)) + encoded + code
@@ -111,15 +99,14 @@ def decode_program(request: bytes) -> DecodedRequest:
     header = _unmarshal(request[_LENGTH.size : end], "header")
     if not isinstance(header, dict):
         raise ValueError("request header is not a dict")
+    # The one mode there is: a child runs nothing but a compiled, restricted program.
     mode = header.get("mode")
-    if mode == "unrestricted":
-        return DecodedRequest("unrestricted", header, None)
     if mode != "restricted":
         raise ValueError(f"unknown request mode {mode!r}")
     code = _unmarshal(request[end:], "code")
     if not isinstance(code, CodeType):
         raise ValueError("request does not carry a code object")
-    return DecodedRequest("restricted", header, code)
+    return DecodedRequest(header, code)
 
 
 def _unmarshal(data: bytes, what: str) -> object:

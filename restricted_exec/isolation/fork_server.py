@@ -42,6 +42,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from types import ModuleType
 from typing import Any, cast
 
 from restricted_exec.isolation import (
@@ -67,14 +68,6 @@ from restricted_exec.isolation.seccomp import FilterProgram
 # How often children whose exit no pidfd watches are looked for (only after pidfd_open failed).
 UNWATCHED_REAP_MS = 50
 
-# The only code a child may be told to run. The host names an entry; the zygote never imports an
-# arbitrary module path it was sent. "testing" is the private unrestricted switch used by the
-# isolation tests; nothing in the public API or the CLI passes it.
-ENTRIES: dict[str, str] = {
-    "production": "restricted_exec.child.executor",
-    "testing": "restricted_exec.isolation._testing",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
@@ -98,8 +91,15 @@ def _no_base() -> None:
     return None
 
 
-def _load_entry(name: str) -> _Entry:
-    module = importlib.import_module(ENTRIES[name])
+def _load_entry(name: str | None) -> _Entry:
+    """The children's entry: ``restricted_exec.child.executor``, or, when the host that started
+    this fork server named one (only the isolation tests do, see ``ProcessRunner._entry``), that
+    module. The name comes from the host's command line, never from a child."""
+    module: ModuleType
+    if name is None:
+        from restricted_exec.child import executor as module
+    else:
+        module = importlib.import_module(name)
     warm_up = cast(Callable[[], None], module.warm_up)
     return _Entry(
         warm_up=warm_up,
@@ -365,7 +365,7 @@ def main(config: dict[str, Any]) -> None:
     try:
         # Before the entry imports wrapt: the fork server should carry only what children use.
         wrapt_core.install()
-        entry = _load_entry(str(config["entry"]))
+        entry = _load_entry(config["entry"])
         # The runtime is imported and warmed once here; every child inherits it through fork.
         entry.warm_up()
         syscalls.load()

@@ -85,7 +85,7 @@ class Zygote:
     def __init__(
         self,
         *,
-        entry: str,
+        entry: str | None,
         workdir: str,
         generation: int,
         on_exit: Callable[[Zygote], None] | None = None,

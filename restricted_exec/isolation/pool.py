@@ -112,8 +112,10 @@ class _Prime:
 class ProcessRunner:
     """Runs opaque requests in fresh, single-use, locked-down child processes. Thread-safe."""
 
-    # Which child entry point the zygote loads. Only the private test helper overrides it.
-    _entry: ClassVar[str] = "production"
+    # The module the fork server loads as its children's entry: None is the production entry,
+    # restricted_exec.child.executor. Only the isolation tests name another (a module under
+    # tests/ that runs plain Python, to prove each OS layer without the language layer).
+    _entry: ClassVar[str | None] = None
     # Whether the zygote may watch child exits through pidfds. Only a test turns it off, to
     # exercise the SIGCHLD path other platforms take.
     _pidfds: ClassVar[bool] = True

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from restricted_exec.isolation._testing import UnrestrictedRunner
+from isolation.unrestricted_entry import UnrestrictedRunner
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

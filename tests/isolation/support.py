@@ -7,8 +7,8 @@ import os
 import time
 from typing import Any
 
+from isolation.unrestricted_entry import UnrestrictedRunner, decode, encode
 from restricted_exec.isolation import ChildLimits, ChildOutcome, classify, pool
-from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
 
 GENEROUS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
 

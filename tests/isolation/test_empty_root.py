@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from isolation.unrestricted_entry import UnrestrictedRunner, decode, encode
 from restricted_exec.isolation import ChildLimits, classify, wire
-from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
 
 from .support import run_ok
 

@@ -11,8 +11,8 @@ from typing import ClassVar
 
 import pytest
 
+from isolation.unrestricted_entry import UnrestrictedRunner
 from restricted_exec.isolation import classify
-from restricted_exec.isolation._testing import UnrestrictedRunner
 
 from .support import lasting_zombies, run_ok, run_source
 

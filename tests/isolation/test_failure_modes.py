@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from isolation.unrestricted_entry import UnrestrictedRunner, decode, encode
 from restricted_exec.isolation import ChildLimits, QueueFull, RunnerClosed, classify
-from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
 
 from .support import lasting_zombies, open_fds, run_ok, run_source
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from restricted_exec.isolation._testing import HostRootRunner, UnrestrictedRunner
+from isolation.unrestricted_entry import HostRootRunner, UnrestrictedRunner
 
 from .support import error_of, run_ok
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from restricted_exec.isolation._testing import UnrestrictedRunner
+from isolation.unrestricted_entry import UnrestrictedRunner
 
 from .support import error_of, run_ok
 

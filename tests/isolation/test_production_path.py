@@ -1,8 +1,9 @@
 """The production entry point: ProcessRunner drives restricted_exec.child.executor (warm_up,
 prepare, run_prepared).
 
-Uses the language layer's test-only unrestricted request, so the OS layers are exercised through
-exactly the code path the Sandbox uses.
+Plain-Python requests of the test entry that wraps the production one
+(production_entry_with_plain_requests.py): the fork server and children are set up exactly as
+the Sandbox's are, and the OS layers alone stand between the plain code and the host.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 
 from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
 
-protocol = pytest.importorskip("restricted_exec.child.protocol")
+from .production_entry_with_plain_requests import PlainCapableRunner, encode_plain
+
 LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
 
 
@@ -27,12 +29,12 @@ def production() -> Iterator[ProcessRunner]:
         yield runner
 
 
-class _HostRootProcessRunner(ProcessRunner):
+class _HostRootProcessRunner(PlainCapableRunner):
     _empty_root: ClassVar[bool] = False
 
 
 def run(runner: ProcessRunner, source: str) -> dict[str, Any]:
-    outcome = runner.run(protocol.encode_unrestricted_request(source), LIMITS)
+    outcome = runner.run(encode_plain(source), LIMITS)
     assert classify(outcome).status == "ok-payload", outcome
     assert outcome.payload is not None
     value = json.loads(outcome.payload)

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import pytest
 
+from isolation.unrestricted_entry import UnrestrictedRunner, encode
 from restricted_exec.isolation import ChildLimits
-from restricted_exec.isolation._testing import UnrestrictedRunner, encode
 
 LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
 

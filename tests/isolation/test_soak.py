@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
+from isolation.unrestricted_entry import UnrestrictedRunner
 from restricted_exec.isolation import classify
-from restricted_exec.isolation._testing import UnrestrictedRunner
 
 from .support import lasting_zombies, open_fds, run_source
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from isolation.unrestricted_entry import UnrestrictedRunner, decode, encode
 from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
-from restricted_exec.isolation._testing import UnrestrictedRunner, decode, encode
 
 from .support import _settle_live_runners
 

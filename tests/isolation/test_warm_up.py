@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-from restricted_exec.isolation._testing import UnrestrictedRunner
+from isolation.unrestricted_entry import UnrestrictedRunner
 from restricted_exec.isolation.pool import WARM_UP_MIN_ARRIVAL_GAP_S
 
 from .support import run_ok
 
 # Run inside the child: 1 if it only inherited the fork server's warm-up, 2 if it warmed up too.
-WARM_UPS = "import restricted_exec.isolation._testing as t; print(t.warm_ups)"
+WARM_UPS = "import isolation.unrestricted_entry as t; print(t.warm_ups)"
 
 
 def test_children_forked_while_runs_arrive_apart_warm_up_while_they_wait() -> None:

@@ -180,13 +180,14 @@ def test_cannot_import_the_modules_cpythons_c_code_imports_lazily(name: str, tem
 
 def test_the_fork_server_preloads_the_modules_cpythons_c_code_imports_lazily() -> None:
     # A locked-down child cannot read module files, so what C code may import lazily must be in
-    # sys.modules before the fork. (Through the production entry's test-only unrestricted
-    # request: the program sees the child's real sys.modules.)
+    # sys.modules before the fork. (Plain Python in a child of the production fork server's
+    # warm-up, isolation/production_entry_with_plain_requests.py: it sees the real sys.modules.)
     import json
     import sys
 
-    from restricted_exec.child.protocol import encode_unrestricted_request
-    from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
+    from isolation.production_entry_with_plain_requests import PlainCapableRunner, encode_plain
+
+    from restricted_exec.isolation import ChildLimits, classify
 
     needed = {"_strptime"}
     if sys.version_info >= (3, 12):
@@ -195,7 +196,7 @@ def test_the_fork_server_preloads_the_modules_cpythons_c_code_imports_lazily() -
         needed.add("_pydecimal")
     probe = f"import sys; print(sorted(n for n in {sorted(needed)!r} if n in sys.modules))"
     limits = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
-    with ProcessRunner(prefork=1) as runner:
-        outcome = runner.run(encode_unrestricted_request(probe), limits)
+    with PlainCapableRunner(prefork=1) as runner:
+        outcome = runner.run(encode_plain(probe), limits)
     assert classify(outcome).status == "ok-payload" and outcome.payload is not None
     assert json.loads(outcome.payload)["stdout"] == f"{sorted(needed)}\n"

@@ -4,14 +4,16 @@ and the run is counted and audited.
 
 The child is assumed fully hostile. Most tests feed forged reply bytes into the host's real
 decode path (``endings.result_from_child``, which ``Sandbox`` calls on the ``ChildOutcome`` the
-pool built from the child's socket); the end-to-end ones have a real, locked-down child (the
-production entry's test-only unrestricted request, plain Python with only the OS layers) write
-a forged reply frame straight to its socket. No hostile code runs in the test's own process.
+pool built from the child's socket); the end-to-end ones have a real, locked-down child (a
+plain-Python request of the test entry in isolation/production_entry_with_plain_requests.py,
+with only the OS layers) write a forged reply frame straight to its socket. No hostile code
+runs in the test's own process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -23,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from isolation.production_entry_with_plain_requests import PlainCapableRunner, encode_plain
 
 import restricted_exec
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.audit import AuditLog, AuditRecord, SQLiteSink
-from restricted_exec.child.protocol import encode_unrestricted_request
 from restricted_exec.host.endings import result_from_child
 from restricted_exec.isolation import ChildOutcome
 from restricted_exec.language.compiler import compile_source
@@ -132,7 +134,7 @@ def test_a_deep_reply_cannot_overflow_the_hosts_c_stack_when_the_recursion_limit
             print(host_reads(b"[" * 8_000_000).status)
         t = threading.Thread(target=main); t.start(); t.join()
         """
-    ) % ([str(Path(__file__).parent)],)
+    ) % ([str(Path(__file__).parent), str(Path(__file__).parents[1])],)
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
@@ -287,7 +289,7 @@ def test_a_huge_honest_fraction_decodes_in_linear_time() -> None:
 
 
 def _forging_child_source(payload: bytes, cpu_us: int = 0, peak_rss_kb: int = 0) -> str:
-    """Plain Python for the child (the production entry's test-only unrestricted request) that
+    """Plain Python for the child (see isolation/production_entry_with_plain_requests.py) that
     writes a complete reply frame carrying ``payload`` to its socket, then exits before the
     runtime can send the honest one."""
     return textwrap.dedent(
@@ -316,20 +318,33 @@ class _ListSink:
         return None
 
 
+@contextlib.contextmanager
+def _plain_capable_sandboxes() -> Iterator[None]:
+    # Sandboxes made inside run their children from the test entry that also takes plain
+    # Python (production requests still run the production runtime).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("restricted_exec.sandbox.ProcessRunner", PlainCapableRunner)
+        yield
+
+
 @pytest.fixture(scope="module")
 def audited() -> Iterator[tuple[Sandbox, _ListSink, AuditLog]]:
     sink = _ListSink()
     audit = AuditLog(sink)
-    with Sandbox(prefork=1, audit=audit) as sandbox:
+    with _plain_capable_sandboxes(), Sandbox(prefork=1, audit=audit) as sandbox:
         yield sandbox, sink, audit
 
 
-def _forged_program(sandbox: Sandbox, payload: bytes, **header: int) -> restricted_exec.Program:
+def _plain_program(sandbox: Sandbox, source: str) -> restricted_exec.Program:
     program = sandbox.compile_program("1")
-    # Replace the encoded request (made on the first process-mode run) with the test-only
-    # unrestricted one: the Sandbox's own process path then runs the forging child.
-    program._encoded = encode_unrestricted_request(_forging_child_source(payload, **header))
+    # Replace the encoded request (made on the first process-mode run) with a plain-Python
+    # one: the Sandbox's own process path then runs it in a real child.
+    program._encoded = encode_plain(source)
     return program
+
+
+def _forged_program(sandbox: Sandbox, payload: bytes, **header: int) -> restricted_exec.Program:
+    return _plain_program(sandbox, _forging_child_source(payload, **header))
 
 
 def test_a_real_child_that_forges_its_reply_gets_a_crash_and_the_run_is_counted_and_audited(
@@ -365,7 +380,7 @@ def test_a_child_cannot_make_the_audit_log_lose_records_with_an_absurd_rss_or_cp
     # The reply header's CPU time and peak RSS are the child's word: a u64 past 2**63 made the
     # SQLite batch holding the run fail, and every other run in that batch was lost with it.
     audit = AuditLog(SQLiteSink(tmp_path / "audit.db"))
-    with Sandbox(prefork=1, audit=audit) as sandbox:
+    with _plain_capable_sandboxes(), Sandbox(prefork=1, audit=audit) as sandbox:
         honest_run = sandbox.run("1 + 1", tenant="bystander")
         assert honest_run.ok, honest_run.error
         forged = _forged_program(
@@ -583,10 +598,7 @@ def test_a_child_that_sends_itself_sigxcpu_cannot_pass_as_a_cpu_timeout(
     audited: tuple[Sandbox, _ListSink, AuditLog],
 ) -> None:
     sandbox, _, _ = audited
-    program = sandbox.compile_program("1")
-    program._encoded = encode_unrestricted_request(
-        "import os, signal\nos.kill(os.getpid(), signal.SIGXCPU)"
-    )
+    program = _plain_program(sandbox, "import os, signal\nos.kill(os.getpid(), signal.SIGXCPU)")
     result = program.run()
     assert result.status == "crashed", result
     assert result.error is not None and "SIGXCPU" in result.error.message

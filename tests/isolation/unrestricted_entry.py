@@ -1,9 +1,10 @@
-"""PRIVATE, TEST-ONLY: run plain, unrestricted Python in a locked-down child.
+"""A fork-server entry for the tests: plain, unrestricted Python in a locked-down child.
 
-This exists so that the isolation tests can prove each OS layer on its own, with no language
-layer in the way: the exec'd source has real builtins and real imports (of modules preloaded
-below), and only the OS layers stand between it and the host. Nothing in the public API or the
-CLI references this module; the zygote accepts it only under its own entry name.
+The isolation tests prove each OS layer on its own, with no language layer in the way: the
+exec'd source has real builtins and real imports (of modules preloaded below), and only the OS
+layers stand between it and the host. It lives under tests/, so nothing in the installed package
+can select it: a ProcessRunner subclass names this module as its ``_entry`` and the fork server
+it starts imports it from the tests' import path.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def prepare_to_share(program: bytes) -> CodeType:
 
 
 def run_prepared(prepared: object, inputs: bytes) -> bytes:
-    assert isinstance(prepared, bytes | CodeType) and not inputs
-    return run_request(prepared)
+    assert isinstance(prepared, bytes | CodeType)
+    return run_request(prepared)  # plain Python has no inputs: a Sandbox's are ignored
 
 
 def run_request(request: bytes | CodeType) -> bytes:
@@ -95,7 +96,7 @@ def decode(payload: bytes) -> dict[str, Any]:
 class UnrestrictedRunner(ProcessRunner):
     """A ProcessRunner whose children exec plain Python. For the isolation tests only."""
 
-    _entry: ClassVar[str] = "testing"
+    _entry: ClassVar[str | None] = __name__
 
 
 class HostRootRunner(UnrestrictedRunner):

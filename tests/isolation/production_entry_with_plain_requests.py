@@ -1,0 +1,61 @@
+"""A fork-server entry for the tests: the production entry, plus plain-Python requests.
+
+Some tests need a child that behaves as the production one does (its fork server warmed up by
+``restricted_exec.child.executor``, honest programs run by the real runtime) but that can also be
+told to run plain Python: to read what a production child starts with (its ``sys.modules``),
+or to play a hostile child that forges its reply frame through a real Sandbox. A request whose
+program part starts with ``PLAIN`` is such plain Python; every other request goes to the
+production entry unchanged. It lives under tests/, so no installed code can send one.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from isolation import unrestricted_entry
+from restricted_exec.child import executor
+from restricted_exec.isolation.pool import ProcessRunner
+
+PLAIN = b"plain-python\n"
+
+
+def encode_plain(source: str) -> bytes:
+    """The program part of a request that runs ``source`` as plain, unrestricted Python."""
+    return PLAIN + source.encode("utf-8")
+
+
+def warm_up() -> None:
+    executor.warm_up()
+
+
+def warm_child() -> None:
+    executor.warm_child()
+
+
+def prepare_base() -> object | None:
+    return executor.prepare_base()
+
+
+def prepare(program: bytes, base: object | None = None) -> object:
+    if program.startswith(PLAIN):
+        return unrestricted_entry.prepare(program[len(PLAIN) :])
+    assert base is None or isinstance(base, executor.BaseGlobals)
+    return executor.prepare(program, base)
+
+
+def prepare_to_share(program: bytes) -> object | None:
+    if program.startswith(PLAIN):
+        return None  # each child prepares it itself
+    return executor.prepare_to_share(program)
+
+
+def run_prepared(prepared: object, inputs: bytes) -> bytes:
+    if isinstance(prepared, executor.Prepared):
+        return executor.run_prepared(prepared, inputs)
+    return unrestricted_entry.run_prepared(prepared, inputs)
+
+
+class PlainCapableRunner(ProcessRunner):
+    """A ProcessRunner whose children run production requests and ``encode_plain`` ones."""
+
+    _entry: ClassVar[str | None] = __name__
