@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -114,3 +115,20 @@ def test_a_result_holding_an_int_past_the_digit_limit_can_be_printed() -> None:
     assert "<int of 16,610 bits>" in shown and "Fraction(<int of 16,610 bits>, 3)" in shown
     assert str(result) and f"{result}"
     assert repr(ExecutionResult(status="ok", value=[1, 2])).count("value=[1, 2]") == 1
+
+
+def _statuses_in_table(markdown: str, heading: str) -> set[str]:
+    section = markdown.split(heading, 1)[1].split("\n#", 1)[0]
+    return {
+        line.split("|")[1].strip().strip("`")
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
+
+
+def test_the_readme_and_the_guide_list_exactly_the_statuses_a_result_may_have() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    guide = (root / "docs/guide/results-and-errors.md").read_text(encoding="utf-8")
+    assert _statuses_in_table(readme, "### Statuses") == set(get_args(Status))
+    assert _statuses_in_table(guide, "## Statuses") == set(get_args(Status))

@@ -6,18 +6,18 @@ from collections.abc import Callable
 
 import pytest
 import snippets_builtins
+import snippets_class_idioms
 import snippets_classes
-import snippets_classes_extra
 import snippets_control_flow
 import snippets_dates
 import snippets_dunders
+import snippets_error_locations
 import snippets_errors
-import snippets_errors_more
 import snippets_finance
 import snippets_language
-import snippets_modules_more
 import snippets_modules_numeric
 import snippets_modules_stdlib
+import snippets_modules_uncommon
 import snippets_output
 import snippets_stats_units
 import snippets_text
@@ -29,21 +29,21 @@ from restricted_exec import ExecutionResult
 CORPUS = [
     *domain("output", snippets_output.CASES),
     *domain("classes", snippets_classes.CASES),
-    *domain("classes_extra", snippets_classes_extra.CASES),
+    *domain("class_idioms", snippets_class_idioms.CASES),
     *domain("dunders", snippets_dunders.CASES),
     *domain("language", snippets_language.CASES),
     *domain("control_flow", snippets_control_flow.CASES),
     *domain("builtins", snippets_builtins.CASES),
     *domain("modules_numeric", snippets_modules_numeric.CASES),
     *domain("modules_stdlib", snippets_modules_stdlib.CASES),
-    *domain("modules_more", snippets_modules_more.CASES),
+    *domain("modules_uncommon", snippets_modules_uncommon.CASES),
     *domain("finance", snippets_finance.CASES),
     *domain("dates", snippets_dates.CASES),
     *domain("stats_units", snippets_stats_units.CASES),
     *domain("text", snippets_text.CASES),
     *domain("values", snippets_values.CASES),
     *domain("errors", snippets_errors.CASES),
-    *domain("errors_more", snippets_errors_more.CASES),
+    *domain("error_locations", snippets_error_locations.CASES),
 ]
 
 

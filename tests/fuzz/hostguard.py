@@ -31,25 +31,14 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, get_args
 
 from restricted_exec import ExecutionResult, Sandbox
 from restricted_exec.language.catalogue import CATALOGUE
+from restricted_exec.result import Status
 
-# Every status README documents; anything else is an unclassified ending.
-STATUSES = frozenset(
-    {
-        "ok",
-        "error",
-        "syntax_error",
-        "policy_violation",
-        "timeout",
-        "memory_limit",
-        "output_limit",
-        "crashed",
-        "rejected",
-    }
-)
+# Every status an ExecutionResult may have; anything else is an unclassified ending.
+STATUSES = frozenset(get_args(Status))
 
 TMP = "/tmp"
 RUNNER_PREFIX = "restricted-exec-"

@@ -70,15 +70,17 @@ def test_ghsa_xjw2_format_cannot_walk_attributes(source: str) -> None:
     assert_refused(run(source))
 
 
-# -- Zope AccessControl CVE-2021-32807, CVE-2021-32633, CVE-2023-41050 --------------------
+# -- format escapes: AccessControl CVE-2026-77401, CVE-2023-41050; Zope CVE-2021-32633;
+# RestrictedPython CVE-2023-41039 -------------------------------------------------------------
 # Format strings on str *subclasses* and format_map with hostile mappings reach
-# attributes the guard never sees.
+# attributes the guard never sees. (CVE-2021-32807, string.Formatter, is in
+# test_every_advisory_id.py.)
 
 ZOPE_FORMAT_ESCAPES = {
-    "cve_2021_32807_str_subclass_format": (
+    "cve_2026_77401_str_subclass_format": (
         'class S(str):\n    pass\nprint(S("{0.__class__.__mro__}").format(1))'
     ),
-    "cve_2021_32807_unbound_str_format": 'print(str.format("{0.__class__}", 1))',
+    "cve_2023_41039_unbound_str_format": 'print(str.format("{0.__class__}", 1))',
     "cve_2021_32633_format_traversal_index": (
         'print("{0[a].__globals__}".format({"a": json.dumps}))'
     ),

@@ -21,7 +21,7 @@ name (CVE-2024-47532's ``string`` half, CVE-2026-76825, CVE-2021-32807, CVE-2021
   ``str.format_map`` still unsafe). Zope CVE-2021-32633 (GHSA-5pr9-v234-jw36: untrusted modules
   reached indirectly through modules that are allowed, e.g. by traversal). Also found while
   looking: AccessControl CVE-2026-77401 (GHSA-pq59-9fq7-m886: ``format``/``format_map`` on
-  *subclasses* of ``str``), which ``test_advisories.py`` covers under the 32807 label.
+  *subclasses* of ``str``), which ``test_advisories.py`` covers under its own id.
 """
 
 from __future__ import annotations
