@@ -241,11 +241,12 @@ def _lock_down(ctx: ChildContext) -> set[str]:
         # runs at the lowest priority, so that where the kernel compares nice values across
         # sessions it takes only CPU that no running program or its caller wants. (With
         # autogroup scheduling and the root cpu cgroup, each session is its own group and
-        # this changes nothing; see the README.) The host restores normal priority when it
-        # hands the child its request (it has CAP_SYS_NICE, which the zygote checked). The
-        # lock-down before this point runs at normal priority, so a busy host cannot hold back
-        # a child's hello for long. Last before seccomp, which denies setpriority. (A try
-        # statement, not contextlib.suppress: that is five more objects for a child to touch.)
+        # this changes nothing; see docs/design/isolation.md.) The host restores normal
+        # priority when it hands the child its request (it has CAP_SYS_NICE, which the zygote
+        # checked). The lock-down before this point runs at normal priority, so a busy host
+        # cannot hold back a child's hello for long. Last before seccomp, which denies
+        # setpriority. (A try statement, not contextlib.suppress: that is five more objects
+        # for a child to touch.)
         try:  # noqa: SIM105
             os.setpriority(os.PRIO_PROCESS, 0, WAITING_NICE)
         except OSError:

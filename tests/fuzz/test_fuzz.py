@@ -12,7 +12,7 @@ also run inline, the language layer alone, in this very process). For every run:
   ``json.JSONEncoder.item_separator``, ``calendar.HTMLCalendar.cssclasses``, the decimal
   context, the global ``random`` state, a sentinel module attribute.
 
-Smoke (default run): ~150 examples in total. Long run (documented in SECURITY.md)::
+Smoke (default run): ~150 examples in total. Long run (documented in docs/security/evidence.md)::
 
     RX_FUZZ_EXAMPLES=20000 RX_FUZZ_REPORT=fuzz-report.json python -m pytest -m slow tests/fuzz
 """
