@@ -56,7 +56,7 @@ def latency(runner: ProcessRunner, request: bytes, runs: int, gap_s: float = 0.0
         t0 = time.perf_counter()
         outcome = runner.run(request, LIMITS)
         samples.append((time.perf_counter() - t0) * 1000.0)
-        if classify(outcome).status != "ok-payload":
+        if not classify(outcome).replied:
             raise SystemExit(f"run failed: {outcome}")
     return samples
 
@@ -68,7 +68,7 @@ def throughput(runner: ProcessRunner, request: bytes, seconds: float, threads: i
     def worker(index: int) -> None:
         while time.perf_counter() < stop:
             outcome = runner.run(request, LIMITS)
-            if classify(outcome).status != "ok-payload":
+            if not classify(outcome).replied:
                 raise SystemExit(f"run failed: {outcome}")
             count[index] += 1
 

@@ -7,11 +7,12 @@ import atexit
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from restricted_exec.child.executor import RunOptions, program_part
-from restricted_exec.child.protocol import encode_inputs
+from restricted_exec.child.executor import program_part
+from restricted_exec.child.protocol import RunOptions, encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
@@ -24,12 +25,11 @@ from restricted_exec.host.endings import (
 from restricted_exec.host.inline import run_inline
 from restricted_exec.host.inputs import checked_inputs, inputs_digest
 from restricted_exec.host.metrics import Metrics, SandboxStats
-from restricted_exec.host.reply import max_reply_bytes
 from restricted_exec.host.result_cache import ResultCache
+from restricted_exec.host.run_plan import child_limits, run_options
 from restricted_exec.host.scheduling import FairScheduler, Rejection
 from restricted_exec.host.tenants import TenantQuota, tenant_name, trust_domain
 from restricted_exec.isolation import (
-    ChildLimits,
     IsolationUnavailable,
     ProcessRunner,
     QueueFull,
@@ -49,6 +49,45 @@ AUDIT_FLUSH_ON_CLOSE_S = 30.0
 """How long Sandbox.close() waits for its audit log to write what is queued."""
 
 
+class ProgramParts:
+    """A compiled program's program part (see restricted_exec.child.protocol), encoded on its
+    first process-mode run and again only if its run options change."""
+
+    def __init__(self, outcome: CompileOutcome) -> None:
+        self._outcome = outcome
+        self._made: tuple[RunOptions, bytes] | None = None
+
+    def for_options(self, options: RunOptions) -> bytes:
+        made = self._made
+        if made is None or made[0] != options:
+            assert self._outcome.code is not None
+            made = self._made = (
+                options,
+                program_part(self._outcome.code, self._outcome.hoisted, options),
+            )
+        return made[1]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """One run as a Program hands it to its Sandbox."""
+
+    source: str
+    outcome: CompileOutcome
+    policy: Policy
+    parts: ProgramParts
+    # A Program is made to run many times: the next waiting children may decode it ahead of
+    # its next run (see ProcessRunner.run). Sandbox.run makes one-off Programs.
+    expect_again: bool
+
+    @property
+    def code_sha256(self) -> str:
+        return self.outcome.source_sha256
+
+
+RunProgram = Callable[[RunRequest, "dict[str, Any] | None", "str | None"], ExecutionResult]
+
+
 class Program:
     """A program compiled once under one policy, to run many times.
 
@@ -62,19 +101,16 @@ class Program:
         source: str,
         outcome: CompileOutcome,
         policy: Policy,
-        sandbox: Sandbox,
+        run_program: RunProgram,
         *,
         one_off: bool = False,
     ) -> None:
         self.source = source
         self.policy = policy
         self._outcome = outcome
-        self._sandbox = sandbox
-        # Made by Sandbox.run for a single run: no reason to expect this program again.
-        self._one_off = one_off
-        # The program part of a process-mode request, encoded on the first such run: it is
-        # the same for every run of this Program (the inputs travel separately).
-        self._encoded: bytes | None = None
+        self._run_program = run_program
+        self._expect_again = not one_off
+        self._parts = ProgramParts(outcome)
 
     @property
     def code_sha256(self) -> str:
@@ -106,7 +142,10 @@ class Program:
             TypeError, ValueError: ``tenant`` is not a str of 1 to 200 characters.
             SandboxClosedError: the sandbox was closed.
         """
-        return self._sandbox._run_program(self, inputs, tenant)
+        request = RunRequest(
+            self.source, self._outcome, self.policy, self._parts, self._expect_again
+        )
+        return self._run_program(request, inputs, tenant)
 
     async def run_async(
         self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None
@@ -255,7 +294,8 @@ class Sandbox:
     ) -> Program:
         self._ensure_open()
         chosen = policy or self._scheduler.policy_for(tenant) or self.policy
-        return Program(code, self._compile(code, chosen, tenant), chosen, self, one_off=one_off)
+        outcome = self._compile(code, chosen, tenant)
+        return Program(code, outcome, chosen, self._run_program, one_off=one_off)
 
     def _compile(self, code: str, policy: Policy, tenant: str | None) -> CompileOutcome:
         if not isinstance(code, str):
@@ -266,7 +306,7 @@ class Sandbox:
         )
 
     def _run_program(
-        self, program: Program, inputs: dict[str, Any] | None, tenant: str | None
+        self, request: RunRequest, inputs: dict[str, Any] | None, tenant: str | None
     ) -> ExecutionResult:
         self._ensure_open()
         started = time.perf_counter()
@@ -279,23 +319,30 @@ class Sandbox:
         try:
             # The run's trust domain (ProcessRunner.run): no tenant is one of its own, not
             # "default".
-            result = self._result_of(program, tagged_inputs, name, started, domain=tenant)
+            result = self._result_of(request, tagged_inputs, name, domain=tenant)
         except (SandboxClosedError, IsolationUnavailableError):
             accounted = False  # no run happened: the caller is told why, as documented
             raise
         except Exception as problem:
-            result = host_failure_result(program._outcome, program.policy, started, problem)
+            result = host_failure_result(request.outcome, request.policy, problem)
         finally:
             if accounted:
                 if result is None:  # KeyboardInterrupt or the like, on its way to the caller
                     result = host_failure_result(
-                        program._outcome, program.policy, started, "the run was interrupted"
+                        request.outcome, request.policy, "the run was interrupted"
                     )
-                self._account(program, tagged_inputs, name, result)
+                # The one place a run's duration is stamped: whichever way it ended.
+                duration_ms = (time.perf_counter() - started) * 1000
+                result = result.model_copy(update={"duration_ms": duration_ms})
+                self._account(request, tagged_inputs, name, result)
         return result
 
     def _account(
-        self, program: Program, tagged_inputs: dict[str, Any], tenant: str, result: ExecutionResult
+        self,
+        request: RunRequest,
+        tagged_inputs: dict[str, Any],
+        tenant: str,
+        result: ExecutionResult,
     ) -> None:
         """Count and audit one run (both never raise, by contract)."""
         self._metrics.observe(result, tenant=tenant)
@@ -303,51 +350,48 @@ class Sandbox:
             self._audit.log_run(
                 started_at=time.time() - result.duration_ms / 1000,
                 tenant=tenant,
-                code=program.source,
-                code_sha256=program.code_sha256,
+                code=request.source,
+                code_sha256=request.code_sha256,
                 tagged_inputs=tagged_inputs,
-                policy=program.policy,
+                policy=request.policy,
                 result=result,
             )
 
     def _result_of(
         self,
-        program: Program,
+        request: RunRequest,
         tagged_inputs: dict[str, Any],
         tenant: str,
-        started: float,
         *,
         domain: str | None,
     ) -> ExecutionResult:
         # Refusals and cache hits run nothing, so they take no slot and no quota.
-        policy = program.policy
-        if program._outcome.code is None:
-            return refused_result(program._outcome, policy, started)
+        policy = request.policy
+        if request.outcome.code is None:
+            return refused_result(request.outcome, policy)
         if not (policy.deterministic and self._results.enabled):
-            return self._admitted(program, tagged_inputs, tenant, started, domain=domain)
+            return self._admitted(request, tagged_inputs, tenant, domain=domain)
         # The trust domain is part of the key: a hit is faster than a run, and one tenant
         # must not learn from timing what code and inputs another tenant ran.
         run_key = (
             trust_domain(domain),
-            program.code_sha256,
+            request.code_sha256,
             policy.digest(),
             inputs_digest(tagged_inputs),
         )
         cached = self._results.get((*run_key, self._fork_server_generation(policy)))
         if cached is not None:
-            duration_ms = (time.perf_counter() - started) * 1000
-            return cached.model_copy(update={"cache_hit": True, "duration_ms": duration_ms})
-        result = self._admitted(program, tagged_inputs, tenant, started, domain=domain)
+            return cached.model_copy(update={"cache_hit": True})
+        result = self._admitted(request, tagged_inputs, tenant, domain=domain)
         # The generation after the run: the fork server may have started during it.
         self._results.put((*run_key, self._fork_server_generation(policy)), result)
         return result
 
     def _admitted(
         self,
-        program: Program,
+        request: RunRequest,
         tagged_inputs: dict[str, Any],
         tenant: str,
-        started: float,
         *,
         domain: str | None,
     ) -> ExecutionResult:
@@ -356,9 +400,9 @@ class Sandbox:
             if admission.kind == "closed":
                 raise SandboxClosedError("this Sandbox is closed")
             self._metrics.observe_rejection(admission.tenant, admission.kind)
-            return rejected_result(program._outcome, program.policy, started, admission.reason)
+            return rejected_result(request.outcome, request.policy, admission.reason)
         with admission:
-            return self._execute(program, tagged_inputs, started, domain=domain)
+            return self._execute(request, tagged_inputs, domain=domain)
 
     def _fork_server_generation(self, policy: Policy) -> int:
         # Inline runs share the caller's hash seed for the life of its process.
@@ -366,35 +410,28 @@ class Sandbox:
         return runner.generation if policy.isolation == "process" and runner is not None else 0
 
     def _execute(
-        self, program: Program, tagged_inputs: dict[str, Any], started: float, *, domain: str | None
+        self, request: RunRequest, tagged_inputs: dict[str, Any], *, domain: str | None
     ) -> ExecutionResult:
-        policy = program.policy
-        outcome = program._outcome
-        options = RunOptions(
-            modules=policy.modules,
-            preload=policy.preload,
-            output_bytes=policy.output_bytes,
-            max_value_items=policy.max_value_items,
-            source=program.source,
-            deterministic=policy.deterministic,
-        )
+        policy, outcome = request.policy, request.outcome
+        options = run_options(policy, request.source)
         if policy.isolation == "inline":
             payload = run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
-            return result_from_payload(payload, outcome, policy, started, isolation="inline")
-        if program._encoded is None:
-            assert outcome.code is not None
-            program._encoded = program_part(outcome.code, outcome.hoisted, options)
-        return self._run_in_child(
-            outcome,
-            program._encoded,
-            encode_inputs(tagged_inputs),
-            policy,
-            started,
-            # A Program is made to run many times: let the next waiting children decode it
-            # ahead of its next run (see ProcessRunner.run).
-            expect_again=not program._one_off,
-            domain=domain,
-        )
+            return result_from_payload(payload, outcome, policy, isolation="inline")
+        try:
+            child = self._process_runner().run(
+                request.parts.for_options(options),
+                child_limits(policy),
+                inputs=encode_inputs(tagged_inputs),
+                expect_again=request.expect_again,
+                domain=domain,
+            )
+        except QueueFull as problem:
+            return rejected_result(outcome, policy, str(problem))
+        except RunnerClosed:
+            raise SandboxClosedError("this Sandbox is closed") from None
+        except IsolationUnavailable as problem:
+            raise IsolationUnavailableError(str(problem)) from None
+        return result_from_child(child, outcome, policy)
 
     def _process_runner(self) -> ProcessRunner:
         with self._lock:
@@ -413,41 +450,6 @@ class Sandbox:
                 except IsolationUnavailable as problem:
                     raise IsolationUnavailableError(str(problem)) from None
             return self._runner
-
-    def _run_in_child(
-        self,
-        outcome: CompileOutcome,
-        encoded_program: bytes,
-        encoded_inputs: bytes,
-        policy: Policy,
-        started: float,
-        *,
-        expect_again: bool,
-        domain: str | None,
-    ) -> ExecutionResult:
-        limits = ChildLimits(
-            wall_s=policy.timeout_s,
-            cpu_s=policy.effective_cpu_time_s,
-            memory_mb=policy.memory_mb,
-            # The largest reply an honest child sends (read_reply checks it again).
-            max_payload_bytes=max_reply_bytes(policy.output_bytes),
-            allow_degraded=policy.allow_degraded,
-        )
-        try:
-            child = self._process_runner().run(
-                encoded_program,
-                limits,
-                inputs=encoded_inputs,
-                expect_again=expect_again,
-                domain=domain,
-            )
-        except QueueFull as problem:
-            return rejected_result(outcome, policy, started, str(problem))
-        except RunnerClosed:
-            raise SandboxClosedError("this Sandbox is closed") from None
-        except IsolationUnavailable as problem:
-            raise IsolationUnavailableError(str(problem)) from None
-        return result_from_child(child, outcome, policy, started)
 
 
 # -- module-level convenience --------------------------------------------------

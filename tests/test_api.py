@@ -155,3 +155,16 @@ def test_output_limit_cannot_be_swallowed_by_the_program() -> None:
     )
     assert result.status == "output_limit"
     assert "after" not in result.stdout
+
+
+def test_a_program_whose_policy_changes_runs_under_the_new_policy_in_its_child() -> None:
+    # The program part a child reads carries the run options (output_bytes among them); it
+    # was once encoded on the first run and reused after program.policy changed, so the
+    # child still allowed the old output and the host took its honest reply for a forgery.
+    with restricted_exec.Sandbox(prefork=1) as sandbox:
+        program = sandbox.compile_program("print('x' * 5_000)")
+        assert program.run().status == "ok"
+        program.policy = program.policy.replace(output_bytes=100)
+        result = program.run()
+    assert result.status == "output_limit", result.error
+    assert result.stdout == "x" * 100

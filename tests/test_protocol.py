@@ -7,7 +7,12 @@ import marshal
 import pytest
 
 from restricted_exec.child import executor
-from restricted_exec.child.protocol import decode_program, encode_program
+from restricted_exec.child.protocol import (
+    DecodedProgram,
+    RunOptions,
+    decode_program,
+    encode_program,
+)
 
 # Non-ASCII text and a lone surrogate: the source travels for traceback lines, whatever it holds.
 SOURCE = "total = 1\nprint('五年后', '\ud800')\ntotal"
@@ -15,9 +20,7 @@ SOURCE = "total = 1\nprint('五年后', '\ud800')\ntotal"
 
 def test_a_program_part_decodes_to_the_code_and_options_it_was_encoded_from() -> None:
     code = compile("total = 1\ntotal", "<program>", "exec")
-    program = encode_program(
-        code,
-        hoisted=(("math", "sqrt"),),
+    options = RunOptions(
         modules=frozenset({"math", "json"}),
         preload=("math",),
         output_bytes=1234,
@@ -25,15 +28,8 @@ def test_a_program_part_decodes_to_the_code_and_options_it_was_encoded_from() ->
         source=SOURCE,
         deterministic=True,
     )
-    decoded = decode_program(program)
-    assert decoded.header["mode"] == "restricted"
-    assert decoded.code == code
-    assert decoded.header["source"] == SOURCE
-    assert decoded.header["hoisted"] == [["math", "sqrt"]]
-    assert decoded.header["modules"] == ["json", "math"]
-    assert decoded.header["preload"] == ["math"]
-    assert (decoded.header["output_bytes"], decoded.header["max_value_items"]) == (1234, 56)
-    assert decoded.header["deterministic"] is True
+    decoded = decode_program(encode_program(code, (("math", "sqrt"),), options))
+    assert decoded == DecodedProgram(code, (("math", "sqrt"),), options)
 
 
 def _framed(header: dict[str, object], code: bytes) -> bytes:
@@ -66,6 +62,9 @@ def test_the_child_decodes_no_request_mode_but_restricted_programs() -> None:
         + marshal.dumps({"mode": "restricted"})
         + marshal.dumps(compile("1", "<p>", "eval"))[:-3],  # cut short
         (2).to_bytes(4, "big") + b"\xff\xff",  # not marshal data at all
+        len(marshal.dumps({"mode": "restricted"})).to_bytes(4, "big")
+        + marshal.dumps({"mode": "restricted"})
+        + marshal.dumps(compile("1", "<p>", "eval")),  # a code object, but no options
     ],
 )
 def test_a_malformed_program_part_is_a_value_error(program: bytes) -> None:

@@ -28,7 +28,13 @@ from json.encoder import (
 from types import CodeType
 from typing import Any
 
-from restricted_exec.child.protocol import decode_inputs, decode_program, encode_program
+from restricted_exec.child.protocol import (
+    RunOptions,
+    Status,
+    decode_inputs,
+    decode_program,
+    encode_program,
+)
 from restricted_exec.language.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
 from restricted_exec.language.compiler import (
     CHECK_HOOK,
@@ -100,18 +106,6 @@ class OutputLimitReached(BaseException):
 
 class ExecutionInterrupted(BaseException):
     """Raised into the program when inline mode's deadline passes."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """What one run needs besides the code and its inputs."""
-
-    modules: frozenset[str]
-    preload: tuple[str, ...]
-    output_bytes: int
-    max_value_items: int = 100_000
-    source: str = ""
-    deterministic: bool = False
 
 
 class _Stdout:
@@ -405,7 +399,7 @@ def error_info(kind: str, type_name: str, message: str) -> dict[str, Any]:
     }
 
 
-def ending(status: str, kind: str, type_name: str, message: str) -> Payload:
+def ending(status: Status, kind: str, type_name: str, message: str) -> Payload:
     """The payload of a run that ended without output or value (a limit, a crash)."""
     return {
         "status": status,
@@ -416,7 +410,7 @@ def ending(status: str, kind: str, type_name: str, message: str) -> Payload:
     }
 
 
-def _payload(status: str, stream: _Stdout, *, value: Any = None, error: Any = None) -> Payload:
+def _payload(status: Status, stream: _Stdout, *, value: Any = None, error: Any = None) -> Payload:
     return {
         "status": status,
         "stdout": stream.text(),
@@ -648,16 +642,7 @@ def program_part(
 ) -> bytes:
     """The program part of a process-mode request (restricted_exec.child.protocol) for a compiled
     program and its run options; ``prepare`` reads it back."""
-    return encode_program(
-        code,
-        hoisted=hoisted,
-        modules=options.modules,
-        preload=options.preload,
-        output_bytes=options.output_bytes,
-        max_value_items=options.max_value_items,
-        source=options.source,
-        deterministic=options.deterministic,
-    )
+    return encode_program(code, hoisted, options)
 
 
 @dataclass(slots=True)
@@ -712,16 +697,7 @@ def prepare(program: bytes, base: BaseGlobals | None = None) -> Prepared:
     """
     try:
         decoded = decode_program(program)
-        header = decoded.header
-        options = RunOptions(
-            modules=frozenset(header["modules"]),
-            preload=tuple(header["preload"]),
-            output_bytes=int(header["output_bytes"]),
-            max_value_items=int(header["max_value_items"]),
-            source=header["source"],
-            deterministic=header["deterministic"] is True,
-        )
-        hoisted = tuple((str(m), str(a)) for m, a in header["hoisted"])
+        options, hoisted = decoded.options, decoded.hoisted
         if base is not None and base.fits(options):
             stream, state, table = base.stream, base.state, base.table
             stream.limit = options.output_bytes

@@ -4,8 +4,9 @@ A run is two parts, so that a waiting child can be sent (and can decode) the
 program before the run is asked for, and then only the inputs:
 
 * the *program*: ``len(header) (4 bytes, big-endian) + marshal(header) +
-  marshal(code)``. The header, a dict of plain values, carries the policy's run
-  options and the source (for traceback lines). Both travel as marshal data
+  marshal(code)``. The header, a dict of plain values, carries the hoisted reads and the
+  run's :class:`RunOptions` (the source among them, for traceback lines); the child reads it
+  back as a :class:`DecodedProgram`. Both travel as marshal data
   because the parent wrote them with the same interpreter the child runs, and
   marshal is the cheapest format for a freshly forked child to read: every
   object it builds lands on a copy-on-write page (JSON's scanner cost about
@@ -22,10 +23,12 @@ import marshal
 import struct
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
-    "DecodedRequest",
+    "DecodedProgram",
+    "RunOptions",
+    "Status",
     "decode_inputs",
     "decode_program",
     "encode_inputs",
@@ -34,36 +37,58 @@ __all__ = [
 
 _LENGTH = struct.Struct(">I")
 
+# How a run ended: the one vocabulary from the child's reply to ExecutionResult.status. A child
+# reports ok, error, output_limit, memory_limit or crashed; the host adds the endings only it
+# can see (syntax_error and policy_violation before a child, timeout and crashed from how a
+# child died, rejected at admission).
+Status = Literal[
+    "ok",
+    "error",
+    "syntax_error",
+    "policy_violation",
+    "timeout",
+    "memory_limit",
+    "output_limit",
+    "crashed",
+    "rejected",
+]
+
 
 @dataclass(frozen=True, slots=True)
-class DecodedRequest:
-    """A request as the child sees it."""
+class RunOptions:
+    """What one run needs besides the code and its inputs: the part of a Policy that travels
+    to the child (``restricted_exec.host.run_plan`` makes it)."""
 
-    header: dict[str, Any]
+    modules: frozenset[str]
+    preload: tuple[str, ...]
+    output_bytes: int
+    max_value_items: int = 100_000
+    source: str = ""
+    deterministic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedProgram:
+    """A program part as the child reads it."""
+
     code: CodeType
+    hoisted: tuple[tuple[str, str], ...]
+    options: RunOptions
 
 
 def encode_program(
-    code: CodeType,
-    *,
-    hoisted: tuple[tuple[str, str], ...],
-    modules: frozenset[str],
-    preload: tuple[str, ...],
-    output_bytes: int,
-    max_value_items: int,
-    source: str,
-    deterministic: bool = False,
+    code: CodeType, hoisted: tuple[tuple[str, str], ...], options: RunOptions
 ) -> bytes:
-    """The program part of a restricted run."""
+    """The program part of a run: a compiled program, its hoisted reads and its options."""
     header = {
         "mode": "restricted",
         "hoisted": [list(pair) for pair in hoisted],
-        "modules": sorted(modules),
-        "preload": list(preload),
-        "output_bytes": output_bytes,
-        "max_value_items": max_value_items,
-        "source": source,
-        "deterministic": deterministic,
+        "modules": sorted(options.modules),
+        "preload": list(options.preload),
+        "output_bytes": options.output_bytes,
+        "max_value_items": options.max_value_items,
+        "source": options.source,
+        "deterministic": options.deterministic,
     }
     return _frame(header, marshal.dumps(code))
 
@@ -88,8 +113,8 @@ def _frame(header: dict[str, Any], code: bytes) -> bytes:
     return _LENGTH.pack(len(encoded)) + encoded + code
 
 
-def decode_program(request: bytes) -> DecodedRequest:
-    """Split a program into its header and code object (raises ValueError if malformed)."""
+def decode_program(request: bytes) -> DecodedProgram:
+    """Read a program part back (raises ValueError if it is malformed)."""
     if len(request) < _LENGTH.size:
         raise ValueError("request too short")
     (length,) = _LENGTH.unpack_from(request)
@@ -106,7 +131,19 @@ def decode_program(request: bytes) -> DecodedRequest:
     code = _unmarshal(request[end:], "code")
     if not isinstance(code, CodeType):
         raise ValueError("request does not carry a code object")
-    return DecodedRequest(header, code)
+    try:
+        options = RunOptions(
+            modules=frozenset(header["modules"]),
+            preload=tuple(header["preload"]),
+            output_bytes=int(header["output_bytes"]),
+            max_value_items=int(header["max_value_items"]),
+            source=str(header["source"]),
+            deterministic=header["deterministic"] is True,
+        )
+        hoisted = tuple((str(module), str(name)) for module, name in header["hoisted"])
+    except (KeyError, TypeError, ValueError) as problem:
+        raise ValueError(f"request header is malformed: {problem!r}") from None
+    return DecodedProgram(code, hoisted, options)
 
 
 def _unmarshal(data: bytes, what: str) -> object:

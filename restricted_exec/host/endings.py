@@ -2,13 +2,13 @@
 
 A refusal by the compiler, a rejection at admission, a payload from the
 runtime (inline or a child's reply), and a child that died: each is mapped here
-so that the caller sees one shape whatever happened.
+so that the caller sees one shape whatever happened. ``duration_ms`` is not theirs to
+set: the Sandbox stamps it once, on whatever result a run ends with.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 from restricted_exec.child.executor import ending
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-def refused_result(outcome: CompileOutcome, policy: Policy, started: float) -> ExecutionResult:
+def refused_result(outcome: CompileOutcome, policy: Policy) -> ExecutionResult:
     """A program the compiler refused: every violation, the first one's line."""
     violations = tuple(
         Violation(line=v.line, column=v.column, message=v.message) for v in outcome.violations
@@ -50,27 +50,23 @@ def refused_result(outcome: CompileOutcome, policy: Policy, started: float) -> E
             line=first.line,
             violations=violations,
         ),
-        duration_ms=(time.perf_counter() - started) * 1000,
         code_sha256=outcome.source_sha256,
         isolation=policy.isolation,
     )
 
 
-def rejected_result(
-    outcome: CompileOutcome, policy: Policy, started: float, reason: str
-) -> ExecutionResult:
+def rejected_result(outcome: CompileOutcome, policy: Policy, reason: str) -> ExecutionResult:
     """A run that admission turned away (quota, full queue), with the reason."""
     return ExecutionResult(
         status="rejected",
         error=ErrorInfo(kind="rejected", type="RunRejected", message=reason),
-        duration_ms=(time.perf_counter() - started) * 1000,
         code_sha256=outcome.source_sha256,
         isolation=policy.isolation,
     )
 
 
 def host_failure_result(
-    outcome: CompileOutcome, policy: Policy, started: float, problem: BaseException | str
+    outcome: CompileOutcome, policy: Policy, problem: BaseException | str
 ) -> ExecutionResult:
     """A run the host itself could not finish (a bug of ours, an interrupt): ``crashed``, with
     the reason, rather than an exception out of ``run()``."""
@@ -83,7 +79,6 @@ def host_failure_result(
             type="SandboxCrashed",
             message=f"the sandbox failed on the host: {problem}"[:2_000],
         ),
-        duration_ms=(time.perf_counter() - started) * 1000,
         code_sha256=outcome.source_sha256,
         isolation=policy.isolation,
     )
@@ -93,7 +88,6 @@ def result_from_payload(
     payload: dict[str, Any],
     outcome: CompileOutcome,
     policy: Policy,
-    started: float,
     *,
     isolation: str,
     extra: dict[str, Any] | None = None,
@@ -108,7 +102,6 @@ def result_from_payload(
         "value": decode(payload.get("value")),
         "error": ErrorInfo(**error) if error else None,
         "timeout_kind": payload.get("timeout_kind"),
-        "duration_ms": (time.perf_counter() - started) * 1000,
         "code_sha256": outcome.source_sha256,
         "isolation": isolation,
     }
@@ -118,7 +111,7 @@ def result_from_payload(
 
 
 def result_from_child(
-    child: ChildOutcome, outcome: CompileOutcome, policy: Policy, started: float
+    child: ChildOutcome, outcome: CompileOutcome, policy: Policy
 ) -> ExecutionResult:
     """Map how a child ended onto an ExecutionResult (never raises)."""
     verdict = classify(child)
@@ -127,7 +120,7 @@ def result_from_child(
         "peak_rss_kb": _plausible_rss_kb(child.peak_rss_kb),
         "layers": child.layers,
     }
-    if verdict.status == "ok-payload":
+    if verdict.replied:
         assert child.payload is not None
         try:
             fields = read_reply(
@@ -144,7 +137,6 @@ def result_from_child(
                 f"the sandbox child sent a malformed reply: {problem}",
             )
         else:
-            fields["duration_ms"] = (time.perf_counter() - started) * 1000
             return ExecutionResult(
                 **fields,
                 code_sha256=outcome.source_sha256,
@@ -172,7 +164,7 @@ def result_from_child(
     else:
         payload = ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
         extra["signal"] = verdict.signal_name
-    return result_from_payload(payload, outcome, policy, started, isolation="process", extra=extra)
+    return result_from_payload(payload, outcome, policy, isolation="process", extra=extra)
 
 
 # A child that replied reports its own CPU time and peak RSS (in its reply's header): a hostile

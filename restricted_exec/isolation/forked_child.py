@@ -98,7 +98,7 @@ def _report_failure() -> None:
         described = exception_text(problem) if problem is not None else "no exception"
         text = ("".join(lines) + described).encode("utf-8", "replace")
         text = text[-wire.MAX_FAILURE_TEXT :]
-        header = wire.ReplyHeader(0, 0, 0, len(text), failure=True)
+        header = wire.ReplyHeader(0, 0, 0, len(text), kind=wire.ChildFrame.FAILURE)
         _send_all(wire.CHILD_SOCKET_FD, wire.encode_reply(header) + text)
     except BaseException:
         pass

@@ -6,9 +6,9 @@ import signal
 from dataclasses import dataclass
 from typing import Literal
 
+from restricted_exec.child.protocol import Status
 from restricted_exec.isolation.exit_codes import DESCRIPTIONS, EXIT_MEMORY
 
-Status = Literal["ok-payload", "timeout", "memory_limit", "crashed"]
 TimeoutKind = Literal["wall", "cpu"]
 
 # A child that dies by one of these signals with its peak RSS near its memory ceiling is taken to
@@ -52,12 +52,18 @@ class ChildOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """How a run ended, in the vocabulary the language layer maps onto ExecutionResult.status."""
+    """How a child ended. ``status`` is None when it replied: its payload then says how the
+    run ended. Otherwise it is the run's status (timeout, memory_limit or crashed)."""
 
-    status: Status
+    status: Status | None
     timeout_kind: TimeoutKind | None = None
     signal_name: str | None = None
     detail: str = ""
+
+    @property
+    def replied(self) -> bool:
+        """The child sent a complete reply."""
+        return self.status is None
 
 
 def signal_name(signum: int) -> str:
@@ -75,7 +81,7 @@ def classify(outcome: ChildOutcome) -> Classification:
     complete reply wins over everything else because the child finished its work.
     """
     if outcome.payload is not None and outcome.protocol_error is None:
-        return Classification("ok-payload")
+        return Classification(None)
     sig = outcome.term_signal
     name = signal_name(sig) if sig is not None else None
     if outcome.killed_by_watchdog:

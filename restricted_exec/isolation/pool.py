@@ -94,7 +94,7 @@ class _Slot:
     # The domain whose program this child holds or whose primed fork server forked it; CLEAN
     # for a child of the clean zygote that was never sent a program, which may serve any run.
     domain: Domain | _Clean
-    # The program part this child was sent ahead of its request (see wire.PRIME_MAGIC).
+    # The program part this child was sent ahead of its request (see wire.HostFrame.PRIME).
     primed: bytes | None = None
 
     def serves(self, domain: Domain | _Clean) -> bool:

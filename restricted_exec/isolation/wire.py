@@ -1,12 +1,17 @@
-"""Wire formats between the host, the zygote and the children.
+"""Wire formats between the host, the fork server (the zygote) and the children.
 
-Fixed-size little-endian headers with a magic tag: the host validates every header it reads from
-a child (which may be running hostile code), so a wrong tag or an absurd length is recognised as
-garbage immediately and never drives an allocation.
+A child says hello once, then the host and the child exchange *frames*: a fixed-size
+little-endian header that starts with a four-byte tag naming the frame's kind and ends with the
+length of the body that follows. The host validates every header it reads from a child (which
+may be running hostile code), so an unknown tag or an absurd length is recognised as garbage
+immediately and never drives an allocation. docs/design/protocol.md describes the whole
+conversation, including the frames reserved for streamed output, host-function calls and
+session children.
 """
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass
 
@@ -18,28 +23,50 @@ CHILD_SOCKET_FD = 3
 HELLO = struct.Struct("<4sIQQQQ")
 HELLO_MAGIC = b"RXhi"
 
-# host -> child: the one request, whose body is the program part then the inputs part (the
-# runtime's two opaque parts, see restricted_exec.child.protocol).
-# magic, flags, cpu_s, memory_mb, body length, program part length
+
+class HostFrame(enum.Enum):
+    """The frames a host sends a child after its hello (the tag opens the header)."""
+
+    # The run: its body is the program part then the inputs part (the child entry's two
+    # opaque parts, see restricted_exec.child.protocol).
+    REQUEST = b"RXrq"
+    # Before the request, at most once: a program part the child prepares while it waits.
+    PRIME = b"RXpr"
+    # Reserved: the answer to a HOST_CALL frame (host functions). No host sends it yet.
+    CALL_REPLY = b"RXcr"
+
+
+# host -> child: tag, flags, cpu_s, memory_mb, body length, program part length
 REQUEST = struct.Struct("<4sIdQQQ")
-REQUEST_MAGIC = b"RXrq"
 FLAG_ALLOW_DEGRADED = 1
 # The host already set the per-request rlimits on the child with prlimit(2).
 FLAG_LIMITS_SET_BY_HOST = 2
 # The body is only the inputs: run the program this child was primed with.
 FLAG_PRIMED = 4
-# host -> child, at most once and before the request: the same header with this tag and a body
-# that is a program part. The child prepares it (decodes it, builds its globals) while it waits.
-PRIME_MAGIC = b"RXpr"
 # The largest program the host primes children with (it must fit a fresh socket's buffer).
 MAX_PRIME_BYTES = 64 * 1024
 
-# child -> host: the one reply.
-REPLY = struct.Struct("<4sIQQQ")  # magic, layers mask, cpu us (this request), peak rss kb, length
-REPLY_MAGIC = b"RXok"
-# child -> host instead of a reply, when the child's own machinery (not the program) failed: the
-# REPLY header with this tag and a short UTF-8 traceback as the payload, for diagnosis.
-FAILURE_MAGIC = b"RXer"
+
+class ChildFrame(enum.Enum):
+    """The frames a child sends after its hello. A run ends with RESULT or FAILURE."""
+
+    # The run's payload (the child entry's reply), with the layers that stayed active and the
+    # CPU and peak memory the run took.
+    RESULT = b"RXok"
+    # The child's own machinery (not the program) failed: a short UTF-8 traceback.
+    FAILURE = b"RXer"
+    # Reserved: a chunk of the program's stdout, sent while it runs (streamed output).
+    OUTPUT = b"RXou"
+    # Reserved: the program calls a host function; the host answers with CALL_REPLY.
+    HOST_CALL = b"RXca"
+
+
+_CHILD_FRAMES = {kind.value: kind for kind in ChildFrame}
+_HOST_FRAMES = {kind.value: kind for kind in HostFrame}
+
+# child -> host: tag, layers mask, cpu us (this request), peak rss kb, body length. The three
+# numbers are RESULT's and FAILURE's; other kinds send zeros.
+REPLY = struct.Struct("<4sIQQQ")
 MAX_FAILURE_TEXT = 4000
 
 # zygote -> host on the control socket
@@ -91,55 +118,74 @@ def decode_hello(data: bytes | bytearray | memoryview) -> Hello | None:
 
 @dataclass(frozen=True, slots=True)
 class RequestHeader:
+    """The header of a frame the host sends a child (REQUEST's fields; PRIME uses only the
+    lengths)."""
+
     flags: int
     cpu_s: float
     memory_mb: int
     length: int
     program_length: int
-    prime: bool = False  # PRIME_MAGIC: the body is a program to prepare, not a request
+    kind: HostFrame = HostFrame.REQUEST
+
+    @property
+    def prime(self) -> bool:
+        return self.kind is HostFrame.PRIME
 
 
 def encode_request(header: RequestHeader) -> bytes:
-    magic = PRIME_MAGIC if header.prime else REQUEST_MAGIC
     return REQUEST.pack(
-        magic, header.flags, header.cpu_s, header.memory_mb, header.length, header.program_length
+        header.kind.value,
+        header.flags,
+        header.cpu_s,
+        header.memory_mb,
+        header.length,
+        header.program_length,
     )
 
 
 def encode_prime(program: bytes) -> bytes:
     """The whole prime frame (header and body) for ``program``."""
-    header = RequestHeader(0, 0.0, 0, len(program), len(program), prime=True)
+    header = RequestHeader(0, 0.0, 0, len(program), len(program), kind=HostFrame.PRIME)
     return encode_request(header) + program
 
 
 def decode_request(data: bytes) -> RequestHeader | None:
-    magic, flags, cpu_s, memory_mb, length, program_length = REQUEST.unpack(data)
-    if magic not in (REQUEST_MAGIC, PRIME_MAGIC) or program_length > length:
+    """A host frame's header as a child reads it; None for anything a child does not serve
+    (no child serves CALL_REPLY yet)."""
+    tag, flags, cpu_s, memory_mb, length, program_length = REQUEST.unpack(data)
+    kind = _HOST_FRAMES.get(tag)
+    if kind not in (HostFrame.REQUEST, HostFrame.PRIME) or program_length > length:
         return None
-    return RequestHeader(
-        flags, cpu_s, memory_mb, length, program_length, prime=magic == PRIME_MAGIC
-    )
+    return RequestHeader(flags, cpu_s, memory_mb, length, program_length, kind=kind)
 
 
 @dataclass(frozen=True, slots=True)
 class ReplyHeader:
+    """The header of a frame a child sends after its hello."""
+
     layers_mask: int
     cpu_us: int
     peak_rss_kb: int
     length: int
+    kind: ChildFrame = ChildFrame.RESULT
 
-    failure: bool = False  # FAILURE_MAGIC: the payload is the child's internal error text
+    @property
+    def failure(self) -> bool:
+        return self.kind is ChildFrame.FAILURE
 
 
 def encode_reply(header: ReplyHeader) -> bytes:
-    magic = FAILURE_MAGIC if header.failure else REPLY_MAGIC
-    return REPLY.pack(magic, header.layers_mask, header.cpu_us, header.peak_rss_kb, header.length)
+    return REPLY.pack(
+        header.kind.value, header.layers_mask, header.cpu_us, header.peak_rss_kb, header.length
+    )
 
 
 def decode_reply(data: bytes | bytearray | memoryview) -> ReplyHeader | None:
-    magic, mask, cpu_us, rss, length = REPLY.unpack(data)
-    if magic == REPLY_MAGIC:
-        return ReplyHeader(mask, cpu_us, rss, length)
-    if magic == FAILURE_MAGIC and length <= MAX_FAILURE_TEXT:
-        return ReplyHeader(mask, cpu_us, rss, length, failure=True)
-    return None
+    """A child frame's header, or None for garbage: an unknown tag, or failure text longer
+    than a child's machinery writes. The body's length is the caller's to bound."""
+    tag, mask, cpu_us, rss, length = REPLY.unpack(data)
+    kind = _CHILD_FRAMES.get(tag)
+    if kind is None or (kind is ChildFrame.FAILURE and length > MAX_FAILURE_TEXT):
+        return None
+    return ReplyHeader(mask, cpu_us, rss, length, kind=kind)

@@ -27,7 +27,7 @@ def run_source(runner: UnrestrictedRunner, source: str, **limits: Any) -> ChildO
 def run_ok(runner: UnrestrictedRunner, source: str, **limits: Any) -> dict[str, Any]:
     """Run ``source``; assert the child replied; return its decoded payload."""
     outcome = run_source(runner, source, **limits)
-    assert classify(outcome).status == "ok-payload", outcome
+    assert classify(outcome).replied, outcome
     assert outcome.payload is not None
     return decode(outcome.payload)
 

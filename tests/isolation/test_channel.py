@@ -63,3 +63,36 @@ def test_no_reply_by_the_deadline_is_a_deadline(
     with pytest.raises(channel.Deadline):
         channel.read_reply(host, started + 0.05, max_payload=1 << 16)
     assert time.monotonic() - started >= 0.05
+
+
+@pytest.mark.parametrize("kind", [wire.ChildFrame.OUTPUT, wire.ChildFrame.HOST_CALL])
+def test_a_frame_of_a_kind_the_run_did_not_ask_for_is_a_protocol_error(
+    pair: tuple[socket.socket, socket.socket], kind: wire.ChildFrame
+) -> None:
+    # Reserved for streamed output and host functions: until a run asks for them, a child
+    # that sends one before its result is not believed, and its result is not read.
+    host, child = pair
+    chunk = b"hello\n"
+    child.sendall(wire.encode_reply(wire.ReplyHeader(0, 0, 0, len(chunk), kind=kind)) + chunk)
+    child.sendall(REPLY)
+    with pytest.raises(channel.ProtocolError, match=f"{kind.name} frame"):
+        channel.read_reply(host, time.monotonic() + 5.0, max_payload=1 << 16)
+
+
+def test_an_unknown_frame_tag_is_garbage(pair: tuple[socket.socket, socket.socket]) -> None:
+    host, child = pair
+    child.sendall(b"RXzz" + REPLY[4:])
+    with pytest.raises(channel.ProtocolError, match="garbage"):
+        channel.read_reply(host, time.monotonic() + 5.0, max_payload=1 << 16)
+
+
+def test_every_frame_kind_round_trips_through_its_header() -> None:
+    for child_kind in wire.ChildFrame:
+        header = wire.ReplyHeader(3, 4, 5, 6, kind=child_kind)
+        assert wire.decode_reply(wire.encode_reply(header)) == header
+    for host_kind in (wire.HostFrame.REQUEST, wire.HostFrame.PRIME):
+        request = wire.RequestHeader(1, 2.0, 3, 4, 4, kind=host_kind)
+        assert wire.decode_request(wire.encode_request(request)) == request
+    # No child serves a reply to a host call yet.
+    call_reply = wire.RequestHeader(0, 0.0, 0, 4, 0, kind=wire.HostFrame.CALL_REPLY)
+    assert wire.decode_request(wire.encode_request(call_reply)) is None

@@ -28,9 +28,10 @@ def outcome(**fields: object) -> ChildOutcome:
     return ChildOutcome(**values)  # type: ignore[arg-type]
 
 
-def test_a_complete_reply_is_ok_payload() -> None:
+def test_a_complete_reply_leaves_the_status_to_the_payload() -> None:
     result = classify(outcome(payload=b"{}"))
-    assert (result.status, result.timeout_kind, result.signal_name) == ("ok-payload", None, None)
+    assert result.replied
+    assert (result.status, result.timeout_kind, result.signal_name) == (None, None, None)
 
 
 def test_a_watchdog_kill_is_a_wall_timeout_even_though_the_signal_is_sigkill() -> None:

@@ -1240,7 +1240,7 @@ def test_the_sandbox_s_own_failure_reports_run_none_of_the_program_s_code() -> N
 
     crash = executor._crash(Loud())
     outcome = compile_source("1", Policy().compile_settings())
-    failure = host_failure_result(outcome, Policy(), 0.0, Loud())
+    failure = host_failure_result(outcome, Policy(), Loud())
     assert ran == []
     assert "Loud" in crash["error"]["message"] and "Loud" in failure.error.message  # type: ignore[union-attr]
 

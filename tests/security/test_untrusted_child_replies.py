@@ -70,7 +70,7 @@ def host_reads(reply: Any, policy: Policy = POLICY) -> ExecutionResult:
         layers=("seccomp",),
     )
     outcome = compile_source("1", policy.compile_settings())
-    return result_from_child(child, outcome, policy, time.perf_counter())
+    return result_from_child(child, outcome, policy)
 
 
 def assert_malformed(result: ExecutionResult) -> None:
@@ -337,10 +337,18 @@ def audited() -> Iterator[tuple[Sandbox, _ListSink, AuditLog]]:
 
 def _plain_program(sandbox: Sandbox, source: str) -> restricted_exec.Program:
     program = sandbox.compile_program("1")
-    # Replace the encoded request (made on the first process-mode run) with a plain-Python
-    # one: the Sandbox's own process path then runs it in a real child.
-    program._encoded = encode_plain(source)
+    # Replace the program part the Sandbox would encode with a plain-Python one: the
+    # Sandbox's own process path then runs it in a real child.
+    program._parts = _PlainParts(source)  # type: ignore[assignment]
     return program
+
+
+class _PlainParts:
+    def __init__(self, source: str) -> None:
+        self._part = encode_plain(source)
+
+    def for_options(self, options: object) -> bytes:
+        return self._part
 
 
 def _forged_program(sandbox: Sandbox, payload: bytes, **header: int) -> restricted_exec.Program:

@@ -1,0 +1,39 @@
+"""A Policy turned into what travels with one run: the child's options and its limits.
+
+The one place that reads a Policy for the run path below the Sandbox: the program part carries
+:class:`RunOptions`, the request header carries :class:`ChildLimits`. A new limit or option is
+added here and in those two types, nowhere else.
+"""
+
+from __future__ import annotations
+
+from restricted_exec.child.protocol import RunOptions
+from restricted_exec.host.reply import max_reply_bytes
+from restricted_exec.isolation import ChildLimits
+from restricted_exec.policy import Policy
+
+__all__ = ["child_limits", "run_options"]
+
+
+def run_options(policy: Policy, source: str) -> RunOptions:
+    """What the program's run needs of ``policy`` (and its source, for traceback lines)."""
+    return RunOptions(
+        modules=policy.modules,
+        preload=policy.preload,
+        output_bytes=policy.output_bytes,
+        max_value_items=policy.max_value_items,
+        source=source,
+        deterministic=policy.deterministic,
+    )
+
+
+def child_limits(policy: Policy) -> ChildLimits:
+    """What the child running under ``policy`` may consume."""
+    return ChildLimits(
+        wall_s=policy.timeout_s,
+        cpu_s=policy.effective_cpu_time_s,
+        memory_mb=policy.memory_mb,
+        # The largest reply an honest child sends (read_reply checks it again).
+        max_payload_bytes=max_reply_bytes(policy.output_bytes),
+        allow_degraded=policy.allow_degraded,
+    )
