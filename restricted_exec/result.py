@@ -206,3 +206,10 @@ class ExecutionResult(BaseModel):
             return self.status
         where = f" (line {self.error.line})" if self.error.line else ""
         return f"{self.status}: {self.error.type}: {self.error.message}{where}"
+
+
+def stamp_duration(result: ExecutionResult, duration_ms: float) -> None:
+    """Set ``duration_ms`` on a result made for the run that is ending, which no one else holds
+    yet: the Sandbox's one write to a frozen result, where the run path knows its end (a
+    ``model_copy`` would cost every run a second result)."""
+    object.__setattr__(result, "duration_ms", duration_ms)

@@ -8,11 +8,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from restricted_exec.child.executor import program_part
-from restricted_exec.child.protocol import RunOptions, encode_inputs
+from restricted_exec.child.protocol import encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
@@ -38,7 +37,7 @@ from restricted_exec.isolation import (
 from restricted_exec.language.compiler import CompileOutcome, compile_source
 from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
-from restricted_exec.result import ExecutionResult
+from restricted_exec.result import ExecutionResult, stamp_duration
 
 if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog is made
     from restricted_exec.host.audit.log import AuditLog
@@ -51,25 +50,25 @@ AUDIT_FLUSH_ON_CLOSE_S = 30.0
 
 class ProgramParts:
     """A compiled program's program part (see restricted_exec.child.protocol), encoded on its
-    first process-mode run and again only if its run options change."""
+    first process-mode run and again only when it runs under another Policy object (a Policy
+    is frozen, so the same object means the same options)."""
 
-    def __init__(self, outcome: CompileOutcome) -> None:
+    def __init__(self, source: str, outcome: CompileOutcome) -> None:
+        self._source = source
         self._outcome = outcome
-        self._made: tuple[RunOptions, bytes] | None = None
+        self._made: tuple[Policy, bytes] | None = None
 
-    def for_options(self, options: RunOptions) -> bytes:
+    def for_policy(self, policy: Policy) -> bytes:
         made = self._made
-        if made is None or made[0] != options:
-            assert self._outcome.code is not None
-            made = self._made = (
-                options,
-                program_part(self._outcome.code, self._outcome.hoisted, options),
-            )
+        if made is None or made[0] is not policy:
+            code = self._outcome.code
+            assert code is not None
+            options = run_options(policy, self._source)
+            made = self._made = (policy, program_part(code, self._outcome.hoisted, options))
         return made[1]
 
 
-@dataclass(frozen=True, slots=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     """One run as a Program hands it to its Sandbox."""
 
     source: str
@@ -79,10 +78,6 @@ class RunRequest:
     # A Program is made to run many times: the next waiting children may decode it ahead of
     # its next run (see ProcessRunner.run). Sandbox.run makes one-off Programs.
     expect_again: bool
-
-    @property
-    def code_sha256(self) -> str:
-        return self.outcome.source_sha256
 
 
 RunProgram = Callable[[RunRequest, "dict[str, Any] | None", "str | None"], ExecutionResult]
@@ -110,7 +105,7 @@ class Program:
         self._outcome = outcome
         self._run_program = run_program
         self._expect_again = not one_off
-        self._parts = ProgramParts(outcome)
+        self._parts = ProgramParts(source, outcome)
 
     @property
     def code_sha256(self) -> str:
@@ -332,8 +327,7 @@ class Sandbox:
                         request.outcome, request.policy, "the run was interrupted"
                     )
                 # The one place a run's duration is stamped: whichever way it ended.
-                duration_ms = (time.perf_counter() - started) * 1000
-                result = result.model_copy(update={"duration_ms": duration_ms})
+                stamp_duration(result, (time.perf_counter() - started) * 1000)
                 self._account(request, tagged_inputs, name, result)
         return result
 
@@ -351,7 +345,7 @@ class Sandbox:
                 started_at=time.time() - result.duration_ms / 1000,
                 tenant=tenant,
                 code=request.source,
-                code_sha256=request.code_sha256,
+                code_sha256=request.outcome.source_sha256,
                 tagged_inputs=tagged_inputs,
                 policy=request.policy,
                 result=result,
@@ -375,7 +369,7 @@ class Sandbox:
         # must not learn from timing what code and inputs another tenant ran.
         run_key = (
             trust_domain(domain),
-            request.code_sha256,
+            request.outcome.source_sha256,
             policy.digest(),
             inputs_digest(tagged_inputs),
         )
@@ -413,13 +407,13 @@ class Sandbox:
         self, request: RunRequest, tagged_inputs: dict[str, Any], *, domain: str | None
     ) -> ExecutionResult:
         policy, outcome = request.policy, request.outcome
-        options = run_options(policy, request.source)
         if policy.isolation == "inline":
+            options = run_options(policy, request.source)
             payload = run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
             return result_from_payload(payload, outcome, policy, isolation="inline")
         try:
             child = self._process_runner().run(
-                request.parts.for_options(options),
+                request.parts.for_policy(policy),
                 child_limits(policy),
                 inputs=encode_inputs(tagged_inputs),
                 expect_again=request.expect_again,

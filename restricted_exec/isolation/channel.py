@@ -121,11 +121,12 @@ def read_reply(
     header = wire.decode_reply(raw)
     if header is None:
         raise ProtocolError("the child wrote garbage instead of a reply header")
-    if header.kind not in (wire.ChildFrame.RESULT, wire.ChildFrame.FAILURE):
+    if header.kind != wire.ChildFrame.RESULT and header.kind != wire.ChildFrame.FAILURE:
         # Streamed output and host-function calls are frames of runs that ask for them
         # (docs/design/protocol.md); no run does yet, so a child that sends one is lying.
         raise ProtocolError(
-            f"the child sent a {header.kind.name} frame, which this run did not ask for"
+            f"the child sent a {wire.FRAME_NAMES[header.kind]} frame, which this run did not "
+            "ask for"
         )
     if header.length > max_payload:
         raise ProtocolError(

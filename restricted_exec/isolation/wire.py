@@ -11,7 +11,6 @@ session children.
 
 from __future__ import annotations
 
-import enum
 import struct
 from dataclasses import dataclass
 
@@ -24,8 +23,10 @@ HELLO = struct.Struct("<4sIQQQQ")
 HELLO_MAGIC = b"RXhi"
 
 
-class HostFrame(enum.Enum):
-    """The frames a host sends a child after its hello (the tag opens the header)."""
+class HostFrame:
+    """The kinds of frame a host sends a child after its hello: each is the tag that opens the
+    frame's header. (Plain bytes, not an Enum: a child touches them on its run's critical path,
+    and every object a forked child touches costs it copy-on-write faults.)"""
 
     # The run: its body is the program part then the inputs part (the child entry's two
     # opaque parts, see restricted_exec.child.protocol).
@@ -47,8 +48,9 @@ FLAG_PRIMED = 4
 MAX_PRIME_BYTES = 64 * 1024
 
 
-class ChildFrame(enum.Enum):
-    """The frames a child sends after its hello. A run ends with RESULT or FAILURE."""
+class ChildFrame:
+    """The kinds of frame a child sends after its hello (tags, as HostFrame's). A run ends with
+    RESULT or FAILURE."""
 
     # The run's payload (the child entry's reply), with the layers that stayed active and the
     # CPU and peak memory the run took.
@@ -61,8 +63,16 @@ class ChildFrame(enum.Enum):
     HOST_CALL = b"RXca"
 
 
-_CHILD_FRAMES = {kind.value: kind for kind in ChildFrame}
-_HOST_FRAMES = {kind.value: kind for kind in HostFrame}
+# Each kind's name, for messages.
+FRAME_NAMES: dict[bytes, str] = {
+    getattr(kinds, name): name
+    for kinds in (HostFrame, ChildFrame)
+    for name in vars(kinds)
+    if name.isupper()
+}
+_CHILD_FRAMES = frozenset(
+    (ChildFrame.RESULT, ChildFrame.FAILURE, ChildFrame.OUTPUT, ChildFrame.HOST_CALL)
+)
 
 # child -> host: tag, layers mask, cpu us (this request), peak rss kb, body length. The three
 # numbers are RESULT's and FAILURE's; other kinds send zeros.
@@ -126,16 +136,16 @@ class RequestHeader:
     memory_mb: int
     length: int
     program_length: int
-    kind: HostFrame = HostFrame.REQUEST
+    kind: bytes = HostFrame.REQUEST
 
     @property
     def prime(self) -> bool:
-        return self.kind is HostFrame.PRIME
+        return self.kind == HostFrame.PRIME
 
 
 def encode_request(header: RequestHeader) -> bytes:
     return REQUEST.pack(
-        header.kind.value,
+        header.kind,
         header.flags,
         header.cpu_s,
         header.memory_mb,
@@ -154,10 +164,9 @@ def decode_request(data: bytes) -> RequestHeader | None:
     """A host frame's header as a child reads it; None for anything a child does not serve
     (no child serves CALL_REPLY yet)."""
     tag, flags, cpu_s, memory_mb, length, program_length = REQUEST.unpack(data)
-    kind = _HOST_FRAMES.get(tag)
-    if kind not in (HostFrame.REQUEST, HostFrame.PRIME) or program_length > length:
+    if (tag != HostFrame.REQUEST and tag != HostFrame.PRIME) or program_length > length:
         return None
-    return RequestHeader(flags, cpu_s, memory_mb, length, program_length, kind=kind)
+    return RequestHeader(flags, cpu_s, memory_mb, length, program_length, kind=tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +177,16 @@ class ReplyHeader:
     cpu_us: int
     peak_rss_kb: int
     length: int
-    kind: ChildFrame = ChildFrame.RESULT
+    kind: bytes = ChildFrame.RESULT
 
     @property
     def failure(self) -> bool:
-        return self.kind is ChildFrame.FAILURE
+        return self.kind == ChildFrame.FAILURE
 
 
 def encode_reply(header: ReplyHeader) -> bytes:
     return REPLY.pack(
-        header.kind.value, header.layers_mask, header.cpu_us, header.peak_rss_kb, header.length
+        header.kind, header.layers_mask, header.cpu_us, header.peak_rss_kb, header.length
     )
 
 
@@ -185,7 +194,6 @@ def decode_reply(data: bytes | bytearray | memoryview) -> ReplyHeader | None:
     """A child frame's header, or None for garbage: an unknown tag, or failure text longer
     than a child's machinery writes. The body's length is the caller's to bound."""
     tag, mask, cpu_us, rss, length = REPLY.unpack(data)
-    kind = _CHILD_FRAMES.get(tag)
-    if kind is None or (kind is ChildFrame.FAILURE and length > MAX_FAILURE_TEXT):
+    if tag not in _CHILD_FRAMES or (tag == ChildFrame.FAILURE and length > MAX_FAILURE_TEXT):
         return None
-    return ReplyHeader(mask, cpu_us, rss, length, kind=kind)
+    return ReplyHeader(mask, cpu_us, rss, length, kind=tag)

@@ -67,7 +67,7 @@ def test_no_reply_by_the_deadline_is_a_deadline(
 
 @pytest.mark.parametrize("kind", [wire.ChildFrame.OUTPUT, wire.ChildFrame.HOST_CALL])
 def test_a_frame_of_a_kind_the_run_did_not_ask_for_is_a_protocol_error(
-    pair: tuple[socket.socket, socket.socket], kind: wire.ChildFrame
+    pair: tuple[socket.socket, socket.socket], kind: bytes
 ) -> None:
     # Reserved for streamed output and host functions: until a run asks for them, a child
     # that sends one before its result is not believed, and its result is not read.
@@ -75,7 +75,7 @@ def test_a_frame_of_a_kind_the_run_did_not_ask_for_is_a_protocol_error(
     chunk = b"hello\n"
     child.sendall(wire.encode_reply(wire.ReplyHeader(0, 0, 0, len(chunk), kind=kind)) + chunk)
     child.sendall(REPLY)
-    with pytest.raises(channel.ProtocolError, match=f"{kind.name} frame"):
+    with pytest.raises(channel.ProtocolError, match=f"{wire.FRAME_NAMES[kind]} frame"):
         channel.read_reply(host, time.monotonic() + 5.0, max_payload=1 << 16)
 
 
@@ -87,7 +87,8 @@ def test_an_unknown_frame_tag_is_garbage(pair: tuple[socket.socket, socket.socke
 
 
 def test_every_frame_kind_round_trips_through_its_header() -> None:
-    for child_kind in wire.ChildFrame:
+    child_kinds = [wire.ChildFrame.RESULT, wire.ChildFrame.FAILURE]
+    for child_kind in [*child_kinds, wire.ChildFrame.OUTPUT, wire.ChildFrame.HOST_CALL]:
         header = wire.ReplyHeader(3, 4, 5, 6, kind=child_kind)
         assert wire.decode_reply(wire.encode_reply(header)) == header
     for host_kind in (wire.HostFrame.REQUEST, wire.HostFrame.PRIME):

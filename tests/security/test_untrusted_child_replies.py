@@ -347,7 +347,7 @@ class _PlainParts:
     def __init__(self, source: str) -> None:
         self._part = encode_plain(source)
 
-    def for_options(self, options: object) -> bytes:
+    def for_policy(self, policy: object) -> bytes:
         return self._part
 
 
