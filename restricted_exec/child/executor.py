@@ -574,8 +574,7 @@ def warm_up() -> None:
     # until the function is quickened, then (3.11+) each adaptive instruction's counter until it
     # is specialized. Run a child's request path, both ways its globals are built, often enough
     # for that to finish here: children then inherit finished code objects instead of
-    # copy-on-write faulting the pages of every function a run calls (python -m
-    # benchmarks.cpu_per_run: ~470 -> ~430 page faults per child).
+    # copy-on-write faulting the pages of every function a run calls.
     for _ in range(CODE_WARM_UP_RUNS):
         warm_child()
         # The child's entry itself, in a context of its own: run_prepared turns the guards

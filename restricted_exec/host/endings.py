@@ -174,7 +174,7 @@ def result_from_child(
 # fail, losing the other runs' records with it.)
 _CPU_MS_MARGIN = 5_000.0
 _MAX_RSS_KB = 1 << 53
-_CPUS = os.cpu_count() or 1  # read once: it costs ~10 us (it reads sysfs)
+_CPUS = os.cpu_count() or 1  # read once: it reads sysfs
 
 
 def _plausible_cpu_ms(cpu_ms: float | None, policy: Policy) -> float | None:

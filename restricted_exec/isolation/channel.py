@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from restricted_exec.isolation import wire
 
 # How long the caller may keep trying to read a reply before blocking in poll. A thread that
-# blocks pays the wake-up latency of an idle CPU (tens to hundreds of microseconds on this kind
-# of VM) when the reply comes; a trivial program replies well within this window. The runner
-# lets a run spin only when it arrives at an idle runner (ProcessRunner._arrive), so a
-# spin never takes a CPU from another run's child under load (python -m benchmarks.process_ab
-# --compare spin, 3 ms gaps: p50 0.439 -> 0.396 ms).
+# blocks pays the wake-up latency of an idle CPU when the reply comes; a trivial program replies
+# well within this window. The runner lets a run spin only when it arrives at an idle runner
+# (ProcessRunner._arrive), so a spin never takes a CPU from another run's child under load.
+# (What it saves: docs/performance.md, "Measurements behind the code".)
 SPIN_S = 0.0005
 
 

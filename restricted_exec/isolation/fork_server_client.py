@@ -56,9 +56,9 @@ def _minimal_env() -> dict[str, str]:
     clears its environment, so children inherit none): LD_BIND_NOW resolves every library call
     of the interpreter at startup. With lazy binding, the first call of a libc function from a
     child (setsid, prlimit, landlock, ...) resolved the symbol there and wrote the result into
-    a global offset table page, a copy-on-write fault in every child
-    (python -m benchmarks.cpu_per_run: ~400 -> ~385 faults and ~0.03 ms of CPU less a child).
-    Extension modules are already loaded with RTLD_NOW (CPython's default dlopen flags)."""
+    a global offset table page, a copy-on-write fault in every child (docs/performance.md,
+    "Measurements behind the code"). Extension modules are already loaded with RTLD_NOW
+    (CPython's default dlopen flags)."""
     return {"LD_BIND_NOW": "1"}
 
 

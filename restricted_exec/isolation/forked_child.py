@@ -318,8 +318,7 @@ def _serve(
     fd = wire.CHILD_SOCKET_FD
     if warm_up:
         # Under load (no warm-up) the request is probably waiting already, and the rehearsal's
-        # own work would only be added to it: 8 callers in python -m benchmarks.cpu_per_run,
-        # ~1.9 -> ~1.8 ms of CPU per child.
+        # own work would only be added to it.
         _rehearse()
     # Address space and RSS are read before Landlock, which makes /proc unreadable.
     if ctx.proc_fd >= 0:

@@ -7,8 +7,7 @@ the GIL, the import lock and the thread states and runs every ``after_in_child``
 re-creates the lock of every handler). Those exist for processes that had other threads at fork
 time. The zygote never has: it is a single thread that only polls, forks and reaps. So the
 hooks only write to hundreds of copy-on-write pages in every child, and each such page fault
-costs a few microseconds on a VM (measured with ``perf record -e page-faults`` on the zygote's
-children: 259 faults before a child ran its first line with ``os.fork()``, 54 with this).
+costs a few microseconds on a VM (docs/performance.md, "Measurements behind the code").
 
 Skipping them is sound only while the zygote is single-threaded, so ``fork`` checks that and
 falls back to ``os.fork()`` otherwise. What the child gives up by skipping them:
@@ -19,9 +18,9 @@ falls back to ``os.fork()`` otherwise. What the child gives up by skipping them:
   shared generator with one that seeds itself from the OS the first time a process draws from
   it, and ``fork`` re-arms it, so every child that draws starts from a state no other child
   had, and the many children that never draw pay nothing. (Reseeding eagerly cost every run
-  ~15 copy-on-write faults and ~0.06 ms of the zygote's CPU, python -m benchmarks.cpu_per_run,
-  in the child ~100 us. The ``random`` module a program imports is a private generator per
-  run anyway, see ``restricted_exec.language.modules``.)
+  copy-on-write faults and CPU in the fork server and the child. The ``random`` module a
+  program imports is a private generator per run anyway, see
+  ``restricted_exec.language.modules``.)
 * ``threading.get_native_id()`` of the main thread keeps the zygote's value; the child never
   starts threads (seccomp forbids it).
 * Signals the zygote received but had not yet handled are handled in the child too; the only

@@ -53,8 +53,8 @@ EXIT_REPORT_TIMEOUT_S = 5.0
 REPLENISH_LOCK_WAIT_S = 0.002
 # A run spins for its reply only if the runner was idle this long before it (_arrive).
 SPIN_AFTER_IDLE_S = 0.001
-# A child rehearses a run while it waits (child.py: ~0.3-0.7 ms of CPU that takes ~200 us off
-# its run's latency) only while runs arrive on average at least this far apart. Closer together,
+# A child rehearses a run while it waits (forked_child.py: CPU spent to take time off its run's
+# latency) only while runs arrive on average at least this far apart. Closer together,
 # the CPU is what limits throughput and the next request would arrive during the rehearsal.
 WARM_UP_MIN_ARRIVAL_GAP_S = 0.002
 # Weight of the latest gap in that average (an exponentially weighted moving average), and the
@@ -552,7 +552,7 @@ class ProcessRunner:
     def _replenish_after_exit(self, zygote: Zygote) -> None:
         """Top up the ready queue once the zygote has reaped a child (on the zygote's reader
         thread). A run's replacement is asked for here rather than by the run's caller, which
-        keeps a socketpair and a wake-up of the zygote (~30 us) off the run's path.
+        keeps a socketpair and a wake-up of the zygote off the run's path.
 
         Best effort, and it never waits long: this thread is the only reader of the zygote's
         reports, and the zygote stops reading requests while its reports are not read. So if

@@ -20,8 +20,8 @@ def drop_root() -> bool:
     if os.geteuid() != 0:
         return False
     # Supplementary groups first: once uid is not 0 we could no longer clear them. The zygote
-    # normally cleared them already (drop_supplementary_groups), and setgroups costs ~35 us even
-    # when it changes nothing, on the request's critical path.
+    # normally cleared them already (drop_supplementary_groups), and setgroups costs a system
+    # call's worth of work even when it changes nothing, on the request's critical path.
     if os.getgroups():
         os.setgroups([])
     os.setresgid(NOBODY, NOBODY, NOBODY)

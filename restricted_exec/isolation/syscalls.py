@@ -55,8 +55,8 @@ def _load() -> None:
       every call went through a method and the library class's ``__getattr__`` hook (CPython
       takes a reference to the hook even when the attribute exists), each a page to copy.
 
-    In a child forked like the zygote's (300 forks), a PR_SET_PDEATHSIG prctl took ~148 us and
-    56 page faults through ``CDLL`` with ``argtypes`` and ~20 us and 5 faults like this.
+    In a freshly forked child a call through ``CDLL`` with ``argtypes`` touches many more
+    objects, each a page fault (docs/performance.md, "Measurements behind the code").
     """
     global _prctl, _syscall
     # use_errno so failures surface as OSError with the real errno, not a bare -1.

@@ -2,11 +2,11 @@
 
 ``import wrapt`` runs wrapt's package ``__init__``, which (wrapt 2.x) also imports its
 decorator, patching and synchronisation helpers and with them asyncio, ssl, subprocess, logging,
-importlib.metadata, email, zipfile, bz2 and lzma: about 80 modules and ~4.5 MB of heap that no
-child ever uses. The fork server is forked for every run, and fork and exit cost grows with the
-heap whose page tables they copy and tear down (``python -m benchmarks.cpu_per_run``: see
-docs/performance.md). The runtime needs one class, ``wrapt.BaseObjectProxy``, defined in
-``wrapt.__wrapt__`` (the C extension, or its pure-Python twin).
+importlib.metadata, email, zipfile, bz2 and lzma: dozens of modules and megabytes of heap that
+no child ever uses. The fork server is forked for every run, and fork and exit cost grows with
+the heap whose page tables they copy and tear down (docs/performance.md). The runtime needs one
+class, ``wrapt.BaseObjectProxy``, defined in ``wrapt.__wrapt__`` (the C extension, or its
+pure-Python twin).
 
 Only the fork server calls this, once, before anything imports wrapt; the host and inline mode
 import wrapt normally. If the installed wrapt is laid out differently, the whole package is
