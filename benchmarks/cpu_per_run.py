@@ -61,10 +61,10 @@ def main() -> None:
         for _ in range(20):
             program.run()
         runner = sandbox._runner
-        assert runner is not None and runner._zygote is not None
+        assert runner is not None and runner._fork_server is not None
         # The clean fork server and the primed one that forks this tenant's children (which
         # reaps them, so their CPU is counted there).
-        fork_servers = [runner._zygote.pid, *(s.pid for s in runner._fork_servers())]
+        fork_servers = [runner._fork_server.pid, *(s.pid for s in runner._fork_servers())]
         runs = [0]
         failures = [0]
         stop = threading.Event()

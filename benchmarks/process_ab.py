@@ -10,7 +10,7 @@ followed by a ``run()`` of new source on the same Sandbox, as in the main benchm
 blocking (channel.SPIN_S, the default) and not spinning at all.
 
 ``--compare replenish``: two Sandboxes called in turn; one asks for each run's replacement child
-on the zygote's reader thread once the used child is reaped (the default), the other from the
+on the fork server's reader thread once the used child is reaped (the default), the other from the
 caller at the end of every run (as before; a private switch, for this measurement only).
 ``--new-source`` applies here too.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.isolation import ProcessRunner, channel
-from restricted_exec.isolation.fork_server_client import Zygote
+from restricted_exec.isolation.fork_server_client import ForkServer
 
 SOURCE = (Path(__file__).resolve().parents[1] / "examples" / "compound_interest.py").read_text()
 
@@ -48,14 +48,14 @@ class _NeverPrimes(ProcessRunner):
 class _CallerReplenishes(ProcessRunner):
     """A runner whose caller asks for every replacement child itself (measurement only)."""
 
-    def _replenish_after_exit(self, zygote: Zygote) -> None:
+    def _replenish_after_exit(self, fork_server: ForkServer) -> None:
         return None
 
     def _replenish_after_run(self) -> None:
         with self._lock:
-            zygote = self._zygote
-            if zygote is not None and not self._closed:
-                self._replenish_locked(zygote)
+            fork_server = self._fork_server
+            if fork_server is not None and not self._closed:
+                self._replenish_locked(fork_server)
 
 
 class _NeverWarmsUp(ProcessRunner):

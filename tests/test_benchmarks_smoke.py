@@ -135,16 +135,16 @@ def test_process_ab_compares_a_runner_whose_children_never_warm_up(
     # arrive; without it (the other side), idle children would rehearse.
     from benchmarks import process_ab
     from restricted_exec import Policy
-    from restricted_exec.isolation.fork_server_client import Zygote
+    from restricted_exec.isolation.fork_server_client import ForkServer
 
     asked: list[bool] = []
-    request_child = Zygote.request_child
+    request_child = ForkServer.request_child
 
-    def spy(self: Zygote, **options: Any) -> Any:
+    def spy(self: ForkServer, **options: Any) -> Any:
         asked.append(options["warm_up"])
         return request_child(self, **options)
 
-    monkeypatch.setattr(Zygote, "request_child", spy)
+    monkeypatch.setattr(ForkServer, "request_child", spy)
     sandbox = process_ab._sandbox_with(Policy(), process_ab._NeverWarmsUp)
     try:
         program = sandbox.compile_program("6 * 7")

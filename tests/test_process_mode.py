@@ -90,11 +90,11 @@ def test_closing_the_sandbox_stops_its_processes() -> None:
     sandbox.run("1")
     runner = sandbox._runner
     assert runner is not None
-    zygote_pid = runner._zygote.pid  # type: ignore[union-attr]
+    fork_server_pid = runner._fork_server.pid  # type: ignore[union-attr]
     sandbox.close()
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):
-        os.kill(zygote_pid, 0)
+        os.kill(fork_server_pid, 0)
     with pytest.raises(restricted_exec.SandboxClosedError):
         sandbox.run("1")
 
@@ -229,8 +229,8 @@ def test_the_fork_server_carries_only_what_children_use(sandbox: Sandbox) -> Non
     # heap: modules no child uses make every run slower (benchmarks/cpu_per_run.py).
     sandbox.run("1")
     runner = sandbox._runner
-    assert runner is not None and runner._zygote is not None
-    with open(f"/proc/{runner._zygote.pid}/maps") as maps:
+    assert runner is not None and runner._fork_server is not None
+    with open(f"/proc/{runner._fork_server.pid}/maps") as maps:
         mapped = maps.read()
     assert [name for name in _HOST_ONLY_EXTENSIONS if f"/{name}." in mapped] == []
 

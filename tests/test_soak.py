@@ -60,8 +60,8 @@ def _soak(total: int, callers: int = 4) -> None:
         for start in range(0, total, 100):
             list(pool.map(one, range(start, min(start + 100, total))))
         runner = sandbox._runner
-        assert runner is not None and runner._zygote is not None
-        assert lasting_zombies(os.getpid(), runner._zygote.pid) == []
+        assert runner is not None and runner._fork_server is not None
+        assert lasting_zombies(os.getpid(), runner._fork_server.pid) == []
         assert open_fds() == fds_before
         assert _rss_kb() <= rss_before * 1.05
     assert threading.active_count() == threads_before

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     # The runner (the host side: threads, subprocess, tempfile, the fork server's client) loads
-    # on first use. The fork server imports this package on its way to ``zygote``; without this
+    # on first use. The fork server imports this package on its way to ``fork_server``; without this
     # it would carry the whole host side in its heap, and every fork copies the page tables of
     # that heap (see ``python -m benchmarks.cpu_per_run``).
     if name == "ProcessRunner":

@@ -1,4 +1,5 @@
-"""Host-side mailbox for the zygote's reports of reaped children (pid -> wait status, rusage)."""
+"""Host-side mailbox for the fork server's reports of reaped children (pid -> wait status,
+rusage)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class ExitBoard:
                 self._ignored.add(pid)
 
     def wait(self, pid: int, timeout: float) -> ExitReport | None:
-        """The report for ``pid``, or None if the zygote died or ``timeout`` passed first."""
+        """The report for ``pid``, or None if the fork server died or ``timeout`` passed first."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -66,7 +67,7 @@ class ExitBoard:
                 self._cond.wait(remaining)
 
     def close(self) -> None:
-        """The zygote is gone: no more reports will come; wake every waiter."""
+        """The fork server is gone: no more reports will come; wake every waiter."""
         with self._cond:
             self._closed = True
             self._ignored.clear()

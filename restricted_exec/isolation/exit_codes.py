@@ -17,7 +17,7 @@ EXIT_MEMORY = 71
 EXIT_LOCKDOWN_FAILED = 72
 # The host closed the socket before sending a request (a discarded pre-forked child): benign.
 EXIT_NO_REQUEST = 73
-# The zygote disappeared before the child could report for duty.
+# The fork server disappeared before the child could report for duty.
 EXIT_ORPHANED = 74
 
 DESCRIPTIONS: dict[int, str] = {
@@ -25,5 +25,5 @@ DESCRIPTIONS: dict[int, str] = {
     EXIT_MEMORY: "the program exhausted its memory limit",
     EXIT_LOCKDOWN_FAILED: "the child could not enable a required OS layer and refused to run",
     EXIT_NO_REQUEST: "the child was discarded before it received a request",
-    EXIT_ORPHANED: "the zygote died before the child could start",
+    EXIT_ORPHANED: "the fork server died before the child could start",
 }

@@ -1,29 +1,30 @@
 """The fork server: a clean interpreter that warms the runtime once and forks children on demand.
 
-Started by ``zygote_client.Zygote`` with ``python -I -S`` and an empty environment. It talks to
+Started by ``fork_server_client.ForkServer`` with ``python -I -S`` and an empty environment. It talks to
 the host over one SOCK_SEQPACKET control socket:
 
-* host -> zygote ``F`` + id + warm-up flag + one fd (SCM_RIGHTS): fork a child that will serve
-  on that fd (and inherit the program of that id, if it is the one the zygote holds);
-* host -> zygote ``S`` + one fd: fork a primed fork server (below) whose control socket is that fd;
+* host -> fork server ``F`` + id + warm-up flag + one fd (SCM_RIGHTS): fork a child that will
+  serve on that fd (and inherit the program of that id, if it is the one the fork server holds);
+* host -> fork server ``S`` + one fd: fork a primed fork server (below) whose control socket is
+  that fd;
 * host -> primed fork server ``P`` + id + program: prepare this program once (decode it, build
   its globals; nothing of it runs) and hand it to every child forked with that id;
-* host -> zygote ``Q`` (or EOF): kill every child, reap them, exit;
-* zygote -> host ``R``/``E`` once at startup, then ``X`` for every child it reaps (wait4 status and
-  rusage, so the host can classify children that died without replying).
+* host -> fork server ``Q`` (or EOF): kill every child, reap them, exit;
+* fork server -> host ``R``/``E`` once at startup, then ``X`` for every child it reaps (wait4
+  status and rusage, so the host can classify children that died without replying).
 
-The zygote never runs untrusted code and never reads a child's socket; it forks, reaps, and
+The fork server never runs untrusted code and never reads a child's socket; it forks, reaps, and
 prepares what children start from (the globals of Policy()'s options at start, a primed program
 when sent one), running nothing of any program.
 
 Tenants apart: every child is a copy of its fork server's memory, freed memory included, so a
 fork server that was ever sent a program (its source, its code object's constants, the control
 buffer it arrived in) would hand that program to every child it forks afterwards, whoever runs
-there. So the zygote started by the host is kept clean: it never accepts a program. Programs are
-sent ahead only to a primed fork server, forked from the clean zygote on the host's request
+there. So the fork server started by the host is kept clean: it never accepts a program. Programs
+are sent ahead only to a primed fork server, forked from the clean fork server on the host's request
 (``S``) for one trust domain (a tenant), and the host asks a primed fork server for children
 only for runs of that domain. Its children are its own: it reaps them and reports their exits on
-its own control socket, and dies with the clean zygote.
+its own control socket, and dies with the clean fork server.
 """
 
 from __future__ import annotations
@@ -71,15 +72,15 @@ UNWATCHED_REAP_MS = 50
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    warm_up: Callable[[], None]  # once, in the zygote
+    warm_up: Callable[[], None]  # once, in the fork server
     warm_child: Callable[[], None]  # in each waiting child (defaults to warm_up)
     prepare: Callable[[bytes, object | None], object]  # see ChildContext
     run_prepared: Callable[[object, bytes], bytes]
-    # In the zygote, once: the program-independent part of a run's globals, or None (see
+    # In the fork server, once: the program-independent part of a run's globals, or None (see
     # ChildContext.base). Entries without one: children build everything themselves.
     prepare_base: Callable[[], object | None]
-    # In the zygote, for a program it is sent ahead (CTL_PRIME): a prepared program its children
-    # may all start from, or None. Entries without one: children prepare it themselves.
+    # In the fork server, for a program it is sent ahead (CTL_PRIME): a prepared program its
+    # children may all start from, or None. Entries without one: children prepare it themselves.
     prepare_to_share: Callable[[bytes], object | None]
 
 
@@ -121,7 +122,7 @@ def _pidfds_work() -> bool:
     return True
 
 
-class _Zygote:
+class _ForkServer:
     def __init__(
         self,
         ctl: socket.socket,
@@ -273,15 +274,15 @@ class _Zygote:
         (its control socket, its children's pidfds, its wakeup pipe), then serve ``ctl_fd``."""
         if "no_new_privs" in self.ctx.available:  # i.e. Linux
             privileges.die_with_parent(signal.SIGKILL)
-            if os.getppid() != self.ctx.zygote_pid:
+            if os.getppid() != self.ctx.fork_server_pid:
                 return
         # Detached, so that no object of the clean server's ever closes a reused fd number.
         self.ctl.detach()
         close_fds_but(ctl_fd, self.ctx.proc_fd)
         if self.ctx.reset_signals:
             signal.set_wakeup_fd(-1)
-        ctx = replace(self.ctx, zygote_pid=os.getpid())
-        server = _Zygote(socket.socket(fileno=ctl_fd), ctx, self.prepare_to_share, primed=True)
+        ctx = replace(self.ctx, fork_server_pid=os.getpid())
+        server = _ForkServer(socket.socket(fileno=ctl_fd), ctx, self.prepare_to_share, primed=True)
         # As in main: what exists now is every child's, and their collections never walk it.
         gc.collect()
         gc.freeze()
@@ -375,7 +376,7 @@ def main(config: dict[str, Any]) -> None:
         has_seccomp = "seccomp" in available
         renice_waiting = privileges.can_raise_priority()
         ctx = ChildContext(
-            zygote_pid=os.getpid(),
+            fork_server_pid=os.getpid(),
             workdir=str(config["workdir"]),
             warm_up=entry.warm_child,
             prepare=entry.prepare,
@@ -410,7 +411,7 @@ def main(config: dict[str, Any]) -> None:
                 empty_root=True,
                 proc_fd=-1 if proc_fd is None else proc_fd,
             )
-        server = _Zygote(ctl, ctx, entry.prepare_to_share)
+        server = _ForkServer(ctl, ctx, entry.prepare_to_share)
     except BaseException:
         ctl.send(wire.CTL_ERROR + traceback.format_exc().encode("utf-8", "replace")[-3000:])
         raise

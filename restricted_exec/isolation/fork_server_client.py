@@ -1,7 +1,7 @@
-"""Host-side handle on one zygote process: start it, ask it to fork, hear about exits, stop it.
+"""Host-side handle on one fork server process: start it, ask it to fork, hear about exits, stop it.
 
-The same handle serves a primed fork server (see zygote.py), which the clean zygote forks on
-request (``Zygote.spawn_primed``) and which the host then talks to directly."""
+The same handle serves a primed fork server (see fork_server.py), which the clean fork server forks
+on request (``ForkServer.spawn_primed``) and which the host then talks to directly."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from restricted_exec.isolation import wire
 from restricted_exec.isolation.errors import IsolationUnavailable
 from restricted_exec.isolation.exit_board import ExitBoard, ExitReport
 
-# The zygote's program: put the host's import path in place (-I -S gave it none), then hand over.
+# The fork server's program: put the host's import path in place (-I -S gave it none), then hand
+# over.
 _BOOTSTRAP = (
     "import sys, json; c = json.loads(sys.argv[1]); sys.path[:0] = c['path']; "
     "from restricted_exec.isolation.fork_server import main; main(c)"
@@ -32,11 +33,11 @@ SHUTDOWN_TIMEOUT_S = 5.0
 
 
 def _import_path() -> list[str]:
-    """The directories the zygote needs to import restricted_exec and its dependencies.
+    """The directories the fork server needs to import restricted_exec and its dependencies.
 
     ``-S`` skips site (no site-packages, no .pth processing) and ``-I`` drops the script directory
-    and PYTHON* variables, so the zygote sees exactly the host's resolved sys.path, made absolute
-    (a relative entry would resolve against the zygote's empty working directory).
+    and PYTHON* variables, so the fork server sees exactly the host's resolved sys.path, made
+    absolute (a relative entry would resolve against the fork server's empty working directory).
     """
     package_root = str(Path(__file__).resolve().parents[2])
     entries = [package_root]
@@ -48,22 +49,22 @@ def _import_path() -> list[str]:
 
 
 def _minimal_env() -> dict[str, str]:
-    """Nothing from the host's environment reaches the zygote (so none reaches a child): no
+    """Nothing from the host's environment reaches the fork server (so none reaches a child): no
     secrets, no PATH, no PYTHONHASHSEED/PYTHON* tuning (ignored under -I anyway). ``-X utf8``
     replaces LANG/LC_* for the one thing the runtime needs from the locale: text encoding.
 
-    One variable of our own, read by the dynamic loader when the zygote starts (the zygote then
-    clears its environment, so children inherit none): LD_BIND_NOW resolves every library call
-    of the interpreter at startup. With lazy binding, the first call of a libc function from a
-    child (setsid, prlimit, landlock, ...) resolved the symbol there and wrote the result into
-    a global offset table page, a copy-on-write fault in every child (docs/performance.md,
-    "Measurements behind the code"). Extension modules are already loaded with RTLD_NOW
-    (CPython's default dlopen flags)."""
+    One variable of our own, read by the dynamic loader when the fork server starts (the fork
+    server then clears its environment, so children inherit none): LD_BIND_NOW resolves every
+    library call of the interpreter at startup. With lazy binding, the first call of a libc
+    function from a child (setsid, prlimit, landlock, ...) resolved the symbol there and wrote the
+    result into a global offset table page, a copy-on-write fault in every child
+    (docs/performance.md, "Measurements behind the code"). Extension modules are already loaded
+    with RTLD_NOW (CPython's default dlopen flags)."""
     return {"LD_BIND_NOW": "1"}
 
 
 @dataclass(frozen=True, slots=True)
-class ZygoteInfo:
+class ForkServerInfo:
     pid: int
     layers: tuple[str, ...]
     missing: dict[str, str]
@@ -75,11 +76,11 @@ class ZygoteInfo:
 _MESSAGE_REFUSED = frozenset({errno.EMSGSIZE, errno.ENOBUFS, errno.ENOMEM})
 
 
-class Zygote:
+class ForkServer:
     """One running fork server. Thread-safe: forks may be requested from any thread."""
 
-    # The zygote's process; None for a primed fork server (the zygote's child, see
-    # spawn_primed), which exits when its control socket closes and is reaped by the zygote.
+    # The fork server's process; None for a primed fork server (the fork server's child, see
+    # spawn_primed), which exits when its control socket closes and is reaped by the fork server.
     _proc: subprocess.Popen[bytes] | None
 
     def __init__(
@@ -88,21 +89,21 @@ class Zygote:
         entry: str | None,
         workdir: str,
         generation: int,
-        on_exit: Callable[[Zygote], None] | None = None,
+        on_exit: Callable[[ForkServer], None] | None = None,
         pidfds: bool = True,
         empty_root: bool = True,
     ) -> None:
-        """``on_exit(zygote)`` is called on the reader thread after each reaped child's report
-        is posted; it must not wait for this zygote's reports. ``pidfds=False`` makes the zygote
-        watch exits through SIGCHLD even where pidfds work (to test that path)."""
+        """``on_exit(fork_server)`` is called on the reader thread after each reaped child's report
+        is posted; it must not wait for this fork server's reports. ``pidfds=False`` makes the fork
+        server watch exits through SIGCHLD even where pidfds work (to test that path)."""
         self._init_state(generation, on_exit)
-        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        host_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._ctl = host_end
         config = {
             "path": _import_path(),
             "entry": entry,
             "workdir": workdir,
-            "control_fd": zygote_end.fileno(),
+            "control_fd": server_end.fileno(),
             "pidfds": pidfds,
             "empty_root": empty_root,
         }
@@ -123,7 +124,7 @@ class Zygote:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 close_fds=True,  # only the control socket crosses over
-                pass_fds=(zygote_end.fileno(),),
+                pass_fds=(server_end.fileno(),),
                 cwd=workdir,
                 env=_minimal_env(),
                 # Own session: a Ctrl-C aimed at the host's terminal group does not reach it.
@@ -131,9 +132,9 @@ class Zygote:
             )
         except OSError as exc:
             host_end.close()
-            raise IsolationUnavailable(f"could not start the zygote: {exc}") from exc
+            raise IsolationUnavailable(f"could not start the fork server: {exc}") from exc
         finally:
-            zygote_end.close()
+            server_end.close()
         try:
             self.info = self._await_ready()
         except BaseException:
@@ -142,9 +143,9 @@ class Zygote:
             raise
         self._start_reader()
 
-    def _init_state(self, generation: int, on_exit: Callable[[Zygote], None] | None) -> None:
+    def _init_state(self, generation: int, on_exit: Callable[[ForkServer], None] | None) -> None:
         self.generation = generation
-        # The id of the program the zygote holds for its children (see send_prime); 0: none.
+        # The id of the program the fork server holds for its children (see send_prime); 0: none.
         self.prime_id = 0
         self._on_exit = on_exit
         self.board = ExitBoard()
@@ -154,16 +155,16 @@ class Zygote:
     def _start_reader(self) -> None:
         self._reader = threading.Thread(
             target=self._read_reports,
-            name=f"restricted-exec-zygote-{self.generation}",
+            name=f"restricted-exec-fork-server-{self.generation}",
             daemon=True,
         )
         self._reader.start()
 
     def spawn_primed(
-        self, on_exit: Callable[[Zygote], None] | None = None, *, wait: bool = True
-    ) -> Zygote:
-        """Have this (clean) zygote fork a primed fork server: one that may be sent programs
-        (``send_prime``) and forks children holding them. It has this zygote's generation and
+        self, on_exit: Callable[[ForkServer], None] | None = None, *, wait: bool = True
+    ) -> ForkServer:
+        """Have this (clean) fork server fork a primed fork server: one that may be sent programs
+        (``send_prime``) and forks children holding them. It has this fork server's generation and
         dies with it. Nothing waits for it to start: what is sent to it meanwhile waits in its
         socket, and its hello (its pid) is the first thing its reader thread reads. If it fails
         to start, its socket reports EOF and it is dead. Raises like ``request_child``."""
@@ -181,7 +182,7 @@ class Zygote:
             raise
         finally:
             server_end.close()
-        server = Zygote.__new__(Zygote)
+        server = ForkServer.__new__(ForkServer)
         server._init_state(self.generation, on_exit)
         server._ctl = host_end
         server.info = replace(self.info, pid=0)  # its pid once its hello has arrived
@@ -192,7 +193,7 @@ class Zygote:
     def pid(self) -> int:
         return self.info.pid if self._proc is None else self._proc.pid
 
-    def _await_ready(self) -> ZygoteInfo:
+    def _await_ready(self) -> ForkServerInfo:
         assert self._proc is not None
         stderr = self._proc.stderr
         assert stderr is not None
@@ -206,7 +207,7 @@ class Zygote:
         if msg[:1] == wire.CTL_READY:
             stderr.close()
             data = json.loads(msg[1:])
-            return ZygoteInfo(
+            return ForkServerInfo(
                 int(data["pid"]),
                 tuple(data["layers"]),
                 dict(data["missing"]),
@@ -218,7 +219,7 @@ class Zygote:
             self._kill_and_wait()
             why = stderr.read().decode("utf-8", "replace")[-3000:] or "no output"
         stderr.close()
-        raise IsolationUnavailable(f"the zygote failed to start:\n{why}")
+        raise IsolationUnavailable(f"the fork server failed to start:\n{why}")
 
     def _read_reports(self) -> None:
         while True:
@@ -240,7 +241,7 @@ class Zygote:
                         self._on_exit(self)
         self.dead.set()
         self.board.close()
-        # Reap the zygote itself as soon as it is gone, so it never lingers as a zombie.
+        # Reap the fork server itself as soon as it is gone, so it never lingers as a zombie.
         self._kill_and_wait()
 
     def _primed_server_started(self, hello: bytes) -> None:
@@ -257,10 +258,10 @@ class Zygote:
 
         The child inherits the program last sent with ``send_prime`` if ``prime_id`` is its id,
         and rehearses a run while it waits (see child.py) if ``warm_up``.
-        With ``wait=False`` the request is not sent if the zygote's queue is full (it is
-        busy, e.g. blocked reporting exits): BlockingIOError, and the zygote is not marked
-        dead. The reader thread asks this way, because the zygote only drains its queue once
-        that thread has read its reports. Raises OSError if the zygote is gone.
+        With ``wait=False`` the request is not sent if the fork server's queue is full (it is
+        busy, e.g. blocked reporting exits): BlockingIOError, and the fork server is not marked
+        dead. The reader thread asks this way, because the fork server only drains its queue once
+        that thread has read its reports. Raises OSError if the fork server is gone.
         """
         host_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -280,7 +281,7 @@ class Zygote:
         return host_end
 
     def send_prime(self, prime_id: int, program: bytes, *, wait: bool = True) -> None:
-        """Send the zygote a program part (at most wire.MAX_PRIME_BYTES) to prepare once and
+        """Send the fork server a program part (at most wire.MAX_PRIME_BYTES) to prepare once and
         hand to the children requested with ``prime_id``; ``(0, b"")`` makes it forget it.
         ``prime_id`` records what it holds. Raises like ``request_child``."""
         # Until a send succeeds, children are asked for without a program (id 0).
@@ -298,7 +299,7 @@ class Zygote:
             raise
         except OSError as error:
             # A message this socket cannot take (a prime larger than a small net.core.wmem_max
-            # allows) says nothing about the zygote; anything else means it is gone.
+            # allows) says nothing about the fork server; anything else means it is gone.
             if error.errno not in _MESSAGE_REFUSED:
                 self.dead.set()
             raise
@@ -306,7 +307,7 @@ class Zygote:
     def _kill_and_wait(self) -> None:
         if self._proc is None:
             # A primed fork server: closing its control socket (close) makes it exit, and the
-            # zygote reaps it (and kills it if it ever stops itself).
+            # fork server reaps it (and kills it if it ever stops itself).
             return
         with contextlib.suppress(OSError):
             self._proc.kill()
@@ -314,7 +315,8 @@ class Zygote:
             self._proc.wait(SHUTDOWN_TIMEOUT_S)
 
     def close(self) -> None:
-        """Stop the zygote (it SIGKILLs and reaps every child it has), reap it, join the reader."""
+        """Stop the fork server (it SIGKILLs and reaps every child it has), reap it, join the
+        reader."""
         with contextlib.suppress(OSError):
             self._ctl.send(wire.CTL_QUIT)
         if self._proc is None:
@@ -326,8 +328,8 @@ class Zygote:
                 self._proc.wait(SHUTDOWN_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self._kill_and_wait()
-        # The zygote's end is closed now, so the reader sees EOF; shutdown also covers a zygote
-        # that somehow left a duplicate of its end open.
+        # The fork server's end is closed now, so the reader sees EOF; shutdown also covers a fork
+        # server that somehow left a duplicate of its end open.
         with contextlib.suppress(OSError):
             self._ctl.shutdown(socket.SHUT_RDWR)
         if self._reader is not threading.current_thread():

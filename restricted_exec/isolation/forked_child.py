@@ -1,8 +1,8 @@
 """Life of one pre-forked child: prepare, lock down, say hello, warm up if idle (and the host
 allows it), run one request.
 
-Runs only inside a process freshly forked by the zygote, and never returns: every path ends in
-``os._exit`` so that no zygote code (its loop, atexit hooks, finalizers) ever runs in a child.
+Runs only inside a process freshly forked by the fork server, and never returns: every path ends in
+``os._exit`` so that no fork server code (its loop, atexit hooks, finalizers) ever runs in a child.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from restricted_exec.isolation.seccomp import FilterProgram
 
 @dataclass(frozen=True, slots=True)
 class ChildContext:
-    """Everything a child needs, prepared once in the zygote and inherited through fork."""
+    """Everything a child needs, prepared once in the fork server and inherited through fork."""
 
-    zygote_pid: int
+    fork_server_pid: int
     workdir: str
     warm_up: Callable[[], None]
     # The entry's two steps of a run: prepare(program part, base) -> prepared, which runs nothing
@@ -44,24 +44,25 @@ class ChildContext:
     landlock_ruleset: landlock.Ruleset | None
     # Wait at the lowest priority; the host raises it back (see _prepare).
     renice_waiting: bool = False
-    # Built once in the zygote by the entry (runtime.prepare_base): the program-independent part
-    # of a run's globals. Each child's own copy goes to its first prepare, and only to that one.
+    # Built once in the fork server by the entry (runtime.prepare_base): the program-independent
+    # part of a run's globals. Each child's own copy goes to its first prepare, and only to that
+    # one.
     base: object | None = None
-    # Whether the zygote handles SIGCHLD (it has no pidfds) and the child must undo that.
+    # Whether the fork server handles SIGCHLD (it has no pidfds) and the child must undo that.
     reset_signals: bool = True
-    # The zygote entered an empty root (emptyroot.py): a descriptor of the host's /proc kept for
-    # memory_footprint, which the child closes before it locks down; -1 if there is none.
+    # The fork server entered an empty root (emptyroot.py): a descriptor of the host's /proc kept
+    # for memory_footprint, which the child closes before it locks down; -1 if there is none.
     empty_root: bool = False
     proc_fd: int = -1
 
 
 @dataclass(frozen=True, slots=True)
 class InheritedProgram:
-    """A program the zygote was sent ahead of time (wire.CTL_PRIME), which the children it
+    """A program the fork server was sent ahead of time (wire.CTL_PRIME), which the children it
     forks for it inherit instead of being sent it."""
 
     program: bytes
-    # Prepared once in the zygote when the entry allows it (runtime.prepare_to_share); each
+    # Prepared once in the fork server when the entry allows it (runtime.prepare_to_share); each
     # child then runs its own copy-on-write copy. None: each child prepares the program itself.
     prepared: object | None
 
@@ -109,21 +110,22 @@ def _prepare(sock_fd: int, ctx: ChildContext) -> None:
     # from any terminal the host may have (no SIGINT from Ctrl-C, no controlling tty to write to).
     os.setsid()
     if "no_new_privs" in ctx.available:  # i.e. Linux
-        # If the zygote dies the child dies too, so no child outlives the process that reaps it.
+        # If the fork server dies the child dies too, so no child outlives the process that reaps
+        # it.
         privileges.die_with_parent(signal.SIGKILL)
-        if os.getppid() != ctx.zygote_pid:
-            os._exit(exit_codes.EXIT_ORPHANED)  # the zygote died before prctl took effect
+        if os.getppid() != ctx.fork_server_pid:
+            os._exit(exit_codes.EXIT_ORPHANED)  # the fork server died before prctl took effect
     if ctx.reset_signals:
-        # The zygote's SIGCHLD handler and wakeup fd belong to the zygote, not to a child.
+        # The fork server's SIGCHLD handler and wakeup fd belong to the fork server, not to a child.
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    # Keep 0-2 (the zygote's /dev/null) so that no fd the program might create is ever numbered
+    # Keep 0-2 (the fork server's /dev/null) so that no fd the program might create is ever numbered
     # 0-2 and receives stray prints; move the socket to a fixed number; close everything else.
     if sock_fd != wire.CHILD_SOCKET_FD:
         os.dup2(sock_fd, wire.CHILD_SOCKET_FD, inheritable=False)
         os.close(sock_fd)
     close_fds_but(wire.CHILD_SOCKET_FD, ctx.proc_fd)
-    # An empty directory that the zygote made read-only: relative paths resolve to nothing.
+    # An empty directory that the fork server made read-only: relative paths resolve to nothing.
     os.chdir(ctx.workdir)
 
 
@@ -188,9 +190,9 @@ CODE_WARM_UP_RUNS = 64
 
 
 def warm_code_paths(available: frozenset[str]) -> None:
-    """For the zygote: run the side-effect-free steps of a child's life often enough for CPython
-    to finish warming up their code (see runtime.warm_up), so that every child inherits those
-    code objects finished instead of copy-on-write faulting their pages."""
+    """For the fork server: run the side-effect-free steps of a child's life often enough for
+    CPython to finish warming up their code (see runtime.warm_up), so that every child inherits
+    those code objects finished instead of copy-on-write faulting their pages."""
     hello = wire.Hello(0, 0, 0, 0, 0)
     for _ in range(CODE_WARM_UP_RUNS):
         _rehearse()
@@ -242,7 +244,7 @@ def _lock_down(ctx: ChildContext) -> set[str]:
         # sessions it takes only CPU that no running program or its caller wants. (With
         # autogroup scheduling and the root cpu cgroup, each session is its own group and
         # this changes nothing; see docs/design/isolation.md.) The host restores normal
-        # priority when it hands the child its request (it has CAP_SYS_NICE, which the zygote
+        # priority when it hands the child its request (it has CAP_SYS_NICE, which the fork server
         # checked). The lock-down before this point runs at normal priority, so a busy host
         # cannot hold back a child's hello for long. Last before seccomp, which denies
         # setpriority. (A try statement, not contextlib.suppress: that is five more objects
@@ -273,7 +275,7 @@ def _receive_request(
         return ctx.prepare(program, used)
 
     if inherited is not None:
-        # Primed by the zygote: prepared there already, or prepared here (as a prime sent by
+        # Primed by the fork server: prepared there already, or prepared here (as a prime sent by
         # the host would be) because its globals must be this child's own.
         prepared = inherited.prepared
         if prepared is None:
@@ -360,7 +362,7 @@ def _serve(
                 # Changing credentials clears the parent-death signal (set in _prepare): set it
                 # again, or a child whose fork server dies would run on, reparented to init.
                 privileges.die_with_parent(signal.SIGKILL)
-                if os.getppid() != ctx.zygote_pid:
+                if os.getppid() != ctx.fork_server_pid:
                     return exit_codes.EXIT_ORPHANED
         except OSError:
             pass

@@ -1,30 +1,30 @@
-"""How the zygote forks: libc's fork(), without CPython's fork hooks.
+"""How the fork server forks: libc's fork(), without CPython's fork hooks.
 
 ``os.fork()`` wraps fork() in CPython's hooks: before it, every ``os.register_at_fork(before=)``
 callback (logging takes its lock); after it, in the child, ``PyOS_AfterFork_Child`` re-creates
 the GIL, the import lock and the thread states and runs every ``after_in_child`` callback
 (``threading`` rebuilds its thread table, ``random`` reseeds its global generator, logging
 re-creates the lock of every handler). Those exist for processes that had other threads at fork
-time. The zygote never has: it is a single thread that only polls, forks and reaps. So the
+time. The fork server never has: it is a single thread that only polls, forks and reaps. So the
 hooks only write to hundreds of copy-on-write pages in every child, and each such page fault
 costs a few microseconds on a VM (docs/performance.md, "Measurements behind the code").
 
-Skipping them is sound only while the zygote is single-threaded, so ``fork`` checks that and
+Skipping them is sound only while the fork server is single-threaded, so ``fork`` checks that and
 falls back to ``os.fork()`` otherwise. What the child gives up by skipping them:
 
-* ``random``'s module-level generator would keep the zygote's state, so every child would draw
+* ``random``'s module-level generator would keep the fork server's state, so every child would draw
   the same numbers wherever the stdlib uses it (``statistics.NormalDist.samples`` does).
-  ``seed_shared_random_on_first_draw`` does that one hook's job lazily: the zygote replaces the
+  ``seed_shared_random_on_first_draw`` does that one hook's job lazily: the fork server replaces the
   shared generator with one that seeds itself from the OS the first time a process draws from
   it, and ``fork`` re-arms it, so every child that draws starts from a state no other child
   had, and the many children that never draw pay nothing. (Reseeding eagerly cost every run
   copy-on-write faults and CPU in the fork server and the child. The ``random`` module a
   program imports is a private generator per run anyway, see
   ``restricted_exec.language.modules``.)
-* ``threading.get_native_id()`` of the main thread keeps the zygote's value; the child never
+* ``threading.get_native_id()`` of the main thread keeps the fork server's value; the child never
   starts threads (seccomp forbids it).
-* Signals the zygote received but had not yet handled are handled in the child too; the only
-  handler the zygote installs does nothing, and the child resets it first thing.
+* Signals the fork server received but had not yet handled are handled in the child too; the only
+  handler the fork server installs does nothing, and the child resets it first thing.
 
 glibc's own fork handling (malloc locks, the cached thread id, ``pthread_atfork`` handlers of C
 libraries) still runs: this is libc's fork(), not a raw clone syscall.
@@ -59,7 +59,7 @@ _FORK = _libc_fork()
 def fork() -> int:
     """fork(2): the child's pid in the parent, 0 in the child. Raises OSError on failure."""
     if _SHARED_RANDOM is not None and not _SHARED_RANDOM.seed_pending:
-        # The parent drew from the shared generator since the last fork (the zygote does not,
+        # The parent drew from the shared generator since the last fork (the fork server does not,
         # but nothing forbids it): the child must not continue the parent's sequence.
         _SHARED_RANDOM.seed_pending = True
     if _FORK is None or threading.active_count() != 1:
@@ -108,8 +108,8 @@ _SHARED_RANDOM: _SeededOnFirstDraw | None = None
 
 
 def seed_shared_random_on_first_draw() -> None:
-    """For the zygote, once: make ``random``'s module-level functions draw from a generator that
-    every process ``fork`` creates seeds from the OS on its first draw (see the module doc)."""
+    """For the fork server, once: make ``random``'s module-level functions draw from a generator
+    that every process ``fork`` creates seeds from the OS on its first draw (see the module doc)."""
     global _SHARED_RANDOM
     if _SHARED_RANDOM is not None:
         return

@@ -74,7 +74,7 @@ def _attr_for(abi: int) -> tuple[_RulesetAttr, int]:
 
 
 class Ruleset:
-    """The ruleset for one ABI, built once (in the zygote) so that a child's ``restrict_self``
+    """The ruleset for one ABI, built once (in the fork server) so that a child's ``restrict_self``
     makes its two syscalls and builds no ctypes objects: in a freshly forked child every Python
     object it touches costs a page fault."""
 

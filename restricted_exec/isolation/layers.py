@@ -12,7 +12,7 @@ from restricted_exec.isolation import landlock, seccomp, syscalls
 ALL: tuple[str, ...] = (
     "rlimits",  # per-request address space, CPU, file size 0, few fds, no core dumps
     "no_new_privs",  # PR_SET_NO_NEW_PRIVS (+ not dumpable)
-    "drop_root",  # uid/gid nobody, no capabilities (only when the zygote runs as root)
+    "drop_root",  # uid/gid nobody, no capabilities (only when the fork server runs as root)
     "seccomp",  # syscall deny-list
     "landlock",  # no filesystem, no TCP, no signals or abstract sockets outside the child
     "setsid",  # own session and process group, so the watchdog's killpg reaches everything
@@ -56,9 +56,10 @@ def with_host_layers(mask: int, *, drop_root: bool = False) -> tuple[str, ...]:
 
 
 def probe() -> tuple[tuple[str, ...], dict[str, str]]:
-    """What this process (the zygote) can give its children: (available layers, why others not).
+    """What this process (the fork server) can give its children: (available layers, why
+    others not).
 
-    Run in the zygote because that is the process whose kernel, uid and architecture matter.
+    Run in the fork server because that is the process whose kernel, uid and architecture matter.
     """
     missing: dict[str, str] = {}
     available = set(ALWAYS)

@@ -25,8 +25,9 @@ class ChildOutcome:
     """Everything the host knows about how one child ended.
 
     payload: the bytes run_prepared returned, or None if the child died before a complete reply.
-    exit_code / term_signal: from the zygote's wait4; both None when the child replied (the host
-        returns as soon as the reply is complete and does not wait for the child's os._exit).
+    exit_code / term_signal: from the fork server's wait4; both None when the child replied
+        (the host returns as soon as the reply is complete and does not wait for the child's
+        os._exit).
     wall_ms: from sending the request to the complete reply (or to the kill).
     cpu_ms / peak_rss_kb: the child's CPU time spent on this request and its peak resident set,
         reported by the child with its reply or taken from wait4's rusage otherwise.

@@ -1,17 +1,17 @@
-"""ProcessRunner: fresh, single-use, locked-down child processes served by a zygote.
+"""ProcessRunner: fresh, single-use, locked-down child processes served by a fork server.
 
 A run takes a pre-forked child's socket from the ready queue, sends it the request and waits for
 the reply with the wall-clock deadline; on the deadline it SIGKILLs the child. The caller's thread
 talks to its child directly: one wake-up each way, no broker process or thread in between. The
-replacement child is asked for after the run, by the thread that hears the zygote reap the used
+replacement child is asked for after the run, by the thread that hears the fork server reap the used
 one (or by the caller itself if it took the last waiting child).
 
 Tenants apart: every run belongs to a trust domain (``domain``, the tenant it is for), and no
 child ever holds anything of a domain other than its run's. A child holds what its fork server
 held when it forked (freed memory included) plus what it was sent ahead of its request. So the
-zygote the runner starts stays clean (it is never sent a program); a program sent ahead is sent
+fork server the runner starts stays clean (it is never sent a program); a program sent ahead is sent
 to a primed fork server of its domain (one per recently primed domain, forked from the clean
-zygote, at most MAX_PRIMED_SERVERS) or to clean waiting children, and each waiting child is
+fork_server, at most MAX_PRIMED_SERVERS) or to clean waiting children, and each waiting child is
 tagged with the domain it then belongs to. A run takes a clean child or one of its own domain,
 never another's.
 """
@@ -38,18 +38,18 @@ from typing import ClassVar
 from restricted_exec.isolation import channel, exit_codes, layers, rlimits, wire
 from restricted_exec.isolation.child_limits import ChildLimits
 from restricted_exec.isolation.errors import IsolationUnavailable, QueueFull, RunnerClosed
-from restricted_exec.isolation.fork_server_client import Zygote
+from restricted_exec.isolation.fork_server_client import ForkServer
 from restricted_exec.isolation.outcome import ChildOutcome
 
 # How long a checked-out child may take to say hello (fork + warm-up; generous for loaded CI).
 CHILD_START_TIMEOUT_S = 30.0
 # Attempts to get a working child before the run reports crashed (a child may die in warm-up).
 CHILD_START_ATTEMPTS = 3
-# How long to wait for the zygote's wait4 report of a child that died without replying. The
-# child is SIGKILLed first, so this is only ever reached if the zygote itself is wedged.
+# How long to wait for the fork server's wait4 report of a child that died without replying. The
+# child is SIGKILLed first, so this is only ever reached if the fork server itself is wedged.
 EXIT_REPORT_TIMEOUT_S = 5.0
-# How long the zygote's reader thread may wait for the runner's lock to top up the ready queue
-# before it gives the job to the next run (it must get back to reading the zygote's reports).
+# How long the fork server's reader thread may wait for the runner's lock to top up the ready queue
+# before it gives the job to the next run (it must get back to reading the fork server's reports).
 REPLENISH_LOCK_WAIT_S = 0.002
 # A run spins for its reply only if the runner was idle this long before it (_arrive).
 SPIN_AFTER_IDLE_S = 0.001
@@ -68,7 +68,7 @@ PRIME_UNUSED_RUNS = 8
 # How long close() lets in-flight runs finish (their children are being killed) before returning.
 CLOSE_DRAIN_TIMEOUT_S = 5.0
 # Primed fork servers kept at once (one per trust domain, the most recently primed): tenants that
-# take turns each keep theirs, and a spawn (a fork of the zygote) is paid once per domain.
+# take turns each keep theirs, and a spawn (a fork of the fork server) is paid once per domain.
 MAX_PRIMED_SERVERS = 2
 
 # A trust domain: the tenant a run is for. None (a run with no tenant) is a domain of its own,
@@ -90,9 +90,9 @@ class _Slot:
     sock: socket.socket
     generation: int
     # The fork server that forked this child, and that reports its exit.
-    zygote: Zygote
+    fork_server: ForkServer
     # The domain whose program this child holds or whose primed fork server forked it; CLEAN
-    # for a child of the clean zygote that was never sent a program, which may serve any run.
+    # for a child of the clean fork server that was never sent a program, which may serve any run.
     domain: Domain | _Clean
     # The program part this child was sent ahead of its request (see wire.HostFrame.PRIME).
     primed: bytes | None = None
@@ -116,10 +116,10 @@ class ProcessRunner:
     # restricted_exec.child.executor. Only the isolation tests name another (a module under
     # tests/ that runs plain Python, to prove each OS layer without the language layer).
     _entry: ClassVar[str | None] = None
-    # Whether the zygote may watch child exits through pidfds. Only a test turns it off, to
+    # Whether the fork server may watch child exits through pidfds. Only a test turns it off, to
     # exercise the SIGCHLD path other platforms take.
     _pidfds: ClassVar[bool] = True
-    # Whether the zygote enters an empty root (emptyroot.py) where it can. Only tests turn it
+    # Whether the fork server enters an empty root (emptyroot.py) where it can. Only tests turn it
     # off, to prove another layer against the host's real files.
     _empty_root: ClassVar[bool] = True
 
@@ -149,10 +149,10 @@ class ProcessRunner:
         self._top_up_missed = False
         self._waiting = 0
         self._closed = False
-        self._lock = threading.Lock()  # guards the zygote and the ready queue
+        self._lock = threading.Lock()  # guards the fork server and the ready queue
         self._ready: collections.deque[_Slot] = collections.deque()
         self._generation = 0
-        self._zygote: Zygote | None = None
+        self._fork_server: ForkServer | None = None
         # Priming: the children forked next are sent the program part most recently run with
         # expect_again (or run twice in a row) ahead of their request, and decode it while they
         # wait. The frame is prepared once.
@@ -164,15 +164,18 @@ class ProcessRunner:
         self._runs_since_prime_used = 0
         # Primed fork servers by domain, least recently primed first, and how many children
         # each has serving a run now (a server with some is never retired: they die with it).
-        self._primed_servers: collections.OrderedDict[Domain, Zygote] = collections.OrderedDict()
+        self._primed_servers: collections.OrderedDict[Domain, ForkServer] = (
+            collections.OrderedDict()
+        )
         # Primed fork servers not given to any domain yet (they hold nothing): spawned with the
-        # zygote and again whenever one is retired, so that a domain's first prime does not wait
-        # for one and the runner holds as many of them (and their sockets) all its life.
-        self._blank_servers: list[Zygote] = []
+        # clean fork server and again whenever one is retired, so that a domain's first prime
+        # does not wait for one and the runner holds as many of them (and their sockets) all its
+        # life.
+        self._blank_servers: list[ForkServer] = []
         # By id(slot): taken under the lock, released without it (a dict's item assignment and
         # pop are atomic), so that a run's end takes no lock for it.
-        self._in_flight: dict[int, Zygote] = {}
-        # A private directory for the zygote's empty working directory; removed at close.
+        self._in_flight: dict[int, ForkServer] = {}
+        # A private directory for the fork server's empty working directory; removed at close.
         self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
         self._workdir = os.path.join(self._tmpdir, "cwd")
         os.mkdir(self._workdir)
@@ -181,11 +184,11 @@ class ProcessRunner:
         os.chmod(self._workdir, 0o555)
         try:
             with self._lock:
-                zygote = self._ensure_zygote_locked()
-                missing = sorted(layers.REQUIRED - set(zygote.info.layers))
+                fork_server = self._ensure_fork_server_locked()
+                missing = sorted(layers.REQUIRED - set(fork_server.info.layers))
                 if missing and not allow_degraded:
                     reasons = "; ".join(
-                        f"{name}: {zygote.info.missing.get(name, 'unavailable')}"
+                        f"{name}: {fork_server.info.missing.get(name, 'unavailable')}"
                         for name in missing
                     )
                     raise IsolationUnavailable(
@@ -194,7 +197,7 @@ class ProcessRunner:
                         "allow_degraded=True to run with only the layers listed by "
                         "layers_available()."
                     )
-                self._replenish_locked(zygote)
+                self._replenish_locked(fork_server)
         except BaseException:
             self.close()
             raise
@@ -203,10 +206,10 @@ class ProcessRunner:
     # ----- public API ---------------------------------------------------------------------
 
     def layers_available(self) -> tuple[str, ...]:
-        """The OS layers each child gets on this machine (the zygote probed its kernel)."""
+        """The OS layers each child gets on this machine (the fork server probed its kernel)."""
         with self._lock:
-            zygote = self._zygote
-            return zygote.info.layers if zygote is not None else ()
+            fork_server = self._fork_server
+            return fork_server.info.layers if fork_server is not None else ()
 
     @property
     def generation(self) -> int:
@@ -232,8 +235,8 @@ class ProcessRunner:
         child that runs it holds nothing of any other domain's runs, primed programs included.
 
         Blocks. Never raises for anything the child does. Raises RunnerClosed, QueueFull, or
-        IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the zygote
-        cannot be restarted).
+        IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the fork
+        server cannot be restarted).
         """
         spin = self._arrive()
         self._enter()
@@ -245,24 +248,26 @@ class ProcessRunner:
             self._leave()
 
     def close(self) -> None:
-        """Kill the zygote and every child, reap them, remove the private directory. Idempotent."""
+        """Kill the fork server and every child, reap them, remove the private directory.
+        Idempotent."""
         with self._admission:
             already = self._closed
             self._closed = True
             self._admission.notify_all()
         with self._lock:
-            zygote, self._zygote = self._zygote, None
+            fork_server, self._fork_server = self._fork_server, None
             ready = list(self._ready)
             self._ready.clear()
             servers = self._fork_servers()
             self._primed_servers.clear()
             self._blank_servers.clear()
         for slot in ready:
-            slot.sock.close()  # the child sees EOF and exits; the zygote's quit kills it anyway
+            # The child sees EOF and exits; the fork server's quit kills it anyway.
+            slot.sock.close()
         for server in servers:
             server.close()
-        if zygote is not None:
-            zygote.close()
+        if fork_server is not None:
+            fork_server.close()
         if not already:
             # In-flight runs see their children die; let them finish so no fd outlives close().
             with self._admission:
@@ -327,18 +332,18 @@ class ProcessRunner:
             idle_for = now - self._last_finished
             return self._active == 0 and idle_for > SPIN_AFTER_IDLE_S
 
-    # ----- zygote and ready queue -------------------------------------------------------------
+    # ----- fork servers and ready queue ---------------------------------------------------------
 
-    def _ensure_zygote_locked(self) -> Zygote:
-        zygote = self._zygote
-        if zygote is not None and not zygote.dead.is_set():
-            return zygote
+    def _ensure_fork_server_locked(self) -> ForkServer:
+        fork_server = self._fork_server
+        if fork_server is not None and not fork_server.dead.is_set():
+            return fork_server
         if self._closed:
             raise RunnerClosed("the runner is closed")
-        if zygote is not None:
-            # A dead zygote is replaced transparently; its children and primed fork servers
+        if fork_server is not None:
+            # A dead fork server is replaced transparently; its children and primed fork servers
             # died with it (PDEATHSIG).
-            zygote.close()
+            fork_server.close()
             for server in self._fork_servers():
                 server.close()
             self._primed_servers.clear()
@@ -347,7 +352,7 @@ class ProcessRunner:
                 slot.sock.close()
             self._ready.clear()
         self._generation += 1
-        self._zygote = Zygote(
+        self._fork_server = ForkServer(
             entry=self._entry,
             pidfds=self._pidfds,
             empty_root=self._empty_root,
@@ -356,28 +361,28 @@ class ProcessRunner:
             on_exit=self._exit_callback(),
         )
         for _ in range(MAX_PRIMED_SERVERS):
-            self._spawn_blank_locked(self._zygote, wait=True)
-        return self._zygote
+            self._spawn_blank_locked(self._fork_server, wait=True)
+        return self._fork_server
 
-    def _fork_servers(self) -> list[Zygote]:
+    def _fork_servers(self) -> list[ForkServer]:
         """Every primed fork server, given to a domain or blank."""
         return [*self._primed_servers.values(), *self._blank_servers]
 
-    def _spawn_blank_locked(self, zygote: Zygote, *, wait: bool) -> None:
+    def _spawn_blank_locked(self, fork_server: ForkServer, *, wait: bool) -> None:
         if len(self._primed_servers) + len(self._blank_servers) >= MAX_PRIMED_SERVERS:
             return
         # Without one, a domain's first prime spawns its server (or primes clean children).
         with contextlib.suppress(OSError):
             self._blank_servers.append(
-                zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
+                fork_server.spawn_primed(on_exit=self._exit_callback(), wait=wait)
             )
 
-    def _exit_callback(self) -> Callable[[Zygote], None]:
+    def _exit_callback(self) -> Callable[[ForkServer], None]:
         # A fork server's reader thread calls back through a weak reference, so that a fork
         # server never keeps its runner alive.
         runner = weakref.ref(self)
 
-        def replace_exited_child(reporting: Zygote) -> None:
+        def replace_exited_child(reporting: ForkServer) -> None:
             alive = runner()
             if alive is not None:
                 alive._replenish_after_exit(reporting)
@@ -394,22 +399,22 @@ class ProcessRunner:
         """The domain the waiting children are kept for: the current prime's (CLEAN if none)."""
         return self._prime.domain if self._prime is not None else CLEAN
 
-    def _replenish_locked(self, zygote: Zygote, *, wait: bool = True) -> None:
+    def _replenish_locked(self, fork_server: ForkServer, *, wait: bool = True) -> None:
         wanted = self._wanted_domain_locked()
         while (
             sum(1 for slot in self._ready if slot.serves(wanted)) < self._prefork
-            and not zygote.dead.is_set()
+            and not fork_server.dead.is_set()
         ):
-            source, prime_id = self._fork_source_locked(zygote, wait=wait)
+            source, prime_id = self._fork_source_locked(fork_server, wait=wait)
             prime = self._prime
             try:
                 slot = _Slot(
                     source.request_child(
                         wait=wait, prime_id=prime_id, warm_up=self._children_may_warm_up()
                     ),
-                    zygote.generation,
+                    fork_server.generation,
                     source,
-                    CLEAN if source is zygote or prime is None else prime.domain,
+                    CLEAN if source is fork_server or prime is None else prime.domain,
                 )
             except OSError:
                 return
@@ -425,29 +430,31 @@ class ProcessRunner:
             self._ready.remove(extra)
             extra.sock.close()
 
-    def _fork_source_locked(self, zygote: Zygote, *, wait: bool) -> tuple[Zygote, int]:
+    def _fork_source_locked(self, fork_server: ForkServer, *, wait: bool) -> tuple[ForkServer, int]:
         """Where the next waiting child is forked: the primed fork server of the current prime's
         domain and the prime's id if it holds the prime (sending it first if need be), else the
-        clean zygote and 0 (the host then sends the child the prime itself, if there is one).
+        clean fork server and 0 (the host then sends the child the prime itself, if there is one).
 
         A child forked with the id starts with the program prepared in its fork server
         (decoded, its globals built, once for all its children), so that it neither receives
         the program nor prepares it (see runtime.prepare_to_share)."""
         prime = self._prime
         if prime is None:
-            return zygote, 0
-        server = self._primed_server_locked(zygote, prime.domain, wait=wait)
+            return fork_server, 0
+        server = self._primed_server_locked(fork_server, prime.domain, wait=wait)
         if server is None:
-            return zygote, 0
+            return fork_server, 0
         if server.prime_id != prime.id:
             try:
                 server.send_prime(prime.id, prime.program, wait=wait)
             except OSError:
-                return zygote, 0
+                return fork_server, 0
         return server, prime.id
 
-    def _primed_server_locked(self, zygote: Zygote, domain: Domain, *, wait: bool) -> Zygote | None:
-        """The primed fork server of ``domain``, spawned from the clean zygote if need be. None
+    def _primed_server_locked(
+        self, fork_server: ForkServer, domain: Domain, *, wait: bool
+    ) -> ForkServer | None:
+        """The primed fork server of ``domain``, spawned from the clean fork server if need be. None
         if there is none and none can be had: too many busy ones, or the spawn failed."""
         servers = self._primed_servers
         server = servers.get(domain)
@@ -469,7 +476,7 @@ class ProcessRunner:
             server.close()
         else:
             try:
-                server = zygote.spawn_primed(on_exit=self._exit_callback(), wait=wait)
+                server = fork_server.spawn_primed(on_exit=self._exit_callback(), wait=wait)
             except OSError:
                 return None
         servers[domain] = server
@@ -479,13 +486,13 @@ class ProcessRunner:
         """Stop the primed fork server of ``domain`` (none of its children is running) and drop
         its waiting children, which die with it."""
         server = self._primed_servers.pop(domain)
-        for slot in [slot for slot in self._ready if slot.zygote is server]:
+        for slot in [slot for slot in self._ready if slot.fork_server is server]:
             self._ready.remove(slot)
             slot.sock.close()
         server.close()
-        zygote = self._zygote
-        if zygote is not None and not zygote.dead.is_set():
-            self._spawn_blank_locked(zygote, wait=False)
+        fork_server = self._fork_server
+        if fork_server is not None and not fork_server.dead.is_set():
+            self._spawn_blank_locked(fork_server, wait=False)
 
     def _send_prime_locked(self, slot: _Slot) -> bool:
         """Send the current prime to a waiting clean child, which then belongs to the prime's
@@ -539,36 +546,37 @@ class ProcessRunner:
         """The caller's part in topping up: only if the run took the last waiting child (of the
         domain children are kept for), or the reader thread had to give up a top-up."""
         with self._lock:
-            zygote = self._zygote
+            fork_server = self._fork_server
             wanted = self._wanted_domain_locked()
             if (
                 (self._top_up_missed or not any(slot.serves(wanted) for slot in self._ready))
-                and zygote is not None
+                and fork_server is not None
                 and not self._closed
             ):
                 self._top_up_missed = False
-                self._replenish_locked(zygote)
+                self._replenish_locked(fork_server)
 
-    def _replenish_after_exit(self, zygote: Zygote) -> None:
-        """Top up the ready queue once the zygote has reaped a child (on the zygote's reader
-        thread). A run's replacement is asked for here rather than by the run's caller, which
-        keeps a socketpair and a wake-up of the zygote off the run's path.
+    def _replenish_after_exit(self, fork_server: ForkServer) -> None:
+        """Top up the ready queue once the fork server has reaped a child (on the fork server's
+        reader thread). A run's replacement is asked for here rather than by the run's caller, which
+        keeps a socketpair and a wake-up of the fork server off the run's path.
 
-        Best effort, and it never waits long: this thread is the only reader of the zygote's
-        reports, and the zygote stops reading requests while its reports are not read. So if
-        a caller holds the lock for more than a moment (it may be sending a request the zygote
-        has no room for, or replacing this very zygote, which joins this thread), or the
-        zygote's queue is full, it gives up, and the next run tops up (_replenish_after_run)."""
+        Best effort, and it never waits long: this thread is the only reader of the fork server's
+        reports, and the fork server stops reading requests while its reports are not read. So if
+        a caller holds the lock for more than a moment (it may be sending a request the fork server
+        has no room for, or replacing this very fork server, which joins this thread), or the
+        fork server's queue is full, it gives up, and the next run tops up
+        (_replenish_after_run)."""
         if not self._lock.acquire(timeout=REPLENISH_LOCK_WAIT_S):
             self._top_up_missed = True
             return
         try:
-            base = self._zygote
-            ours = zygote is base or zygote in self._fork_servers()
+            base = self._fork_server
+            ours = fork_server is base or fork_server in self._fork_servers()
             if ours and base is not None and not self._closed and not base.dead.is_set():
                 self._replenish_locked(base, wait=False)
                 if len(self._ready) < self._prefork:
-                    self._top_up_missed = True  # e.g. the zygote had no room for a request
+                    self._top_up_missed = True  # e.g. the fork server had no room for a request
         finally:
             self._lock.release()
 
@@ -576,10 +584,10 @@ class ProcessRunner:
         """A waiting child that may serve ``domain`` (one primed with ``program`` first), else
         a new clean one. Counted in flight for its fork server until _release_slot."""
         with self._lock:
-            zygote = self._ensure_zygote_locked()
+            fork_server = self._ensure_fork_server_locked()
             chosen: _Slot | None = None
             for slot in list(self._ready):
-                if slot.generation != zygote.generation or slot.zygote.dead.is_set():
+                if slot.generation != fork_server.generation or slot.fork_server.dead.is_set():
                     self._ready.remove(slot)
                     slot.sock.close()
                 elif slot.serves(domain) and (
@@ -590,16 +598,18 @@ class ProcessRunner:
                 self._ready.remove(chosen)
             else:
                 try:
-                    chosen = _Slot(zygote.request_child(), zygote.generation, zygote, CLEAN)
+                    chosen = _Slot(
+                        fork_server.request_child(), fork_server.generation, fork_server, CLEAN
+                    )
                 except OSError:
                     return None
-            self._in_flight[id(chosen)] = chosen.zygote
+            self._in_flight[id(chosen)] = chosen.fork_server
             return chosen
 
     def _release_slot(self, slot: _Slot) -> None:
         self._in_flight.pop(id(slot), None)
 
-    def _busy_servers(self) -> list[Zygote]:
+    def _busy_servers(self) -> list[ForkServer]:
         """The fork servers with a child serving a run now."""
         return list(self._in_flight.values())
 
@@ -664,7 +674,7 @@ class ProcessRunner:
         spin: bool,
         expected: tuple[str, ...],
     ) -> ChildOutcome:
-        zygote = slot.zygote
+        fork_server = slot.fork_server
         cpu_limit_ms = limits.cpu_s * 1000.0
         memory_ceiling_kb = hello.baseline_rss_kb + limits.memory_mb * 1024
         # If the child dies without replying, the layers it reported in its hello were active.
@@ -685,7 +695,7 @@ class ProcessRunner:
             )
             if rlimits.set_on_child(hello.pid, request_limits):
                 flags |= wire.FLAG_LIMITS_SET_BY_HOST
-            if zygote.info.renice_waiting:
+            if fork_server.info.renice_waiting:
                 # The child waited at the lowest priority; it serves at normal priority.
                 with contextlib.suppress(OSError):
                     os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
@@ -715,7 +725,7 @@ class ProcessRunner:
                 wall_ms = (time.monotonic() - started) * 1000.0
                 # The child has nothing left to do but exit; make sure it does, right now.
                 _kill(pidfd, hello.pid)
-                zygote.board.ignore(hello.pid)
+                fork_server.board.ignore(hello.pid)
                 return ChildOutcome(
                     payload=reply.payload,
                     exit_code=None,
@@ -739,11 +749,11 @@ class ProcessRunner:
             sock.close()
             if pidfd is not None:
                 os.close(pidfd)
-            # The child's replacement is normally asked for once the zygote has reaped it (see
+            # The child's replacement is normally asked for once the fork server has reaped it (see
             # _replenish_after_exit). Only if no child is left waiting (or that thread had to
             # give up) does the caller ask now, so back-to-back runs never outpace replacements.
             self._replenish_after_run()
-        report = zygote.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
+        report = fork_server.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
         exit_code = term_signal = None
         cpu_ms: float | None = None
         peak_rss_kb: int | None = None
@@ -753,8 +763,8 @@ class ProcessRunner:
             peak_rss_kb = report.peak_rss_kb
             if exit_code == exit_codes.EXIT_LOCKDOWN_FAILED and error is not None:
                 error = f"{error} ({exit_codes.DESCRIPTIONS[exit_code]})"
-        elif zygote.dead.is_set():
-            error = f"{error + '; ' if error else ''}the zygote died during the run"
+        elif fork_server.dead.is_set():
+            error = f"{error + '; ' if error else ''}the fork server died during the run"
         return ChildOutcome(
             payload=None,
             exit_code=exit_code,
@@ -807,7 +817,7 @@ _live_runners: weakref.WeakSet[ProcessRunner] = weakref.WeakSet()
 
 @atexit.register
 def _close_live_runners() -> None:
-    """At interpreter exit, stop every runner still open, so no zygote or child outlives us."""
+    """At interpreter exit, stop every runner still open, so no fork server or child outlives us."""
     for runner in list(_live_runners):
         with contextlib.suppress(Exception):
             runner.close()

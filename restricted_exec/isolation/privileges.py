@@ -19,7 +19,7 @@ def drop_root() -> bool:
     """
     if os.geteuid() != 0:
         return False
-    # Supplementary groups first: once uid is not 0 we could no longer clear them. The zygote
+    # Supplementary groups first: once uid is not 0 we could no longer clear them. The fork server
     # normally cleared them already (drop_supplementary_groups), and setgroups costs a system
     # call's worth of work even when it changes nothing, on the request's critical path.
     if os.getgroups():
@@ -34,8 +34,8 @@ def drop_root() -> bool:
 
 
 def drop_supplementary_groups() -> None:
-    """Called once in a root zygote: its children inherit an empty group list, so the drop to
-    nobody after a request arrives has one syscall less to make. The zygote needs no group."""
+    """Called once in a root fork server: its children inherit an empty group list, so the drop to
+    nobody after a request arrives has one syscall less to make. The fork server needs no group."""
     if os.geteuid() == 0 and os.getgroups():
         os.setgroups([])
 
@@ -46,7 +46,7 @@ _CAP_SYS_NICE = 23
 
 def can_raise_priority() -> bool:
     """Whether this process may lower another's nice value (CAP_SYS_NICE). The host, which the
-    zygote was started by with the same credentials, restores waiting children's priority."""
+    fork server was started by with the same credentials, restores waiting children's priority."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
@@ -70,6 +70,6 @@ def set_not_dumpable() -> None:
 
 
 def die_with_parent(signum: int) -> None:
-    """Deliver ``signum`` to this process when its parent (the zygote) dies, so children never
-    outlive the zygote that the host uses to reap them."""
+    """Deliver ``signum`` to this process when its parent (the fork server) dies, so children never
+    outlive the fork server that the host uses to reap them."""
     syscalls.prctl(syscalls.PR_SET_PDEATHSIG, signum, 0, 0, 0)

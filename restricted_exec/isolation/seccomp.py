@@ -475,7 +475,7 @@ def rules(nobody_id: int = 65534) -> dict[int, list[bytes]]:
 
 
 class FilterProgram:
-    """The filter, assembled once (in the zygote) with a placeholder for the child's pid.
+    """The filter, assembled once (in the fork server) with a placeholder for the child's pid.
 
     Everything ctypes needs is built here too: the instructions live in a bytearray whose address
     never changes, and the ``sock_fprog`` that points at them is made once. A child's ``install``

@@ -1,7 +1,7 @@
 """The few raw Linux syscalls the stdlib does not wrap, called through ctypes.
 
 Kept in one place so that every other module deals in Python values, and so that the libc handle
-is created once in the zygote (before any fork) rather than in each child.
+is created once in the fork server (before any fork) rather than in each child.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _load() -> None:
 
 
 def load() -> None:
-    """Resolve libc now (call in the zygote so that children never run dlopen/dlsym)."""
+    """Resolve libc now (call in the fork server so that children never run dlopen/dlsym)."""
     if IS_LINUX and _prctl is None:
         _load()
 

@@ -1,4 +1,4 @@
-"""Wire formats between the host, the fork server (the zygote) and the children.
+"""Wire formats between the host, the fork server and the children.
 
 A child says hello once, then the host and the child exchange *frames*: a fixed-size
 little-endian header that starts with a four-byte tag naming the frame's kind and ends with the
@@ -79,21 +79,21 @@ _CHILD_FRAMES = frozenset(
 REPLY = struct.Struct("<4sIQQQ")
 MAX_FAILURE_TEXT = 4000
 
-# zygote -> host on the control socket
+# fork server -> host on the control socket
 CTL_READY = b"R"  # + JSON {"pid", "layers", "missing"}
-CTL_ERROR = b"E"  # + UTF-8 text: the zygote could not start
+CTL_ERROR = b"E"  # + UTF-8 text: the fork server could not start
 CTL_EXIT = b"X"  # + EXIT: a child was reaped
 EXIT = struct.Struct("<iiQQ")  # pid, raw wait status, cpu us (user + system), peak rss kb
-# host -> zygote on the control socket
+# host -> fork server on the control socket
 CTL_FORK = b"F"  # + FORK, with one fd (SCM_RIGHTS): the child's end of its socketpair
 # prime id (see CTL_PRIME), and whether the child may warm up while it waits
 FORK = struct.Struct("<I?")
-# + PRIME_ID + a program part (at most MAX_PRIME_BYTES): the zygote prepares it once and every
+# + PRIME_ID + a program part (at most MAX_PRIME_BYTES): the fork server prepares it once and every
 # child forked with that id starts with it prepared. Id 0 with no program: forget it.
 CTL_PRIME = b"P"
 PRIME_ID = struct.Struct("<I")
 # + one fd (SCM_RIGHTS): fork a primed fork server that serves its own control socket on that fd
-# (see zygote.py). Only the clean fork server obeys it.
+# (see fork_server.py). Only the clean fork server obeys it.
 CTL_SPAWN = b"S"
 CTL_QUIT = b"Q"
 CTL_MAX_MESSAGE = 1 + PRIME_ID.size + MAX_PRIME_BYTES

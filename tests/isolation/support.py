@@ -90,7 +90,7 @@ def children_of(parent: int) -> list[int]:
 def open_fds() -> int:
     """This process's open fds, counted once every open runner has its waiting children back.
 
-    A used child's replacement is asked for asynchronously (when the zygote reports it reaped),
+    A used child's replacement is asked for asynchronously (when the fork server reports it reaped),
     so a count taken just after a run may be one socket short; counts taken in settled states
     are comparable, and a leak still shows as growth."""
     _settle_live_runners(within_s=10.0)
@@ -104,11 +104,11 @@ def _settle_live_runners(within_s: float) -> None:
             if runner._top_up_missed:
                 runner._replenish_after_run()  # what the next run would do
             with runner._lock:
-                zygote = runner._zygote
+                fork_server = runner._fork_server
                 if (
                     runner._closed
-                    or zygote is None
-                    or zygote.dead.is_set()
+                    or fork_server is None
+                    or fork_server.dead.is_set()
                     or len(runner._ready) >= runner._prefork
                 ):
                     break

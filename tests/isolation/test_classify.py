@@ -101,8 +101,8 @@ def test_an_early_close_with_an_exit_code_is_a_crash_that_says_why() -> None:
     assert "machinery" in result.detail
 
 
-def test_a_child_lost_with_its_zygote_is_a_crash() -> None:
-    result = classify(outcome(protocol_error="the zygote died during the run", cpu_ms=None))
+def test_a_child_lost_with_its_fork_server_is_a_crash() -> None:
+    result = classify(outcome(protocol_error="the fork server died during the run", cpu_ms=None))
     assert result.status == "crashed"
 
 

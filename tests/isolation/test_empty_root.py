@@ -81,11 +81,11 @@ def test_a_child_does_not_learn_the_host_s_name(rooted: UnrestrictedRunner) -> N
 
 @needs_root
 def test_the_fork_server_itself_has_the_empty_root(rooted: UnrestrictedRunner) -> None:
-    zygote = rooted._zygote
-    assert zygote is not None
+    fork_server = rooted._fork_server
+    assert fork_server is not None
     # Seen from the host: the fork server's root is its empty working directory.
-    assert os.readlink(f"/proc/{zygote.pid}/root") != "/"
-    assert os.listdir(f"/proc/{zygote.pid}/root") == []
+    assert os.readlink(f"/proc/{fork_server.pid}/root") != "/"
+    assert os.listdir(f"/proc/{fork_server.pid}/root") == []
 
 
 @needs_root

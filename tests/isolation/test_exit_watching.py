@@ -39,15 +39,15 @@ def test_a_child_starts_with_sigchld_at_its_default_and_no_wakeup_fd(
 
 
 def test_every_child_is_reaped_and_reported(watching: UnrestrictedRunner) -> None:
-    # A crash is classified from the zygote's exit report, which it sends once it reaped the
+    # A crash is classified from the fork server's exit report, which it sends once it reaped the
     # child: without the report the run would wait for it and then call it lost.
     for _ in range(3):
         outcome = run_source(watching, "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
         assert classify(outcome).status == "crashed"
         assert outcome.term_signal is not None
-    zygote = watching._zygote
-    assert zygote is not None
-    assert lasting_zombies(zygote.pid) == []
+    fork_server = watching._fork_server
+    assert fork_server is not None
+    assert lasting_zombies(fork_server.pid) == []
 
 
 _UNWATCHED = """
@@ -56,11 +56,11 @@ from restricted_exec.isolation import fork_server, wire
 from restricted_exec.isolation.forked_child import ChildContext
 
 host, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-ctx = ChildContext(zygote_pid=os.getpid(), workdir="/", warm_up=lambda: None,
+ctx = ChildContext(fork_server_pid=os.getpid(), workdir="/", warm_up=lambda: None,
                    prepare=lambda program, base: None, run_prepared=lambda p, i: b"",
                    available=frozenset(), seccomp_filter=None, landlock_ruleset=None,
                    reset_signals=False)
-server = fork_server._Zygote(ours, ctx, lambda program: None)
+server = fork_server._ForkServer(ours, ctx, lambda program: None)
 pid = os.fork()
 if pid == 0:
     os._exit(7)
@@ -79,7 +79,7 @@ print(report[:1] == wire.CTL_EXIT, reported_pid == pid, os.waitstatus_to_exitcod
 
 
 def test_a_child_no_pidfd_watches_is_still_reaped_and_reported() -> None:
-    # In its own interpreter: the zygote code reaps any child of its process.
+    # In its own interpreter: the fork server code reaps any child of its process.
     probe = subprocess.run(
         [sys.executable, "-c", _UNWATCHED], capture_output=True, text=True, timeout=60
     )

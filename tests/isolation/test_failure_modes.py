@@ -150,23 +150,23 @@ def test_a_flood_of_output_is_capped_at_the_payload_limit(runner: UnrestrictedRu
     assert outcome.payload is None
 
 
-def test_a_killed_zygote_is_replaced_and_the_run_in_flight_reports_crashed() -> None:
+def test_a_killed_fork_server_is_replaced_and_the_run_in_flight_reports_crashed() -> None:
     with UnrestrictedRunner(prefork=1) as runner:
-        zygote = runner._zygote
-        assert zygote is not None
+        fork_server = runner._fork_server
+        assert fork_server is not None
         results: list[object] = []
         thread = threading.Thread(
             target=lambda: results.append(run_source(runner, "while True: pass", wall_s=20.0))
         )
         thread.start()
         time.sleep(0.5)
-        os.kill(zygote.pid, signal.SIGKILL)
+        os.kill(fork_server.pid, signal.SIGKILL)
         thread.join(15.0)
         assert not thread.is_alive()
         in_flight = results[0]
         assert classify(in_flight).status == "crashed", in_flight  # type: ignore[arg-type]
         assert run_ok(runner, "print('alive')")["stdout"] == "alive\n"
-        assert runner._zygote is not None and runner._zygote.pid != zygote.pid
+        assert runner._fork_server is not None and runner._fork_server.pid != fork_server.pid
         assert lasting_zombies(os.getpid()) == []
 
 
@@ -214,14 +214,14 @@ def test_closing_leaves_no_zombie_fd_thread_or_directory() -> None:
     fds_before = open_fds()
     threads_before = threading.active_count()
     runner = UnrestrictedRunner(prefork=3)
-    zygote = runner._zygote
-    assert zygote is not None
+    fork_server = runner._fork_server
+    assert fork_server is not None
     tmpdir = runner._tmpdir
     for source in ("pass", "import os; os.abort()", "while True: pass"):
         run_source(runner, source, wall_s=0.3)
     runner.close()
-    assert lasting_zombies(os.getpid(), zygote.pid) == []
-    assert not os.path.exists(f"/proc/{zygote.pid}")
+    assert lasting_zombies(os.getpid(), fork_server.pid) == []
+    assert not os.path.exists(f"/proc/{fork_server.pid}")
     assert open_fds() == fds_before
     assert threading.active_count() == threads_before
     assert not os.path.exists(tmpdir)
@@ -247,17 +247,17 @@ def test_waiting_children_wait_at_the_lowest_priority_and_serve_at_normal(
 ) -> None:
     # Pre-forked children lock down and warm up at nice 19, so that they take no CPU from a
     # running program; the host puts the one it hands a request back to nice 0.
-    if not runner._zygote or not runner._zygote.info.renice_waiting:
+    if not runner._fork_server or not runner._fork_server.info.renice_waiting:
         pytest.skip("the host cannot raise a process's priority (no CAP_SYS_NICE)")
     assert run_ok(runner, "import os\nprint(os.getpriority(os.PRIO_PROCESS, 0))")["stdout"] == "0\n"
-    zygote_pid = runner._zygote.pid
+    fork_server_pid = runner._fork_server.pid
     deadline = time.monotonic() + 10
     nices: list[int] = []
     while time.monotonic() < deadline and (not nices or set(nices) != {19}):
         time.sleep(0.01)
         # The waiting children of the fork server and of any primed fork server it forked (a
         # primed fork server is a fork server, not a waiting child).
-        servers = [zygote_pid, *(server.pid for server in runner._fork_servers())]
+        servers = [fork_server_pid, *(server.pid for server in runner._fork_servers())]
         waiting = []
         for server_pid in servers:
             with open(f"/proc/{server_pid}/task/{server_pid}/children") as listing:
@@ -310,9 +310,9 @@ def _ready_count_reaches(runner: UnrestrictedRunner, count: int, within_s: float
     return False
 
 
-def test_a_used_child_is_replaced_once_the_zygote_has_reaped_it() -> None:
-    # The caller does not ask for the replacement while another child still waits: the zygote's
-    # reader thread does, when the zygote reports the used child reaped. The waiting children
+def test_a_used_child_is_replaced_once_the_fork_server_has_reaped_it() -> None:
+    # The caller does not ask for the replacement while another child still waits: the fork server's
+    # reader thread does, when the fork server reports the used child reaped. The waiting children
     # are back to `prefork` without any further call.
     with UnrestrictedRunner(prefork=2) as runner:
         for _ in range(3):
@@ -325,7 +325,7 @@ def test_a_run_that_takes_the_last_waiting_child_asks_for_its_replacement_itself
     # child waiting asks for one before it returns. (The reader's path is switched off here, so
     # only the caller can have asked.)
     with UnrestrictedRunner(prefork=1) as runner:
-        runner._replenish_after_exit = lambda zygote: None  # type: ignore[method-assign]
+        runner._replenish_after_exit = lambda fork_server: None  # type: ignore[method-assign]
         for _ in range(3):
             run_ok(runner, "pass")
             with runner._lock:
@@ -333,17 +333,17 @@ def test_a_run_that_takes_the_last_waiting_child_asks_for_its_replacement_itself
 
 
 def test_the_report_reader_does_not_wait_for_a_held_runner_lock() -> None:
-    # The reader thread is the only reader of the zygote's exit reports, and the zygote stops
-    # reading fork requests while its reports go unread: if the reader waited for a caller that
-    # holds the lock while sending a request, the two could wait for each other for ever. It
+    # The reader thread is the only reader of the fork server's exit reports, and the fork server
+    # stops reading fork requests while its reports go unread: if the reader waited for a caller
+    # that holds the lock while sending a request, the two could wait for each other for ever. It
     # gives up after a moment and leaves the top-up to the next run.
     with UnrestrictedRunner(prefork=1) as runner:
-        zygote = runner._zygote
-        assert zygote is not None
+        fork_server = runner._fork_server
+        assert fork_server is not None
         gave_up = threading.Event()
 
         def top_up() -> None:
-            runner._replenish_after_exit(zygote)
+            runner._replenish_after_exit(fork_server)
             gave_up.set()
 
         with runner._lock:
@@ -357,7 +357,7 @@ def test_the_report_reader_does_not_wait_for_a_held_runner_lock() -> None:
 
 def test_a_top_up_the_reader_gave_up_is_done_by_the_next_run() -> None:
     with UnrestrictedRunner(prefork=3) as runner:
-        runner._replenish_after_exit = lambda zygote: None  # type: ignore[method-assign]
+        runner._replenish_after_exit = lambda fork_server: None  # type: ignore[method-assign]
         assert _ready_count_reaches(runner, 3, within_s=10.0)
         run_ok(runner, "pass")
         with runner._lock:
@@ -369,36 +369,36 @@ def test_a_top_up_the_reader_gave_up_is_done_by_the_next_run() -> None:
             assert not runner._top_up_missed
 
 
-def test_a_fork_request_the_zygote_has_no_room_for_is_not_waited_for() -> None:
-    # The reader thread asks without waiting: a zygote too busy to read its queue (here:
+def test_a_fork_request_the_fork_server_has_no_room_for_is_not_waited_for() -> None:
+    # The reader thread asks without waiting: a fork server too busy to read its queue (here:
     # stopped) refuses the request at once, and is not taken for dead.
     with UnrestrictedRunner(prefork=0) as runner:
-        zygote = runner._zygote
-        assert zygote is not None
+        fork_server = runner._fork_server
+        assert fork_server is not None
         sockets: list[socket.socket] = []
         refused = threading.Event()
 
         def ask_until_refused() -> None:
             for _ in range(10_000):
                 try:
-                    sockets.append(zygote.request_child(wait=False))
+                    sockets.append(fork_server.request_child(wait=False))
                 except BlockingIOError:
                     refused.set()
                     return
 
         # A small send buffer, so that few requests fill it (each one queued is a child forked
-        # once the zygote resumes).
-        zygote._ctl.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-        os.kill(zygote.pid, signal.SIGSTOP)
+        # once the fork server resumes).
+        fork_server._ctl.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        os.kill(fork_server.pid, signal.SIGSTOP)
         try:
             asker = threading.Thread(target=ask_until_refused)
             asker.start()
             was_refused = refused.wait(10.0)
         finally:
-            os.kill(zygote.pid, signal.SIGCONT)
+            os.kill(fork_server.pid, signal.SIGCONT)
         asker.join()
         for sock in sockets:
             sock.close()
         assert was_refused and len(sockets) < 100
-        assert not zygote.dead.is_set()
+        assert not fork_server.dead.is_set()
         assert run_ok(runner, "print('still serving')")["stdout"] == "still serving\n"

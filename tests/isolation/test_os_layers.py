@@ -19,7 +19,7 @@ CANARY_VALUE = "host-secret-4f1c"
 
 @pytest.fixture(scope="module")
 def canary_runner() -> Iterator[UnrestrictedRunner]:
-    # The canary is planted in the host BEFORE the runner (and so the zygote) starts.
+    # The canary is planted in the host BEFORE the runner (and so the fork server) starts.
     os.environ[CANARY] = CANARY_VALUE
     try:
         with HostRootRunner(prefork=2) as runner:
@@ -119,9 +119,9 @@ def test_child_runs_in_its_own_session_and_process_group(runner: UnrestrictedRun
 # ----- signals ------------------------------------------------------------------------------
 
 
-def test_child_cannot_signal_its_parent_the_zygote(runner: UnrestrictedRunner) -> None:
+def test_child_cannot_signal_its_parent_the_fork_server(runner: UnrestrictedRunner) -> None:
     assert denied(runner, "import os; os.kill(os.getppid(), 9)")["type"] == "PermissionError"
-    assert run_ok(runner, "print('zygote still serving')")["error"] is None
+    assert run_ok(runner, "print('fork server still serving')")["error"] is None
 
 
 def test_child_cannot_signal_the_host(runner: UnrestrictedRunner) -> None:

@@ -179,9 +179,9 @@ def test_children_forked_after_priming_inherit_the_program_from_the_fork_server(
         # later child was forked holding it, by the primed fork server of its (no) tenant: the
         # clean fork server never holds a program.
         assert len(primes_sent_to_children) == 2
-        zygote = runner._primed_servers.get(None)
-        assert zygote is not None and zygote.prime_id == runner._prime_id != 0
-        assert runner._zygote is not None and runner._zygote.prime_id == 0
+        fork_server = runner._primed_servers.get(None)
+        assert fork_server is not None and fork_server.prime_id == runner._prime_id != 0
+        assert runner._fork_server is not None and runner._fork_server.prime_id == 0
 
 
 def test_children_do_not_share_a_prepared_random_generator() -> None:
@@ -203,17 +203,17 @@ def test_a_replaced_fork_server_is_sent_the_program_again(
     program = program_part("x - 1")
     with ProcessRunner(prefork=1) as runner:
         assert run(runner, program, expect_again=True, x=1)["value"] == 0
-        zygote = runner._zygote
-        assert zygote is not None
-        os.kill(zygote.pid, signal.SIGKILL)
-        assert zygote.dead.wait(10)
+        fork_server = runner._fork_server
+        assert fork_server is not None
+        os.kill(fork_server.pid, signal.SIGKILL)
+        assert fork_server.dead.wait(10)
         time.sleep(0.1)
         primed_requests.clear()
         primes_sent_to_children.clear()
         values = [run(runner, program, expect_again=True, x=n)["value"] for n in range(5)]
         assert values == [n - 1 for n in range(5)]
-        replacement = runner._zygote
-        assert replacement is not None and replacement is not zygote
+        replacement = runner._fork_server
+        assert replacement is not None and replacement is not fork_server
         primed = runner._primed_servers.get(None)
         assert primed is not None and primed.generation == replacement.generation
         assert primed.prime_id == runner._prime_id
@@ -233,12 +233,12 @@ def test_a_prime_the_control_socket_cannot_take_leaves_the_fork_server_in_servic
     program = program_part("x = 1\n" + "#" * 20_000 + "\nx")
     assert len(program) < wire.MAX_PRIME_BYTES
     with ProcessRunner(prefork=1) as runner:
-        zygote = runner._zygote
-        assert zygote is not None
-        zygote._ctl.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        fork_server = runner._fork_server
+        assert fork_server is not None
+        fork_server._ctl.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         values = [run(runner, program, expect_again=True)["value"] for _ in range(4)]
         assert values == [1] * 4
         # Not taken for a dead fork server; children are primed the other way instead.
-        assert runner._zygote is zygote and not zygote.dead.is_set()
-        assert zygote.prime_id == 0
+        assert runner._fork_server is fork_server and not fork_server.dead.is_set()
+        assert fork_server.prime_id == 0
         assert len(primed_requests) >= 2

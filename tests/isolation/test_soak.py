@@ -39,8 +39,8 @@ def _rss_kb() -> int:
 def _soak(total: int) -> None:
     threads_before = threading.active_count()
     with UnrestrictedRunner(prefork=2) as runner:
-        zygote = runner._zygote
-        assert zygote is not None
+        fork_server = runner._fork_server
+        assert fork_server is not None
 
         def one_round(index: int) -> None:
             expected, source, limits = MIX[index % len(MIX)]
@@ -56,8 +56,8 @@ def _soak(total: int) -> None:
             one_round(i)
         assert open_fds() == fds_before
         assert _rss_kb() <= rss_before * 1.05
-        assert lasting_zombies(os.getpid(), zygote.pid) == []
-        assert runner._zygote is zygote  # never needed a restart
+        assert lasting_zombies(os.getpid(), fork_server.pid) == []
+        assert runner._fork_server is fork_server  # never needed a restart
     assert threading.active_count() == threads_before
     assert lasting_zombies(os.getpid()) == []
 

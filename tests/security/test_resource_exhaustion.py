@@ -47,8 +47,10 @@ def host() -> Iterator[Host]:
         # Every killed child was reaped and no fd outlived its run.
         assert open_fds() == fds_before
         runner = sandbox._runner
-        zygote = runner._zygote.pid if runner is not None and runner._zygote else os.getpid()
-        assert zombies_of(os.getpid(), zygote) == []
+        fork_server = (
+            runner._fork_server.pid if runner is not None and runner._fork_server else os.getpid()
+        )
+        assert zombies_of(os.getpid(), fork_server) == []
 
 
 def _run(
