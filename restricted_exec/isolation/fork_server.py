@@ -1,7 +1,7 @@
 """The fork server: a clean interpreter that warms the runtime once and forks children on demand.
 
-Started by ``fork_server_client.ForkServer`` with ``python -I -S`` and an empty environment. It talks to
-the host over one SOCK_SEQPACKET control socket:
+Started by ``fork_server_client.ForkServer`` with ``python -I -S`` and an empty environment. It
+talks to the host over one SOCK_SEQPACKET control socket:
 
 * host -> fork server ``F`` + id + warm-up flag + one fd (SCM_RIGHTS): fork a child that will
   serve on that fd (and inherit the program of that id, if it is the one the fork server holds);

@@ -127,7 +127,7 @@ def _statuses_in_table(markdown: str, heading: str) -> set[str]:
 
 
 def test_the_readme_and_the_guide_list_exactly_the_statuses_a_result_may_have() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text(encoding="utf-8")
     guide = (root / "docs/guide/results-and-errors.md").read_text(encoding="utf-8")
     assert _statuses_in_table(readme, "### Statuses") == set(get_args(Status))

@@ -11,7 +11,7 @@ import pytest
 
 from restricted_exec.cli import EXIT_CODES, main
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_article_example_through_the_installed_command() -> None:

@@ -34,7 +34,7 @@ from restricted_exec.host.inputs import inputs_digest
 from restricted_exec.result import ExecutionResult
 
 INLINE = Policy(isolation="inline")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def _result(stdout: str = "", status: str = "ok", **fields: Any) -> ExecutionResult:

@@ -1,7 +1,7 @@
 """Many mixed runs through one Sandbox, from several threads, leave the host unchanged.
 
 Short in the default run; the 10,000-run version is marked ``slow``:
-``python -m pytest -m slow tests/test_soak.py``.
+``python -m pytest -m slow tests/isolation/test_sandbox_soak.py``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from isolation.support import lasting_zombies, open_fds  # tests/ is on sys.path (pytest rootdir)
 
+from isolation.support import lasting_zombies, open_fds  # tests/ is on sys.path (pytest rootdir)
 from restricted_exec import Policy, Sandbox
 
 MIX: list[tuple[str, str]] = [
