@@ -11,10 +11,31 @@ Query it with :class:`AuditDatabase` or ``restricted-exec audit``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from restricted_exec.host.audit.log import AuditLog, Retention
 from restricted_exec.host.audit.record import AuditRecord, RecordLimits
-from restricted_exec.host.audit.sinks import AuditSink, JsonLinesSink, LoggingSink, RetainingSink
+from restricted_exec.host.audit.sinks import (
+    AuditSink,
+    JsonLinesSink,
+    LoggingSink,
+    RetainingSink,
+    read_json_lines,
+)
 from restricted_exec.host.audit.sqlite import AuditDatabase, AuditSummary, SQLiteSink
+
+if TYPE_CHECKING:
+    from restricted_exec.host.audit.sqlalchemy_sink import SQLAlchemySink
+
+
+def __getattr__(name: str) -> Any:
+    # SQLAlchemy loads only when its sink is asked for (the [sqlalchemy] extra).
+    if name == "SQLAlchemySink":
+        from restricted_exec.host.audit.sqlalchemy_sink import SQLAlchemySink
+
+        return SQLAlchemySink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AuditDatabase",
@@ -27,5 +48,7 @@ __all__ = [
     "RecordLimits",
     "RetainingSink",
     "Retention",
+    "SQLAlchemySink",
     "SQLiteSink",
+    "read_json_lines",
 ]

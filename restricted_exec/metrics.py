@@ -15,6 +15,7 @@ from __future__ import annotations
 from restricted_exec.host.metrics import (
     BUCKET_BOUNDS_MS,
     Histogram,
+    Metrics,
     RunStats,
     SandboxStats,
     TenantStats,
@@ -24,6 +25,7 @@ from restricted_exec.host.metrics import (
 __all__ = [
     "BUCKET_BOUNDS_MS",
     "Histogram",
+    "Metrics",
     "RunStats",
     "SandboxStats",
     "TenantStats",

@@ -213,3 +213,4 @@ def stamp_duration(result: ExecutionResult, duration_ms: float) -> None:
     yet: the Sandbox's one write to a frozen result, where the run path knows its end (a
     ``model_copy`` would cost every run a second result)."""
     object.__setattr__(result, "duration_ms", duration_ms)
+    result.__pydantic_fields_set__.add("duration_ms")  # as if it had been passed: it was set

@@ -81,6 +81,7 @@ class RunRequest(NamedTuple):
 
 
 RunProgram = Callable[[RunRequest, "dict[str, Any] | None", "str | None"], ExecutionResult]
+CompileFor = Callable[[str, Policy], CompileOutcome]
 
 
 class Program:
@@ -97,12 +98,15 @@ class Program:
         outcome: CompileOutcome,
         policy: Policy,
         run_program: RunProgram,
+        compile_for: CompileFor,
         *,
         one_off: bool = False,
     ) -> None:
         self.source = source
         self.policy = policy
         self._outcome = outcome
+        self._compiled_for = policy
+        self._compile_for = compile_for
         self._run_program = run_program
         self._expect_again = not one_off
         self._parts = ProgramParts(source, outcome)
@@ -114,7 +118,9 @@ class Program:
 
     @property
     def compiled(self) -> bool:
-        """True if the compiler accepted the program."""
+        """True if the compiler accepted the program (under its current ``policy``)."""
+        if self.policy is not self._compiled_for:
+            self._follow(self.policy)
         return self._outcome.code is not None
 
     def run(
@@ -137,10 +143,20 @@ class Program:
             TypeError, ValueError: ``tenant`` is not a str of 1 to 200 characters.
             SandboxClosedError: the sandbox was closed.
         """
-        request = RunRequest(
-            self.source, self._outcome, self.policy, self._parts, self._expect_again
-        )
+        policy = self.policy
+        if policy is not self._compiled_for:
+            self._follow(policy)
+        request = RunRequest(self.source, self._outcome, policy, self._parts, self._expect_again)
         return self._run_program(request, inputs, tenant)
+
+    def _follow(self, policy: Policy) -> None:
+        # ``policy`` was reassigned: a compile outcome holds only for the settings it was made
+        # under (the modules it may import, the names it may read), so compile again if they
+        # changed, rather than run code the new policy never checked.
+        if policy.compile_settings() != self._compiled_for.compile_settings():
+            self._outcome = self._compile_for(self.source, policy)
+            self._parts = ProgramParts(self.source, self._outcome)
+        self._compiled_for = policy
 
     async def run_async(
         self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None
@@ -290,7 +306,14 @@ class Sandbox:
         self._ensure_open()
         chosen = policy or self._scheduler.policy_for(tenant) or self.policy
         outcome = self._compile(code, chosen, tenant)
-        return Program(code, outcome, chosen, self._run_program, one_off=one_off)
+        return Program(
+            code,
+            outcome,
+            chosen,
+            self._run_program,
+            lambda source, changed: self._compile(source, changed, tenant),
+            one_off=one_off,
+        )
 
     def _compile(self, code: str, policy: Policy, tenant: str | None) -> CompileOutcome:
         if not isinstance(code, str):

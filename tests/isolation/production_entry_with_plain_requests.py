@@ -4,24 +4,16 @@ Some tests need a child that behaves as the production one does (its fork server
 ``restricted_exec.child.executor``, honest programs run by the real runtime) but that can also be
 told to run plain Python: to read what a production child starts with (its ``sys.modules``),
 or to play a hostile child that forges its reply frame through a real Sandbox. A request whose
-program part starts with ``PLAIN`` is such plain Python; every other request goes to the
-production entry unchanged. It lives under tests/, so no installed code can send one.
+program part starts with ``plain_python.PLAIN`` is such plain Python; every other request goes
+to the production entry unchanged. It imports nothing more than the production entry does but
+``plain_python`` (the runner that names it, ``plain_capable.PlainCapableRunner``, lives apart).
+It lives under tests/, so no installed code can send one.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from isolation import unrestricted_entry
+from isolation.plain_python import PLAIN, run_plain
 from restricted_exec.child import executor
-from restricted_exec.isolation.pool import ProcessRunner
-
-PLAIN = b"plain-python\n"
-
-
-def encode_plain(source: str) -> bytes:
-    """The program part of a request that runs ``source`` as plain, unrestricted Python."""
-    return PLAIN + source.encode("utf-8")
 
 
 def warm_up() -> None:
@@ -38,7 +30,7 @@ def prepare_base() -> object | None:
 
 def prepare(program: bytes, base: object | None = None) -> object:
     if program.startswith(PLAIN):
-        return unrestricted_entry.prepare(program[len(PLAIN) :])
+        return program[len(PLAIN) :]
     assert base is None or isinstance(base, executor.BaseGlobals)
     return executor.prepare(program, base)
 
@@ -52,10 +44,5 @@ def prepare_to_share(program: bytes) -> object | None:
 def run_prepared(prepared: object, inputs: bytes) -> bytes:
     if isinstance(prepared, executor.Prepared):
         return executor.run_prepared(prepared, inputs)
-    return unrestricted_entry.run_prepared(prepared, inputs)
-
-
-class PlainCapableRunner(ProcessRunner):
-    """A ProcessRunner whose children run production requests and ``encode_plain`` ones."""
-
-    _entry: ClassVar[str | None] = __name__
+    assert isinstance(prepared, bytes)
+    return run_plain(prepared)  # plain Python has no inputs: a Sandbox's are ignored

@@ -16,7 +16,8 @@ import pytest
 
 from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
 
-from .production_entry_with_plain_requests import PlainCapableRunner, encode_plain
+from .plain_capable import PlainCapableRunner
+from .plain_python import encode_plain
 
 LIMITS = ChildLimits(wall_s=10.0, cpu_s=10.0, memory_mb=256, max_payload_bytes=1 << 20)
 
@@ -55,3 +56,15 @@ def test_production_child_cannot_open_a_socket(production: ProcessRunner) -> Non
 def test_production_child_cannot_read_a_file(production: ProcessRunner) -> None:
     payload = run(production, "open('/etc/hostname').read()")
     assert "PermissionError" in json.dumps(payload)
+
+
+def test_the_wrapping_entry_carries_nothing_of_the_host_side(production: ProcessRunner) -> None:
+    # Its fork server must be the production one plus plain_python only, or the tests that
+    # read what a production child starts with would read a different heap.
+    payload = run(
+        production,
+        "import sys; print(sorted(n for n in sys.modules"
+        " if n.startswith(('restricted_exec.isolation.pool', 'restricted_exec.host',"
+        " 'restricted_exec.sandbox', 'pydantic', 'isolation.unrestricted_entry'))))",
+    )
+    assert payload["stdout"] == "[]\n", payload

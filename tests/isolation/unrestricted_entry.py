@@ -9,12 +9,10 @@ it starts imports it from the tests' import path.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from types import CodeType
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from isolation.plain_python import compile_plain, decode, encode, run_plain
 from restricted_exec.isolation.pool import ProcessRunner
 
 # How many times this process has warmed up: 1 in the fork server (and inherited by every
@@ -55,7 +53,7 @@ def prepare(program: bytes, base: object | None = None) -> bytes:
 def prepare_to_share(program: bytes) -> CodeType:
     """Like the real runtime's: the fork server compiles a program sent ahead once, so that its
     code object (and its constants) is what every child it forks starts with."""
-    return compile(program.decode("utf-8"), "<unrestricted-test>", "exec")
+    return compile_plain(program)
 
 
 def run_prepared(prepared: object, inputs: bytes) -> bytes:
@@ -64,33 +62,7 @@ def run_prepared(prepared: object, inputs: bytes) -> bytes:
 
 
 def run_request(request: bytes | CodeType) -> bytes:
-    code = (
-        request
-        if isinstance(request, CodeType)
-        else compile(request.decode("utf-8"), "<unrestricted-test>", "exec")
-    )
-    out = io.StringIO()
-    error: dict[str, Any] | None = None
-    with contextlib.redirect_stdout(out):
-        try:
-            exec(code, {"__name__": "__unrestricted__"})
-        except BaseException as exc:
-            error = {
-                "type": type(exc).__name__,
-                "message": str(exc),
-                "errno": getattr(exc, "errno", None),
-            }
-    return json.dumps({"stdout": out.getvalue(), "error": error}).encode()
-
-
-def encode(source: str) -> bytes:
-    return source.encode("utf-8")
-
-
-def decode(payload: bytes) -> dict[str, Any]:
-    value = json.loads(payload)
-    assert isinstance(value, dict)
-    return value
+    return run_plain(request)
 
 
 class UnrestrictedRunner(ProcessRunner):

@@ -185,7 +185,8 @@ def test_the_fork_server_preloads_the_modules_cpythons_c_code_imports_lazily() -
     import json
     import sys
 
-    from isolation.production_entry_with_plain_requests import PlainCapableRunner, encode_plain
+    from isolation.plain_capable import PlainCapableRunner
+    from isolation.plain_python import encode_plain
 
     from restricted_exec.isolation import ChildLimits, classify
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from isolation.production_entry_with_plain_requests import PlainCapableRunner, encode_plain
+from isolation.plain_capable import PlainCapableRunner
+from isolation.plain_python import encode_plain
 
 import restricted_exec
 from restricted_exec import ExecutionResult, Policy, Sandbox

@@ -168,3 +168,20 @@ def test_a_program_whose_policy_changes_runs_under_the_new_policy_in_its_child()
         result = program.run()
     assert result.status == "output_limit", result.error
     assert result.stdout == "x" * 100
+
+
+@pytest.mark.parametrize("isolation", ["inline", "process"])
+def test_a_program_whose_policy_changes_is_compiled_for_the_new_policy(isolation: str) -> None:
+    # A compile outcome holds for the modules it was checked against: reassigning the policy
+    # recompiles, in both modes alike, instead of running code the new policy never checked.
+    narrow = restricted_exec.Policy(isolation=isolation, modules={"json"}, preload=("json",))  # type: ignore[arg-type]
+    wide = restricted_exec.Policy(isolation=isolation)  # type: ignore[arg-type]
+    with restricted_exec.Sandbox(prefork=1) as sandbox:
+        program = sandbox.compile_program("import math\nprint(math.sqrt(4))", policy=narrow)
+        assert not program.compiled
+        assert program.run().status == "policy_violation"
+        program.policy = wide
+        assert program.compiled
+        assert (program.run().status, program.run().stdout) == ("ok", "2.0\n")
+        program.policy = narrow
+        assert program.run().status == "policy_violation"

@@ -44,3 +44,18 @@ def test_package_ships_py_typed() -> None:
     from importlib.resources import files
 
     assert files("restricted_exec").joinpath("py.typed").is_file()
+
+
+def test_the_documented_submodules_keep_their_public_names() -> None:
+    # The package moved into layers; what users import from these paths stays.
+    import restricted_exec.audit as audit
+    import restricted_exec.compat as compat
+    import restricted_exec.metrics as metrics
+
+    for module in (audit, metrics):
+        assert module.__all__ == sorted(module.__all__)
+        for name in module.__all__:
+            assert getattr(module, name) is not None, (module.__name__, name)
+    assert {"AuditLog", "AuditDatabase", "SQLAlchemySink", "SQLiteSink"} <= set(audit.__all__)
+    assert {"Metrics", "SandboxStats", "register_prometheus"} <= set(metrics.__all__)
+    assert callable(compat.execute_python_sandbox)

@@ -132,3 +132,16 @@ def test_the_readme_and_the_guide_list_exactly_the_statuses_a_result_may_have() 
     guide = (root / "docs/guide/results-and-errors.md").read_text(encoding="utf-8")
     assert _statuses_in_table(readme, "### Statuses") == set(get_args(Status))
     assert _statuses_in_table(guide, "## Statuses") == set(get_args(Status))
+
+
+@pytest.mark.parametrize("isolation", ["inline", "process"])
+def test_duration_ms_is_a_set_field_of_every_result(isolation: str) -> None:
+    # Stamped once by the Sandbox; it must count as set, like any field passed at creation, or
+    # model_dump(exclude_unset=True) would drop it.
+    policy = restricted_exec.Policy(isolation=isolation, deterministic=True)  # type: ignore[arg-type]
+    with restricted_exec.Sandbox(policy, prefork=1) as sandbox:
+        results = [sandbox.run("1 + 1"), sandbox.run("1 + 1"), sandbox.run("1 +")]
+    assert [r.cache_hit for r in results] == [False, True, False]
+    for result in results:
+        assert "duration_ms" in result.model_fields_set
+        assert result.model_dump(exclude_unset=True)["duration_ms"] == result.duration_ms > 0

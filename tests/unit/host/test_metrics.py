@@ -9,8 +9,8 @@ import threading
 import pytest
 
 import restricted_exec
-from restricted_exec.host.metrics import BUCKET_BOUNDS_MS, Histogram, Metrics, register_prometheus
 from restricted_exec.host.scheduling import FairScheduler
+from restricted_exec.metrics import BUCKET_BOUNDS_MS, Histogram, Metrics, register_prometheus
 from restricted_exec.policy import Policy
 from restricted_exec.result import ErrorInfo, ExecutionResult, Status
 

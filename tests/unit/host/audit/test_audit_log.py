@@ -28,8 +28,8 @@ from restricted_exec.audit import (
     RecordLimits,
     Retention,
     SQLiteSink,
+    read_json_lines,
 )
-from restricted_exec.host.audit.sinks import read_json_lines
 from restricted_exec.host.inputs import inputs_digest
 from restricted_exec.result import ExecutionResult
 
@@ -145,7 +145,7 @@ def test_records_round_trip_through_json_lines_and_logging(
 
 def test_records_round_trip_through_sqlalchemy(tmp_path: Path) -> None:
     pytest.importorskip("sqlalchemy")
-    from restricted_exec.host.audit.sqlalchemy_sink import SQLAlchemySink
+    from restricted_exec.audit import SQLAlchemySink
 
     sink = SQLAlchemySink(f"sqlite:///{tmp_path / 'runs.db'}")
     with AuditLog(sink, retention=None) as audit:
