@@ -230,7 +230,6 @@ class Sandbox:
         self._runner: ProcessRunner | None = None
         self._max_concurrency = concurrency
         self._prefork = prefork
-        self._queue_limit = queue_limit
 
     # -- public API ------------------------------------------------------
 
@@ -458,10 +457,14 @@ class Sandbox:
                 # The runner probes the kernel once; whether a run may proceed
                 # with missing layers is decided per run from its policy.
                 try:
+                    # One admission layer: the FairScheduler admits at most max_concurrency
+                    # runs, and a run leaves the runner before it gives its slot back, so the
+                    # runner never queues for a Sandbox (queue_limit=0: a run it would have
+                    # to queue is a bug, reported as rejected rather than waited for).
                     self._runner = ProcessRunner(
                         max_concurrency=self._max_concurrency,
                         prefork=self._prefork,
-                        queue_limit=self._queue_limit,
+                        queue_limit=0,
                         allow_degraded=True,
                     )
                 except IsolationUnavailable as problem:

@@ -674,85 +674,124 @@ class ProcessRunner:
         spin: bool,
         expected: tuple[str, ...],
     ) -> ChildOutcome:
+        """One run in the child ``slot`` holds: hand it over, exchange request and reply, and
+        report how it ended (the reply, or the fork server's report of its death)."""
         fork_server = slot.fork_server
-        cpu_limit_ms = limits.cpu_s * 1000.0
-        memory_ceiling_kb = hello.baseline_rss_kb + limits.memory_mb * 1024
-        # If the child dies without replying, the layers it reported in its hello were active.
-        # (drop_root happens after the hello, once the request has arrived.)
-        expected = layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected)
+        ending = _Ending(
+            cpu_limit_ms=limits.cpu_s * 1000.0,
+            memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
+            # If the child dies without replying, the layers it reported in its hello were
+            # active. (drop_root happens after the hello, once the request has arrived.)
+            layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
+        )
         pidfd = _open_pidfd(hello.pid)
-        sock = slot.sock
         try:
-            flags = wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0
-            # Set the per-request limits on the waiting child from here, which lets its seccomp
-            # filter forbid every limit change from inside. The child is blocked in recv waiting
-            # for this request, so the pid is still the child's.
-            request_limits = rlimits.request_limits(
-                cpu_s=limits.cpu_s,
-                memory_mb=limits.memory_mb,
-                baseline_vm_bytes=hello.baseline_vm_kb * 1024,
-                baseline_cpu_s=hello.baseline_cpu_us / 1e6,
-            )
-            if rlimits.set_on_child(hello.pid, request_limits):
-                flags |= wire.FLAG_LIMITS_SET_BY_HOST
-            if fork_server.info.renice_waiting:
-                # The child waited at the lowest priority; it serves at normal priority.
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
-            if slot.primed is not None and slot.primed == request:
-                # The child already holds (and has decoded) this program: send only the inputs.
-                flags |= wire.FLAG_PRIMED
-                body, program_length = inputs, 0
-            else:
-                body, program_length = request + inputs, len(request)
-            header = wire.RequestHeader(
-                flags, limits.cpu_s, limits.memory_mb, len(body), program_length
-            )
+            flags = self._hand_over(slot, hello, limits)
+            frame = _request_frame(slot, request, inputs, limits, flags)
             started = time.monotonic()
-            deadline = started + limits.wall_s
-            error: str | None = None
-            watchdog = False
-            try:
-                channel.send_all(sock, wire.encode_request(header) + body, deadline)
-                reply = channel.read_reply(sock, deadline, limits.max_payload_bytes, spin=spin)
-            except channel.Deadline:
-                watchdog = True
-            except channel.Closed:
-                error = "the child closed its socket before replying"
-            except channel.ProtocolError as exc:
-                error = str(exc)
-            else:
-                wall_ms = (time.monotonic() - started) * 1000.0
-                # The child has nothing left to do but exit; make sure it does, right now.
-                _kill(pidfd, hello.pid)
-                fork_server.board.ignore(hello.pid)
-                return ChildOutcome(
-                    payload=reply.payload,
-                    exit_code=None,
-                    term_signal=None,
-                    wall_ms=wall_ms,
-                    cpu_ms=reply.header.cpu_us / 1000.0,
-                    peak_rss_kb=reply.header.peak_rss_kb,
-                    killed_by_watchdog=False,
-                    protocol_error=None,
-                    # The reply comes after the program ran: it may say fewer layers than the
-                    # hello (sent before) did, never more.
-                    layers=layers.with_host_layers(
-                        reply.header.layers_mask & layers.to_mask(expected)
-                    ),
-                    cpu_limit_ms=cpu_limit_ms,
-                    memory_ceiling_kb=memory_ceiling_kb,
-                )
-            _kill(pidfd, hello.pid)
+            reply, watchdog, error = _exchange(
+                slot.sock, frame, started + limits.wall_s, limits.max_payload_bytes, spin
+            )
             wall_ms = (time.monotonic() - started) * 1000.0
+            # Replied or not, the child has nothing left to do: make sure it ends, right now.
+            _kill(pidfd, hello.pid)
+            if reply is not None:
+                fork_server.board.ignore(hello.pid)
+                return ending.replied(reply, wall_ms)
         finally:
-            sock.close()
+            slot.sock.close()
             if pidfd is not None:
                 os.close(pidfd)
-            # The child's replacement is normally asked for once the fork server has reaped it (see
-            # _replenish_after_exit). Only if no child is left waiting (or that thread had to
-            # give up) does the caller ask now, so back-to-back runs never outpace replacements.
+            # The child's replacement is normally asked for once the fork server has reaped it
+            # (see _replenish_after_exit). Only if no child is left waiting (or that thread had
+            # to give up) does the caller ask now, so back-to-back runs never outpace them.
             self._replenish_after_run()
+        return ending.died(fork_server, hello, wall_ms, watchdog, error)
+
+    def _hand_over(self, slot: _Slot, hello: wire.Hello, limits: ChildLimits) -> int:
+        """Make the waiting child ready for its request; return the request's flags."""
+        flags = wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0
+        # Set the per-request limits on the waiting child from here, which lets its seccomp
+        # filter forbid every limit change from inside. The child is blocked in recv waiting
+        # for this request, so the pid is still the child's.
+        request_limits = rlimits.request_limits(
+            cpu_s=limits.cpu_s,
+            memory_mb=limits.memory_mb,
+            baseline_vm_bytes=hello.baseline_vm_kb * 1024,
+            baseline_cpu_s=hello.baseline_cpu_us / 1e6,
+        )
+        if rlimits.set_on_child(hello.pid, request_limits):
+            flags |= wire.FLAG_LIMITS_SET_BY_HOST
+        if slot.fork_server.info.renice_waiting:
+            # The child waited at the lowest priority; it serves at normal priority.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
+        return flags
+
+
+def _request_frame(
+    slot: _Slot, request: bytes, inputs: bytes, limits: ChildLimits, flags: int
+) -> bytes:
+    """The REQUEST frame for this child: only the inputs if it holds the program already."""
+    if slot.primed is not None and slot.primed == request:
+        # The child already holds (and has decoded) this program: send only the inputs.
+        flags |= wire.FLAG_PRIMED
+        body, program_length = inputs, 0
+    else:
+        body, program_length = request + inputs, len(request)
+    header = wire.RequestHeader(flags, limits.cpu_s, limits.memory_mb, len(body), program_length)
+    return wire.encode_request(header) + body
+
+
+def _exchange(
+    sock: socket.socket, frame: bytes, deadline: float, max_payload: int, spin: bool
+) -> tuple[channel.Reply | None, bool, str | None]:
+    """Send the request and read the reply by the deadline: (reply, watchdog fired, error)."""
+    try:
+        channel.send_all(sock, frame, deadline)
+        return channel.read_reply(sock, deadline, max_payload, spin=spin), False, None
+    except channel.Deadline:
+        return None, True, None
+    except channel.Closed:
+        return None, False, "the child closed its socket before replying"
+    except channel.ProtocolError as exc:
+        return None, False, str(exc)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ending:
+    """What the host knows of a run before it ends: the limits in force and the layers."""
+
+    cpu_limit_ms: float
+    memory_ceiling_kb: int
+    layers: tuple[str, ...]
+
+    def replied(self, reply: channel.Reply, wall_ms: float) -> ChildOutcome:
+        return ChildOutcome(
+            payload=reply.payload,
+            exit_code=None,
+            term_signal=None,
+            wall_ms=wall_ms,
+            cpu_ms=reply.header.cpu_us / 1000.0,
+            peak_rss_kb=reply.header.peak_rss_kb,
+            killed_by_watchdog=False,
+            protocol_error=None,
+            # The reply comes after the program ran: it may say fewer layers than the hello
+            # (sent before) did, never more.
+            layers=layers.with_host_layers(reply.header.layers_mask & layers.to_mask(self.layers)),
+            cpu_limit_ms=self.cpu_limit_ms,
+            memory_ceiling_kb=self.memory_ceiling_kb,
+        )
+
+    def died(
+        self,
+        fork_server: ForkServer,
+        hello: wire.Hello,
+        wall_ms: float,
+        watchdog: bool,
+        error: str | None,
+    ) -> ChildOutcome:
+        """How a child that did not reply ended, from the fork server's report of its exit."""
         report = fork_server.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
         exit_code = term_signal = None
         cpu_ms: float | None = None
@@ -774,9 +813,9 @@ class ProcessRunner:
             peak_rss_kb=peak_rss_kb,
             killed_by_watchdog=watchdog,
             protocol_error=error,
-            layers=expected,
-            cpu_limit_ms=cpu_limit_ms,
-            memory_ceiling_kb=memory_ceiling_kb,
+            layers=self.layers,
+            cpu_limit_ms=self.cpu_limit_ms,
+            memory_ceiling_kb=self.memory_ceiling_kb,
         )
 
 
