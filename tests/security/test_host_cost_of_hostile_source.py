@@ -49,8 +49,8 @@ HOSTILE_SOURCE = {
 # of the size check refusing them first; the 10 MB sources still meet the size check.
 MAX_SOURCE_BYTES = 1_000_000
 
-_PROBE = """
-import gc, json, sys, time
+_MEASURE = """
+import ctypes, gc, json, time
 from restricted_exec import Policy, Sandbox
 
 def status_kb(field):
@@ -59,17 +59,31 @@ def status_kb(field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
 
-def refuse(sandbox, source):
+def rss_kb():
+    # What the process holds, not what its allocator keeps for reuse: glibc hands freed pages
+    # back only when asked, and how many it kept differs by Python version and heap layout.
     gc.collect()
-    before = status_kb("VmRSS")
+    ctypes.CDLL(None).malloc_trim(0)
+    return status_kb("VmRSS")
+
+def reset_peak():
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # VmHWM restarts from the current RSS
+"""
+
+_PROBE = (
+    _MEASURE
+    + """
+import sys
+
+def refuse(sandbox, source):
+    before = rss_kb()
+    reset_peak()
     started = time.monotonic()
     result = sandbox.run(source)
     elapsed = time.monotonic() - started
     peak = status_kb("VmHWM") - before
-    gc.collect()
-    return result, elapsed, peak, status_kb("VmRSS")
+    return result, elapsed, peak, rss_kb()
 
 request = json.loads(sys.stdin.read())
 source = request["source"]
@@ -93,6 +107,7 @@ with Sandbox(policy) as sandbox:
         "after": [after.status, after.stdout],
     }))
 """
+)
 
 
 def _python(script: str, stdin: str = "") -> dict[str, object]:
@@ -145,28 +160,6 @@ def test_ten_megabyte_source_is_refused_by_max_source_bytes() -> None:
     assert "max_source_bytes" in str(report["message"])
 
 
-_RSS_KB = """
-import ctypes, gc, json, time
-from restricted_exec import Policy, Sandbox
-
-def status_kb(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-
-def rss_kb():
-    # What the process holds, not what its allocator keeps for reuse: glibc hands freed pages
-    # back only when asked, and how many it kept differs by Python version and heap layout.
-    gc.collect()
-    ctypes.CDLL(None).malloc_trim(0)
-    return status_kb("VmRSS")
-
-def reset_peak():
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # VmHWM restarts from the current RSS
-"""
-
 _LARGEST_ACCEPTED = """
 source = "f()\\n" * (Policy().max_source_bytes // 4)   # the largest the default accepts
 with Sandbox(Policy(timeout_s=1, memory_mb=64)) as sandbox:
@@ -190,7 +183,7 @@ with Sandbox(Policy(timeout_s=1, memory_mb=64)) as sandbox:
 
 
 def test_largest_accepted_program_compiles_within_the_limit_and_host_memory() -> None:
-    report = _python(_RSS_KB + _LARGEST_ACCEPTED)
+    report = _python(_MEASURE + _LARGEST_ACCEPTED)
     assert report["status"] == "error", report  # NameError: f - the program did run
     # A ceiling of four times timeout_s, not a speed claim: the docs say ~0.25 s.
     assert float(report["elapsed"]) < 4.0, report  # type: ignore[arg-type]
@@ -202,6 +195,6 @@ def test_largest_accepted_program_compiles_within_the_limit_and_host_memory() ->
 
 
 def test_refused_oversized_sources_do_not_accumulate_in_host_memory() -> None:
-    report = _python(_RSS_KB + _TEN_OVERSIZED)
+    report = _python(_MEASURE + _TEN_OVERSIZED)
     assert report["status"] == "policy_violation", report
     assert int(report["rss_growth_kb"]) < RSS_GROWTH_KB, report  # type: ignore[call-overload]

@@ -9,6 +9,7 @@ from typing import Any
 from restricted_exec import Policy
 from restricted_exec.child import executor
 from restricted_exec.child.protocol import encode_inputs
+from restricted_exec.host.run_plan import run_options
 from restricted_exec.language.compiler import compile_source, hoisted_global_name
 
 SOURCE = "r = math.sqrt(2) + json.loads('1')\nprint(datetime.date(2024, 1, 1))\nr"
@@ -17,15 +18,7 @@ SOURCE = "r = math.sqrt(2) + json.loads('1')\nprint(datetime.date(2024, 1, 1))\n
 def program_part(policy: Policy) -> bytes:
     outcome = compile_source(SOURCE, policy.compile_settings())
     assert outcome.code is not None, outcome
-    options = executor.RunOptions(
-        modules=policy.modules,
-        preload=policy.preload,
-        output_bytes=policy.output_bytes,
-        max_value_items=policy.max_value_items,
-        source=SOURCE,
-        deterministic=policy.deterministic,
-    )
-    return executor.program_part(outcome.code, outcome.hoisted, options)
+    return executor.program_part(outcome.code, outcome.hoisted, run_options(policy, SOURCE))
 
 
 def globals_of(prepared: executor.Prepared) -> dict[str, Any]:
