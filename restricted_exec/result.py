@@ -20,14 +20,10 @@ from pydantic import (
 )
 
 from restricted_exec import errors
-from restricted_exec.child.protocol import Status
+from restricted_exec.child.protocol import ErrorKind, Status
 from restricted_exec.language.values import decode, encode
 
 __all__ = ["ErrorInfo", "ErrorKind", "ExecutionResult", "Status", "Violation"]
-
-ErrorKind = Literal[
-    "exception", "syntax", "policy", "timeout", "memory", "output", "crash", "rejected", "value"
-]
 
 
 class Violation(BaseModel):

@@ -29,7 +29,10 @@ from types import CodeType
 from typing import Any
 
 from restricted_exec.child.protocol import (
+    ErrorFields,
+    ErrorKind,
     RunOptions,
+    RunReport,
     Status,
     decode_inputs,
     decode_program,
@@ -78,7 +81,7 @@ __all__ = [
     "warm_up",
 ]
 
-Payload = dict[str, Any]
+Payload = RunReport
 
 MAX_VALUE_BYTES = 8 * 1024 * 1024
 """The largest final value (as JSON) a child may send back; larger is an error."""
@@ -387,7 +390,7 @@ def _raised_by_program(error: MemoryError) -> bool:
     return 0 <= offset < len(code.co_code) and code.co_code[offset] == _RAISE_OPCODE
 
 
-def error_info(kind: str, type_name: str, message: str) -> dict[str, Any]:
+def error_info(kind: ErrorKind, type_name: str, message: str) -> ErrorFields:
     """The ErrorInfo fields of an ending that has no line or traceback of its own
     (text made encodable and capped, see ERROR_MESSAGE_BYTES)."""
     return {
@@ -399,7 +402,7 @@ def error_info(kind: str, type_name: str, message: str) -> dict[str, Any]:
     }
 
 
-def ending(status: Status, kind: str, type_name: str, message: str) -> Payload:
+def ending(status: Status, kind: ErrorKind, type_name: str, message: str) -> Payload:
     """The payload of a run that ended without output or value (a limit, a crash)."""
     return {
         "status": status,
@@ -410,7 +413,9 @@ def ending(status: Status, kind: str, type_name: str, message: str) -> Payload:
     }
 
 
-def _payload(status: Status, stream: _Stdout, *, value: Any = None, error: Any = None) -> Payload:
+def _payload(
+    status: Status, stream: _Stdout, *, value: Any = None, error: ErrorFields | None = None
+) -> Payload:
     return {
         "status": status,
         "stdout": stream.text(),
@@ -420,7 +425,7 @@ def _payload(status: Status, stream: _Stdout, *, value: Any = None, error: Any =
     }
 
 
-def _limit_error(kind: str, stream: _Stdout) -> dict[str, Any]:
+def _limit_error(kind: ErrorKind, stream: _Stdout) -> ErrorFields:
     return error_info(
         kind,
         "OutputLimitExceeded",
@@ -428,11 +433,11 @@ def _limit_error(kind: str, stream: _Stdout) -> dict[str, Any]:
     )
 
 
-def _memory_error() -> dict[str, Any]:
+def _memory_error() -> ErrorFields:
     return error_info("memory", "MemoryError", "the program ran out of memory (memory_mb)")
 
 
-def describe_exception(error: BaseException, source: str) -> dict[str, Any]:
+def describe_exception(error: BaseException, source: str) -> ErrorFields:
     """ErrorInfo fields for an exception the program raised, with only its own frames.
 
     The text is made encodable and capped (ERROR_TYPE_BYTES, ERROR_MESSAGE_BYTES,

@@ -23,11 +23,14 @@ import marshal
 import struct
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
     "DecodedProgram",
+    "ErrorFields",
+    "ErrorKind",
     "RunOptions",
+    "RunReport",
     "Status",
     "decode_inputs",
     "decode_program",
@@ -52,6 +55,37 @@ Status = Literal[
     "crashed",
     "rejected",
 ]
+
+
+# What kind of failure an error is (ExecutionResult.error.kind).
+ErrorKind = Literal[
+    "exception", "syntax", "policy", "timeout", "memory", "output", "crash", "rejected", "value"
+]
+
+
+class ErrorFields(TypedDict):
+    """Why a run did not succeed: ExecutionResult.error's fields, as a child reports them."""
+
+    kind: ErrorKind
+    type: str
+    message: str
+    line: int | None
+    traceback: str
+
+
+class RunReport(TypedDict):
+    """How a run ended, as the child entry reports it: the RESULT frame's body is this, as
+    JSON with exactly the five wire keys (``host/reply.read_reply`` checks them). A typed dict,
+    not a class: it is built on the child's critical path, where every object touched costs
+    copy-on-write faults, and a dict is what the JSON encoder takes."""
+
+    status: Status
+    stdout: str
+    stdout_truncated: bool
+    value: Any  # tagged JSON (restricted_exec.language.values)
+    error: ErrorFields | None
+    # Only on endings the host makes itself (a timeout); never on the wire.
+    timeout_kind: NotRequired[Literal["wall", "cpu"]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,10 @@ set: the Sandbox stamps it once, on whatever result a run ends with.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from restricted_exec.child.executor import ending
+from restricted_exec.child.protocol import RunReport
 from restricted_exec.host.reply import MalformedReply, read_reply
 from restricted_exec.isolation import ChildOutcome, classify
 from restricted_exec.language.compiler import CompileOutcome
@@ -85,7 +86,7 @@ def host_failure_result(
 
 
 def result_from_payload(
-    payload: dict[str, Any],
+    payload: RunReport,
     outcome: CompileOutcome,
     policy: Policy,
     *,
@@ -144,16 +145,17 @@ def result_from_child(
                 **extra,
             )
     elif verdict.status == "timeout":
-        limit = policy.timeout_s if verdict.timeout_kind == "wall" else policy.effective_cpu_time_s
-        name = "timeout_s" if verdict.timeout_kind == "wall" else "cpu_time_s"
+        kind: Literal["wall", "cpu"] = "wall" if verdict.timeout_kind == "wall" else "cpu"
+        limit = policy.timeout_s if kind == "wall" else policy.effective_cpu_time_s
+        name = "timeout_s" if kind == "wall" else "cpu_time_s"
         payload = ending(
             "timeout",
             "timeout",
             "TimeoutError",
             f"the program ran longer than {limit:g} s of "
-            f"{'wall-clock' if verdict.timeout_kind == 'wall' else 'CPU'} time ({name})",
+            f"{'wall-clock' if kind == 'wall' else 'CPU'} time ({name})",
         )
-        payload["timeout_kind"] = verdict.timeout_kind
+        payload["timeout_kind"] = kind
     elif verdict.status == "memory_limit":
         payload = ending(
             "memory_limit",

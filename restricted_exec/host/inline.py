@@ -28,7 +28,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from restricted_exec.child.executor import ExecutionInterrupted, RunOptions, ending, execute
+from restricted_exec.child.executor import ExecutionInterrupted, ending, execute
+from restricted_exec.child.protocol import RunOptions, RunReport
 from restricted_exec.language.class_building import clear_shared_caches
 from restricted_exec.language.compiler import CompileOutcome
 
@@ -122,7 +123,7 @@ WATCHDOG = InlineWatchdog()
 
 def run_inline(
     outcome: CompileOutcome, inputs: dict[str, Any], options: RunOptions, timeout_s: float
-) -> dict[str, Any]:
+) -> RunReport:
     """Run a compiled program in the calling thread under the watchdog; the payload."""
     assert outcome.code is not None
     deadline = WATCHDOG.register(timeout_s)
