@@ -69,21 +69,21 @@ def rss_kb():
 def reset_peak():
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # VmHWM restarts from the current RSS
+
+def measured_run(sandbox, source):
+    # (result, seconds, peak KB above the RSS before, RSS after) of one run
+    before = rss_kb()
+    reset_peak()
+    started = time.monotonic()
+    result = sandbox.run(source)
+    elapsed = time.monotonic() - started
+    return result, elapsed, status_kb("VmHWM") - before, rss_kb()
 """
 
 _PROBE = (
     _MEASURE
     + """
 import sys
-
-def refuse(sandbox, source):
-    before = rss_kb()
-    reset_peak()
-    started = time.monotonic()
-    result = sandbox.run(source)
-    elapsed = time.monotonic() - started
-    peak = status_kb("VmHWM") - before
-    return result, elapsed, peak, rss_kb()
 
 request = json.loads(sys.stdin.read())
 source = request["source"]
@@ -92,8 +92,8 @@ policy = Policy(timeout_s=1, memory_mb=64, max_source_bytes=request["max_source_
 again = source + "\\n#"
 with Sandbox(policy) as sandbox:
     sandbox.run("print(1)")  # fork server up, caches warm
-    first, elapsed, peak, after_first = refuse(sandbox, source)
-    _, _, _, after_second = refuse(sandbox, again)
+    first, elapsed, peak, after_first = measured_run(sandbox, source)
+    _, _, _, after_second = measured_run(sandbox, again)
     after = sandbox.run("print(1)")
     error = first.error
     print(json.dumps({
@@ -165,13 +165,9 @@ source = "f()\\n" * (Policy().max_source_bytes // 4)   # the largest the default
 with Sandbox(Policy(timeout_s=1, memory_mb=64)) as sandbox:
     sandbox.run("print(1)")
     before = rss_kb()
-    reset_peak()
-    started = time.monotonic()
-    result = sandbox.run(source)
-    elapsed = time.monotonic() - started
-    peak = status_kb("VmHWM") - before
+    result, elapsed, peak, after = measured_run(sandbox, source)
     print(json.dumps({"status": result.status, "elapsed": elapsed, "peak_kb": peak,
-                      "rss_growth_kb": rss_kb() - before}))
+                      "rss_growth_kb": after - before}))
 """
 
 _TEN_OVERSIZED = """
