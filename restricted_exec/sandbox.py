@@ -80,6 +80,12 @@ class RunRequest(NamedTuple):
     expect_again: bool
 
 
+class _Compiled(NamedTuple):
+    policy: Policy
+    outcome: CompileOutcome
+    parts: ProgramParts
+
+
 RunProgram = Callable[[RunRequest, "dict[str, Any] | None", "str | None"], ExecutionResult]
 CompileFor = Callable[[str, Policy], CompileOutcome]
 
@@ -104,24 +110,26 @@ class Program:
     ) -> None:
         self.source = source
         self.policy = policy
-        self._outcome = outcome
-        self._compiled_for = policy
+        # The policy, its compile outcome and their program part, replaced as one (a run in
+        # another thread reads all three from the same compile).
+        self._compiled = _Compiled(policy, outcome, ProgramParts(source, outcome))
         self._compile_for = compile_for
         self._run_program = run_program
         self._expect_again = not one_off
-        self._parts = ProgramParts(source, outcome)
+
+    @property
+    def _outcome(self) -> CompileOutcome:
+        return self._current().outcome
 
     @property
     def code_sha256(self) -> str:
         """sha256 of the source text."""
-        return self._outcome.source_sha256
+        return self._compiled.outcome.source_sha256
 
     @property
     def compiled(self) -> bool:
         """True if the compiler accepted the program (under its current ``policy``)."""
-        if self.policy is not self._compiled_for:
-            self._follow(self.policy)
-        return self._outcome.code is not None
+        return self._current().outcome.code is not None
 
     def run(
         self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None
@@ -143,20 +151,25 @@ class Program:
             TypeError, ValueError: ``tenant`` is not a str of 1 to 200 characters.
             SandboxClosedError: the sandbox was closed.
         """
-        policy = self.policy
-        if policy is not self._compiled_for:
-            self._follow(policy)
-        request = RunRequest(self.source, self._outcome, policy, self._parts, self._expect_again)
+        compiled = self._current()
+        request = RunRequest(
+            self.source, compiled.outcome, compiled.policy, compiled.parts, self._expect_again
+        )
         return self._run_program(request, inputs, tenant)
 
-    def _follow(self, policy: Policy) -> None:
+    def _current(self) -> _Compiled:
+        compiled, policy = self._compiled, self.policy
+        if policy is compiled.policy:
+            return compiled
         # ``policy`` was reassigned: a compile outcome holds only for the settings it was made
         # under (the modules it may import, the names it may read), so compile again if they
         # changed, rather than run code the new policy never checked.
-        if policy.compile_settings() != self._compiled_for.compile_settings():
-            self._outcome = self._compile_for(self.source, policy)
-            self._parts = ProgramParts(self.source, self._outcome)
-        self._compiled_for = policy
+        outcome, parts = compiled.outcome, compiled.parts
+        if policy.compile_settings() != compiled.policy.compile_settings():
+            outcome = self._compile_for(self.source, policy)
+            parts = ProgramParts(self.source, outcome)
+        compiled = self._compiled = _Compiled(policy, outcome, parts)
+        return compiled
 
     async def run_async(
         self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None

@@ -340,7 +340,7 @@ def _plain_program(sandbox: Sandbox, source: str) -> restricted_exec.Program:
     program = sandbox.compile_program("1")
     # Replace the program part the Sandbox would encode with a plain-Python one: the
     # Sandbox's own process path then runs it in a real child.
-    program._parts = _PlainParts(source)  # type: ignore[assignment]
+    program._compiled = program._compiled._replace(parts=_PlainParts(source))  # type: ignore[arg-type]
     return program
 
 
