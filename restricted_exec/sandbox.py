@@ -48,24 +48,24 @@ AUDIT_FLUSH_ON_CLOSE_S = 30.0
 """How long Sandbox.close() waits for its audit log to write what is queued."""
 
 
-class ProgramParts:
-    """A compiled program's program part (see restricted_exec.child.protocol), encoded on its
-    first process-mode run and again only when it runs under another Policy object (a Policy
-    is frozen, so the same object means the same options)."""
+class ProgramPart:
+    """A compiled program's program part for one Policy (see restricted_exec.child.protocol),
+    encoded on its first process-mode run; a Program makes a new one when its policy changes."""
 
-    def __init__(self, source: str, outcome: CompileOutcome) -> None:
+    def __init__(self, source: str, outcome: CompileOutcome, policy: Policy) -> None:
         self._source = source
         self._outcome = outcome
-        self._made: tuple[Policy, bytes] | None = None
+        self._policy = policy
+        self._encoded: bytes | None = None
 
-    def for_policy(self, policy: Policy) -> bytes:
-        made = self._made
-        if made is None or made[0] is not policy:
+    def encoded(self) -> bytes:
+        encoded = self._encoded
+        if encoded is None:
             code = self._outcome.code
             assert code is not None
-            options = run_options(policy, self._source)
-            made = self._made = (policy, program_part(code, self._outcome.hoisted, options))
-        return made[1]
+            options = run_options(self._policy, self._source)
+            encoded = self._encoded = program_part(code, self._outcome.hoisted, options)
+        return encoded
 
 
 class RunRequest(NamedTuple):
@@ -74,7 +74,7 @@ class RunRequest(NamedTuple):
     source: str
     outcome: CompileOutcome
     policy: Policy
-    parts: ProgramParts
+    part: ProgramPart
     # A Program is made to run many times: the next waiting children may decode it ahead of
     # its next run (see ProcessRunner.run). Sandbox.run makes one-off Programs.
     expect_again: bool
@@ -83,7 +83,7 @@ class RunRequest(NamedTuple):
 class _Compiled(NamedTuple):
     policy: Policy
     outcome: CompileOutcome
-    parts: ProgramParts
+    part: ProgramPart
 
 
 RunProgram = Callable[[RunRequest, "dict[str, Any] | None", "str | None"], ExecutionResult]
@@ -112,14 +112,10 @@ class Program:
         self.policy = policy
         # The policy, its compile outcome and their program part, replaced as one (a run in
         # another thread reads all three from the same compile).
-        self._compiled = _Compiled(policy, outcome, ProgramParts(source, outcome))
+        self._compiled = _Compiled(policy, outcome, ProgramPart(source, outcome, policy))
         self._compile_for = compile_for
         self._run_program = run_program
         self._expect_again = not one_off
-
-    @property
-    def _outcome(self) -> CompileOutcome:
-        return self._current().outcome
 
     @property
     def code_sha256(self) -> str:
@@ -153,7 +149,7 @@ class Program:
         """
         compiled = self._current()
         request = RunRequest(
-            self.source, compiled.outcome, compiled.policy, compiled.parts, self._expect_again
+            self.source, compiled.outcome, compiled.policy, compiled.part, self._expect_again
         )
         return self._run_program(request, inputs, tenant)
 
@@ -164,11 +160,12 @@ class Program:
         # ``policy`` was reassigned: a compile outcome holds only for the settings it was made
         # under (the modules it may import, the names it may read), so compile again if they
         # changed, rather than run code the new policy never checked.
-        outcome, parts = compiled.outcome, compiled.parts
+        outcome = compiled.outcome
         if policy.compile_settings() != compiled.policy.compile_settings():
             outcome = self._compile_for(self.source, policy)
-            parts = ProgramParts(self.source, outcome)
-        compiled = self._compiled = _Compiled(policy, outcome, parts)
+        compiled = self._compiled = _Compiled(
+            policy, outcome, ProgramPart(self.source, outcome, policy)
+        )
         return compiled
 
     async def run_async(
@@ -448,7 +445,7 @@ class Sandbox:
             return result_from_payload(payload, outcome, policy, isolation="inline")
         try:
             child = self._process_runner().run(
-                request.parts.for_policy(policy),
+                request.part.encoded(),
                 child_limits(policy),
                 inputs=encode_inputs(tagged_inputs),
                 expect_again=request.expect_again,

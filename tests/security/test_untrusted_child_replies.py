@@ -336,24 +336,29 @@ def audited() -> Iterator[tuple[Sandbox, _ListSink, AuditLog]]:
         yield sandbox, sink, audit
 
 
-def _plain_program(sandbox: Sandbox, source: str) -> restricted_exec.Program:
-    program = sandbox.compile_program("1")
+def _plain_program(
+    sandbox: Sandbox, source: str, policy: Policy | None = None
+) -> restricted_exec.Program:
+    program = sandbox.compile_program("1", policy=policy)
     # Replace the program part the Sandbox would encode with a plain-Python one: the
-    # Sandbox's own process path then runs it in a real child.
-    program._compiled = program._compiled._replace(parts=_PlainParts(source))  # type: ignore[arg-type]
+    # Sandbox's own process path then runs it in a real child (a policy assigned later
+    # would make a new part: pass it here).
+    program._compiled = program._compiled._replace(part=_PlainPart(source))  # type: ignore[arg-type]
     return program
 
 
-class _PlainParts:
+class _PlainPart:
     def __init__(self, source: str) -> None:
         self._part = encode_plain(source)
 
-    def for_policy(self, policy: object) -> bytes:
+    def encoded(self) -> bytes:
         return self._part
 
 
-def _forged_program(sandbox: Sandbox, payload: bytes, **header: int) -> restricted_exec.Program:
-    return _plain_program(sandbox, _forging_child_source(payload, **header))
+def _forged_program(
+    sandbox: Sandbox, payload: bytes, policy: Policy | None = None, **header: int
+) -> restricted_exec.Program:
+    return _plain_program(sandbox, _forging_child_source(payload, **header), policy)
 
 
 def test_a_real_child_that_forges_its_reply_gets_a_crash_and_the_run_is_counted_and_audited(
@@ -377,8 +382,7 @@ def test_run_async_of_a_child_that_forges_its_reply_returns_a_crash(
 ) -> None:
     sandbox, _, _ = audited
     forged = _bytes(_reply(status="ok", stdout="x" * 5_000))
-    program = _forged_program(sandbox, forged)
-    program.policy = Policy(output_bytes=100)
+    program = _forged_program(sandbox, forged, Policy(output_bytes=100))
     result = asyncio.run(program.run_async())
     assert_malformed(result)
 

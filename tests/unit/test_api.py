@@ -34,7 +34,7 @@ def test_program_compiles_once_and_runs_with_different_inputs(inline_sandbox: Sa
 def test_compile_cache_returns_the_same_compiled_program(inline_sandbox: Sandbox) -> None:
     first = inline_sandbox.compile_program("x = 1")
     second = inline_sandbox.compile_program("x = 1")
-    assert first._outcome is second._outcome
+    assert first._compiled.outcome is second._compiled.outcome
 
 
 def test_a_different_policy_compiles_separately(inline_sandbox: Sandbox) -> None:

@@ -91,5 +91,5 @@ def test_sandbox_reuses_the_compiled_program_of_repeated_source() -> None:
     with Sandbox(Policy(isolation="inline")) as sandbox:
         first = sandbox.compile_program("print(2 ** 10)")
         second = sandbox.compile_program("print(2 ** 10)")
-        assert first._outcome is second._outcome
+        assert first._compiled.outcome is second._compiled.outcome
         assert second.run().stdout == "1024\n"
