@@ -1780,3 +1780,25 @@ def test_typed_dict_names_and_keys_are_exact_text() -> None:
     )
     assert result.status == "ok", result
     assert result.stdout == "str __main__ {'a': 1}\n{'title': 'x'}\n"
+
+
+# -- red-team round 16 (docs/security/red-team-rounds.md): open ------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (round 16 E1, native-access row 54): an unbound catalogue method takes any self",
+)
+def test_an_unbound_catalogue_method_cannot_write_onto_another_catalogue_class() -> None:
+    # calendar.Calendar.setfirstweekday sets self._firstweekday natively; read off the class it
+    # is the plain function, so a catalogue class can be passed as `self`. Strict: once the
+    # door is closed this test passes, and the marker must go.
+    result = run(
+        """
+        import calendar, textwrap
+        calendar.Calendar.setfirstweekday(textwrap.TextWrapper, 3)
+        print(calendar.Calendar.getfirstweekday(textwrap.TextWrapper))
+        """
+    )
+    assert result.status == "error" and result.error is not None, result
+    assert result.error.type == "TypeError" and result.stdout == "", result
