@@ -188,8 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         policy = _policy(arguments)
         inputs = _inputs(arguments.input)
         audit = AuditLog.sqlite(arguments.audit) if arguments.audit else None
+        _escape_what_the_terminal_cannot_show()
         with Sandbox(policy, audit=audit) as sandbox:
-            result = sandbox.run(source, inputs=inputs)
+            # Without --json the program's output is printed as it comes.
+            result = sandbox.run(
+                source, inputs=inputs, on_output=None if arguments.json else _print_output
+            )
     except (OSError, UnicodeDecodeError) as problem:
         print(f"restricted-exec: cannot read {arguments.file}: {problem}", file=sys.stderr)
         return 2
@@ -199,17 +203,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _report(result, as_json=arguments.json)
 
 
-def _report(result: ExecutionResult, *, as_json: bool) -> int:
+def _escape_what_the_terminal_cannot_show() -> None:
     # A result's text is encodable UTF-8 (restricted_exec.language.text); a terminal whose
     # encoding cannot show some of it gets the same backslash escapes, not an error.
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
+
+
+def _print_output(text: str) -> None:
+    sys.stdout.write(encodable(text))
+    sys.stdout.flush()
+
+
+def _report(result: ExecutionResult, *, as_json: bool) -> int:
     if as_json:
         print(_json_text(result))
     else:
-        sys.stdout.write(encodable(result.stdout))
-        sys.stdout.flush()
+        # The program's output was printed as it came (on_output).
         if result.status != "ok":
             # The program's stdout is its own; our one-line reason shows its controls escaped.
             print(f"restricted-exec: {printable(result.summary())}", file=sys.stderr)

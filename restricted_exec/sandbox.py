@@ -7,7 +7,7 @@ import atexit
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from restricted_exec.child.executor import program_part
@@ -16,6 +16,7 @@ from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
     host_failure_result,
+    output_callback_failed_result,
     refused_result,
     rejected_result,
     result_from_child,
@@ -24,6 +25,7 @@ from restricted_exec.host.endings import (
 from restricted_exec.host.inline import run_inline
 from restricted_exec.host.inputs import checked_inputs, inputs_digest
 from restricted_exec.host.metrics import Metrics, SandboxStats
+from restricted_exec.host.output_relay import OutputCallback, OutputRelay
 from restricted_exec.host.result_cache import ResultCache
 from restricted_exec.host.run_plan import child_limits, run_options
 from restricted_exec.host.scheduling import FairScheduler, Rejection
@@ -34,6 +36,7 @@ from restricted_exec.isolation import (
     QueueFull,
     RunnerClosed,
 )
+from restricted_exec.isolation.streamed_output import OutputCallbackFailed
 from restricted_exec.language.compiler import CompileOutcome, compile_source
 from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
@@ -86,7 +89,9 @@ class _Compiled(NamedTuple):
     part: ProgramPart
 
 
-RunProgram = Callable[[RunRequest, "dict[str, Any] | None", "str | None"], ExecutionResult]
+RunProgram = Callable[
+    [RunRequest, "dict[str, Any] | None", "str | None", "OutputCallback | None"], ExecutionResult
+]
 CompileFor = Callable[[str, Policy], CompileOutcome]
 
 
@@ -128,7 +133,11 @@ class Program:
         return self._current().outcome.code is not None
 
     def run(
-        self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None
+        self,
+        *,
+        inputs: dict[str, Any] | None = None,
+        tenant: str | None = None,
+        on_output: OutputCallback | None = None,
     ) -> ExecutionResult:
         """Run the program once.
 
@@ -137,6 +146,11 @@ class Program:
                 (JSON types, Decimal, Fraction, datetime types, tuples, sets).
             tenant: who the run is for: its quota, its queue, its metrics and
                 audit label (None: ``"default"``).
+            on_output: called with each chunk of the program's output while it runs
+                (within about 25 ms of the print; in process mode in the calling thread,
+                in inline mode at the program's next print), then with the rest when it
+                ends: the chunks joined are ``result.stdout``. If it raises, the program is
+                stopped and the result is ``crashed`` (``OutputCallbackError``).
 
         Returns:
             An ExecutionResult; never raises for anything the program does.
@@ -151,7 +165,7 @@ class Program:
         request = RunRequest(
             self.source, compiled.outcome, compiled.policy, compiled.part, self._expect_again
         )
-        return self._run_program(request, inputs, tenant)
+        return self._run_program(request, inputs, tenant, on_output)
 
     def _current(self) -> _Compiled:
         compiled, policy = self._compiled, self.policy
@@ -169,10 +183,15 @@ class Program:
         return compiled
 
     async def run_async(
-        self, *, inputs: dict[str, Any] | None = None, tenant: str | None = None
+        self,
+        *,
+        inputs: dict[str, Any] | None = None,
+        tenant: str | None = None,
+        on_output: OutputCallback | None = None,
     ) -> ExecutionResult:
-        """:meth:`run` without blocking the event loop."""
-        return await asyncio.to_thread(self.run, inputs=inputs, tenant=tenant)
+        """:meth:`run` without blocking the event loop (``on_output`` is called from a
+        worker thread)."""
+        return await asyncio.to_thread(self.run, inputs=inputs, tenant=tenant, on_output=on_output)
 
     def __repr__(self) -> str:
         return f"<Program sha256={self.code_sha256[:12]} compiled={self.compiled}>"
@@ -259,13 +278,14 @@ class Sandbox:
         inputs: dict[str, Any] | None = None,
         policy: Policy | None = None,
         tenant: str | None = None,
+        on_output: OutputCallback | None = None,
     ) -> ExecutionResult:
         """Compile (or reuse the compiled) ``code`` and run it once.
 
-        See :meth:`Program.run` for ``inputs``, ``tenant`` and what is raised.
+        See :meth:`Program.run` for ``inputs``, ``tenant``, ``on_output`` and what is raised.
         """
         program = self._make_program(code, policy, tenant, one_off=True)
-        return program.run(inputs=inputs, tenant=tenant)
+        return program.run(inputs=inputs, tenant=tenant, on_output=on_output)
 
     async def run_async(
         self,
@@ -274,9 +294,46 @@ class Sandbox:
         inputs: dict[str, Any] | None = None,
         policy: Policy | None = None,
         tenant: str | None = None,
+        on_output: OutputCallback | None = None,
     ) -> ExecutionResult:
-        """:meth:`run` without blocking the event loop."""
-        return await asyncio.to_thread(self.run, code, inputs=inputs, policy=policy, tenant=tenant)
+        """:meth:`run` without blocking the event loop (``on_output`` is called from a
+        worker thread)."""
+        return await asyncio.to_thread(
+            self.run, code, inputs=inputs, policy=policy, tenant=tenant, on_output=on_output
+        )
+
+    async def stream(
+        self,
+        code: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        policy: Policy | None = None,
+        tenant: str | None = None,
+    ) -> AsyncIterator[str | ExecutionResult]:
+        """Run ``code`` and yield its output as it comes, then its ExecutionResult, last::
+
+            async for item in sandbox.stream(code):
+                if isinstance(item, str):
+                    print(item, end="")
+                else:
+                    result = item
+
+        The chunks joined are ``result.stdout``. Leaving the loop early does not stop the
+        run; it ends as it would have."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def hand_on(text: str) -> None:
+            loop.call_soon_threadsafe(chunks.put_nowait, text)
+
+        run = asyncio.ensure_future(
+            self.run_async(code, inputs=inputs, policy=policy, tenant=tenant, on_output=hand_on)
+        )
+        # Scheduled on the loop after every chunk the run handed on: None marks the end.
+        run.add_done_callback(lambda _: chunks.put_nowait(None))
+        while (chunk := await chunks.get()) is not None:
+            yield chunk
+        yield run.result()
 
     def stats(self) -> SandboxStats:
         """Counters and histograms since the Sandbox was made, and what runs and waits now."""
@@ -333,12 +390,17 @@ class Sandbox:
         )
 
     def _run_program(
-        self, request: RunRequest, inputs: dict[str, Any] | None, tenant: str | None
+        self,
+        request: RunRequest,
+        inputs: dict[str, Any] | None,
+        tenant: str | None,
+        on_output: OutputCallback | None,
     ) -> ExecutionResult:
         self._ensure_open()
         started = time.perf_counter()
         name = tenant_name(tenant)
         tagged_inputs = checked_inputs(inputs)
+        relay = OutputRelay(on_output) if on_output is not None else None
         # From here on the run counts, however it ends: its result (or, if the host itself
         # failed, a ``crashed`` one) is observed and audited in the one place below.
         result: ExecutionResult | None = None
@@ -346,7 +408,11 @@ class Sandbox:
         try:
             # The run's trust domain (ProcessRunner.run): no tenant is one of its own, not
             # "default".
-            result = self._result_of(request, tagged_inputs, name, domain=tenant)
+            result = self._result_of(request, tagged_inputs, name, tenant, relay)
+            if relay is not None:
+                relay.finish(result)
+        except OutputCallbackFailed as problem:
+            result = output_callback_failed_result(request.outcome, request.policy, problem)
         except (SandboxClosedError, IsolationUnavailableError):
             accounted = False  # no run happened: the caller is told why, as documented
             raise
@@ -388,15 +454,15 @@ class Sandbox:
         request: RunRequest,
         tagged_inputs: dict[str, Any],
         tenant: str,
-        *,
         domain: str | None,
+        relay: OutputRelay | None,
     ) -> ExecutionResult:
         # Refusals and cache hits run nothing, so they take no slot and no quota.
         policy = request.policy
         if request.outcome.code is None:
             return refused_result(request.outcome, policy)
         if not (policy.deterministic and self._results.enabled):
-            return self._admitted(request, tagged_inputs, tenant, domain=domain)
+            return self._admitted(request, tagged_inputs, tenant, domain, relay)
         # The trust domain is part of the key: a hit is faster than a run, and one tenant
         # must not learn from timing what code and inputs another tenant ran.
         run_key = (
@@ -408,7 +474,7 @@ class Sandbox:
         cached = self._results.get((*run_key, self._fork_server_generation(policy)))
         if cached is not None:
             return cached.model_copy(update={"cache_hit": True})
-        result = self._admitted(request, tagged_inputs, tenant, domain=domain)
+        result = self._admitted(request, tagged_inputs, tenant, domain, relay)
         # The generation after the run: the fork server may have started during it.
         self._results.put((*run_key, self._fork_server_generation(policy)), result)
         return result
@@ -418,8 +484,8 @@ class Sandbox:
         request: RunRequest,
         tagged_inputs: dict[str, Any],
         tenant: str,
-        *,
         domain: str | None,
+        relay: OutputRelay | None,
     ) -> ExecutionResult:
         admission = self._scheduler.acquire(tenant)
         if isinstance(admission, Rejection):
@@ -428,7 +494,7 @@ class Sandbox:
             self._metrics.observe_rejection(admission.tenant, admission.kind)
             return rejected_result(request.outcome, request.policy, admission.reason)
         with admission:
-            return self._execute(request, tagged_inputs, domain=domain)
+            return self._execute(request, tagged_inputs, domain, relay)
 
     def _fork_server_generation(self, policy: Policy) -> int:
         # Inline runs share the caller's hash seed for the life of its process.
@@ -436,12 +502,18 @@ class Sandbox:
         return runner.generation if policy.isolation == "process" and runner is not None else 0
 
     def _execute(
-        self, request: RunRequest, tagged_inputs: dict[str, Any], *, domain: str | None
+        self,
+        request: RunRequest,
+        tagged_inputs: dict[str, Any],
+        domain: str | None,
+        relay: OutputRelay | None,
     ) -> ExecutionResult:
         policy, outcome = request.policy, request.outcome
         if policy.isolation == "inline":
             options = run_options(policy, request.source)
-            payload = run_inline(outcome, decode(tagged_inputs), options, policy.timeout_s)
+            payload = run_inline(
+                outcome, decode(tagged_inputs), options, policy.timeout_s, on_output=relay
+            )
             return result_from_payload(payload, outcome, policy, isolation="inline")
         try:
             child = self._process_runner().run(
@@ -450,6 +522,7 @@ class Sandbox:
                 inputs=encode_inputs(tagged_inputs),
                 expect_again=request.expect_again,
                 domain=domain,
+                on_output=relay,
             )
         except QueueFull as problem:
             return rejected_result(outcome, policy, str(problem))
@@ -498,7 +571,11 @@ def _default() -> Sandbox:
 
 
 def run(
-    code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
+    code: str,
+    *,
+    inputs: dict[str, Any] | None = None,
+    policy: Policy | None = None,
+    on_output: OutputCallback | None = None,
 ) -> ExecutionResult:
     """Run ``code`` once in the default Sandbox (created on first use).
 
@@ -506,6 +583,7 @@ def run(
         code: the program's source.
         inputs: values bound as the program's globals (plain data only).
         policy: limits and permissions; ``Policy()`` if omitted.
+        on_output: called with the program's output as it comes (see Program.run).
 
     Returns:
         An ExecutionResult; never raises for anything the program does.
@@ -513,7 +591,7 @@ def run(
     Raises:
         InputError: an input is not plain data.
     """
-    return _default().run(code, inputs=inputs, policy=policy)
+    return _default().run(code, inputs=inputs, policy=policy, on_output=on_output)
 
 
 def compile_program(code: str, *, policy: Policy | None = None) -> Program:

@@ -31,6 +31,7 @@ from typing import Any
 from restricted_exec.child.protocol import (
     ErrorFields,
     ErrorKind,
+    Outlet,
     RunOptions,
     RunReport,
     Status,
@@ -71,12 +72,14 @@ __all__ = [
     "ending",
     "error_info",
     "execute",
+    "new_stdout",
     "prepare",
     "prepare_base",
     "prepare_to_share",
     "program_part",
     "run_prepared",
     "run_request",
+    "unsent_output",
     "warm_child",
     "warm_up",
 ]
@@ -115,13 +118,20 @@ class _Stdout:
     """The program's one stdout; keeps at most ``limit`` bytes of UTF-8.
 
     Text is made encodable as it is written (a lone surrogate becomes ``\\udXXX``,
-    see restricted_exec.language.text), so the limit counts the bytes the caller gets."""
+    see restricted_exec.language.text), so the limit counts the bytes the caller gets.
+
+    What an outlet was sent while the run went on (``send_unsent``) is not in ``text()``, the
+    reply's part. ``send_unsent`` may run from a signal handler between any two bytecodes of
+    ``write``: it only reads ``parts`` up to its current length and moves ``sent``, and
+    ``write`` only appends, so no text is sent twice or lost."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
         self.parts: list[str] = []
+        self.sent = 0  # parts[:sent] went to the outlet
         self.truncated = False
+        self.after_print: Callable[[], None] | None = None
 
     def write(self, text: str) -> int:
         if self.truncated:
@@ -148,8 +158,16 @@ class _Stdout:
     def flush(self) -> None:
         return None
 
+    def send_unsent(self, outlet: Outlet) -> None:
+        end = len(self.parts)
+        start = self.sent
+        if end > start:
+            self.sent = end
+            outlet.send("".join(self.parts[start:end]))
+
     def text(self) -> str:
-        return "".join(self.parts)
+        """What no outlet was sent: the reply's stdout."""
+        return "".join(self.parts[self.sent :])
 
 
 def _make_print(stream: _Stdout) -> Callable[..., None]:
@@ -161,6 +179,9 @@ def _make_print(stream: _Stdout) -> Callable[..., None]:
         if file is not None:
             raise ValueError("print(file=...) is not supported: programs have one stdout")
         real_print(*args, sep=sep, end=end, file=stream)
+        after_print = stream.after_print
+        if after_print is not None:
+            after_print()
 
     return print_
 
@@ -192,10 +213,20 @@ class _ThreadPresence(_Presence, threading.local):
 class _RunState:
     """One run's state."""
 
-    def __init__(self, interrupt: Callable[[], None] | None, *, thread_bound: bool = False):
+    def __init__(
+        self,
+        interrupt: Callable[[], None] | None,
+        *,
+        thread_bound: bool = False,
+        memory_limited: bool = True,
+    ):
         self.value: Any = None
         self.interrupt = interrupt
         self.presence: _Presence = _ThreadPresence() if thread_bound else _Presence()
+        # Whether a failed allocation may be the run's memory limit (a child's RLIMIT_AS).
+        # Inline runs have none: a MemoryError there is CPython's own, as for a 10**12-item
+        # tuple, and the program's error.
+        self.memory_limited = memory_limited
 
     def capture_value(self, value: Any) -> None:
         self.value = value
@@ -272,6 +303,8 @@ def execute(
     options: RunOptions,
     *,
     interrupt: Callable[[], None] | None = None,
+    outlet: Outlet | None = None,
+    stream: _Stdout | None = None,
 ) -> Payload:
     """Run a compiled program once and describe how it ended.
 
@@ -282,20 +315,36 @@ def execute(
         options: modules, preloads and limits of the run.
         interrupt: inline mode's deadline check, called at the start of every
             ``except`` block so that a handler cannot swallow the timeout.
+        outlet: where output goes while the run goes on (see Outlet).
+        stream: the run's stdout, made with ``new_stdout``: the caller keeps what was
+            printed when the run is interrupted.
 
     Returns:
         The payload dict (JSON types only). Never raises for anything the
         program does, except ExecutionInterrupted, which the inline runner owns.
     """
-    stream = _Stdout(options.output_bytes)
-    state = _RunState(interrupt, thread_bound=True)
+    if stream is None:
+        stream = _Stdout(options.output_bytes)
+    state = _RunState(interrupt, thread_bound=True, memory_limited=False)
     return _run(
         code,
         options,
         stream,
         state,
         lambda: build_globals(hoisted, inputs, options, stream, state),
+        outlet,
     )
+
+
+def new_stdout(output_bytes: int) -> _Stdout:
+    """A run's stdout, for a caller of ``execute`` that needs what was printed even if the
+    run is interrupted (``unsent_output``)."""
+    return _Stdout(output_bytes)
+
+
+def unsent_output(stream: _Stdout) -> tuple[str, bool]:
+    """What ``stream`` holds that no outlet was sent, and whether it was cut at its limit."""
+    return stream.text(), stream.truncated
 
 
 def _run(
@@ -304,6 +353,7 @@ def _run(
     stream: _Stdout,
     state: _RunState,
     make_globals: Callable[[], dict[str, Any]],
+    outlet: Outlet | None = None,
 ) -> Payload:
     # Set for the program's thread only, and reset however the run ends, so an
     # inline run cannot leave the caller's thread deterministic (or not).
@@ -311,7 +361,7 @@ def _run(
     running = PROGRAM_RUNNING.set(True)
     state.presence.begin()
     try:
-        return _execute(code, options, stream, state, make_globals)
+        return _execute(code, options, stream, state, make_globals, outlet)
     finally:
         state.presence.end()
         PROGRAM_RUNNING.reset(running)
@@ -324,13 +374,17 @@ def _execute(
     stream: _Stdout,
     state: _RunState,
     make_globals: Callable[[], dict[str, Any]],
+    outlet: Outlet | None,
 ) -> Payload:
     try:
         program_globals = make_globals()
         # Each run computes in a fresh decimal context: a program's
         # getcontext().prec = 5 must not leak into the next run or the host.
         with decimal.localcontext(decimal.Context()):
-            exec(code, program_globals)
+            if outlet is None:
+                exec(code, program_globals)
+            else:
+                _exec_with_outlet(code, program_globals, stream, outlet)
     except OutputLimitReached:
         return _payload("output_limit", stream, error=_limit_error("output", stream))
     except ExecutionInterrupted:
@@ -338,7 +392,11 @@ def _execute(
     except BaseException as error:
         if stream.truncated:
             return _payload("output_limit", stream, error=_limit_error("output", stream))
-        if isinstance(error, MemoryError) and not _raised_by_program(error):
+        if (
+            isinstance(error, MemoryError)
+            and state.memory_limited
+            and not _raised_by_program(error)
+        ):
             return _payload("memory_limit", stream, error=_memory_error())
         return _payload("error", stream, error=describe_exception(error, options.source))
     if stream.truncated:
@@ -371,6 +429,21 @@ def _execute(
             ),
         )
     return _payload("ok", stream, value=value)
+
+
+def _exec_with_outlet(
+    code: CodeType, program_globals: dict[str, Any], stream: _Stdout, outlet: Outlet
+) -> None:
+    def flush() -> None:
+        stream.send_unsent(outlet)
+
+    stream.after_print = outlet.open(flush)
+    try:
+        exec(code, program_globals)
+    finally:
+        # Closed before the reply is built: nothing is sent once text() is read for it.
+        stream.after_print = None
+        outlet.close()
 
 
 def _raised_by_program(error: MemoryError) -> bool:
@@ -730,10 +803,10 @@ def prepare_to_share(program: bytes) -> Prepared | None:
     return prepared if prepared.shareable else None
 
 
-def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
+def run_prepared(prepared: Prepared, inputs: bytes, outlet: Outlet | None = None) -> bytes:
     """Bind the inputs (see restricted_exec.child.protocol) and run a prepared program
     once; return the JSON payload. Never raises: a malformed request becomes a
-    payload with status ``crashed``. The child's entry."""
+    payload with status ``crashed``. The child's entry; ``outlet`` is its socket's."""
     # The child runs this one request and exits: its guards stay on from here to its end
     # (fail closed), not only while the program's code is on the stack; whatever of the
     # program still runs afterwards (its objects' methods, reached by the reply) is judged
@@ -755,7 +828,7 @@ def run_prepared(prepared: Prepared, inputs: bytes) -> bytes:
             return program_globals
 
         try:
-            payload = _run(code, options, stream, state, bind_inputs)
+            payload = _run(code, options, stream, state, bind_inputs, outlet)
         except BaseException as problem:
             payload = _crash(problem)
     return _encode_payload(payload)

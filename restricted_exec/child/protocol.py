@@ -21,14 +21,16 @@ from __future__ import annotations
 import json
 import marshal
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import CodeType
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 __all__ = [
     "DecodedProgram",
     "ErrorFields",
     "ErrorKind",
+    "Outlet",
     "RunOptions",
     "RunReport",
     "Status",
@@ -86,6 +88,28 @@ class RunReport(TypedDict):
     error: ErrorFields | None
     # Only on endings the host makes itself (a timeout); never on the wire.
     timeout_kind: NotRequired[Literal["wall", "cpu"]]
+
+
+class Outlet(Protocol):
+    """Where a run sends its output while it runs, so that what it printed reaches the caller
+    promptly and survives the run being killed.
+
+    Process mode's outlet (``isolation/forked_child.py``) sends ``OUTPUT`` frames and calls
+    ``flush`` on a timer and when the host asks for it before a kill; inline mode's
+    (``host/inline.py``) hands the text to the caller. Text sent is not in the run's reply:
+    the host joins the two.
+    """
+
+    def open(self, flush: Callable[[], None]) -> Callable[[], None] | None:
+        """The run starts; ``flush`` sends whatever was printed and not yet sent. Returns what
+        ``print`` calls after each call, if anything (process mode's outlet flushes on a timer
+        instead)."""
+
+    def send(self, text: str) -> None:
+        """Send one chunk of output (encodable text, in order)."""
+
+    def close(self) -> None:
+        """The run is over: no more ``flush`` calls; the reply carries the rest."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
 
 __all__ = [
     "host_failure_result",
+    "output_callback_failed_result",
     "refused_result",
     "rejected_result",
     "result_from_child",
@@ -85,6 +86,23 @@ def host_failure_result(
     )
 
 
+def output_callback_failed_result(
+    outcome: CompileOutcome, policy: Policy, problem: BaseException
+) -> ExecutionResult:
+    """A run the caller's ``on_output`` stopped by raising: ``crashed``, naming the type of
+    what it raised (its message and traceback stay the caller's)."""
+    return ExecutionResult(
+        status="crashed",
+        error=ErrorInfo(
+            kind="crash",
+            type="OutputCallbackError",
+            message=f"{problem}; the run was stopped",
+        ),
+        code_sha256=outcome.source_sha256,
+        isolation=policy.isolation,
+    )
+
+
 def result_from_payload(
     payload: RunReport,
     outcome: CompileOutcome,
@@ -121,12 +139,15 @@ def result_from_child(
         "peak_rss_kb": _plausible_rss_kb(child.peak_rss_kb),
         "layers": child.layers,
     }
+    streamed = child.streamed
+    streamed_bytes = len(streamed.encode("utf-8")) if streamed else 0
     if verdict.replied:
         assert child.payload is not None
         try:
             fields = read_reply(
                 child.payload,
-                output_bytes=policy.output_bytes,
+                # What the child sent while it ran counts against the same limit.
+                output_bytes=policy.output_bytes - streamed_bytes,
                 max_value_items=policy.max_value_items,
             )
         except MalformedReply as problem:
@@ -138,6 +159,7 @@ def result_from_child(
                 f"the sandbox child sent a malformed reply: {problem}",
             )
         else:
+            fields["stdout"] = streamed + fields["stdout"]
             return ExecutionResult(
                 **fields,
                 code_sha256=outcome.source_sha256,
@@ -166,6 +188,8 @@ def result_from_child(
     else:
         payload = ending("crashed", "crash", "SandboxCrashed", _first_line(verdict.detail))
         extra["signal"] = verdict.signal_name
+    # However the child ended, what it printed and sent before is the run's output.
+    payload["stdout"] = streamed + payload["stdout"]
     return result_from_payload(payload, outcome, policy, isolation="process", extra=extra)
 
 

@@ -20,16 +20,25 @@ Use process isolation (the default) for anything you would not run yourself.
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import heapq
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from restricted_exec.child.executor import ExecutionInterrupted, ending, execute
+from restricted_exec.child.executor import (
+    ExecutionInterrupted,
+    ending,
+    execute,
+    new_stdout,
+    unsent_output,
+)
 from restricted_exec.child.protocol import RunOptions, RunReport
+from restricted_exec.isolation.streamed_output import OutputCallbackFailed, StreamedOutput
 from restricted_exec.language.class_building import clear_shared_caches
 from restricted_exec.language.compiler import CompileOutcome
 
@@ -121,15 +130,64 @@ WATCHDOG = InlineWatchdog()
 """The process's inline watchdog (one thread, started on first use)."""
 
 
+class _CallerOutlet:
+    """Inline mode's Outlet (child.protocol): the caller's ``on_output``, called from the
+    program's own thread after each ``print`` (no timer signal to batch them here: signals are
+    the caller's process's). The callback runs in the context the caller called ``run`` in,
+    not the program's; if it raises, the program is stopped and the run reports it."""
+
+    def __init__(self, output: StreamedOutput, deadline: Deadline) -> None:
+        self._output = output
+        self._deadline = deadline
+        self._context = contextvars.copy_context()
+        self._flush: Callable[[], None] | None = None
+        self.failed: OutputCallbackFailed | None = None
+
+    def open(self, flush: Callable[[], None]) -> Callable[[], None]:
+        self._flush = flush
+        return flush
+
+    def send(self, text: str) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self._context.run(self._output.accept, text.encode("utf-8"))
+        except OutputCallbackFailed as problem:
+            self.failed = problem
+            self._deadline.fired = True  # every deadline check raises from now on
+            raise ExecutionInterrupted from None
+
+    def close(self) -> None:
+        self._flush = None
+
+
 def run_inline(
-    outcome: CompileOutcome, inputs: dict[str, Any], options: RunOptions, timeout_s: float
+    outcome: CompileOutcome,
+    inputs: dict[str, Any],
+    options: RunOptions,
+    timeout_s: float,
+    on_output: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Run a compiled program in the calling thread under the watchdog; the payload."""
+    """Run a compiled program in the calling thread under the watchdog; the payload, whose
+    stdout is everything the program printed (what ``on_output`` was handed included).
+
+    Raises OutputCallbackFailed if ``on_output`` raised (the program was stopped)."""
     assert outcome.code is not None
+    output = StreamedOutput(options.output_bytes, on_output)
     deadline = WATCHDOG.register(timeout_s)
+    outlet = _CallerOutlet(output, deadline) if on_output is not None else None
+    stream = new_stdout(options.output_bytes)
     try:
         try:
-            return execute(outcome.code, outcome.hoisted, inputs, options, interrupt=deadline.check)
+            payload = execute(
+                outcome.code,
+                outcome.hoisted,
+                inputs,
+                options,
+                interrupt=deadline.check,
+                outlet=outlet,
+                stream=stream,
+            )
         finally:
             WATCHDOG.finish(deadline)
             # typing's parameter caches keep a program's objects as keys and call their
@@ -138,6 +196,8 @@ def run_inline(
     except ExecutionInterrupted:
         WATCHDOG.finish(deadline)
         clear_shared_caches()  # the interrupt may have cut the `finally` above short
+        if outlet is not None and outlet.failed is not None:
+            raise outlet.failed from outlet.failed.__cause__
         payload = ending(
             "timeout",
             "timeout",
@@ -145,4 +205,7 @@ def run_inline(
             f"the program ran longer than {timeout_s:g} s (timeout_s)",
         )
         payload["timeout_kind"] = "wall"
-        return payload
+        # What it printed before the deadline is still its output.
+        payload["stdout"], payload["stdout_truncated"] = unsent_output(stream)
+    payload["stdout"] = output.text() + payload["stdout"]
+    return payload

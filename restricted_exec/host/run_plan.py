@@ -36,4 +36,5 @@ def child_limits(policy: Policy) -> ChildLimits:
         # The largest reply an honest child sends (read_reply checks it again).
         max_payload_bytes=max_reply_bytes(policy.output_bytes),
         allow_degraded=policy.allow_degraded,
+        output_bytes=policy.output_bytes,
     )

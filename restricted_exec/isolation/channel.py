@@ -10,9 +10,11 @@ import math
 import select
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from restricted_exec.isolation import wire
+from restricted_exec.isolation.streamed_output import OutputRefused, StreamedOutput
 
 # How long the caller may keep trying to read a reply before blocking in poll. A thread that
 # blocks pays the wake-up latency of an idle CPU when the reply comes; a trivial program replies
@@ -110,19 +112,34 @@ def read_hello(sock: socket.socket, deadline: float) -> wire.Hello | None:
 
 
 def read_reply(
-    sock: socket.socket, deadline: float, max_payload: int, *, spin: bool = False
+    sock: socket.socket,
+    deadline: float,
+    max_payload: int,
+    *,
+    output: StreamedOutput | None = None,
+    request_flush: Callable[[], None] | None = None,
+    spin: bool = False,
 ) -> Reply:
-    """Read one reply; raise Deadline, Closed or ProtocolError. Reads <= header + max_payload.
+    """Read the run's frames up to its reply; raise Deadline, Closed or ProtocolError. Reads at
+    most header + max_payload for the reply, and no more output than ``output`` allows.
 
+    OUTPUT frames go to ``output`` as they arrive (a run without one did not ask for them).
+    ``request_flush``, if given, is called whenever the child has sent nothing for
+    wire.FLUSH_INTERVAL_S (it asks the child for the output it holds: the caller streams it).
     With ``spin``, keep trying for up to SPIN_S before blocking (see SPIN_S)."""
     spin_until = min(deadline, time.monotonic() + SPIN_S) if spin else 0.0
-    raw = recv_exactly(sock, wire.REPLY.size, deadline, spin_until=spin_until)
-    header = wire.decode_reply(raw)
-    if header is None:
-        raise ProtocolError("the child wrote garbage instead of a reply header")
+    while True:
+        if request_flush is not None:
+            _await_frame(sock, deadline, request_flush)
+        header = _read_header(sock, deadline, spin_until)
+        if header.kind != wire.ChildFrame.OUTPUT:
+            break
+        _read_output(sock, header, deadline, output)
+        if time.monotonic() >= deadline:
+            raise Deadline  # a child that never stops sending never blocks the reads
     if header.kind != wire.ChildFrame.RESULT and header.kind != wire.ChildFrame.FAILURE:
-        # Streamed output and host-function calls are frames of runs that ask for them
-        # (docs/design/protocol.md); no run does yet, so a child that sends one is lying.
+        # Host-function calls are frames of runs that ask for them (docs/design/protocol.md);
+        # no run does yet, so a child that sends one is lying.
         raise ProtocolError(
             f"the child sent a {wire.FRAME_NAMES[header.kind]} frame, which this run did not "
             "ask for"
@@ -140,3 +157,64 @@ def read_reply(
         text = payload.decode("utf-8", "replace")
         raise ProtocolError(f"the child's machinery failed before replying:\n{text}")
     return Reply(header, bytes(payload))
+
+
+def collect_flushed_output(sock: socket.socket, until: float, output: StreamedOutput) -> None:
+    """After the host asked a child to flush (wire.FLUSH_SIGNAL): keep the output frames that
+    arrive until the child's acknowledgement (an empty OUTPUT frame), any other frame, or
+    ``until``. Never raises for what the child does: the child is killed next either way."""
+    try:
+        while True:
+            header = _read_header(sock, until, 0.0)
+            if header.kind != wire.ChildFrame.OUTPUT or header.length == 0:
+                return
+            _read_output(sock, header, until, output)
+            if time.monotonic() >= until:
+                return
+    except (Deadline, Closed, ProtocolError):
+        return
+
+
+def _await_frame(sock: socket.socket, deadline: float, request_flush: Callable[[], None]) -> None:
+    """Wait until the child's next frame starts arriving, asking it to flush every
+    wire.FLUSH_INTERVAL_S meanwhile. Reads nothing; raises Deadline."""
+    while True:
+        tick = min(deadline, time.monotonic() + wire.FLUSH_INTERVAL_S)
+        try:
+            _wait(sock, select.POLLIN, tick)
+            return
+        except Deadline:
+            if tick >= deadline:
+                raise
+            request_flush()
+
+
+def _read_header(sock: socket.socket, deadline: float, spin_until: float) -> wire.ReplyHeader:
+    raw = recv_exactly(sock, wire.REPLY.size, deadline, spin_until=spin_until)
+    header = wire.decode_reply(raw)
+    if header is None:
+        raise ProtocolError("the child wrote garbage instead of a frame header")
+    return header
+
+
+def _read_output(
+    sock: socket.socket,
+    header: wire.ReplyHeader,
+    deadline: float,
+    output: StreamedOutput | None,
+) -> None:
+    if output is None:
+        raise ProtocolError("the child sent an OUTPUT frame, which this run did not ask for")
+    if header.length > output.remaining_bytes:
+        raise ProtocolError(
+            f"the child sent more output than the run's limit ({output.used_bytes:,} + "
+            f"{header.length:,} bytes, output_bytes)"
+        )
+    try:
+        body = recv_exactly(sock, header.length, deadline) if header.length else bytearray()
+    except Closed:
+        raise ProtocolError("the child closed its socket in the middle of its output") from None
+    try:
+        output.accept(body)
+    except OutputRefused as problem:
+        raise ProtocolError(str(problem)) from None

@@ -22,6 +22,8 @@ class ChildLimits:
         protocol error, not a buffer the host has to hold.
     allow_degraded: if False, a run whose child could not enable every OS layer the runner
         promised is refused (fail closed) instead of executed with less protection.
+    output_bytes: the most UTF-8 a child may send in OUTPUT frames while it runs (its
+        program's output limit); more is a protocol error.
     """
 
     wall_s: float
@@ -29,6 +31,7 @@ class ChildLimits:
     memory_mb: int
     max_payload_bytes: int
     allow_degraded: bool = False
+    output_bytes: int = 0
 
     def __post_init__(self) -> None:
         # Reject nonsense at the boundary: a NaN or negative limit would otherwise silently become
@@ -39,6 +42,8 @@ class ChildLimits:
                 raise ValueError(f"ChildLimits.{name} must be a positive finite number: {value!r}")
         if not (isinstance(self.memory_mb, int) and self.memory_mb > 0):
             raise ValueError(f"ChildLimits.memory_mb must be a positive int: {self.memory_mb!r}")
+        if not (isinstance(self.output_bytes, int) and self.output_bytes >= 0):
+            raise ValueError(f"ChildLimits.output_bytes must be an int >= 0: {self.output_bytes!r}")
         if not (isinstance(self.max_payload_bytes, int) and self.max_payload_bytes > 0):
             raise ValueError(
                 f"ChildLimits.max_payload_bytes must be a positive int: {self.max_payload_bytes!r}"

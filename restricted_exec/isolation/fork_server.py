@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any, cast
 
+from restricted_exec.child.protocol import Outlet
 from restricted_exec.isolation import (
     emptyroot,
     forking,
@@ -62,6 +63,7 @@ from restricted_exec.isolation.forked_child import (
     InheritedProgram,
     child_main,
     close_fds_but,
+    install_flush_handlers,
     warm_code_paths,
 )
 from restricted_exec.isolation.seccomp import FilterProgram
@@ -75,7 +77,7 @@ class _Entry:
     warm_up: Callable[[], None]  # once, in the fork server
     warm_child: Callable[[], None]  # in each waiting child (defaults to warm_up)
     prepare: Callable[[bytes, object | None], object]  # see ChildContext
-    run_prepared: Callable[[object, bytes], bytes]
+    run_prepared: Callable[[object, bytes, Outlet | None], bytes]
     # In the fork server, once: the program-independent part of a run's globals, or None (see
     # ChildContext.base). Entries without one: children build everything themselves.
     prepare_base: Callable[[], object | None]
@@ -106,7 +108,7 @@ def _load_entry(name: str | None) -> _Entry:
         warm_up=warm_up,
         warm_child=cast(Callable[[], None], getattr(module, "warm_child", warm_up)),
         prepare=cast(Callable[[bytes, object | None], object], module.prepare),
-        run_prepared=cast(Callable[[object, bytes], bytes], module.run_prepared),
+        run_prepared=cast(Callable[[object, bytes, Outlet | None], bytes], module.run_prepared),
         prepare_base=cast(Callable[[], object | None], getattr(module, "prepare_base", _no_base)),
         prepare_to_share=cast(
             Callable[[bytes], object | None], getattr(module, "prepare_to_share", _no_sharing)
@@ -390,6 +392,7 @@ def main(config: dict[str, Any]) -> None:
             base=entry.prepare_base(),
             reset_signals=not (config.get("pidfds", True) and _pidfds_work()),
         )
+        install_flush_handlers()
         warm_code_paths(ctx.available)
         # The one after-fork hook of CPython's that forking.fork skips and a child needs.
         forking.seed_shared_random_on_first_draw()

@@ -13,8 +13,10 @@ import select
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import NoReturn
 
+from restricted_exec.child.protocol import Outlet
 from restricted_exec.isolation import (
     exit_codes,
     landlock,
@@ -35,10 +37,10 @@ class ChildContext:
     workdir: str
     warm_up: Callable[[], None]
     # The entry's two steps of a run: prepare(program part, base) -> prepared, which runs nothing
-    # of the program and may happen ahead of the request; run_prepared(prepared, inputs) ->
-    # payload.
+    # of the program and may happen ahead of the request; run_prepared(prepared, inputs, outlet)
+    # -> payload.
     prepare: Callable[[bytes, object | None], object]
-    run_prepared: Callable[[object, bytes], bytes]
+    run_prepared: Callable[[object, bytes, Outlet | None], bytes]
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
     landlock_ruleset: landlock.Ruleset | None
@@ -172,6 +174,82 @@ def _send_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+class _FrameOutlet:
+    """The run's Outlet (child.protocol): OUTPUT frames on the child's socket, flushed every
+    FLUSH_INTERVAL_S of the child's CPU time (a SIGPROF timer) and whenever the host sends
+    FLUSH_SIGNAL: while the caller streams the output, and before a kill.
+
+    The flushes run in signal handlers, between any two bytecodes of the program (or of the
+    child's own code): a handler never raises into them, and does nothing while a frame is half
+    written (the next tick sends what it would have). Nothing of this is on a run's path: the
+    handlers are installed once, in the fork server (``install_flush_handlers``), and every child
+    inherits them with this one outlet (a child that installed them itself paid ~0.2 ms of page
+    faults); the timer is armed before the child says hello (``arm_flush_timer``), and counts
+    CPU time, so a waiting child, which uses none, is never woken by it."""
+
+    __slots__ = ("_flush", "_sending")
+
+    def __init__(self) -> None:
+        self._flush: Callable[[], None] | None = None
+        self._sending = False
+
+    def open(self, flush: Callable[[], None]) -> None:
+        self._flush = flush
+
+    def send(self, text: str) -> None:
+        body = text.encode("utf-8")
+        header = wire.ReplyHeader(0, 0, 0, len(body), kind=wire.ChildFrame.OUTPUT)
+        self._sending = True
+        try:
+            _send_all(wire.CHILD_SOCKET_FD, wire.encode_reply(header) + body)
+        finally:
+            self._sending = False
+
+    def close(self) -> None:
+        # A tick or a flush request from now on finds nothing to send: the reply carries it.
+        self._flush = None
+
+    def on_tick(self, signum: int, frame: FrameType | None) -> None:
+        flush = self._flush
+        if flush is None or self._sending:
+            return
+        # Nothing may raise into the program from here; the next tick retries. (A try
+        # statement, not contextlib.suppress: fewer objects for a signal handler to make.)
+        try:  # noqa: SIM105
+            flush()
+        except BaseException:
+            pass
+
+    def on_flush_request(self, signum: int, frame: FrameType | None) -> None:
+        flush = self._flush
+        if flush is None or self._sending:
+            return
+        try:
+            flush()
+            self.send("")  # everything printed so far is sent
+        except BaseException:  # the host kills the child next either way
+            pass
+
+
+_OUTLET = _FrameOutlet()
+
+
+def install_flush_handlers() -> None:
+    """For the fork server, before it forks: the handlers of the children's flushes (see
+    _FrameOutlet). In the fork server itself no outlet is open, and they do nothing."""
+    signal.signal(signal.SIGPROF, _OUTLET.on_tick)
+    signal.signal(wire.FLUSH_SIGNAL, _OUTLET.on_flush_request)
+
+
+def arm_flush_timer() -> None:
+    """Start the child's flush ticks: every FLUSH_INTERVAL_S of CPU time from now on."""
+    signal.setitimer(signal.ITIMER_PROF, wire.FLUSH_INTERVAL_S, wire.FLUSH_INTERVAL_S)
+
+
+def _no_output() -> None:
+    return None
+
+
 def _request_pending(fd: int) -> bool:
     readable, _, _ = select.select([fd], [], [], 0)
     return bool(readable)
@@ -196,6 +274,9 @@ def warm_code_paths(available: frozenset[str]) -> None:
     hello = wire.Hello(0, 0, 0, 0, 0)
     for _ in range(CODE_WARM_UP_RUNS):
         _rehearse()
+        _OUTLET.open(_no_output)
+        _OUTLET.on_tick(signal.SIGPROF, None)
+        _OUTLET.close()
         wire.encode_hello(hello)
         rlimits.memory_footprint()
         rlimits.cpu_seconds()
@@ -331,6 +412,7 @@ def _serve(
     active = _lock_down(ctx)
     # CPU is read after the lockdown so that the program's CPU budget starts from here.
     cpu_s = rlimits.cpu_seconds()
+    arm_flush_timer()
     hello = wire.Hello(
         os.getpid(), vm_bytes // 1024, rss_kb, int(cpu_s * 1e6), layers.to_mask(active)
     )
@@ -370,7 +452,7 @@ def _serve(
         return exit_codes.EXIT_LOCKDOWN_FAILED
 
     # ---- untrusted code runs below this line ----
-    payload = ctx.run_prepared(prepared, inputs)
+    payload = ctx.run_prepared(prepared, inputs, _OUTLET)
     if not isinstance(payload, bytes):
         return exit_codes.EXIT_INTERNAL
     usage = resource.getrusage(resource.RUSAGE_SELF)

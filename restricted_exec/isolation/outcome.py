@@ -36,6 +36,8 @@ class ChildOutcome:
     layers: the OS layers that were active for this run.
     cpu_limit_ms / memory_ceiling_kb: the limits in force, so that ``classify`` can tell a limit
         death from a crash without knowing the request.
+    streamed: the output the child sent while it ran (OUTPUT frames), checked against the run's
+        output limit; the payload's stdout is what it had not sent yet.
     """
 
     payload: bytes | None
@@ -49,6 +51,7 @@ class ChildOutcome:
     layers: tuple[str, ...]
     cpu_limit_ms: float | None = None
     memory_ceiling_kb: int | None = None
+    streamed: str = ""
 
 
 @dataclass(frozen=True, slots=True)

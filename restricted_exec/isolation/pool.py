@@ -40,6 +40,7 @@ from restricted_exec.isolation.child_limits import ChildLimits
 from restricted_exec.isolation.errors import IsolationUnavailable, QueueFull, RunnerClosed
 from restricted_exec.isolation.fork_server_client import ForkServer
 from restricted_exec.isolation.outcome import ChildOutcome
+from restricted_exec.isolation.streamed_output import StreamedOutput
 
 # How long a checked-out child may take to say hello (fork + warm-up; generous for loaded CI).
 CHILD_START_TIMEOUT_S = 30.0
@@ -224,6 +225,7 @@ class ProcessRunner:
         inputs: bytes = b"",
         expect_again: bool = False,
         domain: Domain = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> ChildOutcome:
         """Run one request in a fresh child and report how it ended.
 
@@ -233,16 +235,25 @@ class ProcessRunner:
         again only receives the inputs. The latest such program replaces the previous one.
         ``domain`` is the run's trust domain (its tenant; None is a domain of its own): the
         child that runs it holds nothing of any other domain's runs, primed programs included.
+        ``on_output`` is handed each chunk of output as it arrives (in the caller's thread);
+        the outcome's ``streamed`` holds them all, however the child ended.
 
         Blocks. Never raises for anything the child does. Raises RunnerClosed, QueueFull, or
         IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the fork
-        server cannot be restarted).
+        server cannot be restarted), and OutputCallbackFailed if ``on_output`` raised (the
+        child is killed first).
         """
         spin = self._arrive()
         self._enter()
         try:
             return self._run_admitted(
-                bytes(request), bytes(inputs), limits, expect_again, spin, domain
+                bytes(request),
+                bytes(inputs),
+                limits,
+                expect_again,
+                spin,
+                domain,
+                StreamedOutput(limits.output_bytes, on_output),
             )
         finally:
             self._leave()
@@ -635,6 +646,7 @@ class ProcessRunner:
         expect_again: bool,
         spin: bool,
         domain: Domain,
+        output: StreamedOutput,
     ) -> ChildOutcome:
         expected = self.layers_available()
         if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
@@ -660,7 +672,7 @@ class ProcessRunner:
             )
         slot, hello = checked_out
         try:
-            return self._run_child(slot, hello, request, inputs, limits, spin, expected)
+            return self._run_child(slot, hello, request, inputs, limits, spin, expected, output)
         finally:
             self._release_slot(slot)
 
@@ -673,6 +685,7 @@ class ProcessRunner:
         limits: ChildLimits,
         spin: bool,
         expected: tuple[str, ...],
+        output: StreamedOutput,
     ) -> ChildOutcome:
         """One run in the child ``slot`` holds: hand it over, exchange request and reply, and
         report how it ended (the reply, or the fork server's report of its death)."""
@@ -689,16 +702,30 @@ class ProcessRunner:
             flags = self._hand_over(slot, hello, limits)
             frame = _request_frame(slot, request, inputs, limits, flags)
             started = time.monotonic()
-            reply, watchdog, error = _exchange(
-                slot.sock, frame, started + limits.wall_s, limits.max_payload_bytes, spin
+            request_flush = (
+                (lambda: _signal(pidfd, hello.pid, wire.FLUSH_SIGNAL)) if output.streaming else None
             )
+            reply, watchdog, error = _exchange(
+                slot.sock,
+                frame,
+                started + limits.wall_s,
+                limits.max_payload_bytes,
+                spin,
+                output,
+                request_flush,
+            )
+            if watchdog:
+                # What the program printed since the child's last flush is still in the child:
+                # ask for it, briefly, before the kill.
+                _signal(pidfd, hello.pid, wire.FLUSH_SIGNAL)
+                channel.collect_flushed_output(
+                    slot.sock, time.monotonic() + wire.FLUSH_GRACE_S, output
+                )
             wall_ms = (time.monotonic() - started) * 1000.0
-            # Replied or not, the child has nothing left to do: make sure it ends, right now.
-            _kill(pidfd, hello.pid)
-            if reply is not None:
-                fork_server.board.ignore(hello.pid)
-                return ending.replied(reply, wall_ms)
         finally:
+            # Replied or not (or the caller's output callback raised), the child has nothing
+            # left to do: make sure it ends, right now.
+            _kill(pidfd, hello.pid)
             slot.sock.close()
             if pidfd is not None:
                 os.close(pidfd)
@@ -706,7 +733,10 @@ class ProcessRunner:
             # (see _replenish_after_exit). Only if no child is left waiting (or that thread had
             # to give up) does the caller ask now, so back-to-back runs never outpace them.
             self._replenish_after_run()
-        return ending.died(fork_server, hello, wall_ms, watchdog, error)
+        if reply is not None:
+            fork_server.board.ignore(hello.pid)
+            return ending.replied(reply, wall_ms, output.text())
+        return ending.died(fork_server, hello, wall_ms, watchdog, error, output.text())
 
     def _hand_over(self, slot: _Slot, hello: wire.Hello, limits: ChildLimits) -> int:
         """Make the waiting child ready for its request; return the request's flags."""
@@ -744,12 +774,26 @@ def _request_frame(
 
 
 def _exchange(
-    sock: socket.socket, frame: bytes, deadline: float, max_payload: int, spin: bool
+    sock: socket.socket,
+    frame: bytes,
+    deadline: float,
+    max_payload: int,
+    spin: bool,
+    output: StreamedOutput,
+    request_flush: Callable[[], None] | None,
 ) -> tuple[channel.Reply | None, bool, str | None]:
     """Send the request and read the reply by the deadline: (reply, watchdog fired, error)."""
     try:
         channel.send_all(sock, frame, deadline)
-        return channel.read_reply(sock, deadline, max_payload, spin=spin), False, None
+        reply = channel.read_reply(
+            sock,
+            deadline,
+            max_payload,
+            output=output,
+            request_flush=request_flush,
+            spin=spin,
+        )
+        return reply, False, None
     except channel.Deadline:
         return None, True, None
     except channel.Closed:
@@ -766,7 +810,7 @@ class _Ending:
     memory_ceiling_kb: int
     layers: tuple[str, ...]
 
-    def replied(self, reply: channel.Reply, wall_ms: float) -> ChildOutcome:
+    def replied(self, reply: channel.Reply, wall_ms: float, streamed: str) -> ChildOutcome:
         return ChildOutcome(
             payload=reply.payload,
             exit_code=None,
@@ -781,6 +825,7 @@ class _Ending:
             layers=layers.with_host_layers(reply.header.layers_mask & layers.to_mask(self.layers)),
             cpu_limit_ms=self.cpu_limit_ms,
             memory_ceiling_kb=self.memory_ceiling_kb,
+            streamed=streamed,
         )
 
     def died(
@@ -790,6 +835,7 @@ class _Ending:
         wall_ms: float,
         watchdog: bool,
         error: str | None,
+        streamed: str,
     ) -> ChildOutcome:
         """How a child that did not reply ended, from the fork server's report of its exit."""
         report = fork_server.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
@@ -816,6 +862,7 @@ class _Ending:
             layers=self.layers,
             cpu_limit_ms=self.cpu_limit_ms,
             memory_ceiling_kb=self.memory_ceiling_kb,
+            streamed=streamed,
         )
 
 
@@ -827,6 +874,15 @@ def _open_pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except OSError:
         return None  # already gone (and possibly reaped): nothing to kill
+
+
+def _signal(pidfd: int | None, pid: int, signum: int) -> None:
+    """Send the child (only the child, never its group) a signal other than the kill."""
+    with contextlib.suppress(OSError):
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, signum)
+        elif not hasattr(os, "pidfd_open"):
+            os.kill(pid, signum)
 
 
 def _kill(pidfd: int | None, pid: int) -> None:

@@ -11,6 +11,7 @@ session children.
 
 from __future__ import annotations
 
+import signal
 import struct
 from dataclasses import dataclass
 
@@ -57,7 +58,8 @@ class ChildFrame:
     RESULT = b"RXok"
     # The child's own machinery (not the program) failed: a short UTF-8 traceback.
     FAILURE = b"RXer"
-    # Reserved: a chunk of the program's stdout, sent while it runs (streamed output).
+    # A chunk of the program's stdout (UTF-8), sent while it runs; an empty one answers
+    # FLUSH_SIGNAL.
     OUTPUT = b"RXou"
     # Reserved: the program calls a host function; the host answers with CALL_REPLY.
     HOST_CALL = b"RXca"
@@ -73,6 +75,17 @@ FRAME_NAMES: dict[bytes, str] = {
 _CHILD_FRAMES = frozenset(
     (ChildFrame.RESULT, ChildFrame.FAILURE, ChildFrame.OUTPUT, ChildFrame.HOST_CALL)
 )
+
+# The host sends a child this signal before it kills it: the child sends what its program
+# printed and not yet sent, then an empty OUTPUT frame.
+FLUSH_SIGNAL = signal.SIGUSR1
+# How often a child sends what its program printed: every this much of its CPU time (so a kill
+# loses nothing older), and, while the caller streams the output, every this much wall-clock
+# time at the host's request (a sleeping program uses no CPU).
+FLUSH_INTERVAL_S = 0.025
+# How long the host waits for a child's answer to FLUSH_SIGNAL before it kills it anyway (a
+# child inside one long C call cannot answer).
+FLUSH_GRACE_S = 0.02
 
 # child -> host: tag, layers mask, cpu us (this request), peak rss kb, body length. The three
 # numbers are RESULT's and FAILURE's; other kinds send zeros.

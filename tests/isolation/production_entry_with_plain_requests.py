@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from isolation.plain_python import PLAIN, run_plain
 from restricted_exec.child import executor
+from restricted_exec.child.protocol import Outlet
 
 
 def warm_up() -> None:
@@ -41,8 +42,8 @@ def prepare_to_share(program: bytes) -> object | None:
     return executor.prepare_to_share(program)
 
 
-def run_prepared(prepared: object, inputs: bytes) -> bytes:
+def run_prepared(prepared: object, inputs: bytes, outlet: Outlet | None = None) -> bytes:
     if isinstance(prepared, executor.Prepared):
-        return executor.run_prepared(prepared, inputs)
+        return executor.run_prepared(prepared, inputs, outlet)
     assert isinstance(prepared, bytes)
     return run_plain(prepared)  # plain Python has no inputs: a Sandbox's are ignored

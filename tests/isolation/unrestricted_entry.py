@@ -13,6 +13,7 @@ from types import CodeType
 from typing import ClassVar
 
 from isolation.plain_python import compile_plain, decode, encode, run_plain
+from restricted_exec.child.protocol import Outlet
 from restricted_exec.isolation.pool import ProcessRunner
 
 # How many times this process has warmed up: 1 in the fork server (and inherited by every
@@ -56,7 +57,7 @@ def prepare_to_share(program: bytes) -> CodeType:
     return compile_plain(program)
 
 
-def run_prepared(prepared: object, inputs: bytes) -> bytes:
+def run_prepared(prepared: object, inputs: bytes, outlet: Outlet | None = None) -> bytes:
     assert isinstance(prepared, bytes | CodeType)
     return run_request(prepared)  # plain Python has no inputs: a Sandbox's are ignored
 

@@ -657,3 +657,83 @@ def test_an_unreduced_fraction_is_refused_where_it_is_made() -> None:
     )
     assert result.status == "error", result
     assert result.error is not None and "not in lowest terms" in result.error.message
+
+
+# -- streamed output: OUTPUT frames a child sends while it runs ---------------------------------
+
+
+def _output_frames_then(chunks: list[bytes], ending: str) -> str:
+    """Plain Python for the child that sends ``chunks`` as OUTPUT frames, then ``ending``."""
+    return (
+        textwrap.dedent(
+            f"""
+            import os, signal, time
+            from restricted_exec.isolation import wire
+            def send(kind, body):
+                frame = wire.encode_reply(wire.ReplyHeader(0, 0, 0, len(body), kind=kind)) + body
+                view = memoryview(frame)
+                while view:
+                    view = view[os.write(wire.CHILD_SOCKET_FD, view):]
+            for chunk in {chunks!r}:
+                send(wire.ChildFrame.OUTPUT, chunk)
+            """
+        )
+        + ending
+    )
+
+
+def test_a_child_that_streams_more_than_output_bytes_is_stopped_by_the_host(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    # The child's own stdout keeps the limit; a child taken over does not, so the host counts
+    # what it accepts itself.
+    sandbox, _, _ = audited
+    source = _output_frames_then([b"a" * 60, b"b" * 60], "time.sleep(30)")
+    result = _plain_program(sandbox, source, Policy(output_bytes=100, timeout_s=10)).run()
+    assert result.status == "crashed", result
+    assert result.error is not None and "output_bytes" in result.error.message
+    assert result.stdout == "a" * 60  # what was accepted is kept; nothing past the limit
+
+
+def test_a_child_that_streams_bytes_that_are_not_utf8_is_stopped_by_the_host(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    source = _output_frames_then([b"fine ", b"\xff\xfe"], "time.sleep(30)")
+    result = _plain_program(sandbox, source, Policy(timeout_s=10)).run()
+    assert result.status == "crashed", result
+    assert result.error is not None and "not UTF-8" in result.error.message
+    assert result.stdout == "fine "
+
+
+def test_a_childs_streamed_output_and_its_reply_share_one_output_limit(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    reply = _bytes(_reply(stdout="r" * 50))
+    payload_frame = f"send(wire.ChildFrame.RESULT, {reply!r})\nos._exit(0)"
+    source = _output_frames_then([b"s" * 60], payload_frame)
+    result = _plain_program(sandbox, source, Policy(output_bytes=100)).run()
+    assert_malformed(result)
+    assert result.stdout == "s" * 60
+
+
+def test_a_child_that_dies_after_streaming_keeps_its_output_in_a_crash(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    source = _output_frames_then([b"partial\n"], "os.kill(os.getpid(), signal.SIGSEGV)")
+    result = _plain_program(sandbox, source).run()
+    assert result.status == "crashed" and result.signal == "SIGSEGV", result
+    assert result.stdout == "partial\n"
+
+
+def test_a_child_that_floods_empty_output_frames_still_times_out_on_time(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    source = _output_frames_then([], "while True:\n    send(wire.ChildFrame.OUTPUT, b'')")
+    started = time.monotonic()
+    result = _plain_program(sandbox, source, Policy(timeout_s=0.5)).run()
+    assert result.status == "timeout", result
+    assert time.monotonic() - started < 5
