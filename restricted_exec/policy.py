@@ -50,6 +50,11 @@ class Policy(BaseModel):
             use it for untrusted code).
         allow_degraded: process mode only - run even where seccomp or Landlock is
             unavailable, listing the active layers in the result, instead of failing closed.
+        max_host_calls: most calls of host functions (``functions=``) one run may make; one
+            more stops the run with ``policy_violation``.
+        host_call_bytes: most bytes of JSON a host function's arguments, or its result, may
+            take; larger arguments raise ValueError in the program, a larger result reaches it
+            as a ValueError.
         deterministic: the same code, inputs and policy give the same result, by
             construction: no clock reads (``time`` is not importable; ``date.today``,
             ``datetime.now``/``utcnow`` are refused), ``random`` starts from a fixed
@@ -70,6 +75,8 @@ class Policy(BaseModel):
     isolation: Isolation = "process"
     allow_degraded: bool = False
     deterministic: bool = False
+    max_host_calls: int = Field(default=1_000, ge=0, le=10_000_000)
+    host_call_bytes: int = Field(default=1_000_000, ge=1_024, le=64 << 20)
 
     def __init__(self, **settings: object) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import os
 import threading
 import time
@@ -15,12 +16,19 @@ from restricted_exec.child.protocol import encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
+    host_call_limit_result,
     host_failure_result,
     output_callback_failed_result,
     refused_result,
     rejected_result,
     result_from_child,
     result_from_payload,
+)
+from restricted_exec.host.host_calls import (
+    HostCallLimitExceeded,
+    HostFunction,
+    RunHostCalls,
+    checked_functions,
 )
 from restricted_exec.host.inline import run_inline
 from restricted_exec.host.inputs import checked_inputs, inputs_digest
@@ -89,8 +97,24 @@ class _Compiled(NamedTuple):
     part: ProgramPart
 
 
+class RunHooks(NamedTuple):
+    """What a caller attaches to one run besides its inputs."""
+
+    on_output: OutputCallback | None = None
+    functions: Mapping[str, HostFunction] | None = None
+    # The caller's event loop under run_async: async host functions are awaited there.
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+class _Attached(NamedTuple):
+    """A run's hooks, made ready for the run path."""
+
+    relay: OutputRelay | None
+    host_calls: RunHostCalls | None
+
+
 RunProgram = Callable[
-    [RunRequest, "dict[str, Any] | None", "str | None", "OutputCallback | None"], ExecutionResult
+    [RunRequest, "dict[str, Any] | None", "str | None", RunHooks], ExecutionResult
 ]
 CompileFor = Callable[[str, Policy], CompileOutcome]
 
@@ -138,6 +162,7 @@ class Program:
         inputs: dict[str, Any] | None = None,
         tenant: str | None = None,
         on_output: OutputCallback | None = None,
+        functions: Mapping[str, HostFunction] | None = None,
     ) -> ExecutionResult:
         """Run the program once.
 
@@ -146,6 +171,12 @@ class Program:
                 (JSON types, Decimal, Fraction, datetime types, tuples, sets).
             tenant: who the run is for: its quota, its queue, its metrics and
                 audit label (None: ``"default"``).
+            functions: host functions the program may call by these names. They run in
+                your process and get and return plain data only (copies); an exception
+                they raise reaches the program as one of the same type name and message.
+                ``async def`` functions are awaited on the caller's loop under
+                ``run_async``, and run to completion otherwise. See
+                docs/guide/host-functions.md.
             on_output: called with each chunk of the program's output while it runs
                 (within about 25 ms of the print; in process mode in the calling thread,
                 in inline mode at the program's next print), then with the rest when it
@@ -156,8 +187,8 @@ class Program:
             An ExecutionResult; never raises for anything the program does.
 
         Raises:
-            InputError: an input is not plain data, or its name is not a valid
-                public identifier.
+            InputError: an input is not plain data, or its name (or a host
+                function's) is not a valid public identifier.
             TypeError, ValueError: ``tenant`` is not a str of 1 to 200 characters.
             SandboxClosedError: the sandbox was closed.
         """
@@ -165,7 +196,16 @@ class Program:
         request = RunRequest(
             self.source, compiled.outcome, compiled.policy, compiled.part, self._expect_again
         )
-        return self._run_program(request, inputs, tenant, on_output)
+        return self._run_program(request, inputs, tenant, RunHooks(on_output, functions))
+
+    def _run_hooked(
+        self, inputs: dict[str, Any] | None, tenant: str | None, hooks: RunHooks
+    ) -> ExecutionResult:
+        compiled = self._current()
+        request = RunRequest(
+            self.source, compiled.outcome, compiled.policy, compiled.part, self._expect_again
+        )
+        return self._run_program(request, inputs, tenant, hooks)
 
     def _current(self) -> _Compiled:
         compiled, policy = self._compiled, self.policy
@@ -188,10 +228,12 @@ class Program:
         inputs: dict[str, Any] | None = None,
         tenant: str | None = None,
         on_output: OutputCallback | None = None,
+        functions: Mapping[str, HostFunction] | None = None,
     ) -> ExecutionResult:
         """:meth:`run` without blocking the event loop (``on_output`` is called from a
-        worker thread)."""
-        return await asyncio.to_thread(self.run, inputs=inputs, tenant=tenant, on_output=on_output)
+        worker thread; ``async def`` host functions are awaited on this loop)."""
+        hooks = RunHooks(on_output, functions, asyncio.get_running_loop())
+        return await asyncio.to_thread(self._run_hooked, inputs, tenant, hooks)
 
     def __repr__(self) -> str:
         return f"<Program sha256={self.code_sha256[:12]} compiled={self.compiled}>"
@@ -257,6 +299,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._closed = False
         self._runner: ProcessRunner | None = None
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
         self._max_concurrency = concurrency
         self._prefork = prefork
 
@@ -279,13 +322,15 @@ class Sandbox:
         policy: Policy | None = None,
         tenant: str | None = None,
         on_output: OutputCallback | None = None,
+        functions: Mapping[str, HostFunction] | None = None,
     ) -> ExecutionResult:
         """Compile (or reuse the compiled) ``code`` and run it once.
 
-        See :meth:`Program.run` for ``inputs``, ``tenant``, ``on_output`` and what is raised.
+        See :meth:`Program.run` for ``inputs``, ``tenant``, ``on_output``, ``functions`` and
+        what is raised.
         """
         program = self._make_program(code, policy, tenant, one_off=True)
-        return program.run(inputs=inputs, tenant=tenant, on_output=on_output)
+        return program.run(inputs=inputs, tenant=tenant, on_output=on_output, functions=functions)
 
     async def run_async(
         self,
@@ -295,11 +340,13 @@ class Sandbox:
         policy: Policy | None = None,
         tenant: str | None = None,
         on_output: OutputCallback | None = None,
+        functions: Mapping[str, HostFunction] | None = None,
     ) -> ExecutionResult:
         """:meth:`run` without blocking the event loop (``on_output`` is called from a
-        worker thread)."""
-        return await asyncio.to_thread(
-            self.run, code, inputs=inputs, policy=policy, tenant=tenant, on_output=on_output
+        worker thread; ``async def`` host functions are awaited on this loop)."""
+        program = self._make_program(code, policy, tenant, one_off=True)
+        return await program.run_async(
+            inputs=inputs, tenant=tenant, on_output=on_output, functions=functions
         )
 
     async def stream(
@@ -309,6 +356,7 @@ class Sandbox:
         inputs: dict[str, Any] | None = None,
         policy: Policy | None = None,
         tenant: str | None = None,
+        functions: Mapping[str, HostFunction] | None = None,
     ) -> AsyncIterator[str | ExecutionResult]:
         """Run ``code`` and yield its output as it comes, then its ExecutionResult, last::
 
@@ -327,7 +375,14 @@ class Sandbox:
             loop.call_soon_threadsafe(chunks.put_nowait, text)
 
         run = asyncio.ensure_future(
-            self.run_async(code, inputs=inputs, policy=policy, tenant=tenant, on_output=hand_on)
+            self.run_async(
+                code,
+                inputs=inputs,
+                policy=policy,
+                tenant=tenant,
+                on_output=hand_on,
+                functions=functions,
+            )
         )
         # Scheduled on the loop after every chunk the run handed on: None marks the end.
         run.add_done_callback(lambda _: chunks.put_nowait(None))
@@ -350,6 +405,11 @@ class Sandbox:
         self._scheduler.close()
         if runner is not None:
             runner.close()
+        with self._lock:
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            # A host function still running past its run's deadline finishes on its own.
+            workers.shutdown(wait=False, cancel_futures=True)
         if self._audit is not None:
             # Bounded: a sink that hangs must not hang close(); the log keeps the rest.
             self._audit.flush(timeout=AUDIT_FLUSH_ON_CLOSE_S)
@@ -394,13 +454,14 @@ class Sandbox:
         request: RunRequest,
         inputs: dict[str, Any] | None,
         tenant: str | None,
-        on_output: OutputCallback | None,
+        hooks: RunHooks,
     ) -> ExecutionResult:
         self._ensure_open()
         started = time.perf_counter()
         name = tenant_name(tenant)
         tagged_inputs = checked_inputs(inputs)
-        relay = OutputRelay(on_output) if on_output is not None else None
+        attached = self._attach(hooks, request.policy, inputs)
+        relay = attached.relay
         # From here on the run counts, however it ends: its result (or, if the host itself
         # failed, a ``crashed`` one) is observed and audited in the one place below.
         result: ExecutionResult | None = None
@@ -408,11 +469,13 @@ class Sandbox:
         try:
             # The run's trust domain (ProcessRunner.run): no tenant is one of its own, not
             # "default".
-            result = self._result_of(request, tagged_inputs, name, tenant, relay)
+            result = self._result_of(request, tagged_inputs, name, tenant, attached)
             if relay is not None:
                 relay.finish(result)
         except OutputCallbackFailed as problem:
             result = output_callback_failed_result(request.outcome, request.policy, problem)
+        except HostCallLimitExceeded as problem:
+            result = host_call_limit_result(request.outcome, request.policy, problem)
         except (SandboxClosedError, IsolationUnavailableError):
             accounted = False  # no run happened: the caller is told why, as documented
             raise
@@ -428,6 +491,27 @@ class Sandbox:
                 stamp_duration(result, (time.perf_counter() - started) * 1000)
                 self._account(request, tagged_inputs, name, result)
         return result
+
+    def _attach(self, hooks: RunHooks, policy: Policy, inputs: dict[str, Any] | None) -> _Attached:
+        functions = checked_functions(hooks.functions, inputs)
+        host_calls = (
+            RunHostCalls(functions, policy, self._host_call_workers(), hooks.loop)
+            if functions
+            else None
+        )
+        relay = OutputRelay(hooks.on_output) if hooks.on_output is not None else None
+        return _Attached(relay, host_calls)
+
+    def _host_call_workers(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            if self._workers is None:
+                # Enough for every run at once to have a call in flight, and as many more
+                # whose functions outlived their run's deadline.
+                self._workers = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=2 * self._max_concurrency + 4,
+                    thread_name_prefix="restricted_exec-host-call",
+                )
+            return self._workers
 
     def _account(
         self,
@@ -455,14 +539,15 @@ class Sandbox:
         tagged_inputs: dict[str, Any],
         tenant: str,
         domain: str | None,
-        relay: OutputRelay | None,
+        attached: _Attached,
     ) -> ExecutionResult:
         # Refusals and cache hits run nothing, so they take no slot and no quota.
         policy = request.policy
         if request.outcome.code is None:
             return refused_result(request.outcome, policy)
-        if not (policy.deterministic and self._results.enabled):
-            return self._admitted(request, tagged_inputs, tenant, domain, relay)
+        # A run that calls host functions depends on more than its code and inputs.
+        if not (policy.deterministic and self._results.enabled) or attached.host_calls:
+            return self._admitted(request, tagged_inputs, tenant, domain, attached)
         # The trust domain is part of the key: a hit is faster than a run, and one tenant
         # must not learn from timing what code and inputs another tenant ran.
         run_key = (
@@ -474,7 +559,7 @@ class Sandbox:
         cached = self._results.get((*run_key, self._fork_server_generation(policy)))
         if cached is not None:
             return cached.model_copy(update={"cache_hit": True})
-        result = self._admitted(request, tagged_inputs, tenant, domain, relay)
+        result = self._admitted(request, tagged_inputs, tenant, domain, attached)
         # The generation after the run: the fork server may have started during it.
         self._results.put((*run_key, self._fork_server_generation(policy)), result)
         return result
@@ -485,7 +570,7 @@ class Sandbox:
         tagged_inputs: dict[str, Any],
         tenant: str,
         domain: str | None,
-        relay: OutputRelay | None,
+        attached: _Attached,
     ) -> ExecutionResult:
         admission = self._scheduler.acquire(tenant)
         if isinstance(admission, Rejection):
@@ -494,7 +579,7 @@ class Sandbox:
             self._metrics.observe_rejection(admission.tenant, admission.kind)
             return rejected_result(request.outcome, request.policy, admission.reason)
         with admission:
-            return self._execute(request, tagged_inputs, domain, relay)
+            return self._execute(request, tagged_inputs, domain, attached)
 
     def _fork_server_generation(self, policy: Policy) -> int:
         # Inline runs share the caller's hash seed for the life of its process.
@@ -506,23 +591,32 @@ class Sandbox:
         request: RunRequest,
         tagged_inputs: dict[str, Any],
         domain: str | None,
-        relay: OutputRelay | None,
+        attached: _Attached,
     ) -> ExecutionResult:
         policy, outcome = request.policy, request.outcome
+        relay, host_calls = attached
         if policy.isolation == "inline":
             options = run_options(policy, request.source)
             payload = run_inline(
-                outcome, decode(tagged_inputs), options, policy.timeout_s, on_output=relay
+                outcome,
+                decode(tagged_inputs),
+                options,
+                policy.timeout_s,
+                on_output=relay,
+                host_calls=host_calls,
             )
             return result_from_payload(payload, outcome, policy, isolation="inline")
         try:
             child = self._process_runner().run(
                 request.part.encoded(),
                 child_limits(policy),
-                inputs=encode_inputs(tagged_inputs),
+                inputs=encode_inputs(
+                    tagged_inputs, host_calls.names if host_calls is not None else ()
+                ),
                 expect_again=request.expect_again,
                 domain=domain,
                 on_output=relay,
+                host_calls=host_calls,
             )
         except QueueFull as problem:
             return rejected_result(outcome, policy, str(problem))
@@ -576,6 +670,7 @@ def run(
     inputs: dict[str, Any] | None = None,
     policy: Policy | None = None,
     on_output: OutputCallback | None = None,
+    functions: Mapping[str, HostFunction] | None = None,
 ) -> ExecutionResult:
     """Run ``code`` once in the default Sandbox (created on first use).
 
@@ -584,6 +679,7 @@ def run(
         inputs: values bound as the program's globals (plain data only).
         policy: limits and permissions; ``Policy()`` if omitted.
         on_output: called with the program's output as it comes (see Program.run).
+        functions: host functions the program may call (see Program.run).
 
     Returns:
         An ExecutionResult; never raises for anything the program does.
@@ -591,7 +687,9 @@ def run(
     Raises:
         InputError: an input is not plain data.
     """
-    return _default().run(code, inputs=inputs, policy=policy, on_output=on_output)
+    return _default().run(
+        code, inputs=inputs, policy=policy, on_output=on_output, functions=functions
+    )
 
 
 def compile_program(code: str, *, policy: Policy | None = None) -> Program:

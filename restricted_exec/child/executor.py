@@ -26,11 +26,13 @@ from json.encoder import (
     encode_basestring as _c_encode_basestring,
 )
 from types import CodeType
-from typing import Any
+from typing import Any, Protocol
 
 from restricted_exec.child.protocol import (
     ErrorFields,
     ErrorKind,
+    HostCaller,
+    HostCallFailed,
     Outlet,
     RunOptions,
     RunReport,
@@ -38,6 +40,7 @@ from restricted_exec.child.protocol import (
     decode_inputs,
     decode_program,
     encode_program,
+    read_call_reply,
 )
 from restricted_exec.language.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
 from restricted_exec.language.compiler import (
@@ -305,6 +308,8 @@ def execute(
     interrupt: Callable[[], None] | None = None,
     outlet: Outlet | None = None,
     stream: _Stdout | None = None,
+    functions: tuple[str, ...] = (),
+    caller: HostCaller | None = None,
 ) -> Payload:
     """Run a compiled program once and describe how it ended.
 
@@ -318,6 +323,7 @@ def execute(
         outlet: where output goes while the run goes on (see Outlet).
         stream: the run's stdout, made with ``new_stdout``: the caller keeps what was
             printed when the run is interrupted.
+        functions: names of host functions the program may call, through ``caller``.
 
     Returns:
         The payload dict (JSON types only). Never raises for anything the
@@ -326,14 +332,14 @@ def execute(
     if stream is None:
         stream = _Stdout(options.output_bytes)
     state = _RunState(interrupt, thread_bound=True, memory_limited=False)
-    return _run(
-        code,
-        options,
-        stream,
-        state,
-        lambda: build_globals(hoisted, inputs, options, stream, state),
-        outlet,
-    )
+
+    def make_globals() -> dict[str, Any]:
+        program_globals = build_globals(hoisted, inputs, options, stream, state)
+        if functions and caller is not None:
+            _bind_host_functions(program_globals, functions, caller, options, stream, outlet, state)
+        return program_globals
+
+    return _run(code, options, stream, state, make_globals, outlet)
 
 
 def new_stdout(output_bytes: int) -> _Stdout:
@@ -444,6 +450,97 @@ def _exec_with_outlet(
         # Closed before the reply is built: nothing is sent once text() is read for it.
         stream.after_print = None
         outlet.close()
+
+
+def _bind_host_functions(
+    program_globals: dict[str, Any],
+    names: tuple[str, ...],
+    caller: HostCaller,
+    options: RunOptions,
+    stream: _Stdout,
+    outlet: Outlet | None,
+    state: _RunState,
+) -> None:
+    raised: dict[str, type[Exception]] = {}
+    for name in names:
+        program_globals[name] = _host_function(name, caller, options, stream, outlet, state, raised)
+
+
+def _host_function(
+    name: str,
+    caller: HostCaller,
+    options: RunOptions,
+    stream: _Stdout,
+    outlet: Outlet | None,
+    state: _RunState,
+    raised: dict[str, type[Exception]],
+) -> Callable[..., Any]:
+    """The program's handle on one host function: its arguments go out as data only (the value
+    codec), its result or error comes back as data only; the function itself never does."""
+
+    def host_function(*args: Any, **kwargs: Any) -> Any:
+        if not state.presence.is_on():
+            raise ExecutionInterrupted("the program's run has ended")
+        refusal: TypeError | None = None
+        try:
+            call = encode([list(args), kwargs], max_items=options.max_value_items)
+        except UnsupportedValue as problem:
+            refusal = TypeError(f"{name}() takes plain data only: {problem}")
+        if refusal is not None:
+            raise refusal  # outside the except block: no context of ours
+        body = _reply_json({"name": name, "call": call}).encode("utf-8", "surrogatepass")
+        if len(body) > options.host_call_bytes:
+            raise ValueError(
+                f"{name}() arguments take {len(body):,} bytes; at most "
+                f"{options.host_call_bytes:,} may be sent (host_call_bytes)"
+            )
+        if outlet is not None:
+            stream.send_unsent(outlet)  # what was printed before the call comes first
+        try:
+            value = read_call_reply(caller.call(body))
+        except HostCallFailed as failure:
+            raised_by_host = _host_exception(failure, raised, options.max_value_items)
+        else:
+            return decode(value, max_items=options.max_value_items)
+        # Raised outside the except block: the program's exception has no context of ours
+        # (``__context__`` would hold the HostCallFailed), as a function's own raise would not.
+        raise raised_by_host
+
+    host_function.__name__ = host_function.__qualname__ = name
+    host_function.__module__ = "host"
+    return host_function
+
+
+# Host exceptions the program sees as the builtin of the same name (so `except KeyError` works);
+# any other type name becomes an Exception subclass of that name.
+_BUILTIN_EXCEPTIONS: dict[str, type[Exception]] = {
+    cls.__name__: cls
+    for cls in (
+        ArithmeticError, AssertionError, AttributeError, ConnectionError, EOFError,
+        FileNotFoundError, IndexError, KeyError, LookupError, NotImplementedError, OSError,
+        OverflowError, PermissionError, RuntimeError, TimeoutError, TypeError, UnicodeError,
+        ValueError, ZeroDivisionError,
+    )
+}  # fmt: skip
+
+
+def _host_exception(
+    failure: HostCallFailed, raised: dict[str, type[Exception]], max_items: int
+) -> Exception:
+    name = failure.type_name
+    kind = _BUILTIN_EXCEPTIONS.get(name) or raised.get(name)
+    if kind is None:
+        if not (name.isidentifier() and len(name) <= 100):
+            name = "HostFunctionError"
+        kind = raised[failure.type_name] = type(name, (Exception,), {"__module__": "host"})
+    if failure.arguments is not None:
+        try:
+            arguments = decode(failure.arguments, max_items=max_items)
+            if type(arguments) is list:
+                return kind(*arguments)
+        except (UnsupportedValue, TypeError):
+            pass
+    return kind(failure.message)
 
 
 def _raised_by_program(error: MemoryError) -> bool:
@@ -803,10 +900,14 @@ def prepare_to_share(program: bytes) -> Prepared | None:
     return prepared if prepared.shareable else None
 
 
-def run_prepared(prepared: Prepared, inputs: bytes, outlet: Outlet | None = None) -> bytes:
+class ChildLink(Outlet, HostCaller, Protocol):
+    """A child's connection to its host while its run goes on: output and host calls."""
+
+
+def run_prepared(prepared: Prepared, inputs: bytes, link: ChildLink | None = None) -> bytes:
     """Bind the inputs (see restricted_exec.child.protocol) and run a prepared program
     once; return the JSON payload. Never raises: a malformed request becomes a
-    payload with status ``crashed``. The child's entry; ``outlet`` is its socket's."""
+    payload with status ``crashed``. The child's entry; ``link`` is its socket's."""
     # The child runs this one request and exits: its guards stay on from here to its end
     # (fail closed), not only while the program's code is on the stack; whatever of the
     # program still runs afterwards (its objects' methods, reached by the reply) is judged
@@ -818,17 +919,20 @@ def run_prepared(prepared: Prepared, inputs: bytes, outlet: Outlet | None = None
         assert prepared.restricted is not None
         code, options, stream, state, program_globals = prepared.restricted
         try:
-            values = decode(decode_inputs(inputs))
+            tagged, functions = decode_inputs(inputs)
+            values = decode(tagged)
         except BaseException as problem:
             return _encode_payload(_crash(problem))
 
         def bind_inputs() -> dict[str, Any]:
-            # The same order as build_globals: inputs are bound last.
+            # The same order as build_globals: inputs are bound last, then host functions.
             program_globals.update(values)
+            if functions and link is not None:
+                _bind_host_functions(program_globals, functions, link, options, stream, link, state)
             return program_globals
 
         try:
-            payload = _run(code, options, stream, state, bind_inputs, outlet)
+            payload = _run(code, options, stream, state, bind_inputs, link)
         except BaseException as problem:
             payload = _crash(problem)
     return _encode_payload(payload)

@@ -30,14 +30,18 @@ __all__ = [
     "DecodedProgram",
     "ErrorFields",
     "ErrorKind",
+    "HostCallFailed",
+    "HostCaller",
     "Outlet",
     "RunOptions",
     "RunReport",
     "Status",
     "decode_inputs",
     "decode_program",
+    "encode_call_reply",
     "encode_inputs",
     "encode_program",
+    "read_call_reply",
 ]
 
 _LENGTH = struct.Struct(">I")
@@ -123,6 +127,7 @@ class RunOptions:
     max_value_items: int = 100_000
     source: str = ""
     deterministic: bool = False
+    host_call_bytes: int = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,23 +152,79 @@ def encode_program(
         "max_value_items": options.max_value_items,
         "source": options.source,
         "deterministic": options.deterministic,
+        "host_call_bytes": options.host_call_bytes,
     }
     return _frame(header, marshal.dumps(code))
 
 
-def encode_inputs(inputs: dict[str, Any]) -> bytes:
-    """The inputs part of a run (``inputs`` already in tagged JSON)."""
-    return json.dumps(inputs, separators=(",", ":")).encode() if inputs else b""
+def encode_inputs(inputs: dict[str, Any], functions: tuple[str, ...] = ()) -> bytes:
+    """The inputs part of a run: ``inputs`` (already in tagged JSON) and the names of the host
+    functions the program may call. Empty when there are neither (most runs)."""
+    if not inputs and not functions:
+        return b""
+    return json.dumps([inputs, list(functions)], separators=(",", ":")).encode()
 
 
-def decode_inputs(data: bytes) -> dict[str, Any]:
-    """The tagged-JSON inputs of a run (raises ValueError if malformed)."""
+def decode_inputs(data: bytes) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The tagged-JSON inputs of a run and its host functions' names (raises ValueError if
+    malformed)."""
     if not data:
-        return {}
-    inputs = json.loads(data)
+        return {}, ()
+    decoded = json.loads(data)
+    if not (isinstance(decoded, list) and len(decoded) == 2):
+        raise ValueError("the inputs part is not [inputs, functions]")
+    inputs, functions = decoded
     if not isinstance(inputs, dict):
         raise ValueError("the inputs are not a JSON object")
-    return inputs
+    if not (isinstance(functions, list) and all(isinstance(name, str) for name in functions)):
+        raise ValueError("the host functions are not a list of names")
+    return inputs, tuple(functions)
+
+
+class HostCaller(Protocol):
+    """How a run calls the host's functions: process mode's sends a ``HOST_CALL`` frame and
+    waits for the ``CALL_REPLY``; inline mode's calls the host's handler directly. Both carry
+    the same bytes (``encode_call`` / ``read_call_reply``)."""
+
+    def call(self, body: bytes) -> bytes:
+        """Send one encoded call; the encoded reply."""
+
+
+class HostCallFailed(Exception):
+    """What a host call's reply says went wrong: the exception's type name, its message, and
+    its arguments as tagged JSON (None if they were not plain data)."""
+
+    def __init__(self, type_name: str, message: str, arguments: Any) -> None:
+        super().__init__(type_name, message)
+        self.type_name = type_name
+        self.message = message
+        self.arguments = arguments
+
+
+def encode_call_reply(value: Any = None, error: tuple[str, str, Any] | None = None) -> bytes:
+    """A ``CALL_REPLY`` body: the host function's result (tagged JSON) or its exception's type
+    name, message and arguments (tagged JSON, or None)."""
+    if error is not None:
+        type_name, message, arguments = error
+        reply: dict[str, Any] = {
+            "error": {"type": type_name, "message": message, "args": arguments}
+        }
+    else:
+        reply = {"value": value}
+    return json.dumps(reply, separators=(",", ":"), allow_nan=False).encode()
+
+
+def read_call_reply(body: bytes) -> Any:
+    """The tagged-JSON value of a ``CALL_REPLY`` body; raises HostCallFailed for an error reply
+    and ValueError for one that is malformed (the host wrote it: that would be our bug)."""
+    reply = json.loads(body)
+    if isinstance(reply, dict) and reply.keys() == {"value"}:
+        return reply["value"]
+    if isinstance(reply, dict) and reply.keys() == {"error"}:
+        error = reply["error"]
+        if isinstance(error, dict) and error.keys() == {"type", "message", "args"}:
+            raise HostCallFailed(str(error["type"]), str(error["message"]), error["args"])
+    raise ValueError("a malformed host-call reply")
 
 
 def _frame(header: dict[str, Any], code: bytes) -> bytes:
@@ -197,6 +258,7 @@ def decode_program(request: bytes) -> DecodedProgram:
             max_value_items=int(header["max_value_items"]),
             source=str(header["source"]),
             deterministic=header["deterministic"] is True,
+            host_call_bytes=int(header["host_call_bytes"]),
         )
         hoisted = tuple((str(module), str(name)) for module, name in header["hoisted"])
     except (KeyError, TypeError, ValueError) as problem:

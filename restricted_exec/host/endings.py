@@ -22,6 +22,7 @@ from restricted_exec.policy import Policy
 from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
 
 __all__ = [
+    "host_call_limit_result",
     "host_failure_result",
     "output_callback_failed_result",
     "refused_result",
@@ -81,6 +82,18 @@ def host_failure_result(
             type="SandboxCrashed",
             message=f"the sandbox failed on the host: {problem}"[:2_000],
         ),
+        code_sha256=outcome.source_sha256,
+        isolation=policy.isolation,
+    )
+
+
+def host_call_limit_result(
+    outcome: CompileOutcome, policy: Policy, problem: BaseException
+) -> ExecutionResult:
+    """A run stopped at ``max_host_calls``: a ``policy_violation``, saying so."""
+    return ExecutionResult(
+        status="policy_violation",
+        error=ErrorInfo(kind="policy", type="HostCallLimitExceeded", message=str(problem)),
         code_sha256=outcome.source_sha256,
         isolation=policy.isolation,
     )

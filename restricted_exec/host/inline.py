@@ -38,6 +38,8 @@ from restricted_exec.child.executor import (
     unsent_output,
 )
 from restricted_exec.child.protocol import RunOptions, RunReport
+from restricted_exec.host.host_calls import RunHostCalls
+from restricted_exec.isolation import channel
 from restricted_exec.isolation.streamed_output import OutputCallbackFailed, StreamedOutput
 from restricted_exec.language.class_building import clear_shared_caches
 from restricted_exec.language.compiler import CompileOutcome
@@ -161,21 +163,48 @@ class _CallerOutlet:
         self._flush = None
 
 
+class _DirectCaller:
+    """Inline mode's HostCaller (child.protocol): the run's host calls answered in the
+    program's own thread, from the same bytes a child would send. A call that must stop the
+    run (a limit, the deadline) stops the program and is remembered for ``run_inline``."""
+
+    def __init__(self, host_calls: RunHostCalls, deadline: Deadline) -> None:
+        self._host_calls = host_calls
+        self._deadline = deadline
+        self.stopped_by: Exception | None = None
+
+    def call(self, body: bytes) -> bytes:
+        if self.stopped_by is not None:
+            raise ExecutionInterrupted
+        try:
+            return self._host_calls.answer(body, self._deadline.when)
+        except channel.Deadline:
+            self._deadline.fired = True
+            raise ExecutionInterrupted from None
+        except Exception as problem:
+            self.stopped_by = problem
+            self._deadline.fired = True  # every deadline check raises from now on
+            raise ExecutionInterrupted from None
+
+
 def run_inline(
     outcome: CompileOutcome,
     inputs: dict[str, Any],
     options: RunOptions,
     timeout_s: float,
     on_output: Callable[[str], None] | None = None,
+    host_calls: RunHostCalls | None = None,
 ) -> RunReport:
     """Run a compiled program in the calling thread under the watchdog; the payload, whose
     stdout is everything the program printed (what ``on_output`` was handed included).
 
-    Raises OutputCallbackFailed if ``on_output`` raised (the program was stopped)."""
+    Raises OutputCallbackFailed if ``on_output`` raised, and what ``host_calls`` raised to
+    stop the run (the program was stopped)."""
     assert outcome.code is not None
     output = StreamedOutput(options.output_bytes, on_output)
     deadline = WATCHDOG.register(timeout_s)
     outlet = _CallerOutlet(output, deadline) if on_output is not None else None
+    caller = _DirectCaller(host_calls, deadline) if host_calls is not None else None
     stream = new_stdout(options.output_bytes)
     try:
         try:
@@ -187,6 +216,8 @@ def run_inline(
                 interrupt=deadline.check,
                 outlet=outlet,
                 stream=stream,
+                functions=host_calls.names if host_calls is not None else (),
+                caller=caller,
             )
         finally:
             WATCHDOG.finish(deadline)
@@ -198,6 +229,8 @@ def run_inline(
         clear_shared_caches()  # the interrupt may have cut the `finally` above short
         if outlet is not None and outlet.failed is not None:
             raise outlet.failed from outlet.failed.__cause__
+        if caller is not None and caller.stopped_by is not None:
+            raise caller.stopped_by from None
         payload = ending(
             "timeout",
             "timeout",

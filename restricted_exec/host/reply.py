@@ -46,6 +46,7 @@ __all__ = [
     "CHILD_STATUSES",
     "MalformedReply",
     "max_reply_bytes",
+    "read_child_json",
     "read_reply",
 ]
 
@@ -129,17 +130,7 @@ def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any
     limit = max_reply_bytes(output_bytes)
     if len(data) > limit:
         raise MalformedReply(f"{len(data):,} bytes; an honest reply is at most {limit:,}")
-    if sys.getrecursionlimit() > _PARSER_SAFE_RECURSION_LIMIT and _nesting(data) > _MAX_JSON_DEPTH:
-        raise MalformedReply("JSON nested too deeply")
-    _refuse_costly_structure(data, max_value_items)
-    digits = sys.get_int_max_str_digits()
-    decoder = _BOUNDED_INTS if digits == 0 or digits > _MAX_INT_DIGITS else _PLAIN
-    # An honest child's text holds no lone surrogate (it escapes them where the text is made,
-    # restricted_exec.language.text), and its encoder writes \u escapes only for control characters:
-    # surrogates, raw or escaped, would put text in the result that cannot be serialised.
-    if b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None:
-        raise MalformedReply("a surrogate escape, which an honest child never writes")
-    payload = decoder.decode(data.decode("utf-8"))
+    payload = _parse(data, max_value_items)
     if type(payload) is not dict or payload.keys() != _KEYS:
         raise MalformedReply("not an object with exactly the payload's keys")
     status = payload["status"]
@@ -165,6 +156,34 @@ def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any
         "value": value,
         "error": error,
     }
+
+
+def read_child_json(data: bytes, *, max_items: int) -> Any:
+    """JSON a child wrote (a host-function call's body), parsed at a cost bounded by its
+    size, with the checks every reply gets (see the module's docstring); the caller bounds
+    its size first and checks its shape after. Raises MalformedReply, and nothing else."""
+    try:
+        return _parse(data, max_items)
+    except MalformedReply:
+        raise
+    except RecursionError:
+        raise MalformedReply("JSON nested too deeply") from None
+    except Exception as problem:
+        raise MalformedReply(f"{type(problem).__name__}: {str(problem)[:200]}") from None
+
+
+def _parse(data: bytes, max_items: int) -> Any:
+    if sys.getrecursionlimit() > _PARSER_SAFE_RECURSION_LIMIT and _nesting(data) > _MAX_JSON_DEPTH:
+        raise MalformedReply("JSON nested too deeply")
+    _refuse_costly_structure(data, max_items)
+    digits = sys.get_int_max_str_digits()
+    decoder = _BOUNDED_INTS if digits == 0 or digits > _MAX_INT_DIGITS else _PLAIN
+    # An honest child's text holds no lone surrogate (it escapes them where the text is made,
+    # restricted_exec.language.text), and its encoder writes \u escapes only for control characters:
+    # surrogates, raw or escaped, would put text in the result that cannot be serialised.
+    if b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None:
+        raise MalformedReply("a surrogate escape, which an honest child never writes")
+    return decoder.decode(data.decode("utf-8"))
 
 
 def _error(error: Any, status: str) -> ErrorInfo | None:

@@ -24,6 +24,7 @@ def run_options(policy: Policy, source: str) -> RunOptions:
         max_value_items=policy.max_value_items,
         source=source,
         deterministic=policy.deterministic,
+        host_call_bytes=policy.host_call_bytes,
     )
 
 

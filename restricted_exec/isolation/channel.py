@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from restricted_exec.isolation import wire
 from restricted_exec.isolation.streamed_output import OutputRefused, StreamedOutput
@@ -118,6 +119,7 @@ def read_reply(
     *,
     output: StreamedOutput | None = None,
     request_flush: Callable[[], None] | None = None,
+    host_calls: HostCalls | None = None,
     spin: bool = False,
 ) -> Reply:
     """Read the run's frames up to its reply; raise Deadline, Closed or ProtocolError. Reads at
@@ -126,24 +128,22 @@ def read_reply(
     OUTPUT frames go to ``output`` as they arrive (a run without one did not ask for them).
     ``request_flush``, if given, is called whenever the child has sent nothing for
     wire.FLUSH_INTERVAL_S (it asks the child for the output it holds: the caller streams it).
-    With ``spin``, keep trying for up to SPIN_S before blocking (see SPIN_S)."""
+    HOST_CALL frames go to ``host_calls``, whose answer goes back as a CALL_REPLY frame (a run
+    without it did not ask for them). With ``spin``, keep trying for up to SPIN_S before
+    blocking (see SPIN_S)."""
     spin_until = min(deadline, time.monotonic() + SPIN_S) if spin else 0.0
     while True:
         if request_flush is not None:
             _await_frame(sock, deadline, request_flush)
         header = _read_header(sock, deadline, spin_until)
-        if header.kind != wire.ChildFrame.OUTPUT:
+        if header.kind == wire.ChildFrame.OUTPUT:
+            _read_output(sock, header, deadline, output)
+        elif header.kind == wire.ChildFrame.HOST_CALL:
+            _answer_call(sock, header, deadline, host_calls)
+        else:
             break
-        _read_output(sock, header, deadline, output)
         if time.monotonic() >= deadline:
             raise Deadline  # a child that never stops sending never blocks the reads
-    if header.kind != wire.ChildFrame.RESULT and header.kind != wire.ChildFrame.FAILURE:
-        # Host-function calls are frames of runs that ask for them (docs/design/protocol.md);
-        # no run does yet, so a child that sends one is lying.
-        raise ProtocolError(
-            f"the child sent a {wire.FRAME_NAMES[header.kind]} frame, which this run did not "
-            "ask for"
-        )
     if header.length > max_payload:
         raise ProtocolError(
             f"the child's reply ({header.length} bytes) exceeds the payload limit "
@@ -195,6 +195,38 @@ def _read_header(sock: socket.socket, deadline: float, spin_until: float) -> wir
     if header is None:
         raise ProtocolError("the child wrote garbage instead of a frame header")
     return header
+
+
+class HostCalls(Protocol):
+    """Who answers a run's host-function calls (restricted_exec.host.host_calls)."""
+
+    max_call_bytes: int
+
+    def answer(self, body: bytes, deadline: float) -> bytes:
+        """The CALL_REPLY body for one HOST_CALL body. Raises Deadline if the deadline passed
+        before the function returned, ProtocolError for a call no honest child makes, and
+        whatever stops the run (a limit)."""
+
+
+def _answer_call(
+    sock: socket.socket, header: wire.ReplyHeader, deadline: float, host_calls: HostCalls | None
+) -> None:
+    if host_calls is None:
+        raise ProtocolError(
+            "the child sent a HOST_CALL frame, which this run did not ask for (it has no host "
+            "functions)"
+        )
+    if header.length > host_calls.max_call_bytes:
+        raise ProtocolError(
+            f"the child sent a call of {header.length:,} bytes; the run's limit is "
+            f"{host_calls.max_call_bytes:,} (host_call_bytes)"
+        )
+    try:
+        body = recv_exactly(sock, header.length, deadline)
+    except Closed:
+        raise ProtocolError("the child closed its socket in the middle of a call") from None
+    reply = host_calls.answer(bytes(body), deadline)
+    send_all(sock, wire.encode_call_reply(reply), deadline)
 
 
 def _read_output(

@@ -44,9 +44,8 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import ModuleType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from restricted_exec.child.protocol import Outlet
 from restricted_exec.isolation import (
     emptyroot,
     forking,
@@ -68,6 +67,10 @@ from restricted_exec.isolation.forked_child import (
 )
 from restricted_exec.isolation.seccomp import FilterProgram
 
+if TYPE_CHECKING:  # the fork server imports wrapt (through the entry) only after wrapt_core
+    from restricted_exec.child.executor import ChildLink
+
+
 # How often children whose exit no pidfd watches are looked for (only after pidfd_open failed).
 UNWATCHED_REAP_MS = 50
 
@@ -77,7 +80,7 @@ class _Entry:
     warm_up: Callable[[], None]  # once, in the fork server
     warm_child: Callable[[], None]  # in each waiting child (defaults to warm_up)
     prepare: Callable[[bytes, object | None], object]  # see ChildContext
-    run_prepared: Callable[[object, bytes, Outlet | None], bytes]
+    run_prepared: Callable[[object, bytes, ChildLink | None], bytes]
     # In the fork server, once: the program-independent part of a run's globals, or None (see
     # ChildContext.base). Entries without one: children build everything themselves.
     prepare_base: Callable[[], object | None]
@@ -108,7 +111,9 @@ def _load_entry(name: str | None) -> _Entry:
         warm_up=warm_up,
         warm_child=cast(Callable[[], None], getattr(module, "warm_child", warm_up)),
         prepare=cast(Callable[[bytes, object | None], object], module.prepare),
-        run_prepared=cast(Callable[[object, bytes, Outlet | None], bytes], module.run_prepared),
+        run_prepared=cast(
+            "Callable[[object, bytes, ChildLink | None], bytes]", module.run_prepared
+        ),
         prepare_base=cast(Callable[[], object | None], getattr(module, "prepare_base", _no_base)),
         prepare_to_share=cast(
             Callable[[bytes], object | None], getattr(module, "prepare_to_share", _no_sharing)

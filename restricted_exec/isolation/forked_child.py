@@ -14,9 +14,8 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from restricted_exec.child.protocol import Outlet
 from restricted_exec.isolation import (
     exit_codes,
     landlock,
@@ -27,6 +26,9 @@ from restricted_exec.isolation import (
     wire,
 )
 from restricted_exec.isolation.seccomp import FilterProgram
+
+if TYPE_CHECKING:  # the fork server imports wrapt (through the entry) only after wrapt_core
+    from restricted_exec.child.executor import ChildLink
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class ChildContext:
     # of the program and may happen ahead of the request; run_prepared(prepared, inputs, outlet)
     # -> payload.
     prepare: Callable[[bytes, object | None], object]
-    run_prepared: Callable[[object, bytes, Outlet | None], bytes]
+    run_prepared: Callable[[object, bytes, ChildLink | None], bytes]
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
     landlock_ruleset: landlock.Ruleset | None
@@ -174,8 +176,9 @@ def _send_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-class _FrameOutlet:
-    """The run's Outlet (child.protocol): OUTPUT frames on the child's socket, flushed every
+class _SocketLink:
+    """The run's link to its host (child.executor.ChildLink) over the child's socket: host
+    function calls (HOST_CALL, answered by CALL_REPLY) and output (OUTPUT frames, flushed every
     FLUSH_INTERVAL_S of the child's CPU time (a SIGPROF timer) and whenever the host sends
     FLUSH_SIGNAL: while the caller streams the output, and before a kill.
 
@@ -209,6 +212,24 @@ class _FrameOutlet:
         # A tick or a flush request from now on finds nothing to send: the reply carries it.
         self._flush = None
 
+    def call(self, body: bytes) -> bytes:
+        header = wire.ReplyHeader(0, 0, 0, len(body), kind=wire.ChildFrame.HOST_CALL)
+        self._sending = True
+        try:
+            _send_all(wire.CHILD_SOCKET_FD, wire.encode_reply(header) + body)
+        finally:
+            self._sending = False
+        # A flush request may come while this waits: its handler sends whole OUTPUT frames,
+        # never inside this call's frame.
+        raw = _recv_exactly(wire.CHILD_SOCKET_FD, wire.REQUEST.size)
+        reply = wire.decode_request(raw) if raw is not None else None
+        if reply is None or reply.kind != wire.HostFrame.CALL_REPLY:
+            raise ConnectionError("the host did not answer the call")
+        answer = _recv_exactly(wire.CHILD_SOCKET_FD, reply.length) if reply.length else b""
+        if answer is None:
+            raise ConnectionError("the host did not answer the call")
+        return answer
+
     def on_tick(self, signum: int, frame: FrameType | None) -> None:
         flush = self._flush
         if flush is None or self._sending:
@@ -231,14 +252,14 @@ class _FrameOutlet:
             pass
 
 
-_OUTLET = _FrameOutlet()
+_LINK = _SocketLink()
 
 
 def install_flush_handlers() -> None:
     """For the fork server, before it forks: the handlers of the children's flushes (see
-    _FrameOutlet). In the fork server itself no outlet is open, and they do nothing."""
-    signal.signal(signal.SIGPROF, _OUTLET.on_tick)
-    signal.signal(wire.FLUSH_SIGNAL, _OUTLET.on_flush_request)
+    _SocketLink). In the fork server itself no outlet is open, and they do nothing."""
+    signal.signal(signal.SIGPROF, _LINK.on_tick)
+    signal.signal(wire.FLUSH_SIGNAL, _LINK.on_flush_request)
 
 
 def arm_flush_timer() -> None:
@@ -274,9 +295,9 @@ def warm_code_paths(available: frozenset[str]) -> None:
     hello = wire.Hello(0, 0, 0, 0, 0)
     for _ in range(CODE_WARM_UP_RUNS):
         _rehearse()
-        _OUTLET.open(_no_output)
-        _OUTLET.on_tick(signal.SIGPROF, None)
-        _OUTLET.close()
+        _LINK.open(_no_output)
+        _LINK.on_tick(signal.SIGPROF, None)
+        _LINK.close()
         wire.encode_hello(hello)
         rlimits.memory_footprint()
         rlimits.cpu_seconds()
@@ -380,6 +401,8 @@ def _receive_request(
         body = _recv_exactly(fd, header.length) if header.length else b""
         if body is None:
             return exit_codes.EXIT_NO_REQUEST
+        if header.kind == wire.HostFrame.CALL_REPLY:
+            return exit_codes.EXIT_INTERNAL  # no call was made: the host is confused
         if not header.prime:
             break
         if prepared is not None:
@@ -452,7 +475,7 @@ def _serve(
         return exit_codes.EXIT_LOCKDOWN_FAILED
 
     # ---- untrusted code runs below this line ----
-    payload = ctx.run_prepared(prepared, inputs, _OUTLET)
+    payload = ctx.run_prepared(prepared, inputs, _LINK)
     if not isinstance(payload, bytes):
         return exit_codes.EXIT_INTERNAL
     usage = resource.getrusage(resource.RUSAGE_SELF)

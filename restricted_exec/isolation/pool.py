@@ -226,6 +226,7 @@ class ProcessRunner:
         expect_again: bool = False,
         domain: Domain = None,
         on_output: Callable[[str], None] | None = None,
+        host_calls: channel.HostCalls | None = None,
     ) -> ChildOutcome:
         """Run one request in a fresh child and report how it ended.
 
@@ -236,12 +237,13 @@ class ProcessRunner:
         ``domain`` is the run's trust domain (its tenant; None is a domain of its own): the
         child that runs it holds nothing of any other domain's runs, primed programs included.
         ``on_output`` is handed each chunk of output as it arrives (in the caller's thread);
-        the outcome's ``streamed`` holds them all, however the child ended.
+        the outcome's ``streamed`` holds them all, however the child ended. ``host_calls``
+        answers the program's calls of host functions (in the caller's thread).
 
         Blocks. Never raises for anything the child does. Raises RunnerClosed, QueueFull, or
         IsolationUnavailable (layers missing and ``limits.allow_degraded`` is False, or the fork
-        server cannot be restarted), and OutputCallbackFailed if ``on_output`` raised (the
-        child is killed first).
+        server cannot be restarted), OutputCallbackFailed if ``on_output`` raised, and what
+        ``host_calls`` raises to stop the run (the child is killed first).
         """
         spin = self._arrive()
         self._enter()
@@ -254,6 +256,7 @@ class ProcessRunner:
                 spin,
                 domain,
                 StreamedOutput(limits.output_bytes, on_output),
+                host_calls,
             )
         finally:
             self._leave()
@@ -647,6 +650,7 @@ class ProcessRunner:
         spin: bool,
         domain: Domain,
         output: StreamedOutput,
+        host_calls: channel.HostCalls | None,
     ) -> ChildOutcome:
         expected = self.layers_available()
         if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
@@ -672,7 +676,9 @@ class ProcessRunner:
             )
         slot, hello = checked_out
         try:
-            return self._run_child(slot, hello, request, inputs, limits, spin, expected, output)
+            return self._run_child(
+                slot, hello, request, inputs, limits, spin, expected, output, host_calls
+            )
         finally:
             self._release_slot(slot)
 
@@ -686,6 +692,7 @@ class ProcessRunner:
         spin: bool,
         expected: tuple[str, ...],
         output: StreamedOutput,
+        host_calls: channel.HostCalls | None,
     ) -> ChildOutcome:
         """One run in the child ``slot`` holds: hand it over, exchange request and reply, and
         report how it ended (the reply, or the fork server's report of its death)."""
@@ -713,6 +720,7 @@ class ProcessRunner:
                 spin,
                 output,
                 request_flush,
+                host_calls,
             )
             if watchdog:
                 # What the program printed since the child's last flush is still in the child:
@@ -781,6 +789,7 @@ def _exchange(
     spin: bool,
     output: StreamedOutput,
     request_flush: Callable[[], None] | None,
+    host_calls: channel.HostCalls | None,
 ) -> tuple[channel.Reply | None, bool, str | None]:
     """Send the request and read the reply by the deadline: (reply, watchdog fired, error)."""
     try:
@@ -791,6 +800,7 @@ def _exchange(
             max_payload,
             output=output,
             request_flush=request_flush,
+            host_calls=host_calls,
             spin=spin,
         )
         return reply, False, None

@@ -34,7 +34,7 @@ class HostFrame:
     REQUEST = b"RXrq"
     # Before the request, at most once: a program part the child prepares while it waits.
     PRIME = b"RXpr"
-    # Reserved: the answer to a HOST_CALL frame (host functions). No host sends it yet.
+    # The answer to a HOST_CALL frame: the host function's result or error.
     CALL_REPLY = b"RXcr"
 
 
@@ -61,7 +61,7 @@ class ChildFrame:
     # A chunk of the program's stdout (UTF-8), sent while it runs; an empty one answers
     # FLUSH_SIGNAL.
     OUTPUT = b"RXou"
-    # Reserved: the program calls a host function; the host answers with CALL_REPLY.
+    # The program calls a host function; the host answers with CALL_REPLY.
     HOST_CALL = b"RXca"
 
 
@@ -167,6 +167,11 @@ def encode_request(header: RequestHeader) -> bytes:
     )
 
 
+def encode_call_reply(body: bytes) -> bytes:
+    """The whole CALL_REPLY frame (header and body)."""
+    return encode_request(RequestHeader(0, 0.0, 0, len(body), 0, kind=HostFrame.CALL_REPLY)) + body
+
+
 def encode_prime(program: bytes) -> bytes:
     """The whole prime frame (header and body) for ``program``."""
     header = RequestHeader(0, 0.0, 0, len(program), len(program), kind=HostFrame.PRIME)
@@ -174,10 +179,11 @@ def encode_prime(program: bytes) -> bytes:
 
 
 def decode_request(data: bytes) -> RequestHeader | None:
-    """A host frame's header as a child reads it; None for anything a child does not serve
-    (no child serves CALL_REPLY yet)."""
+    """A host frame's header as a child reads it; None for garbage."""
     tag, flags, cpu_s, memory_mb, length, program_length = REQUEST.unpack(data)
-    if (tag != HostFrame.REQUEST and tag != HostFrame.PRIME) or program_length > length:
+    if (
+        tag != HostFrame.REQUEST and tag != HostFrame.PRIME and tag != HostFrame.CALL_REPLY
+    ) or program_length > length:
         return None
     return RequestHeader(flags, cpu_s, memory_mb, length, program_length, kind=tag)
 

@@ -69,8 +69,8 @@ def test_no_reply_by_the_deadline_is_a_deadline(
 def test_a_frame_of_a_kind_the_run_did_not_ask_for_is_a_protocol_error(
     pair: tuple[socket.socket, socket.socket], kind: bytes
 ) -> None:
-    # Reserved for streamed output and host functions: until a run asks for them, a child
-    # that sends one before its result is not believed, and its result is not read.
+    # Streamed output and host calls are frames of runs that ask for them: a child that sends
+    # one in a run that did not is not believed, and its result is not read.
     host, child = pair
     chunk = b"hello\n"
     child.sendall(wire.encode_reply(wire.ReplyHeader(0, 0, 0, len(chunk), kind=kind)) + chunk)
@@ -91,9 +91,7 @@ def test_every_frame_kind_round_trips_through_its_header() -> None:
     for child_kind in [*child_kinds, wire.ChildFrame.OUTPUT, wire.ChildFrame.HOST_CALL]:
         header = wire.ReplyHeader(3, 4, 5, 6, kind=child_kind)
         assert wire.decode_reply(wire.encode_reply(header)) == header
-    for host_kind in (wire.HostFrame.REQUEST, wire.HostFrame.PRIME):
+    for host_kind in (wire.HostFrame.REQUEST, wire.HostFrame.PRIME, wire.HostFrame.CALL_REPLY):
         request = wire.RequestHeader(1, 2.0, 3, 4, 4, kind=host_kind)
         assert wire.decode_request(wire.encode_request(request)) == request
-    # No child serves a reply to a host call yet.
-    call_reply = wire.RequestHeader(0, 0.0, 0, 4, 0, kind=wire.HostFrame.CALL_REPLY)
-    assert wire.decode_request(wire.encode_request(call_reply)) is None
+    assert wire.decode_request(b"RXzz" + wire.encode_request(request)[4:]) is None

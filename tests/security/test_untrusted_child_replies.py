@@ -18,6 +18,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -737,3 +738,177 @@ def test_a_child_that_floods_empty_output_frames_still_times_out_on_time(
     result = _plain_program(sandbox, source, Policy(timeout_s=0.5)).run()
     assert result.status == "timeout", result
     assert time.monotonic() - started < 5
+
+
+# -- host functions: HOST_CALL frames a child sends ---------------------------------------------
+
+
+def _calls_then(bodies: list[bytes], ending: str = "os._exit(0)") -> str:
+    """Plain Python for the child that sends each body as a HOST_CALL frame, reads each answer,
+    and then runs ``ending``."""
+    return (
+        _output_frames_then([], "")
+        + textwrap.dedent(
+            f"""
+            def read(size):
+                data = b""
+                while len(data) < size:
+                    chunk = os.read(wire.CHILD_SOCKET_FD, size - len(data))
+                    if not chunk:
+                        os._exit(3)
+                    data += chunk
+                return data
+            for body in {bodies!r}:
+                send(wire.ChildFrame.HOST_CALL, body)
+                header = wire.decode_request(read(wire.REQUEST.size))
+                read(header.length)
+            """
+        )
+        + ending
+    )
+
+
+def _call(name: str, args: Any = (), kwargs: Any = None) -> bytes:
+    return json.dumps({"name": name, "call": [list(args), kwargs or {}]}).encode()
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def __call__(self, *args: Any) -> int:
+        self.calls.append(args)
+        return 1
+
+
+def test_a_child_cannot_call_a_function_its_run_was_not_given(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    recorder = _Recorder()
+    program = _plain_program(sandbox, _calls_then([_call("secret", [1])]))
+    result = program.run(functions={"public": recorder})
+    assert result.status == "crashed" and result.error is not None, result
+    assert "does not have" in result.error.message
+    assert recorder.calls == []
+
+
+def test_a_child_that_calls_a_host_function_in_a_run_without_any_is_stopped(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    result = _plain_program(sandbox, _calls_then([_call("anything")])).run()
+    assert result.status == "crashed" and result.error is not None, result
+    assert "HOST_CALL frame, which this run did not ask for" in result.error.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"name": "f"}',
+        b'{"name": "f", "call": [[1]]}',
+        b'{"name": "f", "call": {"$type": "dict", "items": [[1, 2]]}}',
+        b'{"name": "f", "call": [[], {"$type": "dict", "items": [[1, 2]]}]}',
+        b'{"name": "f", "call": [[' + b"[" * 100_000 + b"]]}",
+        b'{"name": "f", "call": [[{"$type": "fraction", "value": "1e10000000"}], {}]}',
+    ],
+    ids=[
+        "garbage",
+        "no-call",
+        "no-kwargs",
+        "dict-call",
+        "int-keyword",
+        "deep",
+        "costly-fraction",
+    ],
+)
+def test_a_malformed_host_call_is_a_crash_and_calls_nothing(
+    audited: tuple[Sandbox, _ListSink, AuditLog], body: bytes
+) -> None:
+    sandbox, _, _ = audited
+    recorder = _Recorder()
+    result, cpu_s = cpu_seconds_of(
+        lambda: _plain_program(sandbox, _calls_then([body])).run(functions={"f": recorder})
+    )
+    assert result.status == "crashed" and result.error is not None, result
+    assert "malformed host call" in result.error.message
+    assert recorder.calls == []
+    assert cpu_s < CPU_BOUND_S
+
+
+def test_a_host_call_longer_than_host_call_bytes_is_refused_before_it_is_read(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    recorder = _Recorder()
+    source = _output_frames_then(
+        [],
+        "os.write(wire.CHILD_SOCKET_FD, wire.encode_reply("
+        "wire.ReplyHeader(0, 0, 0, 2**60, kind=wire.ChildFrame.HOST_CALL)))\ntime.sleep(30)",
+    )
+    started = time.monotonic()
+    result = _plain_program(sandbox, source, Policy(timeout_s=10)).run(functions={"f": recorder})
+    assert result.status == "crashed" and result.error is not None, result
+    assert "host_call_bytes" in result.error.message
+    assert time.monotonic() - started < 5
+    assert recorder.calls == []
+
+
+def test_a_flood_of_host_calls_stops_at_max_host_calls(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    recorder = _Recorder()
+    program = _plain_program(
+        sandbox, _calls_then([_call("f", [i]) for i in range(500)]), Policy(max_host_calls=5)
+    )
+    result = program.run(functions={"f": recorder})
+    assert result.status == "policy_violation" and result.error is not None, result
+    assert result.error.type == "HostCallLimitExceeded"
+    assert len(recorder.calls) == 5
+
+
+def test_a_child_that_dies_during_a_host_call_gives_a_status_not_an_exception(
+    audited: tuple[Sandbox, _ListSink, AuditLog],
+) -> None:
+    sandbox, _, _ = audited
+    finished = threading.Event()
+
+    def slow() -> int:
+        time.sleep(0.3)
+        finished.set()
+        return 1
+
+    source = _output_frames_then(
+        [], f"send(wire.ChildFrame.HOST_CALL, {_call('slow')!r})\nos._exit(0)"
+    )
+    result = _plain_program(sandbox, source).run(functions={"slow": slow})
+    assert result.status == "crashed", result
+    assert finished.wait(5)
+
+
+def test_closing_the_sandbox_during_a_host_call_gives_the_run_a_status() -> None:
+    entered = threading.Event()
+    results: list[ExecutionResult] = []
+
+    def blocking() -> int:
+        entered.set()
+        time.sleep(1)
+        return 1
+
+    with _plain_capable_sandboxes():
+        sandbox = Sandbox(prefork=1)
+        worker = threading.Thread(
+            target=lambda: results.append(
+                sandbox.run(
+                    "blocking()", policy=Policy(timeout_s=20), functions={"blocking": blocking}
+                )
+            )
+        )
+        worker.start()
+        assert entered.wait(30)
+        sandbox.close()
+        worker.join(30)
+    assert not worker.is_alive()
+    assert len(results) == 1 and results[0].status in {"crashed", "timeout"}, results
