@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import os
 import threading
 import time
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from restricted_exec.child.executor import program_part
 from restricted_exec.child.protocol import encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
+from restricted_exec.host.call_workers import CallWorkers
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
     host_call_limit_result,
@@ -299,7 +299,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._closed = False
         self._runner: ProcessRunner | None = None
-        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
+        self._workers: CallWorkers | None = None
         self._max_concurrency = concurrency
         self._prefork = prefork
 
@@ -409,7 +409,7 @@ class Sandbox:
             workers, self._workers = self._workers, None
         if workers is not None:
             # A host function still running past its run's deadline finishes on its own.
-            workers.shutdown(wait=False, cancel_futures=True)
+            workers.close()
         if self._audit is not None:
             # Bounded: a sink that hangs must not hang close(); the log keeps the rest.
             self._audit.flush(timeout=AUDIT_FLUSH_ON_CLOSE_S)
@@ -469,7 +469,11 @@ class Sandbox:
         try:
             # The run's trust domain (ProcessRunner.run): no tenant is one of its own, not
             # "default".
-            result = self._result_of(request, tagged_inputs, name, tenant, attached)
+            try:
+                result = self._result_of(request, tagged_inputs, name, tenant, attached)
+            finally:
+                if attached.host_calls is not None:
+                    attached.host_calls.end()
             if relay is not None:
                 relay.finish(result)
         except OutputCallbackFailed as problem:
@@ -502,15 +506,10 @@ class Sandbox:
         relay = OutputRelay(hooks.on_output) if hooks.on_output is not None else None
         return _Attached(relay, host_calls)
 
-    def _host_call_workers(self) -> concurrent.futures.ThreadPoolExecutor:
+    def _host_call_workers(self) -> CallWorkers:
         with self._lock:
             if self._workers is None:
-                # Enough for every run at once to have a call in flight, and as many more
-                # whose functions outlived their run's deadline.
-                self._workers = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=2 * self._max_concurrency + 4,
-                    thread_name_prefix="restricted_exec-host-call",
-                )
+                self._workers = CallWorkers()
             return self._workers
 
     def _account(

@@ -7,10 +7,10 @@ name must be one the caller registered for this run. The function gets plain dat
 copies: the value codec) and its result goes back the same way, so a host function never holds
 a program object and a program never holds a host object.
 
-The function runs on a worker thread and the caller's thread waits for it with the run's
-deadline: a function that hangs cannot hold the run past its ``timeout_s``. ``async def``
-functions run on the caller's event loop under ``run_async`` (``asyncio.run`` in the worker
-otherwise).
+The function runs on a worker thread (``host/call_workers``), which sends the reply itself;
+the caller's thread goes back to waiting for the child with the run's deadline, so a function
+that hangs cannot hold the run past its ``timeout_s``. ``async def`` functions run on the
+caller's event loop under ``run_async`` (``asyncio.run`` on the worker otherwise).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import contextlib
 import contextvars
 import inspect
 import keyword
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 from restricted_exec.child.executor import ERROR_MESSAGE_BYTES, ERROR_TYPE_BYTES
 from restricted_exec.child.protocol import encode_call_reply
 from restricted_exec.errors import InputError
+from restricted_exec.host.call_workers import CallWorkers
 from restricted_exec.host.reply import MalformedReply, read_child_json
 from restricted_exec.isolation.channel import Deadline, ProtocolError
 from restricted_exec.language.catalogue import CATALOGUE
@@ -95,7 +97,7 @@ class RunHostCalls:
         self,
         functions: Mapping[str, HostFunction],
         policy: Policy,
-        workers: concurrent.futures.Executor,
+        workers: CallWorkers,
         loop: asyncio.AbstractEventLoop | None,
     ) -> None:
         self._functions = dict(functions)
@@ -104,6 +106,7 @@ class RunHostCalls:
         self._loop = loop
         # The caller's context: the functions see the caller's context variables.
         self._context = contextvars.copy_context()
+        self._pending: set[concurrent.futures.Future[Any]] = set()
         self.max_call_bytes = policy.host_call_bytes + CALL_ENVELOPE_BYTES
         self.calls = 0
 
@@ -111,8 +114,41 @@ class RunHostCalls:
     def names(self) -> tuple[str, ...]:
         return tuple(self._functions)
 
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on one of the Sandbox's worker threads."""
+        self._workers.submit(job)
+
+    def reply_to(self, body: bytes) -> bytes:
+        """Check one call and run it in this thread (process mode: the run's conversation
+        thread, see isolation/pool._exchange); the reply's bytes. Raises HostCallLimitExceeded
+        past ``max_host_calls`` and ProtocolError for a call no honest child makes, and calls
+        nothing then."""
+        return self._checked(body)()
+
     def answer(self, body: bytes, deadline: float) -> bytes:
-        """The reply to one call (see ``isolation.channel.HostCalls``)."""
+        """Inline mode's form, in the program's own thread: check the call here, run the
+        function on a worker, and wait for its reply until ``deadline`` (Deadline past it)."""
+        call = self._checked(body)
+        replied: list[bytes] = []
+        done = threading.Event()
+
+        def job() -> None:
+            replied.append(call())
+            done.set()
+
+        self._workers.submit(job)
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            raise Deadline
+        return replied[0]
+
+    def end(self) -> None:
+        """The run is over: cancel the coroutines still running on the caller's loop (a sync
+        function still running on its worker finishes there, and its reply is dropped)."""
+        for future in list(self._pending):
+            future.cancel()
+
+    def _checked(self, body: bytes) -> Callable[[], bytes]:
+        """Count and check one call; what runs it and makes the reply's bytes (never raises)."""
         self.calls += 1
         if self.calls > self._policy.max_host_calls:
             raise HostCallLimitExceeded(
@@ -122,17 +158,37 @@ class RunHostCalls:
         if len(body) > self.max_call_bytes:
             raise ProtocolError(f"a host call of {len(body):,} bytes (host_call_bytes)")
         name, args, kwargs = self._read(body)
+        function = self._functions[name]
+        if self._loop is not None and inspect.iscoroutinefunction(function):
+            loop = self._loop
+
+            def on_the_loop() -> Any:
+                future = asyncio.run_coroutine_threadsafe(function(*args, **kwargs), loop)
+                self._pending.add(future)
+                try:
+                    return future.result()
+                finally:
+                    self._pending.discard(future)
+
+            return lambda: self._reply(name, on_the_loop)
+        context = self._context.copy()
+        return lambda: self._reply(
+            name, lambda: context.run(_to_completion, function, args, kwargs)
+        )
+
+    def _reply(self, name: str, call: Callable[[], Any]) -> bytes:
+        """The reply's bytes for one call; never raises (this runs on a worker or the loop)."""
         try:
-            value = self._call(self._functions[name], args, kwargs, deadline)
-        except Deadline:
-            raise
+            value = call()
         except Exception as problem:
             return self._exception_reply(problem)
         try:
             reply = encode_call_reply(encode(value, max_items=self._policy.max_value_items))
         except UnsupportedValue as problem:
             return _error_reply("TypeError", f"{name}() returned what is not plain data: {problem}")
-        if len(reply) > self._policy.host_call_bytes + CALL_ENVELOPE_BYTES:
+        except Exception as problem:  # a value whose conversion failed: ours to describe
+            return _error_reply("TypeError", f"{name}() returned what cannot be sent: {problem}")
+        if len(reply) > self.max_call_bytes:
             return _error_reply(
                 "ValueError",
                 f"{name}() returned {len(reply):,} bytes of JSON; at most "
@@ -145,11 +201,15 @@ class RunHostCalls:
         program's exception is made from them, so ``str()`` of it reads as CPython's would),
         or, if they are not data, its message."""
         arguments: Any = None
-        with contextlib.suppress(UnsupportedValue):
+        with contextlib.suppress(Exception):
             arguments = encode(list(problem.args), max_items=_EXCEPTION_ARGUMENT_ITEMS)
-        reply = _error_reply(type(problem).__name__, str(problem), arguments)
+        try:
+            message = str(problem)
+        except Exception:
+            message = f"<{type(problem).__name__} whose str() failed>"
+        reply = _error_reply(type(problem).__name__, message, arguments)
         if arguments is not None and len(reply) > self.max_call_bytes:
-            reply = _error_reply(type(problem).__name__, str(problem), None)
+            reply = _error_reply(type(problem).__name__, message, None)
         return reply
 
     def _read(self, body: bytes) -> tuple[str, list[Any], dict[str, Any]]:
@@ -173,24 +233,6 @@ class RunHostCalls:
         ):
             raise ProtocolError("a malformed host call: not [arguments, keyword arguments]")
         return name, arguments[0], arguments[1]
-
-    def _call(
-        self, function: HostFunction, args: list[Any], kwargs: dict[str, Any], deadline: float
-    ) -> Any:
-        future: concurrent.futures.Future[Any]
-        if self._loop is not None and inspect.iscoroutinefunction(function):
-            future = asyncio.run_coroutine_threadsafe(function(*args, **kwargs), self._loop)
-        else:
-            future = self._workers.submit(
-                self._context.copy().run, _to_completion, function, args, kwargs
-            )
-        try:
-            return future.result(timeout=max(0.0, deadline - time.monotonic()))
-        except concurrent.futures.TimeoutError:
-            # The run ends on time; the function is left to finish on its own (a coroutine
-            # is cancelled), and its result is dropped.
-            future.cancel()
-            raise Deadline from None
 
 
 def _to_completion(function: HostFunction, args: list[Any], kwargs: dict[str, Any]) -> Any:

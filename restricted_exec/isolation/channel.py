@@ -202,10 +202,13 @@ class HostCalls(Protocol):
 
     max_call_bytes: int
 
-    def answer(self, body: bytes, deadline: float) -> bytes:
-        """The CALL_REPLY body for one HOST_CALL body. Raises Deadline if the deadline passed
-        before the function returned, ProtocolError for a call no honest child makes, and
-        whatever stops the run (a limit)."""
+    def reply_to(self, body: bytes) -> bytes:
+        """The CALL_REPLY body for one HOST_CALL body, the function called in this thread.
+        Raises ProtocolError for a call no honest child makes, and whatever stops the run (a
+        limit)."""
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on a worker thread (the run's conversation, see pool._exchange)."""
 
 
 def _answer_call(
@@ -225,8 +228,7 @@ def _answer_call(
         body = recv_exactly(sock, header.length, deadline)
     except Closed:
         raise ProtocolError("the child closed its socket in the middle of a call") from None
-    reply = host_calls.answer(bytes(body), deadline)
-    send_all(sock, wire.encode_call_reply(reply), deadline)
+    send_all(sock, wire.encode_call_reply(host_calls.reply_to(bytes(body))), deadline)
 
 
 def _read_output(

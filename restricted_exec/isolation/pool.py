@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from restricted_exec.isolation import channel, exit_codes, layers, rlimits, wire
 from restricted_exec.isolation.child_limits import ChildLimits
@@ -705,6 +705,7 @@ class ProcessRunner:
             layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
         )
         pidfd = _open_pidfd(hello.pid)
+        left_behind = False
         try:
             flags = self._hand_over(slot, hello, limits)
             frame = _request_frame(slot, request, inputs, limits, flags)
@@ -712,7 +713,7 @@ class ProcessRunner:
             request_flush = (
                 (lambda: _signal(pidfd, hello.pid, wire.FLUSH_SIGNAL)) if output.streaming else None
             )
-            reply, watchdog, error = _exchange(
+            reply, watchdog, error, left_behind = _exchange(
                 slot.sock,
                 frame,
                 started + limits.wall_s,
@@ -722,7 +723,7 @@ class ProcessRunner:
                 request_flush,
                 host_calls,
             )
-            if watchdog:
+            if watchdog and not left_behind:
                 # What the program printed since the child's last flush is still in the child:
                 # ask for it, briefly, before the kill.
                 _signal(pidfd, hello.pid, wire.FLUSH_SIGNAL)
@@ -734,7 +735,8 @@ class ProcessRunner:
             # Replied or not (or the caller's output callback raised), the child has nothing
             # left to do: make sure it ends, right now.
             _kill(pidfd, hello.pid)
-            slot.sock.close()
+            if not left_behind:
+                slot.sock.close()
             if pidfd is not None:
                 os.close(pidfd)
             # The child's replacement is normally asked for once the fork server has reaped it
@@ -781,6 +783,15 @@ def _request_frame(
     return wire.encode_request(header) + body
 
 
+class _Exchanged(NamedTuple):
+    reply: channel.Reply | None
+    watchdog: bool  # the deadline passed
+    error: str | None
+    # A host function still held the conversation when the run ended: its worker thread owns
+    # the socket now (see _Conversation).
+    left_behind: bool = False
+
+
 def _exchange(
     sock: socket.socket,
     frame: bytes,
@@ -790,26 +801,87 @@ def _exchange(
     output: StreamedOutput,
     request_flush: Callable[[], None] | None,
     host_calls: channel.HostCalls | None,
-) -> tuple[channel.Reply | None, bool, str | None]:
-    """Send the request and read the reply by the deadline: (reply, watchdog fired, error)."""
-    try:
-        channel.send_all(sock, frame, deadline)
-        reply = channel.read_reply(
-            sock,
-            deadline,
-            max_payload,
-            output=output,
-            request_flush=request_flush,
-            host_calls=host_calls,
-            spin=spin,
-        )
-        return reply, False, None
-    except channel.Deadline:
-        return None, True, None
-    except channel.Closed:
-        return None, False, "the child closed its socket before replying"
-    except channel.ProtocolError as exc:
-        return None, False, str(exc)
+) -> _Exchanged:
+    """Send the request and read the reply by the deadline.
+
+    A run with host functions holds its conversation on a worker thread, which calls the
+    functions itself when the child asks (no thread handoff per call), while this thread keeps
+    the deadline: a function that hangs cannot hold the run."""
+
+    def converse() -> _Exchanged:
+        try:
+            channel.send_all(sock, frame, deadline)
+            reply = channel.read_reply(
+                sock,
+                deadline,
+                max_payload,
+                output=output,
+                request_flush=request_flush,
+                host_calls=host_calls,
+                spin=spin,
+            )
+            return _Exchanged(reply, False, None)
+        except channel.Deadline:
+            return _Exchanged(None, True, None)
+        except channel.Closed:
+            return _Exchanged(None, False, "the child closed its socket before replying")
+        except channel.ProtocolError as exc:
+            return _Exchanged(None, False, str(exc))
+
+    if host_calls is None:
+        return converse()
+    conversation = _Conversation(sock)
+    host_calls.submit(lambda: conversation.hold(converse))
+    # The conversation stops at the deadline by itself, unless a host function holds it.
+    waited = conversation.done.wait(max(0.0, deadline - time.monotonic()) + _LEAVE_AFTER_S)
+    if not waited and conversation.leave():
+        return _Exchanged(None, True, None, left_behind=True)
+    return conversation.result()
+
+
+# How long past its deadline a run waits for a conversation held by a host function before it
+# ends without it.
+_LEAVE_AFTER_S = 0.05
+
+
+class _Conversation:
+    """A run's conversation on a worker thread. The socket is closed by the run, unless the
+    run left the conversation behind in a host function: then by the worker, once the
+    function returns (so no thread ever reads or writes a socket another has closed)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+        self._left = False
+        self._exchanged: _Exchanged | None = None
+        self._problem: BaseException | None = None
+        self.done = threading.Event()
+
+    def hold(self, converse: Callable[[], _Exchanged]) -> None:
+        """On the worker: the whole conversation; never raises."""
+        try:
+            self._exchanged = converse()
+        except BaseException as problem:  # a limit, a callback's failure: the run's to raise
+            self._problem = problem
+        with self._lock:
+            self.done.set()
+            left = self._left
+        if left:
+            self._sock.close()
+
+    def leave(self) -> bool:
+        """End the run without the conversation; False if it finished just now after all."""
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self._left = True
+            return True
+
+    def result(self) -> _Exchanged:
+        if self._problem is not None:
+            raise self._problem
+        assert self._exchanged is not None
+        return self._exchanged
 
 
 @dataclass(frozen=True, slots=True)
