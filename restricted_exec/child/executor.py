@@ -82,6 +82,7 @@ __all__ = [
     "program_part",
     "run_prepared",
     "run_request",
+    "run_session",
     "unsent_output",
     "warm_child",
     "warm_up",
@@ -161,6 +162,14 @@ class _Stdout:
     def flush(self) -> None:
         return None
 
+    def reset(self, limit: int) -> None:
+        """Empty, for a session's next run."""
+        self.limit = limit
+        self.used = 0
+        self.parts = []
+        self.sent = 0
+        self.truncated = False
+
     def send_unsent(self, outlet: Outlet) -> None:
         end = len(self.parts)
         start = self.sent
@@ -230,6 +239,8 @@ class _RunState:
         # Inline runs have none: a MemoryError there is CPython's own, as for a 10**12-item
         # tuple, and the program's error.
         self.memory_limited = memory_limited
+        # The decimal context the program computed in (a session's next run starts from it).
+        self.decimal_context: decimal.Context | None = None
 
     def capture_value(self, value: Any) -> None:
         self.value = value
@@ -385,8 +396,10 @@ def _execute(
     try:
         program_globals = make_globals()
         # Each run computes in a fresh decimal context: a program's
-        # getcontext().prec = 5 must not leak into the next run or the host.
-        with decimal.localcontext(decimal.Context()):
+        # getcontext().prec = 5 must not leak into the next run or the host. (A session's runs
+        # go on in the context its last run left, as one namespace's cells would.)
+        with decimal.localcontext(state.decimal_context or decimal.Context()) as active:
+            state.decimal_context = active
             if outlet is None:
                 exec(code, program_globals)
             else:
@@ -809,6 +822,11 @@ class Prepared:
     # False if the globals hold state private to one run (a per-run module's generator):
     # such a Prepared must not be copied into several children (see prepare_to_share).
     shareable: bool = True
+    # The run's module table: a session's later programs read their hoisted names from it.
+    table: ModuleTable | None = None
+    # A session's: the names its globals had before its first program ran (builtins, hooks,
+    # preloads), which are not the program's state.
+    base_names: frozenset[str] | None = None
 
 
 def program_part(
@@ -887,6 +905,7 @@ def prepare(program: bytes, base: BaseGlobals | None = None) -> Prepared:
     return Prepared(
         restricted=(decoded.code, options, stream, state, program_globals),
         shareable=not table.holds_per_run_state,
+        table=table,
     )
 
 
@@ -938,6 +957,88 @@ def run_prepared(prepared: Prepared, inputs: bytes, link: ChildLink | None = Non
     return _encode_payload(payload)
 
 
+SESSION_STATE_BYTES = 4 * 1024 * 1024
+"""The most JSON a session child's state snapshot may take; names past it are not saved."""
+
+
+def run_session(
+    prepared: Prepared, program: bytes | None, inputs: bytes, link: ChildLink | None = None
+) -> bytes:
+    """A session child's entry, for each of its runs: the first runs ``prepared`` (``program``
+    is None), every later one decodes ``program`` and runs it in the same globals, as cells of
+    one namespace. The payload also holds ``state``: the program's plain-data globals (tagged
+    JSON) and the names of the others, so the host can carry the session on in a new child if
+    this one dies. Never raises."""
+    PROGRAM_RUNNING.set(True)
+    if prepared.failure is not None:
+        return _encode_payload(prepared.failure)
+    assert prepared.restricted is not None and prepared.table is not None
+    code, options, stream, state, program_globals = prepared.restricted
+    try:
+        if program is not None:
+            decoded = decode_program(program)
+            if (decoded.options.modules, decoded.options.preload) != (
+                options.modules,
+                options.preload,
+            ):
+                raise ValueError("a session's programs all run under its first one's modules")
+            code, options = decoded.code, decoded.options
+            prepared.restricted = (code, options, stream, state, program_globals)
+            _bind_hoisted(program_globals, decoded.hoisted, prepared.table)
+            stream.reset(options.output_bytes)
+            state.value = None
+        if prepared.base_names is None:
+            prepared.base_names = frozenset(program_globals)
+        tagged, functions = decode_inputs(inputs)
+        values = decode(tagged)
+    except BaseException as problem:
+        return _encode_payload(_crash(problem))
+
+    def bind_inputs() -> dict[str, Any]:
+        program_globals.update(values)
+        if functions and link is not None:
+            _bind_host_functions(program_globals, functions, link, options, stream, link, state)
+        return program_globals
+
+    try:
+        payload: dict[str, Any] = dict(_run(code, options, stream, state, bind_inputs, link))
+        payload["state"] = _snapshot(
+            program_globals, prepared.base_names, frozenset(functions), options
+        )
+    except BaseException as problem:
+        return _encode_payload(_crash(problem))
+    return _encode_payload(payload)  # type: ignore[arg-type]
+
+
+def _snapshot(
+    program_globals: dict[str, Any],
+    base_names: frozenset[str],
+    functions: frozenset[str],
+    options: RunOptions,
+) -> dict[str, Any]:
+    """The program's globals as a session carries them over to a new child: plain data as
+    tagged JSON, in the order they were bound, up to SESSION_STATE_BYTES; the other names
+    listed (functions, classes, modules, instances, and data past the budget)."""
+    data: dict[str, Any] = {}
+    others: list[str] = []
+    budget = SESSION_STATE_BYTES
+    for name, value in list(program_globals.items()):
+        if name in base_names or name in functions or name.startswith(("_rx", "__")):
+            continue
+        try:
+            tagged = encode(value, max_items=options.max_value_items)
+            size = len(_reply_json(tagged))
+        except Exception:  # not plain data: its definition may bring it back (host side)
+            others.append(name)
+            continue
+        if size > budget:
+            others.append(name)
+            continue
+        budget -= size
+        data[name] = tagged
+    return {"data": data, "others": others}
+
+
 def run_request(program: bytes, inputs: bytes = b"") -> bytes:
     """Prepare and run a program at once (see ``prepare`` and ``run_prepared``)."""
     return run_prepared(prepare(program), inputs)
@@ -985,6 +1086,7 @@ _REPLY_ENCODER = _c_make_encoder(
 
 
 def _encode_payload(payload: Payload) -> bytes:
+    # (A session's payload adds "state"; see run_session.)
     text = _reply_json(payload)
     if payload.get("value") is not None:
         value_size = len(_reply_json(payload["value"]).encode("utf-8", "surrogatepass"))

@@ -81,6 +81,7 @@ class _Entry:
     warm_child: Callable[[], None]  # in each waiting child (defaults to warm_up)
     prepare: Callable[[bytes, object | None], object]  # see ChildContext
     run_prepared: Callable[[object, bytes, ChildLink | None], bytes]
+    run_session: Callable[[object, bytes | None, bytes, ChildLink | None], bytes] | None
     # In the fork server, once: the program-independent part of a run's globals, or None (see
     # ChildContext.base). Entries without one: children build everything themselves.
     prepare_base: Callable[[], object | None]
@@ -113,6 +114,10 @@ def _load_entry(name: str | None) -> _Entry:
         prepare=cast(Callable[[bytes, object | None], object], module.prepare),
         run_prepared=cast(
             "Callable[[object, bytes, ChildLink | None], bytes]", module.run_prepared
+        ),
+        run_session=cast(
+            "Callable[[object, bytes | None, bytes, ChildLink | None], bytes] | None",
+            getattr(module, "run_session", None),
         ),
         prepare_base=cast(Callable[[], object | None], getattr(module, "prepare_base", _no_base)),
         prepare_to_share=cast(
@@ -388,6 +393,7 @@ def main(config: dict[str, Any]) -> None:
             warm_up=entry.warm_child,
             prepare=entry.prepare,
             run_prepared=entry.run_prepared,
+            run_session=entry.run_session,
             available=frozenset(available),
             seccomp_filter=(
                 FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None

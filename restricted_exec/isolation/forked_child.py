@@ -43,6 +43,9 @@ class ChildContext:
     # -> payload.
     prepare: Callable[[bytes, object | None], object]
     run_prepared: Callable[[object, bytes, ChildLink | None], bytes]
+    # A session child's runs: run_session(prepared, program part or None for the first,
+    # inputs, link) -> payload with the program's state. None: the entry serves no sessions.
+    run_session: Callable[[object, bytes | None, bytes, ChildLink | None], bytes] | None
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
     landlock_ruleset: landlock.Ruleset | None
@@ -474,12 +477,52 @@ def _serve(
     if not header.flags & wire.FLAG_ALLOW_DEGRADED and not active >= layers.REQUIRED:
         return exit_codes.EXIT_LOCKDOWN_FAILED
 
+    session = bool(header.flags & wire.FLAG_SESSION)
+    if session and ctx.run_session is None:
+        return exit_codes.EXIT_INTERNAL
+
     # ---- untrusted code runs below this line ----
-    payload = ctx.run_prepared(prepared, inputs, _LINK)
+    if session:
+        assert ctx.run_session is not None
+        payload = ctx.run_session(prepared, None, inputs, _LINK)
+    else:
+        payload = ctx.run_prepared(prepared, inputs, _LINK)
     if not isinstance(payload, bytes):
         return exit_codes.EXIT_INTERNAL
+    _reply(fd, payload, active, run_started_cpu_s)
+    if not session:
+        return exit_codes.EXIT_OK
+    return _serve_session(fd, ctx, prepared, active)
+
+
+def _reply(fd: int, payload: bytes, active: set[str], run_started_cpu_s: float) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_us = max(0, int((usage.ru_utime + usage.ru_stime - run_started_cpu_s) * 1e6))
     reply = wire.ReplyHeader(layers.to_mask(active), cpu_us, usage.ru_maxrss, len(payload))
     _send_all(fd, wire.encode_reply(reply) + payload)
-    return exit_codes.EXIT_OK
+
+
+def _serve_session(fd: int, ctx: ChildContext, prepared: object, active: set[str]) -> int:
+    """A session child's later runs: each request brings the next program, which runs in the
+    first one's globals. The host sets each request's limits from outside (prlimit), as for
+    the first: the filter forbids the child to. Ends when the host closes the socket (or
+    kills the child)."""
+    assert ctx.run_session is not None
+    while True:
+        raw = _recv_exactly(fd, wire.REQUEST.size)
+        if raw is None:
+            return exit_codes.EXIT_OK  # the session is over
+        header = wire.decode_request(raw)
+        if header is None or header.kind != wire.HostFrame.REQUEST:
+            return exit_codes.EXIT_INTERNAL
+        body = _recv_exactly(fd, header.length) if header.length else b""
+        if body is None:
+            return exit_codes.EXIT_NO_REQUEST
+        if not header.flags & wire.FLAG_LIMITS_SET_BY_HOST:
+            return exit_codes.EXIT_LOCKDOWN_FAILED
+        run_started_cpu_s = rlimits.cpu_seconds()
+        split = header.program_length
+        payload = ctx.run_session(prepared, body[:split], body[split:], _LINK)
+        if not isinstance(payload, bytes):
+            return exit_codes.EXIT_INTERNAL
+        _reply(fd, payload, active, run_started_cpu_s)

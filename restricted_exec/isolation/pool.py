@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import dataclasses
 import enum
 import os
 import shutil
@@ -176,6 +177,7 @@ class ProcessRunner:
         # By id(slot): taken under the lock, released without it (a dict's item assignment and
         # pop are atomic), so that a run's end takes no lock for it.
         self._in_flight: dict[int, ForkServer] = {}
+        self._sessions: weakref.WeakSet[SessionChild] = weakref.WeakSet()
         # A private directory for the fork server's empty working directory; removed at close.
         self._tmpdir = tempfile.mkdtemp(prefix="restricted-exec-")
         self._workdir = os.path.join(self._tmpdir, "cwd")
@@ -261,6 +263,23 @@ class ProcessRunner:
         finally:
             self._leave()
 
+    def open_session(self, domain: Domain = None, *, cpu_budget_s: float) -> SessionChild:
+        """A child of its own for one session (of trust domain ``domain``): it serves that
+        session's runs one after another, keeping the program's globals, and nothing else; it
+        never goes back to the waiting children. ``cpu_budget_s``: the CPU its whole life may
+        take. Raises RunnerClosed; a child that cannot be started gives a SessionChild whose
+        runs report it."""
+        with self._admission:
+            if self._closed:
+                raise RunnerClosed("the runner is closed")
+        checked_out = self._checkout(b"", domain)
+        session = SessionChild(self, checked_out, cpu_budget_s)
+        if checked_out is not None:
+            self._release_slot(checked_out[0])  # between runs it takes no run slot
+            self._replenish_after_run()
+        self._sessions.add(session)
+        return session
+
     def close(self) -> None:
         """Kill the fork server and every child, reap them, remove the private directory.
         Idempotent."""
@@ -278,6 +297,8 @@ class ProcessRunner:
         for slot in ready:
             # The child sees EOF and exits; the fork server's quit kills it anyway.
             slot.sock.close()
+        for session in list(self._sessions):
+            session.close()
         for server in servers:
             server.close()
         if fork_server is not None:
@@ -946,6 +967,162 @@ class _Ending:
             memory_ceiling_kb=self.memory_ceiling_kb,
             streamed=streamed,
         )
+
+
+class SessionChild:
+    """One session's child (``ProcessRunner.open_session``): each ``run`` sends it the next
+    program, which runs in the globals the earlier ones left (``child.executor.run_session``).
+    A run that ends the child (a timeout, the memory limit, a crash) leaves it ``dead``; the
+    session then opens another. Runs of one SessionChild must not overlap.
+
+    Limits: the host sets the child's rlimits once, before its first run, while the child still
+    has the host's uid (it drops to nobody on its first request, and after that only
+    CAP_SYS_RESOURCE could change them): the address space for ``memory_mb`` (the session's
+    memory) and the CPU for the whole session (``cpu_budget_s``). Each run ends at its wall
+    deadline, ``min(wall_s, cpu_s)``: a child has one thread, so that also bounds its CPU."""
+
+    def __init__(
+        self,
+        runner: ProcessRunner,
+        checked_out: tuple[_Slot, wire.Hello] | None,
+        cpu_budget_s: float,
+    ) -> None:
+        self._runner = runner
+        self._checked_out = checked_out
+        self._cpu_budget_s = cpu_budget_s
+        self._limits_set = False
+        self._pidfd = _open_pidfd(checked_out[1].pid) if checked_out is not None else None
+        self._first = True
+        self._lock = threading.Lock()
+        self.dead = checked_out is None
+
+    def run(
+        self,
+        request: bytes,
+        limits: ChildLimits,
+        *,
+        inputs: bytes = b"",
+        on_output: Callable[[str], None] | None = None,
+        host_calls: channel.HostCalls | None = None,
+    ) -> ChildOutcome:
+        """Run one program in the session's child; how it ended (as ``ProcessRunner.run``).
+        Never raises for anything the child does; raises RunnerClosed, QueueFull, and what
+        ``on_output`` or ``host_calls`` raise to stop the run (the child is killed first)."""
+        runner = self._runner
+        runner._enter()
+        try:
+            with self._lock:
+                return self._run(
+                    request,
+                    inputs,
+                    limits,
+                    StreamedOutput(limits.output_bytes, on_output),
+                    host_calls,
+                )
+        finally:
+            runner._leave()
+
+    def _run(
+        self,
+        request: bytes,
+        inputs: bytes,
+        limits: ChildLimits,
+        output: StreamedOutput,
+        host_calls: channel.HostCalls | None,
+    ) -> ChildOutcome:
+        checked_out = self._checked_out
+        expected = self._runner.layers_available()
+        if self.dead or checked_out is None:
+            return _no_child(limits, expected, "the session's child is gone")
+        slot, hello = checked_out
+        # What the child used before this run (its earlier runs included), so that a death's
+        # CPU (from wait4) is reported for this run alone.
+        cpu_now = rlimits.cpu_seconds_of(hello.pid)
+        baseline = hello
+        if cpu_now is not None:
+            baseline = dataclasses.replace(hello, baseline_cpu_us=int(cpu_now * 1e6))
+        ending = _Ending(
+            cpu_limit_ms=self._cpu_budget_s * 1000.0,
+            memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
+            layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
+        )
+        flags = wire.FLAG_SESSION | (wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0)
+        if self._first:
+            self._first = False
+            session_limits = rlimits.request_limits(
+                cpu_s=self._cpu_budget_s,
+                memory_mb=limits.memory_mb,
+                baseline_vm_bytes=hello.baseline_vm_kb * 1024,
+                baseline_cpu_s=hello.baseline_cpu_us / 1e6,
+            )
+            self._limits_set = rlimits.set_on_child(hello.pid, session_limits)
+            if slot.fork_server.info.renice_waiting:
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
+        if self._limits_set:
+            flags |= wire.FLAG_LIMITS_SET_BY_HOST
+        body = request + inputs
+        header = wire.RequestHeader(flags, limits.cpu_s, limits.memory_mb, len(body), len(request))
+        started = time.monotonic()
+        deadline = started + min(limits.wall_s, limits.cpu_s)
+        left_behind = False
+        replied = False
+        try:
+            request_flush = (
+                (lambda: _signal(self._pidfd, hello.pid, wire.FLUSH_SIGNAL))
+                if output.streaming
+                else None
+            )
+            reply, watchdog, error, left_behind = _exchange(
+                slot.sock,
+                wire.encode_request(header) + body,
+                deadline,
+                limits.max_payload_bytes,
+                False,
+                output,
+                request_flush,
+                host_calls,
+            )
+            if watchdog and not left_behind:
+                _signal(self._pidfd, hello.pid, wire.FLUSH_SIGNAL)
+                channel.collect_flushed_output(
+                    slot.sock, time.monotonic() + wire.FLUSH_GRACE_S, output
+                )
+            wall_ms = (time.monotonic() - started) * 1000.0
+            replied = reply is not None
+        finally:
+            if not replied:
+                self._end(close_socket=not left_behind)
+        if reply is not None:
+            return ending.replied(reply, wall_ms, output.text())
+        return ending.died(slot.fork_server, baseline, wall_ms, watchdog, error, output.text())
+
+    def close(self) -> None:
+        """End the session's child. Idempotent."""
+        if self._checked_out is not None and not self.dead:
+            self._end(close_socket=True)
+            self._checked_out[1]
+            self._checked_out[0].fork_server.board.ignore(self._checked_out[1].pid)
+
+    def _end(self, *, close_socket: bool) -> None:
+        self.dead = True
+        checked_out = self._checked_out
+        if checked_out is None:
+            return
+        slot, hello = checked_out
+        _kill(self._pidfd, hello.pid)
+        if close_socket:
+            slot.sock.close()
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
+
+
+def _no_child(limits: ChildLimits, expected: tuple[str, ...], why: str) -> ChildOutcome:
+    return ChildOutcome(
+        None, None, None, 0.0, None, None, False, why, expected, limits.cpu_s * 1000.0
+    )
 
 
 def _open_pidfd(pid: int) -> int | None:

@@ -45,6 +45,9 @@ FLAG_ALLOW_DEGRADED = 1
 FLAG_LIMITS_SET_BY_HOST = 2
 # The body is only the inputs: run the program this child was primed with.
 FLAG_PRIMED = 4
+# A session's request: the child serves request after request, keeping the program's globals,
+# and each reply carries the program's state (see child.executor.run_session).
+FLAG_SESSION = 8
 # The largest program the host primes children with (it must fit a fresh socket's buffer).
 MAX_PRIME_BYTES = 64 * 1024
 
