@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from restricted_exec.policy import Policy
     from restricted_exec.result import ErrorInfo, ExecutionResult, Violation
     from restricted_exec.sandbox import Program, Sandbox, compile_program, run
+    from restricted_exec.session import Session
 
 _LAZY = {
     "Policy": "restricted_exec.policy",
@@ -45,6 +46,7 @@ _LAZY = {
     "Violation": "restricted_exec.result",
     "Program": "restricted_exec.sandbox",
     "Sandbox": "restricted_exec.sandbox",
+    "Session": "restricted_exec.session",
     "compile_program": "restricted_exec.sandbox",
     "run": "restricted_exec.sandbox",
     "SandboxStats": "restricted_exec.host.metrics",
@@ -92,6 +94,7 @@ __all__ = [
     "SandboxClosedError",
     "SandboxCrashed",
     "SandboxStats",
+    "Session",
     "TenantQuota",
     "Violation",
     "__version__",

@@ -147,6 +147,9 @@ class ExecutionResult(BaseModel):
         cache_hit: True if this result was served from the Sandbox's result cache
             (deterministic policies only) instead of running the program again;
             then ``duration_ms`` is this call's, the rest is the stored run's.
+        state_restored: a session's run that started on a new child, with the session's
+            state made again from the last run its old child survived (see
+            ``Session.unrestored`` for what could not be).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -165,6 +168,7 @@ class ExecutionResult(BaseModel):
     isolation: Literal["process", "inline"] = "process"
     layers: tuple[str, ...] = ()
     cache_hit: bool = False
+    state_restored: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -202,6 +206,13 @@ class ExecutionResult(BaseModel):
             return self.status
         where = f" (line {self.error.line})" if self.error.line else ""
         return f"{self.status}: {self.error.type}: {self.error.message}{where}"
+
+
+def mark_state_restored(result: ExecutionResult) -> None:
+    """Set ``state_restored`` on a session's result that no one else holds yet (as
+    ``stamp_duration``)."""
+    object.__setattr__(result, "state_restored", True)
+    result.__pydantic_fields_set__.add("state_restored")
 
 
 def stamp_duration(result: ExecutionResult, duration_ms: float) -> None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import dataclasses
 import os
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from restricted_exec.child.executor import program_part
 from restricted_exec.child.protocol import encode_inputs
-from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
+from restricted_exec.errors import IsolationUnavailableError, PolicyError, SandboxClosedError
 from restricted_exec.host.call_workers import CallWorkers
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
@@ -21,6 +23,7 @@ from restricted_exec.host.endings import (
     output_callback_failed_result,
     refused_result,
     rejected_result,
+    result_and_state_from_child,
     result_from_child,
     result_from_payload,
 )
@@ -34,9 +37,12 @@ from restricted_exec.host.inline import run_inline
 from restricted_exec.host.inputs import checked_inputs, inputs_digest
 from restricted_exec.host.metrics import Metrics, SandboxStats
 from restricted_exec.host.output_relay import OutputCallback, OutputRelay
+from restricted_exec.host.reply import MalformedReply, max_reply_bytes
 from restricted_exec.host.result_cache import ResultCache
 from restricted_exec.host.run_plan import child_limits, run_options
 from restricted_exec.host.scheduling import FairScheduler, Rejection
+from restricted_exec.host.session_book import SessionBook, SessionLimits
+from restricted_exec.host.session_state import SessionState
 from restricted_exec.host.tenants import TenantQuota, tenant_name, trust_domain
 from restricted_exec.isolation import (
     IsolationUnavailable,
@@ -48,12 +54,15 @@ from restricted_exec.isolation.streamed_output import OutputCallbackFailed
 from restricted_exec.language.compiler import CompileOutcome, compile_source
 from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
-from restricted_exec.result import ExecutionResult, stamp_duration
+from restricted_exec.result import ExecutionResult, mark_state_restored, stamp_duration
+from restricted_exec.session import Session
 
 if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog is made
     from restricted_exec.host.audit.log import AuditLog
+    from restricted_exec.isolation import ChildLimits
+    from restricted_exec.isolation.pool import SessionChild
 
-__all__ = ["Program", "Sandbox", "compile_program", "run"]
+__all__ = ["Program", "Sandbox", "Session", "compile_program", "run"]
 
 AUDIT_FLUSH_ON_CLOSE_S = 30.0
 """How long Sandbox.close() waits for its audit log to write what is queued."""
@@ -89,6 +98,8 @@ class RunRequest(NamedTuple):
     # A Program is made to run many times: the next waiting children may decode it ahead of
     # its next run (see ProcessRunner.run). Sandbox.run makes one-off Programs.
     expect_again: bool
+    # The session whose namespace the run is in, if any.
+    session: Session | None = None
 
 
 class _Compiled(NamedTuple):
@@ -266,6 +277,12 @@ class Sandbox:
             only the global limits apply to them).
         audit: record every run (compile refusals and rejections included) in
             this AuditLog; :meth:`close` flushes it. None: no audit.
+        max_sessions: sessions that may hold a child at once; a run of one more
+            returns ``rejected``.
+        max_sessions_per_tenant: the same per tenant (None: no such limit).
+        session_idle_s: a session not run for this long ends (its child too).
+        session_lifetime_s: a session ends this long after it opened; it is also
+            the CPU its child may use in all.
     """
 
     def __init__(
@@ -283,6 +300,10 @@ class Sandbox:
         tenants: Mapping[str, TenantQuota] | None = None,
         default_quota: TenantQuota | None = None,
         audit: AuditLog | None = None,
+        max_sessions: int = 64,
+        max_sessions_per_tenant: int | None = None,
+        session_idle_s: float = 900.0,
+        session_lifetime_s: float = 3600.0,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
         concurrency = max_concurrency if max_concurrency is not None else os.cpu_count() or 1
@@ -302,6 +323,10 @@ class Sandbox:
         self._workers: CallWorkers | None = None
         self._max_concurrency = concurrency
         self._prefork = prefork
+        self._sessions = SessionBook(
+            SessionLimits(max_sessions, max_sessions_per_tenant, session_idle_s, session_lifetime_s)
+        )
+        self._open_sessions: weakref.WeakSet[Session] = weakref.WeakSet()
 
     # -- public API ------------------------------------------------------
 
@@ -390,15 +415,58 @@ class Sandbox:
             yield chunk
         yield run.result()
 
+    def session(
+        self,
+        *,
+        tenant: str | None = None,
+        policy: Policy | None = None,
+        functions: Mapping[str, HostFunction] | None = None,
+    ) -> Session:
+        """A session: runs that share one namespace, on a child of their own (see
+        :class:`Session`). The policy is ``policy``, else the tenant's, else the Sandbox's;
+        ``functions`` are the host functions every run of the session may call.
+
+        Raises:
+            PolicyError: the policy is not a process-mode one (sessions need a child).
+            InputError: a host function's name is not a valid public identifier.
+            SandboxClosedError: the Sandbox was closed.
+        """
+        return self._new_session(tenant, policy, functions, SessionState(), restore=False)
+
+    def load_session(
+        self,
+        data: bytes,
+        *,
+        tenant: str | None = None,
+        policy: Policy | None = None,
+        functions: Mapping[str, HostFunction] | None = None,
+    ) -> Session:
+        """A session that goes on from ``data`` (:meth:`Session.dump`, here or in another
+        process). The dump is checked as untrusted bytes: its definitions are compiled under
+        this session's policy when its first run makes them again, and its variables are data
+        only. Raises what :meth:`session` raises, and InputError for bytes that are not a
+        dump this Sandbox can load."""
+        chosen = self._session_policy(tenant, policy)
+        state = SessionState.load(
+            data, max_items=chosen.max_value_items, max_source_bytes=chosen.max_source_bytes
+        )
+        return self._new_session(tenant, chosen, functions, state, restore=True)
+
     def stats(self) -> SandboxStats:
         """Counters and histograms since the Sandbox was made, and what runs and waits now."""
-        return self._metrics.snapshot(load=self._scheduler.snapshot())
+        stats = self._metrics.snapshot(load=self._scheduler.snapshot())
+        sessions = self._sessions.counts()
+        return stats.model_copy(
+            update={"sessions_open": sum(sessions.values()), "sessions_by_tenant": sessions}
+        )
 
     def close(self) -> None:
         """Stop accepting runs and stop the fork server and its children. Idempotent.
 
         Callers still waiting for a slot get SandboxClosedError.
         """
+        for session in list(self._open_sessions):
+            self._close_session(session)
         with self._lock:
             self._closed = True
             runner, self._runner = self._runner, None
@@ -421,6 +489,165 @@ class Sandbox:
         self.close()
 
     # -- internals -------------------------------------------------------
+
+    def _session_policy(self, tenant: str | None, policy: Policy | None) -> Policy:
+        self._ensure_open()
+        tenant_name(tenant)  # validates it
+        chosen = policy or self._scheduler.policy_for(tenant) or self.policy
+        if chosen.isolation != "process":
+            raise PolicyError(
+                "sessions run in process mode: each holds a locked-down child of its own"
+            )
+        return chosen
+
+    def _new_session(
+        self,
+        tenant: str | None,
+        policy: Policy | None,
+        functions: Mapping[str, HostFunction] | None,
+        state: SessionState,
+        *,
+        restore: bool,
+    ) -> Session:
+        chosen = self._session_policy(tenant, policy)
+        checked_functions(functions, None)
+        session = Session(
+            self, tenant=tenant, policy=chosen, functions=functions, state=state, restore=restore
+        )
+        self._open_sessions.add(session)
+        return session
+
+    def _run_in_session(
+        self,
+        session: Session,
+        code: str,
+        inputs: dict[str, Any] | None,
+        on_output: OutputCallback | None,
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> ExecutionResult:
+        self._ensure_open()
+        self._end_expired_sessions()
+        with session._lock:
+            if session.closed:
+                raise SandboxClosedError(
+                    "this Session is closed"
+                    + (f": {session.ended_because}" if session.ended_because else "")
+                )
+            outcome = self._compile(code, session.policy, session.tenant)
+            request = RunRequest(
+                code,
+                outcome,
+                session.policy,
+                ProgramPart(code, outcome, session.policy),
+                False,
+                session,
+            )
+            hooks = RunHooks(on_output, session.functions or None, loop)
+            return self._run_program(request, inputs, session.tenant, hooks)
+
+    def _execute_in_session(
+        self,
+        session: Session,
+        request: RunRequest,
+        tagged_inputs: dict[str, Any],
+        attached: _Attached,
+    ) -> ExecutionResult:
+        """One run of a session, in its child (under session._lock, see _run_in_session)."""
+        policy, outcome = request.policy, request.outcome
+        refusal = self._sessions.admit(session, tenant_name(session.tenant))
+        if refusal is not None:
+            return rejected_result(outcome, policy, refusal)
+        relay, host_calls = attached
+        names = host_calls.names if host_calls is not None else ()
+        limits = dataclasses.replace(
+            child_limits(policy),
+            max_payload_bytes=max_reply_bytes(policy.output_bytes, session=True),
+        )
+        restored = False
+        child = session._child
+        if child is None or child.dead:
+            child = session._child = self._process_runner().open_session(
+                session.tenant, cpu_budget_s=self._sessions.limits.lifetime_s
+            )
+            if session._restore_pending or not session._state.empty:
+                self._restore_session(session, child, limits, host_calls)
+                restored = True
+        try:
+            ended = child.run(
+                request.part.encoded(),
+                limits,
+                inputs=encode_inputs(tagged_inputs, names),
+                on_output=relay,
+                host_calls=host_calls,
+            )
+        except QueueFull as problem:
+            return rejected_result(outcome, policy, str(problem))
+        except RunnerClosed:
+            raise SandboxClosedError("this Sandbox is closed") from None
+        result, snapshot = result_and_state_from_child(ended, outcome, policy, session=True)
+        if snapshot is not None:
+            try:
+                session._state = session._state.after(
+                    request.source, snapshot, policy.max_value_items
+                )
+            except MalformedReply as problem:
+                child.close()  # a child that lies about its state serves this session no more
+                result = host_failure_result(
+                    outcome, policy, f"the session's child sent a malformed state: {problem}"
+                )
+        if restored:
+            mark_state_restored(result)
+        return result
+
+    def _restore_session(
+        self,
+        session: Session,
+        child: SessionChild,
+        limits: ChildLimits,
+        host_calls: RunHostCalls | None,
+    ) -> None:
+        """Make a new child hold the session's state: its definitions run again, then its
+        data bound over them (two runs whose output and values nobody sees)."""
+        state, policy = session._state, session.policy
+        names = host_calls.names if host_calls is not None else ()
+        data = encode_inputs(state.data, names)
+        # A dump's definitions that this policy refuses are not made again; the others are.
+        kept = tuple(
+            definition
+            for definition in state.definitions
+            if self._compile(definition, policy, session.tenant).code is not None
+        )
+        if kept != state.definitions:
+            state = session._state = dataclasses.replace(state, definitions=kept)
+        for source in (state.restore_program(), ""):
+            outcome = self._compile(source, policy, session.tenant)
+            if outcome.code is None:
+                continue
+            child.run(
+                ProgramPart(source, outcome, policy).encoded(),
+                limits,
+                inputs=data,
+                host_calls=host_calls,
+            )
+        session._restore_pending = False
+        session._unrestored = state.unrestorable()
+
+    def _close_session(self, session: Session, reason: str | None = None) -> None:
+        with session._lock:
+            if reason is not None and not session.closed:
+                session.ended_because = reason
+            session.closed = True
+            child, session._child = session._child, None
+        if child is not None:
+            child.close()
+        self._sessions.release(session)
+        self._open_sessions.discard(session)
+
+    def _end_expired_sessions(self) -> None:
+        for session in self._sessions.expired():
+            assert isinstance(session, Session)
+            reason = self._sessions.expiry(session)
+            self._close_session(session, reason)
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -544,8 +771,10 @@ class Sandbox:
         policy = request.policy
         if request.outcome.code is None:
             return refused_result(request.outcome, policy)
-        # A run that calls host functions depends on more than its code and inputs.
-        if not (policy.deterministic and self._results.enabled) or attached.host_calls:
+        # A run that calls host functions depends on more than its code and inputs, and a
+        # session's on the state of its namespace.
+        cacheable = policy.deterministic and self._results.enabled
+        if not cacheable or attached.host_calls or request.session is not None:
             return self._admitted(request, tagged_inputs, tenant, domain, attached)
         # The trust domain is part of the key: a hit is faster than a run, and one tenant
         # must not learn from timing what code and inputs another tenant ran.
@@ -594,6 +823,8 @@ class Sandbox:
     ) -> ExecutionResult:
         policy, outcome = request.policy, request.outcome
         relay, host_calls = attached
+        if request.session is not None:
+            return self._execute_in_session(request.session, request, tagged_inputs, attached)
         if policy.isolation == "inline":
             options = run_options(policy, request.source)
             payload = run_inline(

@@ -27,6 +27,7 @@ __all__ = [
     "output_callback_failed_result",
     "refused_result",
     "rejected_result",
+    "result_and_state_from_child",
     "result_from_child",
     "result_from_payload",
 ]
@@ -146,6 +147,15 @@ def result_from_child(
     child: ChildOutcome, outcome: CompileOutcome, policy: Policy
 ) -> ExecutionResult:
     """Map how a child ended onto an ExecutionResult (never raises)."""
+    return result_and_state_from_child(child, outcome, policy)[0]
+
+
+def result_and_state_from_child(
+    child: ChildOutcome, outcome: CompileOutcome, policy: Policy, *, session: bool = False
+) -> tuple[ExecutionResult, Any]:
+    """Map how a child ended onto an ExecutionResult, and, for a session child that replied,
+    the state its reply carried (raw: ``host/session_state`` checks it), else None. Never
+    raises."""
     verdict = classify(child)
     extra: dict[str, Any] = {
         "cpu_ms": _plausible_cpu_ms(child.cpu_ms, policy),
@@ -162,6 +172,7 @@ def result_from_child(
                 # What the child sent while it ran counts against the same limit.
                 output_bytes=policy.output_bytes - streamed_bytes,
                 max_value_items=policy.max_value_items,
+                session=session,
             )
         except MalformedReply as problem:
             # A child is untrusted: a reply no honest child sends is a crash, not our exception.
@@ -172,13 +183,15 @@ def result_from_child(
                 f"the sandbox child sent a malformed reply: {problem}",
             )
         else:
+            state = fields.pop("state", None)
             fields["stdout"] = streamed + fields["stdout"]
-            return ExecutionResult(
+            result = ExecutionResult(
                 **fields,
                 code_sha256=outcome.source_sha256,
                 isolation="process",
                 **extra,
             )
+            return result, state
     elif verdict.status == "timeout":
         kind: Literal["wall", "cpu"] = "wall" if verdict.timeout_kind == "wall" else "cpu"
         limit = policy.timeout_s if kind == "wall" else policy.effective_cpu_time_s
@@ -203,7 +216,7 @@ def result_from_child(
         extra["signal"] = verdict.signal_name
     # However the child ended, what it printed and sent before is the run's output.
     payload["stdout"] = streamed + payload["stdout"]
-    return result_from_payload(payload, outcome, policy, isolation="process", extra=extra)
+    return result_from_payload(payload, outcome, policy, isolation="process", extra=extra), None
 
 
 # A child that replied reports its own CPU time and peak RSS (in its reply's header): a hostile

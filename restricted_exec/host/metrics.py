@@ -138,6 +138,8 @@ class SandboxStats(BaseModel):
         duration_ms, cpu_ms: histograms over every tenant and status.
         tenants: the same, per tenant (``None`` is counted as ``"default"``).
         load: runs running and queued at the moment of the snapshot, if known.
+        sessions_open: sessions holding a child at the moment of the snapshot.
+        sessions_by_tenant: the same per tenant.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -151,6 +153,8 @@ class SandboxStats(BaseModel):
     cpu_ms: Histogram
     tenants: dict[str, TenantStats]
     load: SchedulerSnapshot | None = None
+    sessions_open: int = 0
+    sessions_by_tenant: dict[str, int] = {}
 
 
 # -- the hot path ----------------------------------------------------------------------------

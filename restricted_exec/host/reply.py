@@ -37,6 +37,7 @@ from restricted_exec.child.executor import (
     ERROR_TRACEBACK_BYTES,
     ERROR_TYPE_BYTES,
     MAX_VALUE_BYTES,
+    SESSION_STATE_BYTES,
 )
 from restricted_exec.language.text import TRUNCATION_NOTE, capped
 from restricted_exec.language.values import MAX_DEPTH, UnsupportedValue, decode
@@ -54,6 +55,7 @@ REPLY_ENVELOPE_BYTES = 65_536
 """Room in a reply for everything but stdout and the value (keys, error, traceback)."""
 
 _KEYS = frozenset({"status", "stdout", "stdout_truncated", "value", "error"})
+_SESSION_KEYS = _KEYS | {"state"}
 _ERROR_KEYS = frozenset({"kind", "type", "message", "line", "traceback"})
 # The statuses a child's runtime reports, and the error kinds each may carry.
 _KINDS_BY_STATUS: dict[str, frozenset[str]] = {
@@ -99,21 +101,27 @@ class MalformedReply(ValueError):
     """A child's reply that no honest child sends; the message says what is wrong."""
 
 
-def max_reply_bytes(output_bytes: int) -> int:
+def max_reply_bytes(output_bytes: int, *, session: bool = False) -> int:
     """The largest reply an honest child sends: stdout JSON-escaped at worst (6 bytes a byte),
-    the largest value, and the envelope."""
-    return 6 * output_bytes + MAX_VALUE_BYTES + REPLY_ENVELOPE_BYTES
+    the largest value, and the envelope; a session child's adds its state (its data, and the
+    names of at most as many other globals again)."""
+    state = 2 * SESSION_STATE_BYTES + REPLY_ENVELOPE_BYTES if session else 0
+    return 6 * output_bytes + MAX_VALUE_BYTES + REPLY_ENVELOPE_BYTES + state
 
 
-def read_reply(data: bytes, *, output_bytes: int, max_value_items: int) -> dict[str, Any]:
+def read_reply(
+    data: bytes, *, output_bytes: int, max_value_items: int, session: bool = False
+) -> dict[str, Any]:
     """The fields of an ExecutionResult from a child's reply bytes, checked and decoded.
 
     Returns a dict with ``status``, ``stdout``, ``stdout_truncated``, ``value`` (decoded) and
-    ``error`` (an ErrorInfo or None). Raises MalformedReply, and nothing else, for anything an
-    honest child under these limits does not send. Costs time linear in ``len(data)``.
+    ``error`` (an ErrorInfo or None); a session child's reply also has ``state`` (raw: its
+    reader, ``host/session_state``, checks it). Raises MalformedReply, and nothing else, for
+    anything an honest child under these limits does not send. Costs time linear in
+    ``len(data)``.
     """
     try:
-        return _read(data, output_bytes, max_value_items)
+        return _read(data, output_bytes, max_value_items, session)
     except MalformedReply:
         raise
     except UnsupportedValue as problem:
@@ -124,14 +132,14 @@ def read_reply(data: bytes, *, output_bytes: int, max_value_items: int) -> dict[
         raise MalformedReply(f"{type(problem).__name__}: {str(problem)[:200]}") from None
 
 
-def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any]:
+def _read(data: bytes, output_bytes: int, max_value_items: int, session: bool) -> dict[str, Any]:
     if type(data) is not bytes:
         raise MalformedReply("not bytes")
-    limit = max_reply_bytes(output_bytes)
+    limit = max_reply_bytes(output_bytes, session=session)
     if len(data) > limit:
         raise MalformedReply(f"{len(data):,} bytes; an honest reply is at most {limit:,}")
     payload = _parse(data, max_value_items)
-    if type(payload) is not dict or payload.keys() != _KEYS:
+    if type(payload) is not dict or payload.keys() != (_SESSION_KEYS if session else _KEYS):
         raise MalformedReply("not an object with exactly the payload's keys")
     status = payload["status"]
     if type(status) is not str or status not in _KINDS_BY_STATUS:
@@ -149,13 +157,16 @@ def _read(data: bytes, output_bytes: int, max_value_items: int) -> dict[str, Any
     if raw_value is not None and status != "ok":
         raise MalformedReply(f"a value with status {status!r}")
     value = None if raw_value is None else decode(raw_value, max_items=max_value_items)
-    return {
+    fields = {
         "status": status,
         "stdout": stdout,
         "stdout_truncated": truncated,
         "value": value,
         "error": error,
     }
+    if session:
+        fields["state"] = payload["state"]
+    return fields
 
 
 def read_child_json(data: bytes, *, max_items: int) -> Any:

@@ -57,7 +57,8 @@ from restricted_exec.isolation.forked_child import ChildContext
 
 host, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 ctx = ChildContext(fork_server_pid=os.getpid(), workdir="/", warm_up=lambda: None,
-                   prepare=lambda program, base: None, run_prepared=lambda p, i, o: b"", run_session=None,
+                   prepare=lambda program, base: None, run_prepared=lambda p, i, o: b"",
+                   run_session=None,
                    available=frozenset(), seccomp_filter=None, landlock_ruleset=None,
                    reset_signals=False)
 server = fork_server._ForkServer(ours, ctx, lambda program: None)

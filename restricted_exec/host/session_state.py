@@ -1,0 +1,194 @@
+"""What a session carries from one child to the next, and in a dump: data and definitions.
+
+A session's state lives in its child, as a program's globals. So that a session outlives the
+child (a run that timed out or crashed ends it) and can move to another process, the host
+keeps a description of that state, made of data only:
+
+* ``data``: the program's plain-data globals, as tagged JSON (the value codec), taken by the
+  child after every run that it survived (``child.executor.run_session``);
+* ``definitions``: the source of every top-level ``def``, ``class`` and ``import`` of the runs
+  so far, in order, which a new child runs again (compiled like any program, under the
+  session's policy) to make the functions, classes and modules again;
+* ``others``: the names of the globals that are neither; those no definition makes again (an
+  instance of a class, a generator, a lambda bound to a name, data past the 4 MiB budget) are
+  not carried over, and ``Session.unrestored`` lists them after a restore.
+
+Nothing in it is code the host runs, or an object: a tampered or foreign dump can at most make
+the next child run restricted code under the loader's policy, and bind data.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from restricted_exec.errors import InputError
+from restricted_exec.host.reply import MalformedReply, read_child_json
+from restricted_exec.language.values import UnsupportedValue, decode
+
+__all__ = [
+    "DUMP_FORMAT",
+    "DUMP_VERSION",
+    "MAX_DUMP_BYTES",
+    "SessionState",
+    "checked_names",
+    "definitions_of",
+]
+
+DUMP_FORMAT = "restricted_exec session"
+DUMP_VERSION = 1
+MAX_DUMP_BYTES = 64 * 1024 * 1024
+"""The largest dump ``Sandbox.load_session`` reads."""
+
+_DEFINITIONS = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def definitions_of(source: str) -> tuple[str, ...]:
+    """The top-level ``def``, ``class`` and ``import`` statements of ``source`` (decorators
+    included), as source text; () if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    return tuple(ast.unparse(node) for node in tree.body if isinstance(node, _DEFINITIONS))
+
+
+def defined_names(definitions: tuple[str, ...]) -> frozenset[str]:
+    """The names the definitions bind."""
+    names: set[str] = set()
+    for definition in definitions:
+        try:
+            tree = ast.parse(definition)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                for alias in node.names:
+                    names.add(alias.asname or alias.name.split(".")[0])
+    return frozenset(names)
+
+
+def checked_names(names: Any, what: str) -> tuple[str, ...]:
+    """``names`` if it is a list of names a program's global may have: identifiers that are
+    neither special (``__x__``) nor restricted_exec's own (``_rx...``)."""
+    if type(names) is not list:
+        raise MalformedReply(f"{what} is not a list of names")
+    for name in names:
+        if not _is_program_name(name):
+            raise MalformedReply(f"{what} holds {str(name)[:40]!r}, which is no program name")
+    return tuple(names)
+
+
+def _is_program_name(name: Any) -> bool:
+    return (
+        type(name) is str
+        and name.isidentifier()
+        and len(name) <= 200
+        and not name.startswith(("__", "_rx"))
+    )
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A session's state as data (see the module's docstring)."""
+
+    definitions: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+    others: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.definitions or self.data)
+
+    def after(self, source: str, snapshot: dict[str, Any], max_items: int) -> SessionState:
+        """The state after a run of ``source`` that the child survived, whose reply carried
+        ``snapshot`` (checked here: it is a child's word). Raises MalformedReply."""
+        data, others = _checked_snapshot(snapshot, max_items)
+        return SessionState(self.definitions + definitions_of(source), data, others)
+
+    def unrestorable(self) -> tuple[str, ...]:
+        """The names a new child would not have again: neither data nor made by a
+        definition."""
+        made = defined_names(self.definitions)
+        return tuple(name for name in self.others if name not in made)
+
+    def restore_program(self) -> str:
+        """The program a new child runs to make the definitions again, each on its own (one
+        that fails, say a class body that calls a function no longer there, leaves the rest
+        standing)."""
+        blocks = []
+        for definition in self.definitions:
+            body = "\n".join("    " + line for line in definition.splitlines())
+            blocks.append(f"try:\n{body}\nexcept Exception:\n    pass\n")
+        return "\n".join(blocks) or "pass\n"
+
+    def dump(self) -> bytes:
+        """A versioned, data-only dump (JSON)."""
+        return json.dumps(
+            {
+                "format": DUMP_FORMAT,
+                "version": DUMP_VERSION,
+                "definitions": list(self.definitions),
+                "data": self.data,
+                "others": list(self.others),
+            },
+            separators=(",", ":"),
+            allow_nan=False,
+        ).encode()
+
+    @classmethod
+    def load(cls, dump: bytes, *, max_items: int, max_source_bytes: int) -> SessionState:
+        """A dump read back and checked as the untrusted bytes it may be. Raises InputError
+        naming what is wrong."""
+        if not isinstance(dump, bytes | bytearray):
+            raise InputError("a session dump is bytes (Session.dump())")
+        if len(dump) > MAX_DUMP_BYTES:
+            raise InputError(f"a session dump of {len(dump):,} bytes; at most {MAX_DUMP_BYTES:,}")
+        try:
+            raw = read_child_json(bytes(dump), max_items=max_items)
+            if type(raw) is not dict or raw.keys() != {
+                "format",
+                "version",
+                "definitions",
+                "data",
+                "others",
+            }:
+                raise MalformedReply("not a session dump")
+            if raw["format"] != DUMP_FORMAT or raw["version"] != DUMP_VERSION:
+                raise MalformedReply(
+                    f"format {str(raw['format'])[:40]!r} version {str(raw['version'])[:10]}; "
+                    f"this is {DUMP_FORMAT!r} version {DUMP_VERSION}"
+                )
+            definitions = raw["definitions"]
+            if type(definitions) is not list or not all(
+                type(text) is str and len(text.encode("utf-8", "replace")) <= max_source_bytes
+                for text in definitions
+            ):
+                raise MalformedReply(
+                    "definitions are not a list of sources within max_source_bytes"
+                )
+            data, others = _checked_snapshot(
+                {"data": raw["data"], "others": raw["others"]}, max_items
+            )
+        except MalformedReply as problem:
+            raise InputError(f"not a session dump this Sandbox can load: {problem}") from None
+        return cls(tuple(definitions), data, others)
+
+
+def _checked_snapshot(snapshot: Any, max_items: int) -> tuple[dict[str, Any], tuple[str, ...]]:
+    if type(snapshot) is not dict or snapshot.keys() != {"data", "others"}:
+        raise MalformedReply("a session state that is not exactly data and others")
+    data = snapshot["data"]
+    if type(data) is not dict:
+        raise MalformedReply("a session state whose data is not an object")
+    checked_names(list(data), "a session state's data")
+    try:
+        for value in data.values():
+            decode(value, max_items=max_items)  # data only: anything else is refused here
+    except UnsupportedValue as problem:
+        raise MalformedReply(f"a session state's data: {problem}") from None
+    return dict(data), checked_names(snapshot["others"], "a session state's others")

@@ -1,0 +1,130 @@
+"""Sessions: the runs of one conversation in one namespace, on a child of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from restricted_exec.host.host_calls import HostFunction
+from restricted_exec.host.output_relay import OutputCallback
+from restricted_exec.host.session_state import SessionState
+from restricted_exec.policy import Policy
+from restricted_exec.result import ExecutionResult
+
+if TYPE_CHECKING:
+    from restricted_exec.isolation.pool import SessionChild
+
+__all__ = ["Session"]
+
+
+class SessionHost(Protocol):
+    """What runs a Session's programs: its Sandbox."""
+
+    def _run_in_session(
+        self,
+        session: Session,
+        code: str,
+        inputs: dict[str, Any] | None,
+        on_output: OutputCallback | None,
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> ExecutionResult: ...
+
+    def _close_session(self, session: Session) -> None: ...
+
+
+class Session:
+    """A conversation's sandbox: each run sees the variables, functions, classes and imports
+    the earlier ones left, as cells of one REPL (the value of a run is its last expression
+    statement's). Make one with :meth:`Sandbox.session` or :meth:`Sandbox.load_session`.
+
+    The session's runs go to one dedicated, locked-down child that serves this session only.
+    If a run ends that child (a timeout, the memory limit, a crash), the next run starts on a
+    new child with the state as of the last run the old one survived, and its result says
+    ``state_restored``. Runs of one session happen one at a time. Safe to share between
+    threads; close it (or use ``with``) to free its child.
+    """
+
+    def __init__(
+        self,
+        host: SessionHost,
+        *,
+        tenant: str | None,
+        policy: Policy,
+        functions: Mapping[str, HostFunction] | None,
+        state: SessionState,
+        restore: bool = False,
+    ) -> None:
+        self._host = host
+        self.tenant = tenant
+        self.policy = policy
+        self.functions = dict(functions) if functions else {}
+        self._state = state
+        self._lock = threading.Lock()  # one run at a time, and the state with it
+        self._child: SessionChild | None = None
+        # A loaded session's state must be made again in its first child.
+        self._restore_pending = restore
+        self._unrestored: tuple[str, ...] = ()
+        self.closed = False
+        self.ended_because: str | None = None
+
+    def run(
+        self,
+        code: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> ExecutionResult:
+        """Run ``code`` in the session's namespace; see :meth:`Program.run` for ``inputs``
+        (bound as globals, and kept) and ``on_output``. A run of a session that passed its
+        limits (``max_sessions``, idle or lifetime) returns ``rejected`` with the reason.
+
+        Raises:
+            InputError: an input is not plain data.
+            SandboxClosedError: the session or its Sandbox was closed.
+        """
+        return self._host._run_in_session(self, code, inputs, on_output, None)
+
+    async def run_async(
+        self,
+        code: str,
+        *,
+        inputs: dict[str, Any] | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> ExecutionResult:
+        """:meth:`run` without blocking the event loop (``async def`` host functions are
+        awaited on it)."""
+        loop = asyncio.get_running_loop()
+        return await asyncio.to_thread(
+            self._host._run_in_session, self, code, inputs, on_output, loop
+        )
+
+    def dump(self) -> bytes:
+        """The session's state as versioned, data-only bytes, for
+        :meth:`Sandbox.load_session` here or in another process: its plain-data variables
+        and the source of its definitions (``def``, ``class``, ``import``). Instances,
+        generators and other objects that are neither are not in it (see
+        docs/guide/sessions.md)."""
+        with self._lock:
+            return self._state.dump()
+
+    @property
+    def unrestored(self) -> tuple[str, ...]:
+        """The names the last restore could not make again (neither plain data nor made by a
+        definition): an instance, a generator, a lambda bound to a name."""
+        return self._unrestored
+
+    def close(self) -> None:
+        """End the session and its child. Idempotent."""
+        self._host._close_session(self)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<Session tenant={self.tenant!r} {state}>"
