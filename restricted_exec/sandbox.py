@@ -65,6 +65,9 @@ if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog 
 __all__ = ["Program", "Sandbox", "Session", "compile_program", "run"]
 
 AUDIT_FLUSH_ON_CLOSE_S = 30.0
+
+# A session's encoded program parts kept by source: a chat re-runs the same cells.
+_SESSION_PARTS_KEPT = 32
 """How long Sandbox.close() waits for its audit log to write what is queued."""
 
 
@@ -74,17 +77,17 @@ class ProgramPart:
 
     def __init__(self, source: str, outcome: CompileOutcome, policy: Policy) -> None:
         self._source = source
-        self._outcome = outcome
+        self.outcome = outcome
         self._policy = policy
         self._encoded: bytes | None = None
 
     def encoded(self) -> bytes:
         encoded = self._encoded
         if encoded is None:
-            code = self._outcome.code
+            code = self.outcome.code
             assert code is not None
             options = run_options(self._policy, self._source)
-            encoded = self._encoded = program_part(code, self._outcome.hoisted, options)
+            encoded = self._encoded = program_part(code, self.outcome.hoisted, options)
         return encoded
 
 
@@ -534,14 +537,13 @@ class Sandbox:
                     + (f": {session.ended_because}" if session.ended_because else "")
                 )
             outcome = self._compile(code, session.policy, session.tenant)
-            request = RunRequest(
-                code,
-                outcome,
-                session.policy,
-                ProgramPart(code, outcome, session.policy),
-                False,
-                session,
-            )
+            part = session._parts.get(code)
+            if part is None or part.outcome is not outcome:
+                part = ProgramPart(code, outcome, session.policy)
+                session._parts[code] = part
+                if len(session._parts) > _SESSION_PARTS_KEPT:
+                    del session._parts[next(iter(session._parts))]
+            request = RunRequest(code, outcome, session.policy, part, False, session)
             hooks = RunHooks(on_output, session.functions or None, loop)
             return self._run_program(request, inputs, session.tenant, hooks)
 

@@ -15,6 +15,7 @@ from restricted_exec.result import ExecutionResult
 
 if TYPE_CHECKING:
     from restricted_exec.isolation.pool import SessionChild
+    from restricted_exec.sandbox import ProgramPart
 
 __all__ = ["Session"]
 
@@ -63,6 +64,7 @@ class Session:
         self._state = state
         self._lock = threading.Lock()  # one run at a time, and the state with it
         self._child: SessionChild | None = None
+        self._parts: dict[str, ProgramPart] = {}
         # A loaded session's state must be made again in its first child.
         self._restore_pending = restore
         self._unrestored: tuple[str, ...] = ()

@@ -20,6 +20,7 @@ the next child run restricted code under the loader's policy, and bind data.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ MAX_DUMP_BYTES = 64 * 1024 * 1024
 _DEFINITIONS = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
+@functools.lru_cache(maxsize=256)
 def definitions_of(source: str) -> tuple[str, ...]:
     """The top-level ``def``, ``class`` and ``import`` statements of ``source`` (decorators
     included), as source text; () if it does not parse."""
@@ -107,7 +109,7 @@ class SessionState:
     def after(self, source: str, snapshot: dict[str, Any], max_items: int) -> SessionState:
         """The state after a run of ``source`` that the child survived, whose reply carried
         ``snapshot`` (checked here: it is a child's word). Raises MalformedReply."""
-        data, others = _checked_snapshot(snapshot, max_items)
+        data, others = _checked_snapshot(snapshot, max_items, checked=self.data)
         return SessionState(self.definitions + definitions_of(source), data, others)
 
     def unrestorable(self) -> tuple[str, ...]:
@@ -179,15 +181,22 @@ class SessionState:
         return cls(tuple(definitions), data, others)
 
 
-def _checked_snapshot(snapshot: Any, max_items: int) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _checked_snapshot(
+    snapshot: Any, max_items: int, checked: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``checked``: values known good (the last state's): one equal to its is not decoded
+    again (most of a session's data is the same from one run to the next)."""
     if type(snapshot) is not dict or snapshot.keys() != {"data", "others"}:
         raise MalformedReply("a session state that is not exactly data and others")
     data = snapshot["data"]
     if type(data) is not dict:
         raise MalformedReply("a session state whose data is not an object")
     checked_names(list(data), "a session state's data")
+    known = checked or {}
     try:
-        for value in data.values():
+        for name, value in data.items():
+            if name in known and known[name] == value:
+                continue
             decode(value, max_items=max_items)  # data only: anything else is refused here
     except UnsupportedValue as problem:
         raise MalformedReply(f"a session state's data: {problem}") from None

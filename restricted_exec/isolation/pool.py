@@ -991,6 +991,7 @@ class SessionChild:
         self._checked_out = checked_out
         self._cpu_budget_s = cpu_budget_s
         self._limits_set = False
+        self._cpu_before_us = checked_out[1].baseline_cpu_us if checked_out is not None else 0
         self._pidfd = _open_pidfd(checked_out[1].pid) if checked_out is not None else None
         self._first = True
         self._lock = threading.Lock()
@@ -1035,12 +1036,9 @@ class SessionChild:
         if self.dead or checked_out is None:
             return _no_child(limits, expected, "the session's child is gone")
         slot, hello = checked_out
-        # What the child used before this run (its earlier runs included), so that a death's
-        # CPU (from wait4) is reported for this run alone.
-        cpu_now = rlimits.cpu_seconds_of(hello.pid)
-        baseline = hello
-        if cpu_now is not None:
-            baseline = dataclasses.replace(hello, baseline_cpu_us=int(cpu_now * 1e6))
+        # What the child used before this run (its earlier runs, as their replies said), so
+        # that a death's CPU (from wait4) is reported for this run alone.
+        baseline = dataclasses.replace(hello, baseline_cpu_us=self._cpu_before_us)
         ending = _Ending(
             cpu_limit_ms=self._cpu_budget_s * 1000.0,
             memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
@@ -1094,6 +1092,8 @@ class SessionChild:
             if not replied:
                 self._end(close_socket=not left_behind)
         if reply is not None:
+            # (Its own word, bounded like any reply's: it only shifts this child's accounting.)
+            self._cpu_before_us += min(reply.header.cpu_us, int(limits.wall_s * 1e6) + 1)
             return ending.replied(reply, wall_ms, output.text())
         return ending.died(slot.fork_server, baseline, wall_ms, watchdog, error, output.text())
 

@@ -17,9 +17,6 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 EXTRA_FDS = 8
 
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
 def memory_footprint(proc_fd: int | None = None) -> tuple[int, int]:
     """(address space in bytes, resident set in KiB) of the calling process.
 
@@ -112,21 +109,6 @@ def set_on_child(pid: int, limits: list[tuple[int, tuple[int, int]]]) -> bool:
     except (OSError, ValueError):
         return False
     return True
-
-
-def cpu_seconds_of(pid: int) -> float | None:
-    """User + system CPU seconds another process has used (from /proc), or None if it is
-    gone or /proc cannot say."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-    try:
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
-    except (IndexError, ValueError):
-        return None
-    return ticks / _CLOCK_TICKS
 
 
 def highest_open_fd() -> int:

@@ -168,3 +168,27 @@ def test_cpu_per_run_reports_every_share() -> None:
     )
     assert " 0 failed" in done.stdout
     assert "caller" in done.stdout and "fork server" in done.stdout and "children" in done.stdout
+
+
+def test_the_host_call_benchmark_measures_real_round_trips(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks import host_calls
+
+    out = tmp_path / "host_calls.json"
+    assert host_calls.main(["--quick", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    for name in ("restricted_exec process mode", "restricted_exec inline mode"):
+        assert report[name]["calls"] == 180 and report[name]["p50_us"] > 0
+
+
+def test_the_session_benchmark_checks_every_cell_against_cpython(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks import sessions
+
+    out = tmp_path / "sessions.json"
+    assert sessions.main(["--quick", "--out", str(out)]) == 0  # a wrong answer raises
+    report = json.loads(out.read_text())
+    assert report["10-cell REPL"]["restricted_exec"]["p50_ms"] > 0
+    assert report["one cell"]["restricted_exec"]["p50_ms"] > 0
