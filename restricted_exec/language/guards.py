@@ -28,12 +28,14 @@ import abc
 import collections
 import datetime
 import decimal
+import keyword
 import random
 import statistics
 from collections.abc import Callable
 from contextvars import ContextVar
 from types import (
     BuiltinMethodType,
+    CodeType,
     FunctionType,
     MappingProxyType,
     MethodType,
@@ -84,6 +86,8 @@ __all__ = [
 ]
 
 _MISSING: Any = object()
+# The catalogue's own functions, read before the catalogue is prepared (preparing it imports
+# this module first): the checks below compare raw_function() of what they find with these.
 _ABC_REGISTER = abc.ABCMeta.register
 _NORMAL_SAMPLES = statistics.NormalDist.samples
 _STDLIB_SEED = random.Random.seed
@@ -149,7 +153,8 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
             return unbound_format
         if value is str.format_map:
             return unbound_format_map
-        function = getattr(value, "__func__", value)
+        # Read off the class, UserString.format is the checked wrapper of the stdlib's function.
+        function = raw_function(getattr(value, "__func__", value))
         if function is _USER_STRING_FORMAT or function is _USER_STRING_FORMAT_MAP:
             # UserString.format calls self.data.format natively: route it through this
             # check again, on its data.
@@ -166,7 +171,7 @@ def _runtime_checked(obj: Any, name: str, default: Any) -> Any:
             raise AccessDenied(f"{reason}; a deterministic policy does not allow it")
     elif name == "groupindex" and type(value) is MappingProxyType:
         return MappingProxyType(dict(value))
-    elif name == "register" and getattr(value, "__func__", None) is _ABC_REGISTER:
+    elif name == "register" and raw_function(getattr(value, "__func__", None)) is _ABC_REGISTER:
         owner = value.__self__
         if not (isinstance(owner, type) and is_own(owner)):
             raise AccessDenied(
@@ -210,21 +215,19 @@ def _nondeterminism(value: Any) -> str | None:
         and issubclass(owner, datetime.date)
     ):
         return f"{owner.__name__}.{value.__name__}() reads the clock"
-    if value is _NORMAL_SAMPLES or getattr(value, "__func__", None) is _NORMAL_SAMPLES:
+    # Through the checked wrapper the catalogue's classes carry (checked_catalogue_function).
+    function = raw_function(getattr(value, "__func__", value))
+    if function is _NORMAL_SAMPLES:
         return (
             "NormalDist.samples() can read the operating system's entropy (random.gauss is "
             "seeded under a deterministic policy)"
         )
     # The stdlib's own seed (reached past the sandbox's override, e.g. with super()) and
     # the C one beneath it seed from the OS when given no argument.
-    if (
-        value is _STDLIB_SEED
-        or getattr(value, "__func__", None) is _STDLIB_SEED
-        or (
-            type(value) is BuiltinMethodType
-            and value.__name__ == "seed"
-            and isinstance(value.__self__, random.Random)
-        )
+    if function is _STDLIB_SEED or (
+        type(value) is BuiltinMethodType
+        and value.__name__ == "seed"
+        and isinstance(value.__self__, random.Random)
     ):
         return "the standard random.Random.seed() can read the operating system's entropy"
     return None
@@ -383,6 +386,212 @@ def self_checked(owner: type, name: str, function: Callable[..., Any]) -> Callab
     method.__qualname__ = f"{owner.__name__}.{name}"
     method.__doc__ = getattr(function, "__doc__", None)
     return method
+
+
+# -- the checked self of the catalogue's own functions ----------------------------------
+#
+# A function in a class namespace is the raw function when read off the class, and takes any
+# first argument: calendar.Calendar.setfirstweekday(textwrap.TextWrapper, 3) wrote a private
+# attribute natively onto another shared class (red-team round 16, E1). C methods refuse such
+# a ``self`` themselves; these wrappers make the catalogue's Python functions do the same. The
+# catalogue is prepared with them once per process (restricted_exec.language.catalogue_methods),
+# before the fork server forks.
+
+_RAW_FUNCTIONS: dict[FunctionType, FunctionType] = {}
+"""Each checked wrapper and the function it stands for; nothing a program can read reaches
+this table, and a wrapper keeps its function only in its closure (never ``__wrapped__``)."""
+_CHECKED_FUNCTIONS: dict[tuple[type, FunctionType], FunctionType] = {}
+_WRAPPER_SHAPES: dict[tuple[Any, ...], Callable[..., FunctionType]] = {}
+_WRAPPER_FILENAME = "<restricted_exec: checked self>"
+_VARARGS = 0x04  # inspect.CO_VARARGS, without importing inspect into the child
+_VARKEYWORDS = 0x08  # inspect.CO_VARKEYWORDS
+_NO_SELF: Any = object()
+
+
+def raw_function(value: Any) -> Any:
+    """The function a checked catalogue wrapper stands for; any other value as it is. For the
+    guards that recognise a catalogue function by identity (``NormalDist.samples``)."""
+    if type(value) is FunctionType:
+        return _RAW_FUNCTIONS.get(value, value)
+    return value
+
+
+def is_checked_function(value: Any) -> bool:
+    """Whether ``value`` is a checked wrapper of a catalogue function."""
+    return type(value) is FunctionType and value in _RAW_FUNCTIONS
+
+
+def refuse_foreign_self(owner: type, function: FunctionType, self: Any) -> None:
+    """Called by a checked wrapper whose first argument is not an instance of ``owner`` by MRO:
+    refuses it while a program runs in this context, and lets the host's own (odd) calls
+    through unchanged."""
+    if not PROGRAM_RUNNING.get():
+        return
+    if self is _NO_SELF:
+        raise TypeError(
+            f"descriptor {function.__name__!r} of {owner.__name__!r} object needs an argument"
+        )
+    raise TypeError(
+        f"descriptor {function.__name__!r} for {owner.__name__!r} objects doesn't apply to a "
+        f"{type(self).__name__!r} object"
+    )
+
+
+def _is_parameter_name(name: object) -> bool:
+    return (
+        type(name) is str
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_rx_")
+    )
+
+
+def _wrapper_shape(code: CodeType, defaults: int, keyword_defaults: frozenset[str]) -> Any:
+    """The parameters of a function as a hashable shape, or None if they cannot be copied."""
+    positional = code.co_argcount
+    keyword_only = code.co_kwonlyargcount
+    count = positional + keyword_only
+    flags = code.co_flags
+    if flags & _VARARGS:
+        count += 1
+    if flags & _VARKEYWORDS:
+        count += 1
+    names = code.co_varnames[:count]
+    if positional == 0 or defaults > positional or not all(map(_is_parameter_name, names)):
+        return None
+    return (
+        names,
+        positional,
+        code.co_posonlyargcount,
+        keyword_only,
+        bool(flags & _VARARGS),
+        bool(flags & _VARKEYWORDS),
+        defaults,
+        tuple(sorted(keyword_defaults)),
+    )
+
+
+def _wrapper_maker(shape: Any) -> Callable[..., FunctionType]:
+    """A factory of wrappers with exactly the given parameters: the call on to the function
+    passes each by name or position as received, so no ``*args``/``**kwargs`` are packed and
+    the call stays one CPython can specialise. Defaults are the function's own objects, handed
+    to the factory, never written out as text; the names are the function's own identifiers."""
+    known = _WRAPPER_SHAPES.get(shape)
+    if known is not None:
+        return known
+    names, positional, positional_only, keyword_only, varargs, varkeywords, defaults, kw = shape
+    parameters: list[str] = []
+    arguments: list[str] = []
+    factory_parameters = ["_rx_f", "_rx_owner", "_rx_mro", "_rx_type", "_rx_refuse"]
+    first_default = positional - defaults
+    for index in range(positional):
+        name = names[index]
+        if index >= first_default:
+            factory_parameters.append(f"_rx_d{index}")
+            parameters.append(f"{name}=_rx_d{index}")
+        else:
+            parameters.append(name)
+        arguments.append(name)
+        if index + 1 == positional_only:
+            parameters.append("/")
+    position = positional + keyword_only
+    if varargs:
+        parameters.append(f"*{names[position]}")
+        arguments.append(f"*{names[position]}")
+        position += 1
+    elif keyword_only:
+        parameters.append("*")
+    for index in range(positional, positional + keyword_only):
+        name = names[index]
+        if name in kw:
+            factory_parameters.append(f"_rx_k{index}")
+            parameters.append(f"{name}=_rx_k{index}")
+        else:
+            parameters.append(name)
+        arguments.append(f"{name}={name}")
+    if varkeywords:
+        parameters.append(f"**{names[position]}")
+        arguments.append(f"**{names[position]}")
+    self_name = names[0]
+    call = f"_rx_f({', '.join(arguments)})"
+    # The identity comparison first: an instance of exactly the owner, the common case, costs
+    # one comparison; a subclass's instance the MRO (read without any metaclass code).
+    source = (
+        f"def _rx_make({', '.join(factory_parameters)}):\n"
+        f"    def method({', '.join(parameters)}):\n"
+        f"        _rx_kind = _rx_type({self_name})\n"
+        f"        if _rx_kind is _rx_owner or _rx_owner in _rx_mro(_rx_kind):\n"
+        f"            return {call}\n"
+        f"        _rx_refuse(_rx_owner, _rx_f, {self_name})\n"
+        f"        return {call}\n"
+        f"    return method\n"
+    )
+    namespace: dict[str, Any] = {}
+    # No builtins: the code names nothing but its parameters and the factory's.
+    exec(compile(source, _WRAPPER_FILENAME, "exec"), {"__builtins__": {}}, namespace)
+    maker: Callable[..., FunctionType] = namespace["_rx_make"]
+    _WRAPPER_SHAPES[shape] = maker
+    return maker
+
+
+def _generic_wrapper(owner: type, function: FunctionType) -> FunctionType:
+    # A function whose first parameter is *args: self is whatever comes first.
+    def method(*args: Any, **kwargs: Any) -> Any:
+        if args:
+            kind = type(args[0])
+            if kind is owner or owner in mro_of(kind):
+                return function(*args, **kwargs)
+        refuse_foreign_self(owner, function, args[0] if args else _NO_SELF)
+        return function(*args, **kwargs)
+
+    return method  # type: ignore[return-value]
+
+
+def checked_catalogue_function(owner: type, function: FunctionType) -> FunctionType:
+    """``function`` (found in ``owner``'s namespace) refusing, while a program runs, a first
+    argument that is not an instance of ``owner`` by MRO, the way a C method descriptor checks
+    its type. A wrapper with the function's own parameters, names, defaults, docstring and
+    qualified name (so pickling by name, ``repr`` and argument errors read as before); the same
+    wrapper for the same owner and function, so ``Calendar.firstweekday.fget is
+    Calendar.getfirstweekday`` stays true."""
+    key = (owner, function)
+    made = _CHECKED_FUNCTIONS.get(key)
+    if made is not None:
+        return made
+    code = function.__code__
+    defaults = function.__defaults__ or ()
+    keyword_defaults = function.__kwdefaults__ or {}
+    shape = _wrapper_shape(code, len(defaults), frozenset(keyword_defaults))
+    if shape is None:
+        made = _generic_wrapper(owner, function)
+    else:
+        first = code.co_argcount
+        keyword_only = code.co_varnames[first : first + code.co_kwonlyargcount]
+        made = _wrapper_maker(shape)(
+            function,
+            owner,
+            mro_of,
+            type,
+            refuse_foreign_self,
+            *defaults,
+            *[keyword_defaults[name] for name in keyword_only if name in keyword_defaults],
+        )
+    made.__code__ = made.__code__.replace(
+        co_name=function.__name__, co_qualname=function.__qualname__
+    )
+    made.__name__ = function.__name__
+    made.__qualname__ = function.__qualname__
+    made.__module__ = function.__module__
+    made.__doc__ = function.__doc__
+    made.__annotations__ = function.__annotations__
+    # Markers such as __isabstractmethod__ (abstract methods stay abstract for subclasses), but
+    # never __wrapped__: the wrapper must not lead back to the raw function.
+    made.__dict__.update(
+        {name: value for name, value in function.__dict__.items() if name != "__wrapped__"}
+    )
+    _RAW_FUNCTIONS[made] = function
+    _CHECKED_FUNCTIONS[key] = made
+    return made
 
 
 # Types whose __init__ only replaces items, which carry no rule (see compiler.visit_Subscript).

@@ -38,6 +38,7 @@ import importlib
 import operator
 import random
 import re
+import threading
 import time
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -46,7 +47,7 @@ from typing import Any
 
 import wrapt
 
-from restricted_exec.language import class_building, copying
+from restricted_exec.language import catalogue_methods, class_building, copying
 from restricted_exec.language.catalogue import CATALOGUE, denial_reason
 from restricted_exec.language.guards import AccessDenied, checked_public_getattr, require_own
 from restricted_exec.language.ownership import is_own
@@ -175,19 +176,51 @@ def _translation_table(value: Mapping[int, Any]) -> tuple[Any, ...]:
 
 
 def load_catalogue_module(name: str) -> ModuleType:
-    """Import a catalogue module for real (trusted code only), its shared state frozen."""
+    """Import a catalogue module for real (trusted code only), its shared state frozen and the
+    whole catalogue prepared (see :func:`prepare_catalogue`)."""
     if name not in CATALOGUE:
         raise KeyError(name)
-    module = importlib.import_module(name)
+    prepare_catalogue()
+    return importlib.import_module(name)
+
+
+def prepare_catalogue() -> None:
+    """Import every catalogue module, freeze its shared state, and give every catalogue class
+    checked functions (:mod:`restricted_exec.language.catalogue_methods`); once per process.
+    The fork server does it before forking (``warm_catalogue``); inline, the first run that
+    loads a catalogue module does it."""
+    global _catalogue_prepared
+    if _catalogue_prepared:  # every run's per-run modules come through here: stay cheap
+        return
+    with _preparing:  # inline runs in several host threads may start at once
+        if _catalogue_prepared:
+            return
+        for name in sorted(CATALOGUE):
+            _freeze(name, importlib.import_module(name))
+        catalogue_methods.prepare_catalogue_classes(catalogue_replacements())
+        _catalogue_prepared = True
+
+
+def catalogue_replacements() -> list[Any]:
+    """What the sandbox serves in place of catalogue attributes: they lead to classes of its own
+    that programs hold (a deterministic run's ``random.Random``, TextWrapper's frozen table)."""
+    replacements = [value for table in _STATELESS_OVERRIDES.values() for value in table.values()]
+    return [SeededRandom, ReadOnlyMapping, _system_random_denied, *replacements]
+
+
+_catalogue_prepared = False
+_preparing = threading.Lock()
+
+
+def _freeze(name: str, module: ModuleType) -> None:
     for (owner_name, attribute), freeze in FROZEN_ATTRIBUTES.get(name, {}).items():
+        if (name, owner_name, attribute) in _frozen:
+            continue
         owner = module if owner_name is None else getattr(module, owner_name)
-        value = vars(owner)[attribute]
-        if (name, owner_name, attribute) not in _frozen:
-            # Item access carries no rule, so a list or dict the process shares would be
-            # one object every run (and the host) can change; make it read-only.
-            setattr(owner, attribute, freeze(value))
-            _frozen.add((name, owner_name, attribute))
-    return module
+        # Item access carries no rule, so a list or dict the process shares would be
+        # one object every run (and the host) can change; make it read-only.
+        setattr(owner, attribute, freeze(vars(owner)[attribute]))
+        _frozen.add((name, owner_name, attribute))
 
 
 FROZEN_ATTRIBUTES: dict[str, dict[tuple[str | None, str], Callable[[Any], Any]]] = {

@@ -1695,12 +1695,16 @@ def test_user_dict_copy_reads_no_copy_hook_from_an_instance() -> None:
     from types import SimpleNamespace
 
     from restricted_exec.language import copying, modules  # noqa: F401  (installs the guard)
-    from restricted_exec.language.guards import PROGRAM_RUNNING
+    from restricted_exec.language.guards import PROGRAM_RUNNING, raw_function
 
     planted = SimpleNamespace(data={}, __reduce_ex__=lambda protocol: (list, ()))
     token = PROGRAM_RUNNING.set(True)
     try:
+        # The method's checked self (row 54) would refuse the namespace first; this guard is
+        # the function behind it.
         with pytest.raises(AttributeError, match="changes the object it is given"):
+            raw_function(collections.UserDict.copy)(planted)
+        with pytest.raises(TypeError, match="doesn't apply to a 'SimpleNamespace' object"):
             collections.UserDict.copy(planted)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="special names"):
             copying.shallow_copy(planted)
@@ -1782,17 +1786,12 @@ def test_typed_dict_names_and_keys_are_exact_text() -> None:
     assert result.stdout == "str __main__ {'a': 1}\n{'title': 'x'}\n"
 
 
-# -- red-team round 16 (docs/security/red-team-rounds.md): open ------------------------------
+# -- red-team round 16 (docs/security/red-team-rounds.md) -------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (round 16 E1, native-access row 54): an unbound catalogue method takes any self",
-)
 def test_an_unbound_catalogue_method_cannot_write_onto_another_catalogue_class() -> None:
     # calendar.Calendar.setfirstweekday sets self._firstweekday natively; read off the class it
-    # is the plain function, so a catalogue class can be passed as `self`. Strict: once the
-    # door is closed this test passes, and the marker must go.
+    # was the plain function, so a catalogue class could be passed as `self` (row 54).
     result = run(
         """
         import calendar, textwrap
@@ -1802,3 +1801,149 @@ def test_an_unbound_catalogue_method_cannot_write_onto_another_catalogue_class()
     )
     assert result.status == "error" and result.error is not None, result
     assert result.error.type == "TypeError" and result.stdout == "", result
+
+
+# Every path to a function of a catalogue class a program can take, each ending in a call with a
+# foreign `self` (row 54). Before the attack line, the same function is used correctly where that
+# makes sense: instance calls and the program's own subclasses behave as in CPython.
+UNBOUND_CATALOGUE_FUNCTION_PATHS = {
+    "read_off_an_own_subclass": """
+        import calendar, textwrap
+        class C(calendar.Calendar): pass
+        c = C()
+        C.setfirstweekday(c, 2)
+        print(c.getfirstweekday())
+        C.setfirstweekday(textwrap.TextWrapper, 3)
+        """,
+    "super_of_an_own_class": """
+        import calendar, textwrap
+        class C(calendar.Calendar):
+            def set(self, day):
+                super().setfirstweekday(day)
+        c = C()
+        c.set(4)
+        print(c.firstweekday)
+        super(C, C).setfirstweekday(textwrap.TextWrapper, 3)
+        """,
+    "getattr_with_a_computed_name": """
+        import calendar, textwrap
+        getattr(calendar.Calendar, "set" + "firstweekday")(textwrap.TextWrapper, 3)
+        """,
+    "operator_attrgetter": """
+        import calendar, operator, textwrap
+        operator.attrgetter("setfirstweekday")(calendar.Calendar)(textwrap.TextWrapper, 3)
+        """,
+    "a_class_pattern_reading_it_natively": """
+        import calendar, textwrap
+        match calendar.Calendar:
+            case object(setfirstweekday=f):
+                f(textwrap.TextWrapper, 3)
+        """,
+    "self_passed_by_keyword": """
+        import calendar, textwrap
+        calendar.Calendar.setfirstweekday(self=textwrap.TextWrapper, firstweekday=3)
+        """,
+    "a_property_setter": """
+        import calendar, textwrap
+        c = calendar.Calendar()
+        calendar.Calendar.firstweekday.fset(c, 5)
+        print(c.firstweekday, calendar.Calendar.firstweekday.fget(c))
+        calendar.Calendar.firstweekday.fset(textwrap.TextWrapper, 3)
+        """,
+    "a_property_getter_reading_private_state": """
+        import fractions
+        class Holder: pass
+        h = Holder()
+        h._numerator = "private"
+        print(fractions.Fraction.numerator.fget(fractions.Fraction(3, 4)))
+        print(fractions.Fraction.numerator.fget(h))
+        """,
+    "a_typing_alias_forwarding_to_its_origin": """
+        import collections, textwrap, typing
+        print(typing.Counter.most_common(collections.Counter("aab"), 1))
+        typing.Counter.most_common(textwrap.TextWrapper)
+        """,
+    "the_type_of_an_instance_handed_out": """
+        import collections, textwrap
+        keys = collections.UserDict(a=1).keys()
+        print(type(keys).isdisjoint(keys, ["b"]))
+        print(type(keys).isdisjoint(textwrap.TextWrapper, []))
+        """,
+    "a_namedtuple_method_of_a_catalogue_record": """
+        import statistics, textwrap
+        fit = statistics.linear_regression([1, 2, 3], [2, 4, 6])
+        print(type(fit)._asdict(fit))
+        statistics.LinearRegression._replace(textwrap.TextWrapper)
+        """,
+    "wrapped_again_in_a_partialmethod": """
+        import calendar, functools, textwrap
+        class C:
+            set_three = functools.partialmethod(calendar.Calendar.setfirstweekday, 3)
+        C.set_three(textwrap.TextWrapper)
+        """,
+    "wrapped_again_in_a_staticmethod_of_an_own_class": """
+        import calendar, textwrap
+        class C:
+            s = staticmethod(calendar.Calendar.setfirstweekday)
+        C.s(textwrap.TextWrapper, 3)
+        """,
+}
+
+UNBOUND_CATALOGUE_FUNCTION_OUTPUT = {
+    "read_off_an_own_subclass": "2\n",
+    "super_of_an_own_class": "4\n",
+    "a_property_setter": "5 5\n",
+    "a_property_getter_reading_private_state": "3\n",
+    "a_typing_alias_forwarding_to_its_origin": "[('a', 2)]\n",
+    "the_type_of_an_instance_handed_out": "True\n",
+    "a_namedtuple_method_of_a_catalogue_record": "{'slope': 2.0, 'intercept': 0.0}\n",
+}
+
+
+@pytest.mark.parametrize(
+    "path", UNBOUND_CATALOGUE_FUNCTION_PATHS, ids=list(UNBOUND_CATALOGUE_FUNCTION_PATHS)
+)
+def test_no_path_to_a_catalogue_function_takes_a_foreign_self(path: str) -> None:
+    result = run(UNBOUND_CATALOGUE_FUNCTION_PATHS[path])
+    assert result.status == "error" and result.error is not None, result
+    assert result.error.type == "TypeError", result
+    assert "objects doesn't apply to a" in result.error.message, result
+    assert result.stdout == UNBOUND_CATALOGUE_FUNCTION_OUTPUT.get(path, ""), result
+
+
+def test_the_raw_function_behind_a_checked_catalogue_function_is_not_readable() -> None:
+    # The wrapper keeps the function only in its closure; every attribute that would lead back
+    # (__wrapped__, __closure__, __globals__, a bound method's __func__) is a special name the
+    # attribute rules refuse, statically and by getattr.
+    for expression in (
+        "calendar.Calendar.setfirstweekday.__wrapped__",
+        "calendar.Calendar.setfirstweekday.__closure__",
+        "calendar.Calendar().setfirstweekday.__func__",
+        "getattr(calendar.Calendar.setfirstweekday, '__wrapped__')",
+        "getattr(calendar.Calendar().setfirstweekday, '__func__')",
+        "getattr(calendar.Calendar.setfirstweekday, '__globals__')",
+    ):
+        result = run(f"import calendar\nprint({expression})")
+        assert result.status in ("policy_violation", "error"), (expression, result)
+        assert result.stdout == "", (expression, result)
+
+
+def test_an_enum_property_hands_out_no_function_when_read_off_a_class() -> None:
+    # enum.property (Enum.name, Enum.value) is left unwrapped (catalogue_methods): its __get__
+    # answers a read off the class with a member or AttributeError, never with itself.
+    result = run(
+        """
+        import enum
+        class Color(enum.Enum):
+            RED = 1
+        print(Color.RED.name, Color.RED.value)
+        reads = (lambda: enum.Enum.value, lambda: Color.name, lambda: super(Color, Color).value)
+        for read in reads:
+            try:
+                print(read())
+            except AttributeError as error:
+                print("AttributeError")
+        """
+    )
+    assert result.status == "ok", result
+    assert result.stdout == "RED 1\nAttributeError\nAttributeError\nAttributeError\n"
