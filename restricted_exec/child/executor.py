@@ -943,18 +943,33 @@ def run_prepared(prepared: Prepared, inputs: bytes, link: ChildLink | None = Non
         except BaseException as problem:
             return _encode_payload(_crash(problem))
 
-        def bind_inputs() -> dict[str, Any]:
-            # The same order as build_globals: inputs are bound last, then host functions.
-            program_globals.update(values)
-            if functions and link is not None:
-                _bind_host_functions(program_globals, functions, link, options, stream, link, state)
-            return program_globals
-
+        bind_inputs = _binder(program_globals, values, functions, link, options, stream, state)
         try:
             payload = _run(code, options, stream, state, bind_inputs, link)
         except BaseException as problem:
             payload = _crash(problem)
     return _encode_payload(payload)
+
+
+def _binder(
+    program_globals: dict[str, Any],
+    values: dict[str, Any],
+    functions: tuple[str, ...],
+    link: ChildLink | None,
+    options: RunOptions,
+    stream: _Stdout,
+    state: _RunState,
+) -> Callable[[], dict[str, Any]]:
+    """What binds a request's inputs and host functions into globals built already, when the
+    run starts (the same order as build_globals: inputs last, then host functions)."""
+
+    def bind_inputs() -> dict[str, Any]:
+        program_globals.update(values)
+        if functions and link is not None:
+            _bind_host_functions(program_globals, functions, link, options, stream, link, state)
+        return program_globals
+
+    return bind_inputs
 
 
 SESSION_STATE_BYTES = 4 * 1024 * 1024
@@ -994,12 +1009,7 @@ def run_session(
     except BaseException as problem:
         return _encode_payload(_crash(problem))
 
-    def bind_inputs() -> dict[str, Any]:
-        program_globals.update(values)
-        if functions and link is not None:
-            _bind_host_functions(program_globals, functions, link, options, stream, link, state)
-        return program_globals
-
+    bind_inputs = _binder(program_globals, values, functions, link, options, stream, state)
     try:
         payload: dict[str, Any] = dict(_run(code, options, stream, state, bind_inputs, link))
         payload["state"] = _snapshot(
