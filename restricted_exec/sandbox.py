@@ -12,9 +12,9 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from restricted_exec.child.executor import program_part
+from restricted_exec.child.executor import InlineNamespace, program_part
 from restricted_exec.child.protocol import encode_inputs
-from restricted_exec.errors import IsolationUnavailableError, PolicyError, SandboxClosedError
+from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.call_workers import CallWorkers
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
@@ -430,7 +430,6 @@ class Sandbox:
         ``functions`` are the host functions every run of the session may call.
 
         Raises:
-            PolicyError: the policy is not a process-mode one (sessions need a child).
             InputError: a host function's name is not a valid public identifier.
             SandboxClosedError: the Sandbox was closed.
         """
@@ -496,12 +495,7 @@ class Sandbox:
     def _session_policy(self, tenant: str | None, policy: Policy | None) -> Policy:
         self._ensure_open()
         tenant_name(tenant)  # validates it
-        chosen = policy or self._scheduler.policy_for(tenant) or self.policy
-        if chosen.isolation != "process":
-            raise PolicyError(
-                "sessions run in process mode: each holds a locked-down child of its own"
-            )
-        return chosen
+        return policy or self._scheduler.policy_for(tenant) or self.policy
 
     def _new_session(
         self,
@@ -560,6 +554,8 @@ class Sandbox:
         if refusal is not None:
             return rejected_result(outcome, policy, refusal)
         relay, host_calls = attached
+        if policy.isolation == "inline":
+            return self._execute_in_namespace(session, request, tagged_inputs, attached)
         names = host_calls.names if host_calls is not None else ()
         limits = dataclasses.replace(
             child_limits(policy),
@@ -600,6 +596,49 @@ class Sandbox:
         if restored:
             mark_state_restored(result)
         return result
+
+    def _execute_in_namespace(
+        self,
+        session: Session,
+        request: RunRequest,
+        tagged_inputs: dict[str, Any],
+        attached: _Attached,
+    ) -> ExecutionResult:
+        """One run of an inline session: its namespace lives in this process, so nothing is
+        ever lost with a child; a loaded session's state is made again on its first run."""
+        policy, outcome = request.policy, request.outcome
+        relay, host_calls = attached
+        options = run_options(policy, request.source)
+        if session._namespace is None:
+            session._namespace = InlineNamespace()
+        if session._restore_pending:
+            state = session._state
+            for source, data in ((state.restore_program(), state.data), ("", state.data)):
+                restore = self._compile(source, policy, session.tenant)
+                if restore.code is not None:
+                    run_inline(
+                        restore,
+                        decode(data),
+                        run_options(policy, source),
+                        policy.timeout_s,
+                        host_calls=host_calls,
+                        namespace=session._namespace,
+                    )
+            session._restore_pending = False
+            session._unrestored = state.unrestorable()
+        payload = run_inline(
+            outcome,
+            decode(tagged_inputs),
+            options,
+            policy.timeout_s,
+            on_output=relay,
+            host_calls=host_calls,
+            namespace=session._namespace,
+        )
+        snapshot = payload.pop("state", None)
+        if snapshot is not None:
+            session._state = session._state.after(request.source, snapshot, policy.max_value_items)
+        return result_from_payload(payload, outcome, policy, isolation="inline")
 
     def _restore_session(
         self,

@@ -14,6 +14,7 @@ from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult
 
 if TYPE_CHECKING:
+    from restricted_exec.child.executor import InlineNamespace
     from restricted_exec.isolation.pool import SessionChild
     from restricted_exec.sandbox import ProgramPart
 
@@ -40,11 +41,12 @@ class Session:
     the earlier ones left, as cells of one REPL (the value of a run is its last expression
     statement's). Make one with :meth:`Sandbox.session` or :meth:`Sandbox.load_session`.
 
-    The session's runs go to one dedicated, locked-down child that serves this session only.
-    If a run ends that child (a timeout, the memory limit, a crash), the next run starts on a
-    new child with the state as of the last run the old one survived, and its result says
-    ``state_restored``. Runs of one session happen one at a time. Safe to share between
-    threads; close it (or use ``with``) to free its child.
+    In process mode the session's runs go to one dedicated, locked-down child that serves this
+    session only. If a run ends that child (a timeout, the memory limit, a crash), the next run
+    starts on a new child with the state as of the last run the old one survived, and its
+    result says ``state_restored``. In inline mode the namespace lives in the caller's process
+    (the language layer only, as for any inline run). Runs of one session happen one at a
+    time. Safe to share between threads; close it (or use ``with``) to free its child.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class Session:
         self._lock = threading.Lock()  # one run at a time, and the state with it
         self._child: SessionChild | None = None
         self._parts: dict[str, ProgramPart] = {}
+        self._namespace: InlineNamespace | None = None  # an inline session's globals
         # A loaded session's state must be made again in its first child.
         self._restore_pending = restore
         self._unrestored: tuple[str, ...] = ()

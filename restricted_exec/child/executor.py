@@ -69,6 +69,7 @@ __all__ = [
     "MAX_VALUE_BYTES",
     "BaseGlobals",
     "ExecutionInterrupted",
+    "InlineNamespace",
     "OutputLimitReached",
     "Prepared",
     "RunOptions",
@@ -321,6 +322,7 @@ def execute(
     stream: _Stdout | None = None,
     functions: tuple[str, ...] = (),
     caller: HostCaller | None = None,
+    namespace: InlineNamespace | None = None,
 ) -> Payload:
     """Run a compiled program once and describe how it ended.
 
@@ -335,11 +337,17 @@ def execute(
         stream: the run's stdout, made with ``new_stdout``: the caller keeps what was
             printed when the run is interrupted.
         functions: names of host functions the program may call, through ``caller``.
+        namespace: an inline session's; the run goes on in the globals its earlier runs left
+            (``stream`` is used only when the first run builds them).
 
     Returns:
         The payload dict (JSON types only). Never raises for anything the
         program does, except ExecutionInterrupted, which the inline runner owns.
     """
+    if namespace is not None:
+        return _execute_in(
+            namespace, code, hoisted, inputs, options, interrupt, outlet, stream, functions, caller
+        )
     if stream is None:
         stream = _Stdout(options.output_bytes)
     state = _RunState(interrupt, thread_bound=True, memory_limited=False)
@@ -351,6 +359,68 @@ def execute(
         return program_globals
 
     return _run(code, options, stream, state, make_globals, outlet)
+
+
+class InlineNamespace:
+    """An inline session's namespace: the globals its runs share (built on its first run),
+    with the stdout, run state and module table they are bound to."""
+
+    __slots__ = ("base_names", "program_globals", "state", "stream", "table")
+
+    def __init__(self) -> None:
+        self.program_globals: dict[str, Any] | None = None
+        self.stream: _Stdout | None = None
+        self.state: _RunState | None = None
+        self.table: ModuleTable | None = None
+        self.base_names: frozenset[str] = frozenset()
+
+
+def _execute_in(
+    namespace: InlineNamespace,
+    code: CodeType,
+    hoisted: tuple[tuple[str, str], ...],
+    inputs: dict[str, Any],
+    options: RunOptions,
+    interrupt: Callable[[], None] | None,
+    outlet: Outlet | None,
+    stream: _Stdout | None,
+    functions: tuple[str, ...],
+    caller: HostCaller | None,
+) -> Payload:
+    """``execute`` for an inline session: a run in the namespace its earlier runs left, whose
+    payload also holds ``state`` (as ``run_session``'s)."""
+    if namespace.program_globals is None:
+        namespace.stream = stream if stream is not None else _Stdout(options.output_bytes)
+        namespace.state = _RunState(interrupt, thread_bound=True, memory_limited=False)
+        namespace.table = ModuleTable(options.modules, deterministic=options.deterministic)
+        namespace.program_globals = _program_independent_globals(
+            options, namespace.stream, namespace.state, namespace.table
+        )
+        namespace.base_names = frozenset(namespace.program_globals)
+    program_globals, run_stream, state = (
+        namespace.program_globals,
+        namespace.stream,
+        namespace.state,
+    )
+    assert run_stream is not None and state is not None and namespace.table is not None
+    run_stream.reset(options.output_bytes)
+    state.value = None
+    state.interrupt = interrupt
+    _bind_hoisted(program_globals, hoisted, namespace.table)
+
+    def make_globals() -> dict[str, Any]:
+        program_globals.update(inputs)
+        if functions and caller is not None:
+            _bind_host_functions(
+                program_globals, functions, caller, options, run_stream, outlet, state
+            )
+        return program_globals
+
+    payload = _run(code, options, run_stream, state, make_globals, outlet)
+    payload["state"] = _snapshot(
+        program_globals, namespace.base_names, frozenset(functions), options
+    )
+    return payload
 
 
 def new_stdout(output_bytes: int) -> _Stdout:
@@ -1011,13 +1081,13 @@ def run_session(
 
     bind_inputs = _binder(program_globals, values, functions, link, options, stream, state)
     try:
-        payload: dict[str, Any] = dict(_run(code, options, stream, state, bind_inputs, link))
+        payload = _run(code, options, stream, state, bind_inputs, link)
         payload["state"] = _snapshot(
             program_globals, prepared.base_names, frozenset(functions), options
         )
     except BaseException as problem:
         return _encode_payload(_crash(problem))
-    return _encode_payload(payload)  # type: ignore[arg-type]
+    return _encode_payload(payload)
 
 
 def _snapshot(

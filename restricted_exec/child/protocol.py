@@ -92,6 +92,8 @@ class RunReport(TypedDict):
     error: ErrorFields | None
     # Only on endings the host makes itself (a timeout); never on the wire.
     timeout_kind: NotRequired[Literal["wall", "cpu"]]
+    # Only from a session's runs: the program's plain-data globals and the names of the others.
+    state: NotRequired[dict[str, Any]]
 
 
 class Outlet(Protocol):

@@ -32,6 +32,7 @@ from typing import Any
 
 from restricted_exec.child.executor import (
     ExecutionInterrupted,
+    InlineNamespace,
     ending,
     execute,
     new_stdout,
@@ -194,9 +195,13 @@ def run_inline(
     timeout_s: float,
     on_output: Callable[[str], None] | None = None,
     host_calls: RunHostCalls | None = None,
+    namespace: InlineNamespace | None = None,
 ) -> RunReport:
     """Run a compiled program in the calling thread under the watchdog; the payload, whose
     stdout is everything the program printed (what ``on_output`` was handed included).
+
+    ``namespace``: an inline session's (the payload then also holds ``state``; see
+    child.executor.execute).
 
     Raises OutputCallbackFailed if ``on_output`` raised, and what ``host_calls`` raised to
     stop the run (the program was stopped)."""
@@ -205,7 +210,10 @@ def run_inline(
     deadline = WATCHDOG.register(timeout_s)
     outlet = _CallerOutlet(output, deadline) if on_output is not None else None
     caller = _DirectCaller(host_calls, deadline) if host_calls is not None else None
-    stream = new_stdout(options.output_bytes)
+    if namespace is not None and namespace.stream is not None:
+        stream = namespace.stream  # the one its globals print to
+    else:
+        stream = new_stdout(options.output_bytes)
     try:
         try:
             payload = execute(
@@ -218,6 +226,7 @@ def run_inline(
                 stream=stream,
                 functions=host_calls.names if host_calls is not None else (),
                 caller=caller,
+                namespace=namespace,
             )
         finally:
             WATCHDOG.finish(deadline)

@@ -57,9 +57,11 @@ def _as_data(value: Any) -> Any:
         return "<not data>"
 
 
-def session_cells(sandbox: Sandbox, cells: list[str]) -> list[tuple[str, str, Any, str | None]]:
+def session_cells(
+    sandbox: Sandbox, cells: list[str], mode: str = "process"
+) -> list[tuple[str, str, Any, str | None]]:
     outcomes = []
-    with sandbox.session() as session:
+    with sandbox.session(policy=Policy(isolation=mode)) as session:
         for cell in cells:
             result = session.run(cell)
             error = result.error.type if result.error is not None else None
@@ -168,11 +170,12 @@ CASES: dict[str, list[str]] = {
 }
 
 
+@pytest.mark.parametrize("mode", ["process", "inline"])
 @pytest.mark.parametrize("cells", list(CASES.values()), ids=list(CASES))
 def test_a_session_keeps_state_across_runs_as_cpython_across_cells(
-    sandbox: Sandbox, cells: list[str]
+    sandbox: Sandbox, cells: list[str], mode: str
 ) -> None:
-    got = session_cells(sandbox, cells)
+    got = session_cells(sandbox, cells, mode)
     expected = cpython_cells(cells) if "====" not in "".join(cells) else None
     if expected is None:  # CPython cannot even compile the cell: compare what it can
         assert [status for status, *_ in got] == ["ok", "syntax_error", "ok"]
@@ -282,11 +285,27 @@ def test_a_dump_is_versioned_json_of_data_and_sources() -> None:
     }
 
 
-def test_sessions_need_process_isolation(sandbox: Sandbox) -> None:
-    from restricted_exec import PolicyError
+def test_an_inline_session_keeps_its_namespace_and_output_across_a_timeout(
+    sandbox: Sandbox,
+) -> None:
+    with sandbox.session(policy=Policy(isolation="inline", timeout_s=0.5)) as session:
+        session.run("count = 0")
+        stopped = session.run("print('looping')\nwhile True:\n    count += 1")
+        assert stopped.status == "timeout" and stopped.stdout == "looping\n"
+        after = session.run("count > 0")
+        # Nothing is lost with a child: the namespace is the caller's, as a REPL's after ^C.
+        assert after.value is True and not after.state_restored
 
-    with pytest.raises(PolicyError, match="process mode"):
-        sandbox.session(policy=Policy(isolation="inline"))
+
+def test_a_process_sessions_dump_goes_on_in_an_inline_session(sandbox: Sandbox) -> None:
+    with sandbox.session() as session:
+        session.run(
+            "import statistics\nxs = [1, 2, 3]\ndef mean():\n    return statistics.mean(xs)"
+        )
+        dump = session.dump()
+    inline = sandbox.load_session(dump, policy=Policy(isolation="inline"))
+    with inline:
+        assert inline.run("xs.append(6)\nmean()").value == 3
 
 
 # -- limits -------------------------------------------------------------------------------------
