@@ -12,7 +12,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from restricted_exec.child.executor import InlineNamespace, program_part
+from restricted_exec.child.executor import InlineNamespace, ending, program_part
 from restricted_exec.child.protocol import encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.call_workers import CallWorkers
@@ -562,14 +562,22 @@ class Sandbox:
             max_payload_bytes=max_reply_bytes(policy.output_bytes, session=True),
         )
         restored = False
+        # The run's timeout covers making the state again, if this run has to.
+        deadline = time.monotonic() + min(limits.wall_s, limits.cpu_s)
         child = session._child
         if child is None or child.dead:
             child = session._child = self._process_runner().open_session(
                 session.tenant, cpu_budget_s=self._sessions.limits.lifetime_s
             )
             if session._restore_pending or not session._state.empty:
-                self._restore_session(session, child, limits, host_calls)
+                if not self._restore_session(session, child, limits, deadline):
+                    child.close()
+                    return _restore_timed_out(outcome, policy)
                 restored = True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return _restore_timed_out(outcome, policy)
+        limits = dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining)
         try:
             ended = child.run(
                 request.part.encoded(),
@@ -612,20 +620,17 @@ class Sandbox:
         if session._namespace is None:
             session._namespace = InlineNamespace()
         if session._restore_pending:
-            state = session._state
-            for source, data in ((state.restore_program(), state.data), ("", state.data)):
-                restore = self._compile(source, policy, session.tenant)
-                if restore.code is not None:
-                    run_inline(
-                        restore,
-                        decode(data),
-                        run_options(policy, source),
-                        policy.timeout_s,
-                        host_calls=host_calls,
-                        namespace=session._namespace,
-                    )
+            made: Any = None
+            for source, restore in self._restore_programs(session):
+                made = run_inline(
+                    restore,
+                    decode(session._state.data),
+                    run_options(policy, source),
+                    policy.timeout_s,
+                    namespace=session._namespace,
+                ).get("state")
             session._restore_pending = False
-            session._unrestored = state.unrestorable()
+            session._unrestored = session._state.unrestored(made, policy.max_value_items)
         payload = run_inline(
             outcome,
             decode(tagged_inputs),
@@ -640,19 +645,11 @@ class Sandbox:
             session._state = session._state.after(request.source, snapshot, policy.max_value_items)
         return result_from_payload(payload, outcome, policy, isolation="inline")
 
-    def _restore_session(
-        self,
-        session: Session,
-        child: SessionChild,
-        limits: ChildLimits,
-        host_calls: RunHostCalls | None,
-    ) -> None:
-        """Make a new child hold the session's state: its definitions run again, then its
-        data bound over them (two runs whose output and values nobody sees)."""
+    def _restore_programs(self, session: Session) -> list[tuple[str, CompileOutcome]]:
+        """The programs that make a session's definitions again (see
+        SessionState.restore_programs), compiled under its policy; a definition the policy
+        refuses (a dump's, from elsewhere) is left out, and so reported unrestored."""
         state, policy = session._state, session.policy
-        names = host_calls.names if host_calls is not None else ()
-        data = encode_inputs(state.data, names)
-        # A dump's definitions that this policy refuses are not made again; the others are.
         kept = tuple(
             definition
             for definition in state.definitions
@@ -660,25 +657,54 @@ class Sandbox:
         )
         if kept != state.definitions:
             state = session._state = dataclasses.replace(state, definitions=kept)
-        for source in (state.restore_program(), ""):
+        programs = []
+        for source in [*state.restore_programs(policy.max_source_bytes), ""]:
             outcome = self._compile(source, policy, session.tenant)
-            if outcome.code is None:
-                continue
-            child.run(
-                ProgramPart(source, outcome, policy).encoded(),
-                limits,
-                inputs=data,
-                host_calls=host_calls,
-            )
-        session._restore_pending = False
-        session._unrestored = state.unrestorable()
+            if outcome.code is not None:
+                programs.append((source, outcome))
+        return programs
 
-    def _close_session(self, session: Session, reason: str | None = None) -> None:
-        with session._lock:
+    def _restore_session(
+        self, session: Session, child: SessionChild, limits: ChildLimits, deadline: float
+    ) -> bool:
+        """Make a new child hold the session's state: its definitions run again, then its data
+        bound over them (runs whose output and values nobody sees), all within the run's own
+        deadline. No host function is there to call: a default argument, decorator or class
+        body that calls one is not made again (and reported unrestored) rather than calling it
+        again unseen. False if the deadline passed first."""
+        state, policy = session._state, session.policy
+        data = encode_inputs(state.data)
+        made: Any = None
+        for source, outcome in self._restore_programs(session):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ended = child.run(
+                ProgramPart(source, outcome, policy).encoded(),
+                dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining),
+                inputs=data,
+            )
+            made = result_and_state_from_child(ended, outcome, policy, session=True)[1]
+            if child.dead:
+                return False
+        session._restore_pending = False
+        session._unrestored = session._state.unrestored(made, policy.max_value_items)
+        return True
+
+    def _close_session(
+        self, session: Session, reason: str | None = None, *, wait: bool = True
+    ) -> None:
+        """End ``session``; with ``wait=False`` only if no run of it is going on now (the
+        sweep of expired sessions must not wait behind another session's run)."""
+        if not session._lock.acquire(blocking=wait):
+            return
+        try:
             if reason is not None and not session.closed:
                 session.ended_because = reason
             session.closed = True
             child, session._child = session._child, None
+        finally:
+            session._lock.release()
         if child is not None:
             child.close()
         self._sessions.release(session)
@@ -688,7 +714,7 @@ class Sandbox:
         for session in self._sessions.expired():
             assert isinstance(session, Session)
             reason = self._sessions.expiry(session)
-            self._close_session(session, reason)
+            self._close_session(session, reason, wait=False)
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -924,6 +950,19 @@ class Sandbox:
 
 _default_sandbox: Sandbox | None = None
 _default_lock = threading.Lock()
+
+
+def _restore_timed_out(outcome: CompileOutcome, policy: Policy) -> ExecutionResult:
+    """A session's run whose whole timeout went into making its state again."""
+    payload = ending(
+        "timeout",
+        "timeout",
+        "TimeoutError",
+        f"restoring the session's state on a new child took the run's {policy.timeout_s:g} s "
+        "(timeout_s); the next run tries again",
+    )
+    payload["timeout_kind"] = "wall"
+    return result_from_payload(payload, outcome, policy, isolation="process")
 
 
 def _default() -> Sandbox:

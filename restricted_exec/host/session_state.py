@@ -42,6 +42,8 @@ DUMP_FORMAT = "restricted_exec session"
 DUMP_VERSION = 1
 MAX_DUMP_BYTES = 64 * 1024 * 1024
 """The largest dump ``Sandbox.load_session`` reads."""
+DEFINITIONS_BYTES = 4 * 1024 * 1024
+"""The most source a session's definitions keep (the oldest go first past it)."""
 
 _DEFINITIONS = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
@@ -49,14 +51,27 @@ _DEFINITIONS = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 @functools.lru_cache(maxsize=256)
 def definitions_of(source: str) -> tuple[str, ...]:
     """The top-level ``def``, ``class`` and ``import`` statements of ``source`` (decorators
-    included), as source text; () if it does not parse."""
+    included), as they are written there; () if it does not parse (or is too deep to)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        found = []
+        for node in tree.body:
+            if not isinstance(node, _DEFINITIONS):
+                continue
+            segment = ast.get_source_segment(source, node) or ""
+            # A decorated statement's segment starts at "def"/"class": its decorators first.
+            decorators = [
+                "@" + (ast.get_source_segment(source, decorator) or "") + "\n"
+                for decorator in getattr(node, "decorator_list", ())
+            ]
+            text = "".join([*decorators, segment])
+            found.append(text)
+        return tuple(found)
+    except Exception:  # RecursionError, MemoryError: a source the compiler took, too deep here
         return ()
-    return tuple(ast.unparse(node) for node in tree.body if isinstance(node, _DEFINITIONS))
 
 
+@functools.lru_cache(maxsize=1024)
 def defined_names(definitions: tuple[str, ...]) -> frozenset[str]:
     """The names the definitions bind."""
     names: set[str] = set()
@@ -110,23 +125,38 @@ class SessionState:
         """The state after a run of ``source`` that the child survived, whose reply carried
         ``snapshot`` (checked here: it is a child's word). Raises MalformedReply."""
         data, others = _checked_snapshot(snapshot, max_items, checked=self.data)
-        return SessionState(self.definitions + definitions_of(source), data, others)
+        return SessionState(_merged(self.definitions, definitions_of(source)), data, others)
 
-    def unrestorable(self) -> tuple[str, ...]:
-        """The names a new child would not have again: neither data nor made by a
-        definition."""
-        made = defined_names(self.definitions)
-        return tuple(name for name in self.others if name not in made)
+    def unrestored(self, made: Any, max_items: int) -> tuple[str, ...]:
+        """The names a new child does not have again, given the state it reported after the
+        restore (``made``, a child's word: checked)."""
+        try:
+            data, others = _checked_snapshot(made, max_items)
+        except MalformedReply:
+            return self.others
+        present = set(data) | set(others)
+        return tuple(name for name in self.others if name not in present)
 
-    def restore_program(self) -> str:
-        """The program a new child runs to make the definitions again, each on its own (one
-        that fails, say a class body that calls a function no longer there, leaves the rest
-        standing)."""
-        blocks = []
+    def restore_programs(self, max_source_bytes: int) -> list[str]:
+        """The programs a new child runs to make the definitions again, in order, each
+        within ``max_source_bytes``; each definition on its own, so that one that fails (say a
+        class body that calls a function no longer there) leaves the rest standing."""
+        programs: list[str] = []
+        blocks: list[str] = []
+        size = 0
         for definition in self.definitions:
             body = "\n".join("    " + line for line in definition.splitlines())
-            blocks.append(f"try:\n{body}\nexcept Exception:\n    pass\n")
-        return "\n".join(blocks) or "pass\n"
+            block = f"try:\n{body}\nexcept Exception:\n    pass\n"
+            if len(block.encode()) > max_source_bytes:
+                block = definition + "\n"  # alone and unwrapped, it was accepted as it is
+            if blocks and size + len(block.encode()) > max_source_bytes:
+                programs.append("".join(blocks))
+                blocks, size = [], 0
+            blocks.append(block)
+            size += len(block.encode())
+        if blocks:
+            programs.append("".join(blocks))
+        return programs
 
     def dump(self) -> bytes:
         """A versioned, data-only dump (JSON)."""
@@ -179,6 +209,24 @@ class SessionState:
         except MalformedReply as problem:
             raise InputError(f"not a session dump this Sandbox can load: {problem}") from None
         return cls(tuple(definitions), data, others)
+
+
+def _merged(kept: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+    """The definitions after a run added ``new``: one that binds only names a later one binds
+    again is dropped (a function redefined, an import repeated), and past DEFINITIONS_BYTES the
+    oldest go (their names are then reported unrestored), so the list is as long as the
+    session's living definitions, not as its history."""
+    if not new:
+        return kept
+    merged = list(kept)
+    for definition in new:
+        names = defined_names((definition,))
+        merged = [old for old in merged if not defined_names((old,)) <= names]
+        merged.append(definition)
+    total = sum(len(text) for text in merged)
+    while merged and total > DEFINITIONS_BYTES:
+        total -= len(merged.pop(0))
+    return tuple(merged)
 
 
 def _checked_snapshot(
