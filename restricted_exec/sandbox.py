@@ -60,7 +60,7 @@ from restricted_exec.session import Session
 if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog is made
     from restricted_exec.host.audit.log import AuditLog
     from restricted_exec.isolation import ChildLimits
-    from restricted_exec.isolation.pool import SessionChild
+    from restricted_exec.isolation.session_child import SessionChild
 
 __all__ = ["Program", "Sandbox", "Session", "compile_program", "run"]
 

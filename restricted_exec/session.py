@@ -15,7 +15,7 @@ from restricted_exec.result import ExecutionResult
 
 if TYPE_CHECKING:
     from restricted_exec.child.executor import InlineNamespace
-    from restricted_exec.isolation.pool import SessionChild
+    from restricted_exec.isolation.session_child import SessionChild
     from restricted_exec.sandbox import ProgramPart
 
 __all__ = ["Session"]

@@ -208,7 +208,7 @@ class HostCalls(Protocol):
         limit)."""
 
     def submit(self, job: Callable[[], None]) -> None:
-        """Run ``job`` on a worker thread (the run's conversation, see pool._exchange)."""
+        """Run ``job`` on a worker thread (the run's conversation, see conversation.exchange)."""
 
 
 def _answer_call(

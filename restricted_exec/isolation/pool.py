@@ -21,11 +21,9 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
-import dataclasses
 import enum
 import os
 import shutil
-import signal
 import socket
 import tempfile
 import threading
@@ -34,22 +32,27 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-from restricted_exec.isolation import channel, exit_codes, layers, rlimits, wire
+from restricted_exec.isolation import channel, layers, rlimits, wire
 from restricted_exec.isolation.child_limits import ChildLimits
+from restricted_exec.isolation.conversation import (
+    Ending,
+    exchange,
+    kill_child,
+    open_pidfd,
+    signal_child,
+)
 from restricted_exec.isolation.errors import IsolationUnavailable, QueueFull, RunnerClosed
 from restricted_exec.isolation.fork_server_client import ForkServer
 from restricted_exec.isolation.outcome import ChildOutcome
+from restricted_exec.isolation.session_child import SessionChild
 from restricted_exec.isolation.streamed_output import StreamedOutput
 
 # How long a checked-out child may take to say hello (fork + warm-up; generous for loaded CI).
 CHILD_START_TIMEOUT_S = 30.0
 # Attempts to get a working child before the run reports crashed (a child may die in warm-up).
 CHILD_START_ATTEMPTS = 3
-# How long to wait for the fork server's wait4 report of a child that died without replying. The
-# child is SIGKILLed first, so this is only ever reached if the fork server itself is wedged.
-EXIT_REPORT_TIMEOUT_S = 5.0
 # How long the fork server's reader thread may wait for the runner's lock to top up the ready queue
 # before it gives the job to the next run (it must get back to reading the fork server's reports).
 REPLENISH_LOCK_WAIT_S = 0.002
@@ -718,23 +721,25 @@ class ProcessRunner:
         """One run in the child ``slot`` holds: hand it over, exchange request and reply, and
         report how it ended (the reply, or the fork server's report of its death)."""
         fork_server = slot.fork_server
-        ending = _Ending(
+        ending = Ending(
             cpu_limit_ms=limits.cpu_s * 1000.0,
             memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
             # If the child dies without replying, the layers it reported in its hello were
             # active. (drop_root happens after the hello, once the request has arrived.)
             layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
         )
-        pidfd = _open_pidfd(hello.pid)
+        pidfd = open_pidfd(hello.pid)
         left_behind = False
         try:
             flags = self._hand_over(slot, hello, limits)
             frame = _request_frame(slot, request, inputs, limits, flags)
             started = time.monotonic()
             request_flush = (
-                (lambda: _signal(pidfd, hello.pid, wire.FLUSH_SIGNAL)) if output.streaming else None
+                (lambda: signal_child(pidfd, hello.pid, wire.FLUSH_SIGNAL))
+                if output.streaming
+                else None
             )
-            reply, watchdog, error, left_behind = _exchange(
+            reply, watchdog, error, left_behind = exchange(
                 slot.sock,
                 frame,
                 started + limits.wall_s,
@@ -747,7 +752,7 @@ class ProcessRunner:
             if watchdog and not left_behind:
                 # What the program printed since the child's last flush is still in the child:
                 # ask for it, briefly, before the kill.
-                _signal(pidfd, hello.pid, wire.FLUSH_SIGNAL)
+                signal_child(pidfd, hello.pid, wire.FLUSH_SIGNAL)
                 channel.collect_flushed_output(
                     slot.sock, time.monotonic() + wire.FLUSH_GRACE_S, output
                 )
@@ -755,7 +760,7 @@ class ProcessRunner:
         finally:
             # Replied or not (or the caller's output callback raised), the child has nothing
             # left to do: make sure it ends, right now.
-            _kill(pidfd, hello.pid)
+            kill_child(pidfd, hello.pid)
             if not left_behind:
                 slot.sock.close()
             if pidfd is not None:
@@ -802,368 +807,6 @@ def _request_frame(
         body, program_length = request + inputs, len(request)
     header = wire.RequestHeader(flags, limits.cpu_s, limits.memory_mb, len(body), program_length)
     return wire.encode_request(header) + body
-
-
-class _Exchanged(NamedTuple):
-    reply: channel.Reply | None
-    watchdog: bool  # the deadline passed
-    error: str | None
-    # A host function still held the conversation when the run ended: its worker thread owns
-    # the socket now (see _Conversation).
-    left_behind: bool = False
-
-
-def _exchange(
-    sock: socket.socket,
-    frame: bytes,
-    deadline: float,
-    max_payload: int,
-    spin: bool,
-    output: StreamedOutput,
-    request_flush: Callable[[], None] | None,
-    host_calls: channel.HostCalls | None,
-) -> _Exchanged:
-    """Send the request and read the reply by the deadline.
-
-    A run with host functions holds its conversation on a worker thread, which calls the
-    functions itself when the child asks (no thread handoff per call), while this thread keeps
-    the deadline: a function that hangs cannot hold the run."""
-
-    def converse() -> _Exchanged:
-        try:
-            channel.send_all(sock, frame, deadline)
-            reply = channel.read_reply(
-                sock,
-                deadline,
-                max_payload,
-                output=output,
-                request_flush=request_flush,
-                host_calls=host_calls,
-                spin=spin,
-            )
-            return _Exchanged(reply, False, None)
-        except channel.Deadline:
-            return _Exchanged(None, True, None)
-        except channel.Closed:
-            return _Exchanged(None, False, "the child closed its socket before replying")
-        except channel.ProtocolError as exc:
-            return _Exchanged(None, False, str(exc))
-
-    if host_calls is None:
-        return converse()
-    conversation = _Conversation(sock)
-    host_calls.submit(lambda: conversation.hold(converse))
-    # The conversation stops at the deadline by itself, unless a host function holds it.
-    waited = conversation.done.wait(max(0.0, deadline - time.monotonic()) + _LEAVE_AFTER_S)
-    if not waited and conversation.leave():
-        return _Exchanged(None, True, None, left_behind=True)
-    return conversation.result()
-
-
-# How long past its deadline a run waits for a conversation held by a host function before it
-# ends without it.
-_LEAVE_AFTER_S = 0.05
-
-
-class _Conversation:
-    """A run's conversation on a worker thread. The socket is closed by the run, unless the
-    run left the conversation behind in a host function: then by the worker, once the
-    function returns (so no thread ever reads or writes a socket another has closed)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._lock = threading.Lock()
-        self._left = False
-        self._exchanged: _Exchanged | None = None
-        self._problem: BaseException | None = None
-        self.done = threading.Event()
-
-    def hold(self, converse: Callable[[], _Exchanged]) -> None:
-        """On the worker: the whole conversation; never raises."""
-        try:
-            self._exchanged = converse()
-        except BaseException as problem:  # a limit, a callback's failure: the run's to raise
-            self._problem = problem
-        with self._lock:
-            self.done.set()
-            left = self._left
-        if left:
-            self._sock.close()
-
-    def leave(self) -> bool:
-        """End the run without the conversation; False if it finished just now after all."""
-        with self._lock:
-            if self.done.is_set():
-                return False
-            self._left = True
-            return True
-
-    def result(self) -> _Exchanged:
-        if self._problem is not None:
-            raise self._problem
-        assert self._exchanged is not None
-        return self._exchanged
-
-
-@dataclass(frozen=True, slots=True)
-class _Ending:
-    """What the host knows of a run before it ends: the limits in force and the layers."""
-
-    cpu_limit_ms: float
-    memory_ceiling_kb: int
-    layers: tuple[str, ...]
-
-    def replied(self, reply: channel.Reply, wall_ms: float, streamed: str) -> ChildOutcome:
-        return ChildOutcome(
-            payload=reply.payload,
-            exit_code=None,
-            term_signal=None,
-            wall_ms=wall_ms,
-            cpu_ms=reply.header.cpu_us / 1000.0,
-            peak_rss_kb=reply.header.peak_rss_kb,
-            killed_by_watchdog=False,
-            protocol_error=None,
-            # The reply comes after the program ran: it may say fewer layers than the hello
-            # (sent before) did, never more.
-            layers=layers.with_host_layers(reply.header.layers_mask & layers.to_mask(self.layers)),
-            cpu_limit_ms=self.cpu_limit_ms,
-            memory_ceiling_kb=self.memory_ceiling_kb,
-            streamed=streamed,
-        )
-
-    def died(
-        self,
-        fork_server: ForkServer,
-        hello: wire.Hello,
-        wall_ms: float,
-        watchdog: bool,
-        error: str | None,
-        streamed: str,
-    ) -> ChildOutcome:
-        """How a child that did not reply ended, from the fork server's report of its exit."""
-        report = fork_server.board.wait(hello.pid, EXIT_REPORT_TIMEOUT_S)
-        exit_code = term_signal = None
-        cpu_ms: float | None = None
-        peak_rss_kb: int | None = None
-        if report is not None:
-            exit_code, term_signal = report.exit_code, report.term_signal
-            cpu_ms = max(0.0, (report.cpu_us - hello.baseline_cpu_us) / 1000.0)
-            peak_rss_kb = report.peak_rss_kb
-            if exit_code == exit_codes.EXIT_LOCKDOWN_FAILED and error is not None:
-                error = f"{error} ({exit_codes.DESCRIPTIONS[exit_code]})"
-        elif fork_server.dead.is_set():
-            error = f"{error + '; ' if error else ''}the fork server died during the run"
-        return ChildOutcome(
-            payload=None,
-            exit_code=exit_code,
-            term_signal=term_signal,
-            wall_ms=wall_ms,
-            cpu_ms=cpu_ms,
-            peak_rss_kb=peak_rss_kb,
-            killed_by_watchdog=watchdog,
-            protocol_error=error,
-            layers=self.layers,
-            cpu_limit_ms=self.cpu_limit_ms,
-            memory_ceiling_kb=self.memory_ceiling_kb,
-            streamed=streamed,
-        )
-
-
-class SessionChild:
-    """One session's child (``ProcessRunner.open_session``): each ``run`` sends it the next
-    program, which runs in the globals the earlier ones left (``child.executor.run_session``).
-    A run that ends the child (a timeout, the memory limit, a crash) leaves it ``dead``; the
-    session then opens another. Runs of one SessionChild must not overlap.
-
-    Limits: the host sets the child's rlimits once, before its first run, while the child still
-    has the host's uid (it drops to nobody on its first request, and after that only
-    CAP_SYS_RESOURCE could change them): the address space for ``memory_mb`` (the session's
-    memory) and the CPU for the whole session (``cpu_budget_s``). Each run ends at its wall
-    deadline, ``min(wall_s, cpu_s)``: a child has one thread, so that also bounds its CPU."""
-
-    def __init__(
-        self,
-        runner: ProcessRunner,
-        checked_out: tuple[_Slot, wire.Hello] | None,
-        cpu_budget_s: float,
-    ) -> None:
-        self._runner = runner
-        self._checked_out = checked_out
-        self._cpu_budget_s = cpu_budget_s
-        self._limits_set = False
-        self._cpu_before_us = checked_out[1].baseline_cpu_us if checked_out is not None else 0
-        self._pidfd = _open_pidfd(checked_out[1].pid) if checked_out is not None else None
-        self._first = True
-        self._lock = threading.Lock()
-        self.dead = checked_out is None
-
-    def run(
-        self,
-        request: bytes,
-        limits: ChildLimits,
-        *,
-        inputs: bytes = b"",
-        on_output: Callable[[str], None] | None = None,
-        host_calls: channel.HostCalls | None = None,
-    ) -> ChildOutcome:
-        """Run one program in the session's child; how it ended (as ``ProcessRunner.run``).
-        Never raises for anything the child does; raises RunnerClosed, QueueFull, and what
-        ``on_output`` or ``host_calls`` raise to stop the run (the child is killed first)."""
-        runner = self._runner
-        runner._enter()
-        try:
-            with self._lock:
-                return self._run(
-                    request,
-                    inputs,
-                    limits,
-                    StreamedOutput(limits.output_bytes, on_output),
-                    host_calls,
-                )
-        finally:
-            runner._leave()
-
-    def _run(
-        self,
-        request: bytes,
-        inputs: bytes,
-        limits: ChildLimits,
-        output: StreamedOutput,
-        host_calls: channel.HostCalls | None,
-    ) -> ChildOutcome:
-        checked_out = self._checked_out
-        expected = self._runner.layers_available()
-        if self.dead or checked_out is None:
-            return _no_child(limits, expected, "the session's child is gone")
-        slot, hello = checked_out
-        # What the child used before this run (its earlier runs, as their replies said), so
-        # that a death's CPU (from wait4) is reported for this run alone.
-        baseline = dataclasses.replace(hello, baseline_cpu_us=self._cpu_before_us)
-        ending = _Ending(
-            cpu_limit_ms=self._cpu_budget_s * 1000.0,
-            memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
-            layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
-        )
-        flags = wire.FLAG_SESSION | (wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0)
-        if self._first:
-            self._first = False
-            session_limits = rlimits.request_limits(
-                cpu_s=self._cpu_budget_s,
-                memory_mb=limits.memory_mb,
-                baseline_vm_bytes=hello.baseline_vm_kb * 1024,
-                baseline_cpu_s=hello.baseline_cpu_us / 1e6,
-            )
-            self._limits_set = rlimits.set_on_child(hello.pid, session_limits)
-            if slot.fork_server.info.renice_waiting:
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
-        if self._limits_set:
-            flags |= wire.FLAG_LIMITS_SET_BY_HOST
-        body = request + inputs
-        header = wire.RequestHeader(flags, limits.cpu_s, limits.memory_mb, len(body), len(request))
-        started = time.monotonic()
-        deadline = started + min(limits.wall_s, limits.cpu_s)
-        left_behind = False
-        replied = False
-        try:
-            request_flush = (
-                (lambda: _signal(self._pidfd, hello.pid, wire.FLUSH_SIGNAL))
-                if output.streaming
-                else None
-            )
-            reply, watchdog, error, left_behind = _exchange(
-                slot.sock,
-                wire.encode_request(header) + body,
-                deadline,
-                limits.max_payload_bytes,
-                False,
-                output,
-                request_flush,
-                host_calls,
-            )
-            if watchdog and not left_behind:
-                _signal(self._pidfd, hello.pid, wire.FLUSH_SIGNAL)
-                channel.collect_flushed_output(
-                    slot.sock, time.monotonic() + wire.FLUSH_GRACE_S, output
-                )
-            wall_ms = (time.monotonic() - started) * 1000.0
-            replied = reply is not None
-        finally:
-            if not replied:
-                self._end(close_socket=not left_behind)
-        if reply is not None:
-            # (Its own word, bounded like any reply's: it only shifts this child's accounting.)
-            self._cpu_before_us += min(reply.header.cpu_us, int(limits.wall_s * 1e6) + 1)
-            return ending.replied(reply, wall_ms, output.text())
-        return ending.died(slot.fork_server, baseline, wall_ms, watchdog, error, output.text())
-
-    def close(self) -> None:
-        """End the session's child. Idempotent."""
-        if self._checked_out is not None and not self.dead:
-            self._end(close_socket=True)
-            self._checked_out[1]
-            self._checked_out[0].fork_server.board.ignore(self._checked_out[1].pid)
-
-    def _end(self, *, close_socket: bool) -> None:
-        self.dead = True
-        checked_out = self._checked_out
-        if checked_out is None:
-            return
-        slot, hello = checked_out
-        _kill(self._pidfd, hello.pid)
-        if close_socket:
-            slot.sock.close()
-        if self._pidfd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._pidfd)
-            self._pidfd = None
-
-
-def _no_child(limits: ChildLimits, expected: tuple[str, ...], why: str) -> ChildOutcome:
-    return ChildOutcome(
-        None, None, None, 0.0, None, None, False, why, expected, limits.cpu_s * 1000.0
-    )
-
-
-def _open_pidfd(pid: int) -> int | None:
-    """A pidfd pins the child's identity: signalling through it can never hit a recycled pid."""
-    if not hasattr(os, "pidfd_open"):
-        return None
-    try:
-        return os.pidfd_open(pid)
-    except OSError:
-        return None  # already gone (and possibly reaped): nothing to kill
-
-
-def _signal(pidfd: int | None, pid: int, signum: int) -> None:
-    """Send the child (only the child, never its group) a signal other than the kill."""
-    with contextlib.suppress(OSError):
-        if pidfd is not None:
-            signal.pidfd_send_signal(pidfd, signum)
-        elif not hasattr(os, "pidfd_open"):
-            os.kill(pid, signum)
-
-
-def _kill(pidfd: int | None, pid: int) -> None:
-    """SIGKILL the child and its process group.
-
-    The group kill is what stops a child that managed to fork in degraded mode. It is sent only
-    after the pidfd proved the child unreaped: while the group leader is unreaped (alive or a
-    zombie) its pid, and so its group id, cannot have been recycled for someone else.
-    """
-    if pidfd is not None:
-        try:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        except ProcessLookupError:
-            return  # already reaped: the group id may belong to a stranger now
-        except OSError:
-            pass
-    elif not hasattr(os, "pidfd_open"):
-        pass  # no pidfds on this platform: fall through to the group kill
-    else:
-        return  # pidfd_open failed, i.e. the child was already gone
-    with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 _live_runners: weakref.WeakSet[ProcessRunner] = weakref.WeakSet()

@@ -1,0 +1,179 @@
+"""A session's own child: it serves the session's runs one after another, in one namespace."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from restricted_exec.isolation import channel, layers, rlimits, wire
+from restricted_exec.isolation.child_limits import ChildLimits
+from restricted_exec.isolation.conversation import (
+    Ending,
+    exchange,
+    kill_child,
+    no_child,
+    open_pidfd,
+    signal_child,
+)
+from restricted_exec.isolation.outcome import ChildOutcome
+from restricted_exec.isolation.streamed_output import StreamedOutput
+
+if TYPE_CHECKING:
+    from restricted_exec.isolation.pool import ProcessRunner, _Slot
+
+__all__ = ["SessionChild"]
+
+
+class SessionChild:
+    """One session's child (``ProcessRunner.open_session``): each ``run`` sends it the next
+    program, which runs in the globals the earlier ones left (``child.executor.run_session``).
+    A run that ends the child (a timeout, the memory limit, a crash) leaves it ``dead``; the
+    session then opens another. Runs of one SessionChild must not overlap.
+
+    Limits: the host sets the child's rlimits once, before its first run, while the child still
+    has the host's uid (it drops to nobody on its first request, and after that only
+    CAP_SYS_RESOURCE could change them): the address space for ``memory_mb`` (the session's
+    memory) and the CPU for the whole session (``cpu_budget_s``). Each run ends at its wall
+    deadline, ``min(wall_s, cpu_s)``: a child has one thread, so that also bounds its CPU."""
+
+    def __init__(
+        self,
+        runner: ProcessRunner,
+        checked_out: tuple[_Slot, wire.Hello] | None,
+        cpu_budget_s: float,
+    ) -> None:
+        self._runner = runner
+        self._checked_out = checked_out
+        self._cpu_budget_s = cpu_budget_s
+        self._limits_set = False
+        self._cpu_before_us = checked_out[1].baseline_cpu_us if checked_out is not None else 0
+        self._pidfd = open_pidfd(checked_out[1].pid) if checked_out is not None else None
+        self._first = True
+        self._lock = threading.Lock()
+        self.dead = checked_out is None
+
+    def run(
+        self,
+        request: bytes,
+        limits: ChildLimits,
+        *,
+        inputs: bytes = b"",
+        on_output: Callable[[str], None] | None = None,
+        host_calls: channel.HostCalls | None = None,
+    ) -> ChildOutcome:
+        """Run one program in the session's child; how it ended (as ``ProcessRunner.run``).
+        Never raises for anything the child does; raises RunnerClosed, QueueFull, and what
+        ``on_output`` or ``host_calls`` raise to stop the run (the child is killed first)."""
+        runner = self._runner
+        runner._enter()
+        try:
+            with self._lock:
+                return self._run(
+                    request,
+                    inputs,
+                    limits,
+                    StreamedOutput(limits.output_bytes, on_output),
+                    host_calls,
+                )
+        finally:
+            runner._leave()
+
+    def _run(
+        self,
+        request: bytes,
+        inputs: bytes,
+        limits: ChildLimits,
+        output: StreamedOutput,
+        host_calls: channel.HostCalls | None,
+    ) -> ChildOutcome:
+        checked_out = self._checked_out
+        expected = self._runner.layers_available()
+        if self.dead or checked_out is None:
+            return no_child(limits, expected, "the session's child is gone")
+        slot, hello = checked_out
+        # What the child used before this run (its earlier runs, as their replies said), so
+        # that a death's CPU (from wait4) is reported for this run alone.
+        baseline = dataclasses.replace(hello, baseline_cpu_us=self._cpu_before_us)
+        ending = Ending(
+            cpu_limit_ms=self._cpu_budget_s * 1000.0,
+            memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
+            layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
+        )
+        flags = wire.FLAG_SESSION | (wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0)
+        if self._first:
+            self._first = False
+            session_limits = rlimits.request_limits(
+                cpu_s=self._cpu_budget_s,
+                memory_mb=limits.memory_mb,
+                baseline_vm_bytes=hello.baseline_vm_kb * 1024,
+                baseline_cpu_s=hello.baseline_cpu_us / 1e6,
+            )
+            self._limits_set = rlimits.set_on_child(hello.pid, session_limits)
+            if slot.fork_server.info.renice_waiting:
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
+        if self._limits_set:
+            flags |= wire.FLAG_LIMITS_SET_BY_HOST
+        body = request + inputs
+        header = wire.RequestHeader(flags, limits.cpu_s, limits.memory_mb, len(body), len(request))
+        started = time.monotonic()
+        deadline = started + min(limits.wall_s, limits.cpu_s)
+        left_behind = False
+        replied = False
+        try:
+            request_flush = (
+                (lambda: signal_child(self._pidfd, hello.pid, wire.FLUSH_SIGNAL))
+                if output.streaming
+                else None
+            )
+            reply, watchdog, error, left_behind = exchange(
+                slot.sock,
+                wire.encode_request(header) + body,
+                deadline,
+                limits.max_payload_bytes,
+                False,
+                output,
+                request_flush,
+                host_calls,
+            )
+            if watchdog and not left_behind:
+                signal_child(self._pidfd, hello.pid, wire.FLUSH_SIGNAL)
+                channel.collect_flushed_output(
+                    slot.sock, time.monotonic() + wire.FLUSH_GRACE_S, output
+                )
+            wall_ms = (time.monotonic() - started) * 1000.0
+            replied = reply is not None
+        finally:
+            if not replied:
+                self._end(close_socket=not left_behind)
+        if reply is not None:
+            # (Its own word, bounded like any reply's: it only shifts this child's accounting.)
+            self._cpu_before_us += min(reply.header.cpu_us, int(limits.wall_s * 1e6) + 1)
+            return ending.replied(reply, wall_ms, output.text())
+        return ending.died(slot.fork_server, baseline, wall_ms, watchdog, error, output.text())
+
+    def close(self) -> None:
+        """End the session's child. Idempotent."""
+        if self._checked_out is not None and not self.dead:
+            self._end(close_socket=True)
+            self._checked_out[1]
+            self._checked_out[0].fork_server.board.ignore(self._checked_out[1].pid)
+
+    def _end(self, *, close_socket: bool) -> None:
+        self.dead = True
+        checked_out = self._checked_out
+        if checked_out is None:
+            return
+        slot, hello = checked_out
+        kill_child(self._pidfd, hello.pid)
+        if close_socket:
+            slot.sock.close()
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = None
