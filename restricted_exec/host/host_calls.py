@@ -120,9 +120,9 @@ class RunHostCalls:
 
     def reply_to(self, body: bytes) -> bytes:
         """Check one call and run it in this thread (process mode: the run's conversation
-        thread, see isolation/conversation.exchange); the reply's bytes. Raises HostCallLimitExceeded
-        past ``max_host_calls`` and ProtocolError for a call no honest child makes, and calls
-        nothing then."""
+        thread, see isolation/conversation.exchange); the reply's bytes. Raises
+        HostCallLimitExceeded past ``max_host_calls`` and ProtocolError for a call no honest
+        child makes, and calls nothing then."""
         return self._checked(body)()
 
     def answer(self, body: bytes, deadline: float) -> bytes:
