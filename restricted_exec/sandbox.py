@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import dataclasses
 import os
 import threading
 import time
@@ -12,7 +11,6 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from restricted_exec.child.executor import InlineNamespace, ending, program_part
 from restricted_exec.child.protocol import encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.call_workers import CallWorkers
@@ -23,7 +21,6 @@ from restricted_exec.host.endings import (
     output_callback_failed_result,
     refused_result,
     rejected_result,
-    result_and_state_from_child,
     result_from_child,
     result_from_payload,
 )
@@ -37,9 +34,8 @@ from restricted_exec.host.inline import run_inline
 from restricted_exec.host.inputs import checked_inputs, inputs_digest
 from restricted_exec.host.metrics import Metrics, SandboxStats
 from restricted_exec.host.output_relay import OutputCallback, OutputRelay
-from restricted_exec.host.reply import MalformedReply, max_reply_bytes
 from restricted_exec.host.result_cache import ResultCache
-from restricted_exec.host.run_plan import child_limits, run_options
+from restricted_exec.host.run_plan import ProgramPart, child_limits, run_options
 from restricted_exec.host.scheduling import FairScheduler, Rejection
 from restricted_exec.host.session_book import SessionBook, SessionLimits
 from restricted_exec.host.session_state import SessionState
@@ -54,41 +50,18 @@ from restricted_exec.isolation.streamed_output import OutputCallbackFailed
 from restricted_exec.language.compiler import CompileOutcome, compile_source
 from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
-from restricted_exec.result import ExecutionResult, mark_state_restored, stamp_duration
+from restricted_exec.result import ExecutionResult, stamp_duration
 from restricted_exec.session import Session
 
 if TYPE_CHECKING:  # the audit package (and sqlite3) load only when an AuditLog is made
     from restricted_exec.host.audit.log import AuditLog
-    from restricted_exec.isolation import ChildLimits
     from restricted_exec.isolation.session_child import SessionChild
 
 __all__ = ["Program", "Sandbox", "Session", "compile_program", "run"]
 
 AUDIT_FLUSH_ON_CLOSE_S = 30.0
 
-# A session's encoded program parts kept by source: a chat re-runs the same cells.
-_SESSION_PARTS_KEPT = 32
 """How long Sandbox.close() waits for its audit log to write what is queued."""
-
-
-class ProgramPart:
-    """A compiled program's program part for one Policy (see restricted_exec.child.protocol),
-    encoded on its first process-mode run; a Program makes a new one when its policy changes."""
-
-    def __init__(self, source: str, outcome: CompileOutcome, policy: Policy) -> None:
-        self._source = source
-        self.outcome = outcome
-        self._policy = policy
-        self._encoded: bytes | None = None
-
-    def encoded(self) -> bytes:
-        encoded = self._encoded
-        if encoded is None:
-            code = self.outcome.code
-            assert code is not None
-            options = run_options(self._policy, self._source)
-            encoded = self._encoded = program_part(code, self.outcome.hoisted, options)
-        return encoded
 
 
 class RunRequest(NamedTuple):
@@ -524,22 +497,16 @@ class Sandbox:
     ) -> ExecutionResult:
         self._ensure_open()
         self._end_expired_sessions()
-        with session._lock:
-            if session.closed:
-                raise SandboxClosedError(
-                    "this Session is closed"
-                    + (f": {session.ended_because}" if session.ended_because else "")
-                )
-            outcome = self._compile(code, session.policy, session.tenant)
-            part = session._parts.get(code)
-            if part is None or part.outcome is not outcome:
-                part = ProgramPart(code, outcome, session.policy)
-                session._parts[code] = part
-                if len(session._parts) > _SESSION_PARTS_KEPT:
-                    del session._parts[next(iter(session._parts))]
-            request = RunRequest(code, outcome, session.policy, part, False, session)
-            hooks = RunHooks(on_output, session.functions or None, loop)
-            return self._run_program(request, inputs, session.tenant, hooks)
+        core = session._core
+        with core.lock:
+            if core.closed:
+                why = f": {core.ended_because}" if core.ended_because else ""
+                raise SandboxClosedError(f"this Session is closed{why}")
+            outcome = self._compile(code, core.policy, core.tenant)
+            part = core.part_for(code, outcome)
+            request = RunRequest(code, outcome, core.policy, part, False, session)
+            hooks = RunHooks(on_output, core.functions or None, loop)
+            return self._run_program(request, inputs, core.tenant, hooks)
 
     def _execute_in_session(
         self,
@@ -548,163 +515,49 @@ class Sandbox:
         tagged_inputs: dict[str, Any],
         attached: _Attached,
     ) -> ExecutionResult:
-        """One run of a session, in its child (under session._lock, see _run_in_session)."""
-        policy, outcome = request.policy, request.outcome
-        refusal = self._sessions.admit(session, tenant_name(session.tenant))
+        """One run of a session (under its lock, see _run_in_session)."""
+        policy, outcome, core = request.policy, request.outcome, session._core
+        refusal = self._sessions.admit(session, tenant_name(core.tenant))
         if refusal is not None:
             return rejected_result(outcome, policy, refusal)
         relay, host_calls = attached
         if policy.isolation == "inline":
-            return self._execute_in_namespace(session, request, tagged_inputs, attached)
-        names = host_calls.names if host_calls is not None else ()
-        limits = dataclasses.replace(
-            child_limits(policy),
-            max_payload_bytes=max_reply_bytes(policy.output_bytes, session=True),
-        )
-        restored = False
-        # The run's timeout covers making the state again, if this run has to.
-        deadline = time.monotonic() + min(limits.wall_s, limits.cpu_s)
-        child = session._child
-        if child is None or child.dead:
-            child = session._child = self._process_runner().open_session(
-                session.tenant, cpu_budget_s=self._sessions.limits.lifetime_s
+            return core.run_in_namespace(
+                request.source, outcome, tagged_inputs, relay, host_calls, self._compile
             )
-            if session._restore_pending or not session._state.empty:
-                if not self._restore_session(session, child, limits, deadline):
-                    child.close()
-                    return _restore_timed_out(outcome, policy)
-                restored = True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return _restore_timed_out(outcome, policy)
-        limits = dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining)
         try:
-            ended = child.run(
-                request.part.encoded(),
-                limits,
-                inputs=encode_inputs(tagged_inputs, names),
-                on_output=relay,
-                host_calls=host_calls,
+            return core.run_in_child(
+                request.source,
+                outcome,
+                request.part,
+                tagged_inputs,
+                relay,
+                host_calls,
+                self._compile,
+                self._open_session_child,
             )
         except QueueFull as problem:
             return rejected_result(outcome, policy, str(problem))
         except RunnerClosed:
             raise SandboxClosedError("this Sandbox is closed") from None
-        result, snapshot = result_and_state_from_child(ended, outcome, policy, session=True)
-        if snapshot is not None:
-            try:
-                session._state = session._state.after(
-                    request.source, snapshot, policy.max_value_items
-                )
-            except MalformedReply as problem:
-                child.close()  # a child that lies about its state serves this session no more
-                result = host_failure_result(
-                    outcome, policy, f"the session's child sent a malformed state: {problem}"
-                )
-        if restored:
-            mark_state_restored(result)
-        return result
 
-    def _execute_in_namespace(
-        self,
-        session: Session,
-        request: RunRequest,
-        tagged_inputs: dict[str, Any],
-        attached: _Attached,
-    ) -> ExecutionResult:
-        """One run of an inline session: its namespace lives in this process, so nothing is
-        ever lost with a child; a loaded session's state is made again on its first run."""
-        policy, outcome = request.policy, request.outcome
-        relay, host_calls = attached
-        options = run_options(policy, request.source)
-        if session._namespace is None:
-            session._namespace = InlineNamespace()
-        if session._restore_pending:
-            made: Any = None
-            for source, restore in self._restore_programs(session):
-                made = run_inline(
-                    restore,
-                    decode(session._state.data),
-                    run_options(policy, source),
-                    policy.timeout_s,
-                    namespace=session._namespace,
-                ).get("state")
-            session._restore_pending = False
-            session._unrestored = session._state.unrestored(made, policy.max_value_items)
-        payload = run_inline(
-            outcome,
-            decode(tagged_inputs),
-            options,
-            policy.timeout_s,
-            on_output=relay,
-            host_calls=host_calls,
-            namespace=session._namespace,
+    def _open_session_child(self, tenant: str | None) -> SessionChild:
+        return self._process_runner().open_session(
+            tenant, cpu_budget_s=self._sessions.limits.lifetime_s
         )
-        snapshot = payload.pop("state", None)
-        if snapshot is not None:
-            session._state = session._state.after(request.source, snapshot, policy.max_value_items)
-        return result_from_payload(payload, outcome, policy, isolation="inline")
-
-    def _restore_programs(self, session: Session) -> list[tuple[str, CompileOutcome]]:
-        """The programs that make a session's definitions again (see
-        SessionState.restore_programs), compiled under its policy; a definition the policy
-        refuses (a dump's, from elsewhere) is left out, and so reported unrestored."""
-        state, policy = session._state, session.policy
-        kept = tuple(
-            definition
-            for definition in state.definitions
-            if self._compile(definition, policy, session.tenant).code is not None
-        )
-        if kept != state.definitions:
-            state = session._state = dataclasses.replace(state, definitions=kept)
-        programs = []
-        for source in [*state.restore_programs(policy.max_source_bytes), ""]:
-            outcome = self._compile(source, policy, session.tenant)
-            if outcome.code is not None:
-                programs.append((source, outcome))
-        return programs
-
-    def _restore_session(
-        self, session: Session, child: SessionChild, limits: ChildLimits, deadline: float
-    ) -> bool:
-        """Make a new child hold the session's state: its definitions run again, then its data
-        bound over them (runs whose output and values nobody sees), all within the run's own
-        deadline. No host function is there to call: a default argument, decorator or class
-        body that calls one is not made again (and reported unrestored) rather than calling it
-        again unseen. False if the deadline passed first."""
-        state, policy = session._state, session.policy
-        data = encode_inputs(state.data)
-        made: Any = None
-        for source, outcome in self._restore_programs(session):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            ended = child.run(
-                ProgramPart(source, outcome, policy).encoded(),
-                dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining),
-                inputs=data,
-            )
-            made = result_and_state_from_child(ended, outcome, policy, session=True)[1]
-            if child.dead:
-                return False
-        session._restore_pending = False
-        session._unrestored = session._state.unrestored(made, policy.max_value_items)
-        return True
 
     def _close_session(
         self, session: Session, reason: str | None = None, *, wait: bool = True
     ) -> None:
         """End ``session``; with ``wait=False`` only if no run of it is going on now (the
         sweep of expired sessions must not wait behind another session's run)."""
-        if not session._lock.acquire(blocking=wait):
+        core = session._core
+        if not core.lock.acquire(blocking=wait):
             return
         try:
-            if reason is not None and not session.closed:
-                session.ended_because = reason
-            session.closed = True
-            child, session._child = session._child, None
+            child = core.end(reason)
         finally:
-            session._lock.release()
+            core.lock.release()
         if child is not None:
             child.close()
         self._sessions.release(session)
@@ -950,19 +803,6 @@ class Sandbox:
 
 _default_sandbox: Sandbox | None = None
 _default_lock = threading.Lock()
-
-
-def _restore_timed_out(outcome: CompileOutcome, policy: Policy) -> ExecutionResult:
-    """A session's run whose whole timeout went into making its state again."""
-    payload = ending(
-        "timeout",
-        "timeout",
-        "TimeoutError",
-        f"restoring the session's state on a new child took the run's {policy.timeout_s:g} s "
-        "(timeout_s); the next run tries again",
-    )
-    payload["timeout_kind"] = "wall"
-    return result_from_payload(payload, outcome, policy, isolation="process")
 
 
 def _default() -> Sandbox:

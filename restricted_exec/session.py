@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from restricted_exec.host.host_calls import HostFunction
 from restricted_exec.host.output_relay import OutputCallback
+from restricted_exec.host.session_runs import SessionCore
 from restricted_exec.host.session_state import SessionState
 from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult
-
-if TYPE_CHECKING:
-    from restricted_exec.child.executor import InlineNamespace
-    from restricted_exec.isolation.session_child import SessionChild
-    from restricted_exec.sandbox import ProgramPart
 
 __all__ = ["Session"]
 
@@ -60,19 +55,26 @@ class Session:
         restore: bool = False,
     ) -> None:
         self._host = host
-        self.tenant = tenant
-        self.policy = policy
-        self.functions = dict(functions) if functions else {}
-        self._state = state
-        self._lock = threading.Lock()  # one run at a time, and the state with it
-        self._child: SessionChild | None = None
-        self._parts: dict[str, ProgramPart] = {}
-        self._namespace: InlineNamespace | None = None  # an inline session's globals
-        # A loaded session's state must be made again in its first child.
-        self._restore_pending = restore
-        self._unrestored: tuple[str, ...] = ()
-        self.closed = False
-        self.ended_because: str | None = None
+        self._core = SessionCore(
+            tenant, policy, dict(functions) if functions else {}, state, restore_pending=restore
+        )
+
+    @property
+    def tenant(self) -> str | None:
+        return self._core.tenant
+
+    @property
+    def policy(self) -> Policy:
+        return self._core.policy
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    @property
+    def ended_because(self) -> str | None:
+        """Why the session ended, if a limit ended it (idle, lifetime)."""
+        return self._core.ended_because
 
     def run(
         self,
@@ -111,14 +113,14 @@ class Session:
         and the source of its definitions (``def``, ``class``, ``import``). Instances,
         generators and other objects that are neither are not in it (see
         docs/guide/sessions.md)."""
-        with self._lock:
-            return self._state.dump()
+        with self._core.lock:
+            return self._core.state.dump()
 
     @property
     def unrestored(self) -> tuple[str, ...]:
         """The names the last restore could not make again (neither plain data nor made by a
         definition): an instance, a generator, a lambda bound to a name."""
-        return self._unrestored
+        return self._core.unrestored
 
     def close(self) -> None:
         """End the session and its child. Idempotent."""

@@ -7,12 +7,14 @@ added here and in those two types, nowhere else.
 
 from __future__ import annotations
 
+from restricted_exec.child.executor import program_part
 from restricted_exec.child.protocol import RunOptions
 from restricted_exec.host.reply import max_reply_bytes
 from restricted_exec.isolation import ChildLimits
+from restricted_exec.language.compiler import CompileOutcome
 from restricted_exec.policy import Policy
 
-__all__ = ["child_limits", "run_options"]
+__all__ = ["ProgramPart", "child_limits", "run_options"]
 
 
 def run_options(policy: Policy, source: str) -> RunOptions:
@@ -39,3 +41,23 @@ def child_limits(policy: Policy) -> ChildLimits:
         allow_degraded=policy.allow_degraded,
         output_bytes=policy.output_bytes,
     )
+
+
+class ProgramPart:
+    """A compiled program's program part for one Policy (see restricted_exec.child.protocol),
+    encoded on its first process-mode run; a Program makes a new one when its policy changes."""
+
+    def __init__(self, source: str, outcome: CompileOutcome, policy: Policy) -> None:
+        self._source = source
+        self.outcome = outcome
+        self._policy = policy
+        self._encoded: bytes | None = None
+
+    def encoded(self) -> bytes:
+        encoded = self._encoded
+        if encoded is None:
+            code = self.outcome.code
+            assert code is not None
+            options = run_options(self._policy, self._source)
+            encoded = self._encoded = program_part(code, self.outcome.hoisted, options)
+        return encoded

@@ -22,7 +22,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def child_pid(session: Session) -> int:
-    child = session._child
+    child = session._core.child
     assert child is not None and child._checked_out is not None
     return child._checked_out[1].pid
 
@@ -61,9 +61,9 @@ def test_a_session_child_is_never_handed_to_a_single_run(sandbox: Sandbox) -> No
         carol.run("secret = 'carol-7'")
         pid = child_pid(carol)
         runner = sandbox._runner
-        assert runner is not None and carol._child is not None
-        assert carol._child._checked_out is not None
-        session_socket = carol._child._checked_out[0].sock
+        assert runner is not None and carol._core.child is not None
+        assert carol._core.child._checked_out is not None
+        session_socket = carol._core.child._checked_out[0].sock
         for _ in range(5):
             leaked = sandbox.run("secret", tenant="carol")
             assert leaked.status == "error" and leaked.error is not None

@@ -1,0 +1,234 @@
+"""A session on the host's side: its state, its child (or inline namespace), and one run of it.
+
+``restricted_exec.Session`` is the public face; this is what its runs do once the Sandbox has
+admitted them: take the session's child (a new one if the last died, with the state made
+again), run the program there, and keep the state its reply carries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from restricted_exec.child.executor import InlineNamespace, ending
+from restricted_exec.child.protocol import encode_inputs
+from restricted_exec.host.endings import (
+    host_failure_result,
+    result_and_state_from_child,
+    result_from_payload,
+)
+from restricted_exec.host.host_calls import HostFunction, RunHostCalls
+from restricted_exec.host.inline import run_inline
+from restricted_exec.host.output_relay import OutputRelay
+from restricted_exec.host.reply import MalformedReply, max_reply_bytes
+from restricted_exec.host.run_plan import ProgramPart, child_limits, run_options
+from restricted_exec.host.session_state import SessionState
+from restricted_exec.isolation import ChildLimits
+from restricted_exec.isolation.session_child import SessionChild
+from restricted_exec.language.compiler import CompileOutcome
+from restricted_exec.language.values import decode
+from restricted_exec.policy import Policy
+from restricted_exec.result import ExecutionResult, mark_state_restored
+
+__all__ = ["Compile", "OpenChild", "SessionCore"]
+
+Compile = Callable[[str, Policy, "str | None"], CompileOutcome]
+"""The Sandbox's compile (cached, per trust domain): source, policy, tenant."""
+OpenChild = Callable[["str | None"], SessionChild]
+"""Opens a new child for a session of this tenant."""
+
+# A session's encoded program parts kept by source: a chat re-runs the same cells.
+_PARTS_KEPT = 32
+
+
+@dataclass(eq=False)
+class SessionCore:
+    """What the host holds of one session. Its runs happen one at a time, under ``lock``."""
+
+    tenant: str | None
+    policy: Policy
+    functions: dict[str, HostFunction]
+    state: SessionState
+    # A loaded session's state must be made again before its first run.
+    restore_pending: bool = False
+    child: SessionChild | None = None
+    namespace: InlineNamespace | None = None  # an inline session's globals
+    unrestored: tuple[str, ...] = ()
+    parts: dict[str, ProgramPart] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+    ended_because: str | None = None
+
+    def part_for(self, source: str, outcome: CompileOutcome) -> ProgramPart:
+        part = self.parts.get(source)
+        if part is None or part.outcome is not outcome:
+            part = self.parts[source] = ProgramPart(source, outcome, self.policy)
+            if len(self.parts) > _PARTS_KEPT:
+                del self.parts[next(iter(self.parts))]
+        return part
+
+    def end(self, reason: str | None) -> SessionChild | None:
+        """Mark the session ended (under ``lock``); its child, for the caller to close."""
+        if reason is not None and not self.closed:
+            self.ended_because = reason
+        self.closed = True
+        child, self.child = self.child, None
+        return child
+
+    def run_in_child(
+        self,
+        source: str,
+        outcome: CompileOutcome,
+        part: ProgramPart,
+        tagged_inputs: dict[str, Any],
+        relay: OutputRelay | None,
+        host_calls: RunHostCalls | None,
+        compile_for: Compile,
+        open_child: OpenChild,
+    ) -> ExecutionResult:
+        """One run in the session's child; a new child first if the last one died, given the
+        state again within the run's own deadline. Raises what the child's run raises to the
+        Sandbox (QueueFull, RunnerClosed, a callback's or a limit's stop)."""
+        policy = self.policy
+        limits = dataclasses.replace(
+            child_limits(policy),
+            max_payload_bytes=max_reply_bytes(policy.output_bytes, session=True),
+        )
+        restored = False
+        # The run's timeout covers making the state again, if this run has to.
+        deadline = time.monotonic() + min(limits.wall_s, limits.cpu_s)
+        child = self.child
+        if child is None or child.dead:
+            child = self.child = open_child(self.tenant)
+            if self.restore_pending or not self.state.empty:
+                if not self._restore(child, limits, deadline, compile_for):
+                    child.close()
+                    return _restore_timed_out(outcome, policy)
+                restored = True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return _restore_timed_out(outcome, policy)
+        names = host_calls.names if host_calls is not None else ()
+        ended = child.run(
+            part.encoded(),
+            dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining),
+            inputs=encode_inputs(tagged_inputs, names),
+            on_output=relay,
+            host_calls=host_calls,
+        )
+        result, snapshot = result_and_state_from_child(ended, outcome, policy, session=True)
+        if snapshot is not None:
+            try:
+                self.state = self.state.after(source, snapshot, policy.max_value_items)
+            except MalformedReply as problem:
+                child.close()  # a child that lies about its state serves this session no more
+                result = host_failure_result(
+                    outcome, policy, f"the session's child sent a malformed state: {problem}"
+                )
+        if restored:
+            mark_state_restored(result)
+        return result
+
+    def run_in_namespace(
+        self,
+        source: str,
+        outcome: CompileOutcome,
+        tagged_inputs: dict[str, Any],
+        relay: OutputRelay | None,
+        host_calls: RunHostCalls | None,
+        compile_for: Compile,
+    ) -> ExecutionResult:
+        """One run of an inline session: its namespace lives in this process, so nothing is
+        ever lost with a child; a loaded session's state is made again on its first run."""
+        policy = self.policy
+        if self.namespace is None:
+            self.namespace = InlineNamespace()
+        if self.restore_pending:
+            made: Any = None
+            for restore_source, restore in self._restore_programs(compile_for):
+                made = run_inline(
+                    restore,
+                    decode(self.state.data),
+                    run_options(policy, restore_source),
+                    policy.timeout_s,
+                    namespace=self.namespace,
+                ).get("state")
+            self.restore_pending = False
+            self.unrestored = self.state.unrestored(made, policy.max_value_items)
+        payload = run_inline(
+            outcome,
+            decode(tagged_inputs),
+            run_options(policy, source),
+            policy.timeout_s,
+            on_output=relay,
+            host_calls=host_calls,
+            namespace=self.namespace,
+        )
+        snapshot = payload.pop("state", None)
+        if snapshot is not None:
+            self.state = self.state.after(source, snapshot, policy.max_value_items)
+        return result_from_payload(payload, outcome, policy, isolation="inline")
+
+    def _restore_programs(self, compile_for: Compile) -> list[tuple[str, CompileOutcome]]:
+        """The programs that make the definitions again (SessionState.restore_programs),
+        compiled under the session's policy, then the empty program that binds the data again;
+        a definition the policy refuses (a dump's, from elsewhere) is left out, and so reported
+        unrestored."""
+        policy = self.policy
+        kept = tuple(
+            definition
+            for definition in self.state.definitions
+            if compile_for(definition, policy, self.tenant).code is not None
+        )
+        if kept != self.state.definitions:
+            self.state = dataclasses.replace(self.state, definitions=kept)
+        programs = []
+        for source in [*self.state.restore_programs(policy.max_source_bytes), ""]:
+            outcome = compile_for(source, policy, self.tenant)
+            if outcome.code is not None:
+                programs.append((source, outcome))
+        return programs
+
+    def _restore(
+        self, child: SessionChild, limits: ChildLimits, deadline: float, compile_for: Compile
+    ) -> bool:
+        """Make a new child hold the session's state: its definitions run again, then its data
+        bound over them (runs whose output and values nobody sees), all within the run's own
+        deadline. No host function is there to call: a default argument, decorator or class
+        body that calls one is not made again (and reported unrestored) rather than calling it
+        again unseen. False if the deadline passed first, or the child died."""
+        policy = self.policy
+        data = encode_inputs(self.state.data)
+        made: Any = None
+        for source, outcome in self._restore_programs(compile_for):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ended = child.run(
+                ProgramPart(source, outcome, policy).encoded(),
+                dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining),
+                inputs=data,
+            )
+            made = result_and_state_from_child(ended, outcome, policy, session=True)[1]
+            if child.dead:
+                return False
+        self.restore_pending = False
+        self.unrestored = self.state.unrestored(made, policy.max_value_items)
+        return True
+
+
+def _restore_timed_out(outcome: CompileOutcome, policy: Policy) -> ExecutionResult:
+    """A session's run whose whole timeout went into making its state again."""
+    payload = ending(
+        "timeout",
+        "timeout",
+        "TimeoutError",
+        f"restoring the session's state on a new child took the run's {policy.timeout_s:g} s "
+        "(timeout_s); the next run tries again",
+    )
+    payload["timeout_kind"] = "wall"
+    return result_from_payload(payload, outcome, policy, isolation="process")
