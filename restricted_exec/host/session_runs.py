@@ -148,15 +148,20 @@ class SessionCore:
         if self.namespace is None:
             self.namespace = InlineNamespace()
         if self.restore_pending:
-            made: Any = None
-            for restore_source, restore in self._restore_programs(compile_for):
-                made = run_inline(
+
+            def run_inline_restore(source: str, restore: CompileOutcome) -> tuple[str, Any]:
+                payload = run_inline(
                     restore,
                     decode(self.state.data),
-                    run_options(policy, restore_source),
+                    run_options(policy, source),
                     policy.timeout_s,
                     namespace=self.namespace,
-                ).get("state")
+                )
+                return payload["status"], payload.get("state")
+
+            made = self._make_state_again(
+                run_inline_restore, compile_for, time.monotonic() + policy.timeout_s
+            )
             self.restore_pending = False
             self.unrestored = self.state.unrestored(made, policy.max_value_items)
         payload = run_inline(
@@ -173,25 +178,48 @@ class SessionCore:
             self.state = self.state.after(source, snapshot, policy.max_value_items)
         return result_from_payload(payload, outcome, policy, isolation="inline")
 
-    def _restore_programs(self, compile_for: Compile) -> list[tuple[str, CompileOutcome]]:
-        """The programs that make the definitions again (SessionState.restore_programs),
-        compiled under the session's policy, then the empty program that binds the data again;
-        a definition the policy refuses (a dump's, from elsewhere) is left out, and so reported
-        unrestored."""
-        policy = self.policy
-        kept = tuple(
-            definition
-            for definition in self.state.definitions
-            if compile_for(definition, policy, self.tenant).code is not None
-        )
-        if kept != self.state.definitions:
-            self.state = dataclasses.replace(self.state, definitions=kept)
-        programs = []
-        for source in [*self.state.restore_programs(policy.max_source_bytes), ""]:
-            outcome = compile_for(source, policy, self.tenant)
-            if outcome.code is not None:
-                programs.append((source, outcome))
-        return programs
+    def _make_state_again(
+        self,
+        run_one: Callable[[str, CompileOutcome], tuple[str, Any]],
+        compile_for: Compile,
+        deadline: float,
+    ) -> Any:
+        """Run the definitions again, batch by batch (``SessionState.restore_batches``), then
+        the empty program that binds the data over them; each compile and each run only while
+        the deadline has not passed. A batch the policy refuses, or one that fails (say a class
+        body that calls a host function, which a restore does not have), is run again one
+        definition at a time, so the others stand. Returns the state the last run reported
+        (None if the deadline passed first: nothing is known to have been made)."""
+        policy, tenant = self.policy, self.tenant
+
+        def run_source(source: str) -> tuple[str, Any] | None:
+            if time.monotonic() >= deadline:
+                raise _OutOfTime
+            outcome = compile_for(source, policy, tenant)
+            if outcome.code is None:
+                return None
+            if time.monotonic() >= deadline:
+                raise _OutOfTime
+            return run_one(source, outcome)
+
+        made: Any = None
+        try:
+            for batch in self.state.restore_batches(policy.max_source_bytes):
+                ran = run_source("\n".join(batch) + "\n")
+                if ran is not None and ran[0] == "ok":
+                    made = ran[1]
+                    continue
+                if len(batch) > 1:
+                    for definition in batch:
+                        ran = run_source(definition + "\n")
+                        if ran is not None:
+                            made = ran[1]
+            ran = run_source("")
+            if ran is not None:
+                made = ran[1]
+        except _OutOfTime:
+            return None
+        return made
 
     def _restore(
         self, child: SessionChild, limits: ChildLimits, deadline: float, compile_for: Compile
@@ -203,22 +231,29 @@ class SessionCore:
         again unseen. False if the deadline passed first, or the child died."""
         policy = self.policy
         data = encode_inputs(self.state.data)
-        made: Any = None
-        for source, outcome in self._restore_programs(compile_for):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
+
+        def run_in_child(source: str, outcome: CompileOutcome) -> tuple[str, Any]:
+            remaining = max(0.001, deadline - time.monotonic())
             ended = child.run(
                 ProgramPart(source, outcome, policy).encoded(),
                 dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining),
                 inputs=data,
             )
-            made = result_and_state_from_child(ended, outcome, policy, session=True)[1]
             if child.dead:
-                return False
+                raise _OutOfTime
+            result, made = result_and_state_from_child(ended, outcome, policy, session=True)
+            return result.status, made
+
+        made = self._make_state_again(run_in_child, compile_for, deadline)
+        if made is None or child.dead:
+            return False
         self.restore_pending = False
         self.unrestored = self.state.unrestored(made, policy.max_value_items)
         return True
+
+
+class _OutOfTime(Exception):
+    """A restore ran out of its run's deadline (or its child)."""
 
 
 def _restore_timed_out(outcome: CompileOutcome, policy: Policy) -> ExecutionResult:

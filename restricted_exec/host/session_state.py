@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,51 +43,58 @@ DUMP_FORMAT = "restricted_exec session"
 DUMP_VERSION = 1
 MAX_DUMP_BYTES = 64 * 1024 * 1024
 """The largest dump ``Sandbox.load_session`` reads."""
-DEFINITIONS_BYTES = 4 * 1024 * 1024
-"""The most source a session's definitions keep (the oldest go first past it)."""
+DEFINITIONS_BYTES = 256 * 1024
+"""The most source a session's definitions keep (the oldest go first past it): what a new
+child can compile and run again within an ordinary run's timeout."""
+MAX_DEFINITIONS = 2_000
+"""The most definitions a session keeps (the oldest go first past it)."""
 
 _DEFINITIONS = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
 @functools.lru_cache(maxsize=256)
-def definitions_of(source: str) -> tuple[str, ...]:
+def definitions_of(source: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """The top-level ``def``, ``class`` and ``import`` statements of ``source`` (decorators
-    included), as they are written there; () if it does not parse (or is too deep to)."""
+    included), exactly as written there, each with the names it binds; () if the source does
+    not parse (or is too deep to). One pass over the source: its line offsets are found once."""
     try:
         tree = ast.parse(source)
+        data = source.encode("utf-8")
+        # Where each line starts, in bytes, as the tokenizer counts lines (\n, \r\n, \r):
+        # ast's columns are UTF-8 byte offsets into them.
+        starts = [0, *(match.end() for match in _NEWLINE.finditer(data))]
         found = []
         for node in tree.body:
             if not isinstance(node, _DEFINITIONS):
                 continue
-            segment = ast.get_source_segment(source, node) or ""
-            # A decorated statement's segment starts at "def"/"class": its decorators first.
-            decorators = [
-                "@" + (ast.get_source_segment(source, decorator) or "") + "\n"
-                for decorator in getattr(node, "decorator_list", ())
-            ]
-            text = "".join([*decorators, segment])
-            found.append(text)
+            begin = starts[node.lineno - 1] + node.col_offset
+            decorators = getattr(node, "decorator_list", ())
+            if decorators:  # from the first decorator's "@"
+                first = decorators[0]
+                line_start = starts[first.lineno - 1]
+                begin = data.rindex(b"@", line_start, line_start + first.col_offset)
+            assert node.end_lineno is not None and node.end_col_offset is not None
+            end = starts[node.end_lineno - 1] + node.end_col_offset
+            found.append((data[begin:end].decode("utf-8"), _names_bound(node)))
         return tuple(found)
     except Exception:  # RecursionError, MemoryError: a source the compiler took, too deep here
         return ()
 
 
-@functools.lru_cache(maxsize=1024)
-def defined_names(definitions: tuple[str, ...]) -> frozenset[str]:
-    """The names the definitions bind."""
-    names: set[str] = set()
-    for definition in definitions:
-        try:
-            tree = ast.parse(definition)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.ClassDef):
-                names.add(node.name)
-            elif isinstance(node, ast.Import | ast.ImportFrom):
-                for alias in node.names:
-                    names.add(alias.asname or alias.name.split(".")[0])
-    return frozenset(names)
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
+
+
+def _names_bound(node: ast.stmt) -> frozenset[str]:
+    if isinstance(node, ast.FunctionDef | ast.ClassDef):
+        return frozenset({node.name})
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return frozenset(alias.asname or alias.name.split(".")[0] for alias in node.names)
+    return frozenset()
+
+
+def _names_of(definition: str) -> frozenset[str]:
+    found = definitions_of(definition)
+    return frozenset().union(*(names for _, names in found)) if found else frozenset()
 
 
 def checked_names(names: Any, what: str) -> tuple[str, ...]:
@@ -111,11 +119,17 @@ def _is_program_name(name: Any) -> bool:
 
 @dataclass(frozen=True)
 class SessionState:
-    """A session's state as data (see the module's docstring)."""
+    """A session's state as data (see the module's docstring). ``names`` holds, for each
+    definition, the names it binds (made from the definitions when not given)."""
 
     definitions: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     others: tuple[str, ...] = ()
+    names: tuple[frozenset[str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.definitions):
+            object.__setattr__(self, "names", tuple(_names_of(d) for d in self.definitions))
 
     @property
     def empty(self) -> bool:
@@ -125,7 +139,11 @@ class SessionState:
         """The state after a run of ``source`` that the child survived, whose reply carried
         ``snapshot`` (checked here: it is a child's word). Raises MalformedReply."""
         data, others = _checked_snapshot(snapshot, max_items, checked=self.data)
-        return SessionState(_merged(self.definitions, definitions_of(source)), data, others)
+        kept = tuple(zip(self.definitions, self.names, strict=True))
+        pairs = _merged(kept, definitions_of(source))
+        return SessionState(
+            tuple(text for text, _ in pairs), data, others, tuple(names for _, names in pairs)
+        )
 
     def unrestored(self, made: Any, max_items: int) -> tuple[str, ...]:
         """The names a new child does not have again, given the state it reported after the
@@ -137,26 +155,23 @@ class SessionState:
         present = set(data) | set(others)
         return tuple(name for name in self.others if name not in present)
 
-    def restore_programs(self, max_source_bytes: int) -> list[str]:
-        """The programs a new child runs to make the definitions again, in order, each
-        within ``max_source_bytes``; each definition on its own, so that one that fails (say a
-        class body that calls a function no longer there) leaves the rest standing."""
-        programs: list[str] = []
-        blocks: list[str] = []
+    def restore_batches(self, max_source_bytes: int) -> list[tuple[str, ...]]:
+        """The definitions in order, in batches whose joined source fits ``max_source_bytes``
+        (one that does not fit alone is a batch of its own): each batch is one program a new
+        child runs, the definitions exactly as they were written."""
+        batches: list[tuple[str, ...]] = []
+        batch: list[str] = []
         size = 0
         for definition in self.definitions:
-            body = "\n".join("    " + line for line in definition.splitlines())
-            block = f"try:\n{body}\nexcept Exception:\n    pass\n"
-            if len(block.encode()) > max_source_bytes:
-                block = definition + "\n"  # alone and unwrapped, it was accepted as it is
-            if blocks and size + len(block.encode()) > max_source_bytes:
-                programs.append("".join(blocks))
-                blocks, size = [], 0
-            blocks.append(block)
-            size += len(block.encode())
-        if blocks:
-            programs.append("".join(blocks))
-        return programs
+            length = len(definition.encode("utf-8")) + 1
+            if batch and size + length > max_source_bytes:
+                batches.append(tuple(batch))
+                batch, size = [], 0
+            batch.append(definition)
+            size += length
+        if batch:
+            batches.append(tuple(batch))
+        return batches
 
     def dump(self) -> bytes:
         """A versioned, data-only dump (JSON)."""
@@ -208,25 +223,35 @@ class SessionState:
             )
         except MalformedReply as problem:
             raise InputError(f"not a session dump this Sandbox can load: {problem}") from None
-        return cls(tuple(definitions), data, others)
+        # A dump keeps what a session would: past the caps, the oldest definitions go.
+        pairs = _merged((), tuple((text, _names_of(text)) for text in definitions))
+        return cls(
+            tuple(text for text, _ in pairs), data, others, tuple(names for _, names in pairs)
+        )
 
 
-def _merged(kept: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
-    """The definitions after a run added ``new``: one that binds only names a later one binds
-    again is dropped (a function redefined, an import repeated), and past DEFINITIONS_BYTES the
-    oldest go (their names are then reported unrestored), so the list is as long as the
-    session's living definitions, not as its history."""
-    if not new:
-        return kept
-    merged = list(kept)
-    for definition in new:
-        names = defined_names((definition,))
-        merged = [old for old in merged if not defined_names((old,)) <= names]
-        merged.append(definition)
-    total = sum(len(text) for text in merged)
-    while merged and total > DEFINITIONS_BYTES:
-        total -= len(merged.pop(0))
-    return tuple(merged)
+Definition = tuple[str, frozenset[str]]
+
+
+def _merged(kept: tuple[Definition, ...], new: tuple[Definition, ...]) -> tuple[Definition, ...]:
+    """The definitions after a run added ``new``: one all of whose names a later one binds
+    again is dropped (a function redefined, an import repeated), and past MAX_DEFINITIONS or
+    DEFINITIONS_BYTES the oldest go (their names are then reported unrestored), so the list is
+    as long as the session's living definitions, not as its history. Linear in its length."""
+    merged = kept + new
+    latest: dict[str, int] = {}
+    for index, (_, names) in enumerate(merged):
+        for name in names:
+            latest[name] = index
+    living = [pair for index, pair in enumerate(merged) if any(latest[n] == index for n in pair[1])]
+    total = sum(len(text) for text, _ in living)
+    first = 0
+    while first < len(living) and (
+        len(living) - first > MAX_DEFINITIONS or total > DEFINITIONS_BYTES
+    ):
+        total -= len(living[first][0])
+        first += 1
+    return tuple(living[first:])
 
 
 def _checked_snapshot(
