@@ -564,9 +564,8 @@ class Sandbox:
         self._open_sessions.discard(session)
 
     def _end_expired_sessions(self) -> None:
-        for session in self._sessions.expired():
+        for session, reason in self._sessions.expired():
             assert isinstance(session, Session)
-            reason = self._sessions.expiry(session)
             self._close_session(session, reason, wait=False)
 
     def _ensure_open(self) -> None:

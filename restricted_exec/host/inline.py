@@ -143,25 +143,23 @@ class _CallerOutlet:
         self._output = output
         self._deadline = deadline
         self._context = contextvars.copy_context()
-        self._flush: Callable[[], None] | None = None
         self.failed: OutputCallbackFailed | None = None
 
     def open(self, flush: Callable[[], None]) -> Callable[[], None]:
-        self._flush = flush
-        return flush
+        return flush  # called after each print
 
     def send(self, text: str) -> None:
         if self.failed is not None:
             return
         try:
-            self._context.run(self._output.accept, text.encode("utf-8"))
+            self._context.run(self._output.accept_text, text)
         except OutputCallbackFailed as problem:
             self.failed = problem
             self._deadline.fired = True  # every deadline check raises from now on
             raise ExecutionInterrupted from None
 
     def close(self) -> None:
-        self._flush = None
+        return None
 
 
 class _DirectCaller:

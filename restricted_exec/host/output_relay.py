@@ -41,4 +41,4 @@ class OutputRelay:
         try:
             self._on_output(rest)
         except Exception as problem:
-            raise OutputCallbackFailed(f"on_output raised {type(problem).__name__}") from problem
+            raise OutputCallbackFailed.of(problem) from problem

@@ -60,20 +60,13 @@ class SessionBook:
             self._open[key] = _Entry(tenant, now, now)
             return None
 
-    def expiry(self, key: Hashable) -> str | None:
-        """Why the session ``key`` has ended by now (idle too long, or lived too long)."""
+    def expired(self) -> list[tuple[Hashable, str]]:
+        """The open sessions that have ended by now, each with why (they stay counted until
+        released)."""
         now = time.monotonic()
         with self._lock:
-            entry = self._open.get(key)
-            if entry is None:
-                return None
-            return self._why_expired(entry, now)
-
-    def expired(self) -> list[Hashable]:
-        """The open sessions that have ended by now (they stay counted until released)."""
-        now = time.monotonic()
-        with self._lock:
-            return [key for key, entry in self._open.items() if self._why_expired(entry, now)]
+            found = ((key, self._why_expired(entry, now)) for key, entry in self._open.items())
+            return [(key, reason) for key, reason in found if reason is not None]
 
     def release(self, key: Hashable) -> None:
         with self._lock:

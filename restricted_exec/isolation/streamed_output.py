@@ -18,6 +18,12 @@ class OutputCallbackFailed(Exception):
     """The caller's output callback raised; the run was stopped. ``__cause__`` is what it
     raised."""
 
+    @classmethod
+    def of(cls, problem: Exception) -> OutputCallbackFailed:
+        """The failure of a callback that raised ``problem`` (its type named, its message and
+        traceback kept out: they are the caller's); raise it ``from problem``."""
+        return cls(f"on_output raised {type(problem).__name__}")
+
 
 class StreamedOutput:
     """The chunks of one run's output, in the order they arrived."""
@@ -55,21 +61,32 @@ class StreamedOutput:
         callback raised."""
         if not body:
             return
-        if len(body) > self.remaining_bytes:
-            raise OutputRefused(
-                f"the child sent {self._used + len(body):,} bytes of output; the run's limit "
-                f"is {self._limit:,} (output_bytes)"
-            )
+        self._check_room(len(body))
         try:
             text = bytes(body).decode("utf-8")
         except UnicodeDecodeError:
             raise OutputRefused("the child sent output that is not UTF-8") from None
-        self._used += len(body)
+        self._keep(text, len(body))
+
+    def accept_text(self, text: str) -> None:
+        """``accept`` for a chunk that is text already (inline mode's: it never was bytes)."""
+        size = len(text.encode("utf-8"))
+        if size:
+            self._check_room(size)
+            self._keep(text, size)
+
+    def _check_room(self, size: int) -> None:
+        if size > self.remaining_bytes:
+            raise OutputRefused(
+                f"the child sent {self._used + size:,} bytes of output; the run's limit "
+                f"is {self._limit:,} (output_bytes)"
+            )
+
+    def _keep(self, text: str, size: int) -> None:
+        self._used += size
         self._chunks.append(text)
         if self._on_output is not None:
             try:
                 self._on_output(text)
             except Exception as problem:
-                raise OutputCallbackFailed(
-                    f"on_output raised {type(problem).__name__}"
-                ) from problem
+                raise OutputCallbackFailed.of(problem) from problem
