@@ -1,9 +1,19 @@
-"""Sessions side by side with pydantic-monty, and what streaming costs a single run (issue 17).
+"""Sessions side by side with pydantic-monty (issue 17).
 
     python -m benchmarks.sessions [--repeats 200] [--quick]
 
-In one run, interleaved (A B A B ...) so the host's drift hits both alike, both with limits set
-(timeout 5 s, 256 MB):
+In one run, both with limits set (timeout 5 s, 256 MB), in alternating blocks (A's block, then
+B's, then A's ...) so the host's drift hits both alike. Blocks rather than single runs: each
+side leaves work behind it (monty's pool refreshes a worker after a checkout, a closed session's
+place among the waiting children is filled by a new fork), and single-run interleaving would
+time that against the other side. Each block starts after a 50 ms pause, and its first two runs
+are not counted, for the same reason. Each workload is timed at two paces:
+
+- **back-to-back**: the next run starts as soon as the last returned (an agent's loop);
+- **2 ms apart**: a pause before each run, so every process involved has gone idle (a chat's
+  pace; the wake-up of an idle CPU is then on every run's path, on both sides).
+
+Workloads:
 
 - **10-cell REPL**: a session opened and ten cells run in it (restricted_exec:
   ``Sandbox.session()`` and ten ``run``; monty: one pool checkout and ten ``feed_run``),
@@ -109,25 +119,38 @@ def monty_sides() -> tuple[dict[str, Callable[[], str]], Callable[[], None]] | s
     return {"10-cell REPL": ten_cells, "one cell": one_cell}, close
 
 
+PACES = {"back-to-back": 0.0, "2 ms apart": 0.002}
+BLOCK = 10  # runs per block; the first BLOCK_WARMUP of each are not counted
+BLOCK_WARMUP = 2
+SETTLE_S = 0.05  # a quiet pause before each block, for what the last one left running
+
+
 def measure(
     sides: dict[str, dict[str, Callable[[], str]]], repeats: int
-) -> dict[str, dict[str, list[float]]]:
+) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Samples in ms by pace, workload and side; ``repeats`` counted runs of each."""
     expected = {"10-cell REPL": cpython_output(CELLS), "one cell": cpython_output([ONE_CELL])}
-    samples: dict[str, dict[str, list[float]]] = {
-        workload: {backend: [] for backend in sides} for workload in expected
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {
+        pace: {workload: {side: [] for side in sides} for workload in expected} for pace in PACES
     }
-    warmup = max(5, repeats // 10)
-    for index in range(warmup + repeats):
-        for workload in expected:
-            order = list(sides) if index % 2 else list(reversed(sides))
-            for backend in order:
-                started = time.perf_counter()
-                output = sides[backend][workload]()
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                if output != expected[workload]:
-                    raise RuntimeError(f"{backend} gave {output!r} for {workload}")
-                if index >= warmup:
-                    samples[workload][backend].append(elapsed_ms)
+    counted = BLOCK - BLOCK_WARMUP
+    for block in range(-1, -(-repeats // counted)):  # block -1 warms everything up
+        for pace, pause_s in PACES.items():
+            for workload in expected:
+                order = list(sides) if block % 2 else list(reversed(sides))
+                for side in order:
+                    run = sides[side][workload]
+                    time.sleep(SETTLE_S)
+                    for index in range(BLOCK):
+                        if pause_s:
+                            time.sleep(pause_s)
+                        started = time.perf_counter()
+                        output = run()
+                        elapsed_ms = (time.perf_counter() - started) * 1000
+                        if output != expected[workload]:
+                            raise RuntimeError(f"{side} gave {output!r} for {workload}")
+                        if block >= 0 and index >= BLOCK_WARMUP:
+                            samples[pace][workload][side].append(elapsed_ms)
     return samples
 
 
@@ -153,19 +176,26 @@ def main(argv: list[str] | None = None) -> int:
         for close in closers:
             close()
     report: dict[str, Any] = {}
-    print(f"sessions, {repeats} repeats each, interleaved; limits {TIMEOUT_S:g} s, {MEMORY_MB} MB")
-    for workload, by_backend in samples.items():
-        report[workload] = {}
-        for backend, values in by_backend.items():
-            p50, p99 = statistics.median(values), percentile(values, 0.99)
-            report[workload][backend] = {"p50_ms": p50, "p99_ms": p99}
-            print(f"  {workload:14s} {backend:16s} p50 {p50:8.3f} ms  p99 {p99:8.3f} ms")
-        if "pydantic-monty" in by_backend:
-            ratio = statistics.median(by_backend["restricted_exec"]) / statistics.median(
-                by_backend["pydantic-monty"]
-            )
-            report[workload]["p50 ratio restricted_exec/monty"] = ratio
-            print(f"  {workload:14s} p50 restricted_exec / monty = {ratio:.2f}")
+    print(
+        f"sessions, {repeats} runs of each, in alternating blocks of {BLOCK}; "
+        f"limits {TIMEOUT_S:g} s, {MEMORY_MB} MB"
+    )
+    for pace, by_workload in samples.items():
+        report[pace] = {}
+        for workload, by_side in by_workload.items():
+            report[pace][workload] = numbers = {}
+            for side, values in by_side.items():
+                p50, p99 = statistics.median(values), percentile(values, 0.99)
+                numbers[side] = {"p50_ms": p50, "p99_ms": p99}
+                print(
+                    f"  {pace:12s}  {workload:12s}  {side:16s} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms"
+                )
+            if "pydantic-monty" in by_side:
+                ratio = statistics.median(by_side["restricted_exec"]) / statistics.median(
+                    by_side["pydantic-monty"]
+                )
+                numbers["p50 ratio restricted_exec/monty"] = ratio
+                print(f"  {pace:12s}  {workload:12s}  p50 restricted_exec / monty = {ratio:.2f}")
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -502,9 +502,10 @@ class Sandbox:
             if core.closed:
                 why = f": {core.ended_because}" if core.ended_because else ""
                 raise SandboxClosedError(f"this Session is closed{why}")
-            outcome = self._compile(code, core.policy, core.tenant)
-            part = core.part_for(code, outcome)
-            request = RunRequest(code, outcome, core.policy, part, False, session)
+            if not isinstance(code, str):
+                raise TypeError(f"code must be a str, not {type(code).__name__}")
+            cell = core.cell(code, self._compile)
+            request = RunRequest(code, cell.outcome, core.policy, cell.part, False, session)
             hooks = RunHooks(on_output, core.functions or None, loop)
             return self._run_program(request, inputs, core.tenant, hooks)
 
@@ -521,15 +522,12 @@ class Sandbox:
         if refusal is not None:
             return rejected_result(outcome, policy, refusal)
         relay, host_calls = attached
+        cell = core.cell(request.source, self._compile)  # (the one _run_in_session made)
         if policy.isolation == "inline":
-            return core.run_in_namespace(
-                request.source, outcome, tagged_inputs, relay, host_calls, self._compile
-            )
+            return core.run_in_namespace(cell, tagged_inputs, relay, host_calls, self._compile)
         try:
             return core.run_in_child(
-                request.source,
-                outcome,
-                request.part,
+                cell,
                 tagged_inputs,
                 relay,
                 host_calls,

@@ -48,7 +48,7 @@ class ProgramPart:
     encoded on its first process-mode run; a Program makes a new one when its policy changes."""
 
     def __init__(self, source: str, outcome: CompileOutcome, policy: Policy) -> None:
-        self._source = source
+        self.source = source
         self.outcome = outcome
         self._policy = policy
         self._encoded: bytes | None = None
@@ -58,6 +58,6 @@ class ProgramPart:
         if encoded is None:
             code = self.outcome.code
             assert code is not None
-            options = run_options(self._policy, self._source)
+            options = run_options(self._policy, self.source)
             encoded = self._encoded = program_part(code, self.outcome.hoisted, options)
         return encoded

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from restricted_exec.child.executor import InlineNamespace, ending
 from restricted_exec.child.protocol import encode_inputs
@@ -26,7 +26,7 @@ from restricted_exec.host.inline import run_inline
 from restricted_exec.host.output_relay import OutputRelay
 from restricted_exec.host.reply import MalformedReply, max_reply_bytes
 from restricted_exec.host.run_plan import ProgramPart, child_limits, run_options
-from restricted_exec.host.session_state import SessionState
+from restricted_exec.host.session_state import SessionState, definitions_of
 from restricted_exec.isolation import ChildLimits
 from restricted_exec.isolation.session_child import SessionChild
 from restricted_exec.language.compiler import CompileOutcome
@@ -34,15 +34,24 @@ from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult, mark_state_restored
 
-__all__ = ["Compile", "OpenChild", "SessionCore"]
+__all__ = ["Compile", "OpenChild", "SessionCell", "SessionCore"]
 
 Compile = Callable[[str, Policy, "str | None"], CompileOutcome]
 """The Sandbox's compile (cached, per trust domain): source, policy, tenant."""
 OpenChild = Callable[["str | None"], SessionChild]
 """Opens a new child for a session of this tenant."""
 
-# A session's encoded program parts kept by source: a chat re-runs the same cells.
-_PARTS_KEPT = 32
+# A session's cells kept by source: a chat re-runs the same cells.
+_CELLS_KEPT = 32
+
+
+class SessionCell(NamedTuple):
+    """A source as a session runs it: compiled under the session's policy (and trust domain),
+    and its program part."""
+
+    source: str
+    outcome: CompileOutcome
+    part: ProgramPart
 
 
 @dataclass(eq=False)
@@ -58,18 +67,23 @@ class SessionCore:
     child: SessionChild | None = None
     namespace: InlineNamespace | None = None  # an inline session's globals
     unrestored: tuple[str, ...] = ()
-    parts: dict[str, ProgramPart] = field(default_factory=dict)
+    cells: dict[str, SessionCell] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
     ended_because: str | None = None
+    _child_limits: ChildLimits | None = field(default=None, init=False, repr=False)
 
-    def part_for(self, source: str, outcome: CompileOutcome) -> ProgramPart:
-        part = self.parts.get(source)
-        if part is None or part.outcome is not outcome:
-            part = self.parts[source] = ProgramPart(source, outcome, self.policy)
-            if len(self.parts) > _PARTS_KEPT:
-                del self.parts[next(iter(self.parts))]
-        return part
+    def cell(self, source: str, compile_for: Compile) -> SessionCell:
+        """``source`` as this session runs it (under ``lock``): a source it ran lately is not
+        compiled again (its policy and trust domain never change)."""
+        cell = self.cells.get(source)
+        if cell is None:
+            outcome = compile_for(source, self.policy, self.tenant)
+            part = ProgramPart(source, outcome, self.policy)
+            cell = self.cells[source] = SessionCell(source, outcome, part)
+            if len(self.cells) > _CELLS_KEPT:
+                del self.cells[next(iter(self.cells))]
+        return cell
 
     def end(self, reason: str | None) -> SessionChild | None:
         """Mark the session ended (under ``lock``); its child, for the caller to close."""
@@ -81,9 +95,7 @@ class SessionCore:
 
     def run_in_child(
         self,
-        source: str,
-        outcome: CompileOutcome,
-        part: ProgramPart,
+        cell: SessionCell,
         tagged_inputs: dict[str, Any],
         relay: OutputRelay | None,
         host_calls: RunHostCalls | None,
@@ -93,11 +105,8 @@ class SessionCore:
         """One run in the session's child; a new child first if the last one died, given the
         state again within the run's own deadline. Raises what the child's run raises to the
         Sandbox (QueueFull, RunnerClosed, a callback's or a limit's stop)."""
-        policy = self.policy
-        limits = dataclasses.replace(
-            child_limits(policy),
-            max_payload_bytes=max_reply_bytes(policy.output_bytes, session=True),
-        )
+        policy, outcome = self.policy, cell.outcome
+        limits = self._limits()
         restored = False
         # The run's timeout covers making the state again, if this run has to.
         deadline = time.monotonic() + min(limits.wall_s, limits.cpu_s)
@@ -114,7 +123,7 @@ class SessionCore:
             return _restore_timed_out(outcome, policy)
         names = host_calls.names if host_calls is not None else ()
         ended = child.run(
-            part.encoded(),
+            cell.part.encoded(),
             dataclasses.replace(limits, wall_s=remaining, cpu_s=remaining),
             inputs=encode_inputs(tagged_inputs, names),
             on_output=relay,
@@ -123,7 +132,9 @@ class SessionCore:
         result, snapshot = result_and_state_from_child(ended, outcome, policy, session=True)
         if snapshot is not None:
             try:
-                self.state = self.state.after(source, snapshot, policy.max_value_items)
+                self.state = self.state.after(
+                    definitions_of(cell.source), snapshot, policy.max_value_items
+                )
             except MalformedReply as problem:
                 child.close()  # a child that lies about its state serves this session no more
                 result = host_failure_result(
@@ -135,8 +146,7 @@ class SessionCore:
 
     def run_in_namespace(
         self,
-        source: str,
-        outcome: CompileOutcome,
+        cell: SessionCell,
         tagged_inputs: dict[str, Any],
         relay: OutputRelay | None,
         host_calls: RunHostCalls | None,
@@ -144,7 +154,7 @@ class SessionCore:
     ) -> ExecutionResult:
         """One run of an inline session: its namespace lives in this process, so nothing is
         ever lost with a child; a loaded session's state is made again on its first run."""
-        policy = self.policy
+        policy, outcome = self.policy, cell.outcome
         if self.namespace is None:
             self.namespace = InlineNamespace()
         if self.restore_pending:
@@ -167,7 +177,7 @@ class SessionCore:
         payload = run_inline(
             outcome,
             decode(tagged_inputs),
-            run_options(policy, source),
+            run_options(policy, cell.source),
             policy.timeout_s,
             on_output=relay,
             host_calls=host_calls,
@@ -175,8 +185,20 @@ class SessionCore:
         )
         snapshot = payload.pop("state", None)
         if snapshot is not None:
-            self.state = self.state.after(source, snapshot, policy.max_value_items)
+            self.state = self.state.after(
+                definitions_of(cell.source), snapshot, policy.max_value_items
+            )
         return result_from_payload(payload, outcome, policy, isolation="inline")
+
+    def _limits(self) -> ChildLimits:
+        """The limits of this session's runs (its policy's), before each run's deadline."""
+        limits = self._child_limits
+        if limits is None:
+            limits = self._child_limits = dataclasses.replace(
+                child_limits(self.policy),
+                max_payload_bytes=max_reply_bytes(self.policy.output_bytes, session=True),
+            )
+        return limits
 
     def _make_state_again(
         self,

@@ -52,8 +52,12 @@ MAX_DEFINITIONS = 2_000
 _DEFINITIONS = (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
+Definition = tuple[str, frozenset[str]]
+"""A definition's source, and the names it binds."""
+
+
 @functools.lru_cache(maxsize=256)
-def definitions_of(source: str) -> tuple[tuple[str, frozenset[str]], ...]:
+def definitions_of(source: str) -> tuple[Definition, ...]:
     """The top-level ``def``, ``class`` and ``import`` statements of ``source`` (decorators
     included), exactly as written there, each with the names it binds; () if the source does
     not parse (or is too deep to). One pass over the source: its line offsets are found once."""
@@ -135,12 +139,15 @@ class SessionState:
     def empty(self) -> bool:
         return not (self.definitions or self.data)
 
-    def after(self, source: str, snapshot: dict[str, Any], max_items: int) -> SessionState:
-        """The state after a run of ``source`` that the child survived, whose reply carried
-        ``snapshot`` (checked here: it is a child's word). Raises MalformedReply."""
+    def after(
+        self, definitions: tuple[Definition, ...], snapshot: dict[str, Any], max_items: int
+    ) -> SessionState:
+        """The state after a run the child survived, of a source whose ``definitions_of`` are
+        ``definitions``, whose reply carried ``snapshot`` (checked here: it is a child's word).
+        Raises MalformedReply."""
         data, others = _checked_snapshot(snapshot, max_items, checked=self.data)
         kept = tuple(zip(self.definitions, self.names, strict=True))
-        pairs = _merged(kept, definitions_of(source))
+        pairs = _merged(kept, definitions)
         return SessionState(
             tuple(text for text, _ in pairs), data, others, tuple(names for _, names in pairs)
         )
@@ -228,9 +235,6 @@ class SessionState:
         return cls(
             tuple(text for text, _ in pairs), data, others, tuple(names for _, names in pairs)
         )
-
-
-Definition = tuple[str, frozenset[str]]
 
 
 def _merged(kept: tuple[Definition, ...], new: tuple[Definition, ...]) -> tuple[Definition, ...]:

@@ -370,6 +370,11 @@ class ProcessRunner:
             idle_for = now - self._last_finished
             return self._active == 0 and idle_for > SPIN_AFTER_IDLE_S
 
+    def _running_alone(self) -> bool:
+        """Whether the one run in flight is the caller's (a session's run may then spin for its
+        reply: no other run's child wants the CPU, and no child is being forked for it)."""
+        return self._active == 1  # advisory: a read of one int, without the lock
+
     # ----- fork servers and ready queue ---------------------------------------------------------
 
     def _ensure_fork_server_locked(self) -> ForkServer:

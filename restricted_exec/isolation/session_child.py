@@ -53,7 +53,7 @@ class SessionChild:
         self._limits_set = False
         self._cpu_before_us = checked_out[1].baseline_cpu_us if checked_out is not None else 0
         self._pidfd = open_pidfd(checked_out[1].pid) if checked_out is not None else None
-        self._first = True
+        self._ending: Ending | None = None  # set by the first run (_first_run)
         self._lock = threading.Lock()
         self.dead = checked_out is None
 
@@ -92,31 +92,13 @@ class SessionChild:
         host_calls: channel.HostCalls | None,
     ) -> ChildOutcome:
         checked_out = self._checked_out
-        expected = self._runner.layers_available()
         if self.dead or checked_out is None:
-            return no_child(limits, expected, "the session's child is gone")
+            return no_child(limits, self._runner.layers_available(), "the session's child is gone")
         slot, hello = checked_out
-        # What the child used before this run (its earlier runs, as their replies said), so
-        # that a death's CPU (from wait4) is reported for this run alone.
-        baseline = dataclasses.replace(hello, baseline_cpu_us=self._cpu_before_us)
-        ending = Ending(
-            cpu_limit_ms=self._cpu_budget_s * 1000.0,
-            memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
-            layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
-        )
+        if self._ending is None:
+            self._ending = self._first_run(slot, hello, limits)
+        ending = self._ending
         flags = wire.FLAG_SESSION | (wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0)
-        if self._first:
-            self._first = False
-            session_limits = rlimits.request_limits(
-                cpu_s=self._cpu_budget_s,
-                memory_mb=limits.memory_mb,
-                baseline_vm_bytes=hello.baseline_vm_kb * 1024,
-                baseline_cpu_s=hello.baseline_cpu_us / 1e6,
-            )
-            self._limits_set = rlimits.set_on_child(hello.pid, session_limits)
-            if slot.fork_server.info.renice_waiting:
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
         if self._limits_set:
             flags |= wire.FLAG_LIMITS_SET_BY_HOST
         body = request + inputs
@@ -136,7 +118,7 @@ class SessionChild:
                 wire.encode_request(header) + body,
                 deadline,
                 limits.max_payload_bytes,
-                False,
+                self._runner._running_alone(),
                 output,
                 request_flush,
                 host_calls,
@@ -155,7 +137,30 @@ class SessionChild:
             # (Its own word, bounded like any reply's: it only shifts this child's accounting.)
             self._cpu_before_us += min(reply.header.cpu_us, int(limits.wall_s * 1e6) + 1)
             return ending.replied(reply, wall_ms, output.text())
+        # What the child used before this run (its earlier runs, as their replies said), so
+        # that a death's CPU (from wait4) is reported for this run alone.
+        baseline = dataclasses.replace(hello, baseline_cpu_us=self._cpu_before_us)
         return ending.died(slot.fork_server, baseline, wall_ms, watchdog, error, output.text())
+
+    def _first_run(self, slot: _Slot, hello: wire.Hello, limits: ChildLimits) -> Ending:
+        """Before the child's first run: set its limits for the whole session (see the class's
+        docstring); what every run of it records of its ending."""
+        expected = self._runner.layers_available()
+        session_limits = rlimits.request_limits(
+            cpu_s=self._cpu_budget_s,
+            memory_mb=limits.memory_mb,
+            baseline_vm_bytes=hello.baseline_vm_kb * 1024,
+            baseline_cpu_s=hello.baseline_cpu_us / 1e6,
+        )
+        self._limits_set = rlimits.set_on_child(hello.pid, session_limits)
+        if slot.fork_server.info.renice_waiting:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, hello.pid, 0)
+        return Ending(
+            cpu_limit_ms=self._cpu_budget_s * 1000.0,
+            memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
+            layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
+        )
 
     def close(self) -> None:
         """End the session's child. Idempotent."""
