@@ -840,6 +840,43 @@ def warm_up() -> None:
         contextvars.copy_context().run(
             run_prepared, prepare(_program_of_warm_child(), prepare_base()), b""
         )
+        # And a session's path: its first program, then later cells in the same globals
+        # (a first def, comprehension and bare expression in a child are otherwise faults).
+        contextvars.copy_context().run(_warm_session)
+
+
+_SESSION_WARM_CELLS = (
+    "n = 3",
+    "def grow(p, r):\n    return p * (1 + r)",
+    "xs = [grow(n, 0.5) for _ in range(n)]\nprint(xs[-1])",
+    "xs[-1]",
+)
+
+
+def _warm_session() -> None:
+    global _session_warm_cells
+    if _session_warm_cells is None:
+        from restricted_exec.language.compiler import CompileSettings, compile_source
+
+        parts = []
+        for cell in _SESSION_WARM_CELLS:
+            outcome = compile_source(
+                cell, CompileSettings(DEFAULT_MODULES, DEFAULT_PRELOAD, 1_000_000)
+            )
+            assert outcome.code is not None
+            options = RunOptions(
+                DEFAULT_MODULES, DEFAULT_PRELOAD, 1000, max_value_items=1000, source=cell
+            )
+            parts.append(program_part(outcome.code, outcome.hoisted, options))
+        _session_warm_cells = tuple(parts)
+    first, *later = _session_warm_cells
+    prepared = prepare(first, prepare_base())
+    run_session(prepared, None, b"")
+    for part in later:
+        run_session(prepared, part, b"")
+
+
+_session_warm_cells: tuple[bytes, ...] | None = None
 
 
 _CHILD_WARM_PROGRAM = (
@@ -847,11 +884,13 @@ _CHILD_WARM_PROGRAM = (
 )
 
 
-def warm_child() -> None:
+def warm_child(link: ChildLink | None = None) -> None:
     """The cheap warm-up of each pre-forked child: one tiny run through the
     whole request path, so the pages every run touches are copied before the
-    request arrives rather than after. (The full warm_up ran in the fork server.)"""
-    run_request(_program_of_warm_child())
+    request arrives rather than after. (The full warm_up ran in the fork server.)
+    ``link``: an outlet of the child's link type that sends nothing, for the run's
+    outlet path (``isolation.forked_child``)."""
+    run_prepared(prepare(_program_of_warm_child()), b"", link)
 
 
 def _program_of_warm_child() -> bytes:

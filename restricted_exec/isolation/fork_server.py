@@ -78,7 +78,10 @@ UNWATCHED_REAP_MS = 50
 @dataclass(frozen=True, slots=True)
 class _Entry:
     warm_up: Callable[[], None]  # once, in the fork server
-    warm_child: Callable[[], None]  # in each waiting child (defaults to warm_up)
+    # A run rehearsed through an outlet, in each waiting child (defaults to warm_up, no outlet)
+    warm_child: Callable[[ChildLink | None], None]
+    # Whether warm_child is the entry's own (the fork server then warms its outlet path)
+    own_warm_child: bool
     prepare: Callable[[bytes, object | None], object]  # see ChildContext
     run_prepared: Callable[[object, bytes, ChildLink | None], bytes]
     run_session: Callable[[object, bytes | None, bytes, ChildLink | None], bytes] | None
@@ -110,7 +113,11 @@ def _load_entry(name: str | None) -> _Entry:
     warm_up = cast(Callable[[], None], module.warm_up)
     return _Entry(
         warm_up=warm_up,
-        warm_child=cast(Callable[[], None], getattr(module, "warm_child", warm_up)),
+        warm_child=cast(
+            "Callable[[ChildLink | None], None]",
+            getattr(module, "warm_child", lambda link: warm_up()),
+        ),
+        own_warm_child=hasattr(module, "warm_child"),
         prepare=cast(Callable[[bytes, object | None], object], module.prepare),
         run_prepared=cast(
             "Callable[[object, bytes, ChildLink | None], bytes]", module.run_prepared
@@ -404,7 +411,7 @@ def main(config: dict[str, Any]) -> None:
             reset_signals=not (config.get("pidfds", True) and _pidfds_work()),
         )
         install_flush_handlers()
-        warm_code_paths(ctx.available)
+        warm_code_paths(ctx.available, entry.warm_child if entry.own_warm_child else None)
         # The one after-fork hook of CPython's that forking.fork skips and a child needs.
         forking.seed_shared_random_on_first_draw()
         # Opened now: from here on the host's filesystem may be out of sight.

@@ -7,6 +7,7 @@ Runs only inside a process freshly forked by the fork server, and never returns:
 
 from __future__ import annotations
 
+import contextvars
 import os
 import resource
 import select
@@ -37,7 +38,8 @@ class ChildContext:
 
     fork_server_pid: int
     workdir: str
-    warm_up: Callable[[], None]
+    # The entry's rehearsal of a run while the child waits, through the outlet it is given.
+    warm_up: Callable[[ChildLink | None], None]
     # The entry's two steps of a run: prepare(program part, base) -> prepared, which runs nothing
     # of the program and may happen ahead of the request; run_prepared(prepared, inputs, outlet)
     # -> payload.
@@ -285,18 +287,41 @@ def _rehearse() -> None:
     resource.getrusage(resource.RUSAGE_SELF)
     wire.decode_request(wire.encode_request(wire.RequestHeader(0, 1.0, 1, 0, 0)))
     wire.encode_reply(wire.ReplyHeader(layers.to_mask(layers.ALL), 0, 0, 0))
+    _LINK.close()  # (it is closed: this only writes its page, as the run's open will)
+
+
+# The outlet a rehearsed run is given: a link of the run's own type, so that the run's outlet
+# path (and CPython's caches of it, which are per type) is the one rehearsed, but not the
+# child's link: a flush tick during a rehearsal finds that one closed, and nothing reaches the
+# host. Nothing calls this one's send: only the signal handlers flush, and they flush _LINK.
+_REHEARSAL_LINK: _SocketLink | None = None
+
+
+def _rehearsal_link() -> _SocketLink:
+    global _REHEARSAL_LINK
+    if _REHEARSAL_LINK is None:
+        _REHEARSAL_LINK = _SocketLink()
+    return _REHEARSAL_LINK
 
 
 # See runtime.CODE_WARM_UP_RUNS.
 CODE_WARM_UP_RUNS = 64
 
 
-def warm_code_paths(available: frozenset[str]) -> None:
+def warm_code_paths(
+    available: frozenset[str], warm_child: Callable[[ChildLink | None], None] | None
+) -> None:
     """For the fork server: run the side-effect-free steps of a child's life often enough for
     CPython to finish warming up their code (see runtime.warm_up), so that every child inherits
-    those code objects finished instead of copy-on-write faulting their pages."""
+    those code objects finished instead of copy-on-write faulting their pages. That includes a
+    rehearsed run through an outlet of the child's link type (the entry's own warm-up has none),
+    if the entry has a ``warm_child``, in a context of its own: a run turns the guards on for
+    good in its context."""
     hello = wire.Hello(0, 0, 0, 0, 0)
+    link = _rehearsal_link()
     for _ in range(CODE_WARM_UP_RUNS):
+        if warm_child is not None:
+            contextvars.copy_context().run(warm_child, link)
         _rehearse()
         _LINK.open(_no_output)
         _LINK.on_tick(signal.SIGPROF, None)
@@ -393,7 +418,7 @@ def _receive_request(
             # prime) is already waiting, and warming up first would only delay it (the run pays
             # those faults either way). It runs after the lockdown, so it needs nothing the
             # layers deny (it is in-memory work), as does prepare.
-            ctx.warm_up()
+            ctx.warm_up(_rehearsal_link())
             warmed = True
         raw = _recv_exactly(fd, wire.REQUEST.size)
         if raw is None:

@@ -21,8 +21,8 @@ def warm_up() -> None:
     executor.warm_up()
 
 
-def warm_child() -> None:
-    executor.warm_child()
+def warm_child(link: executor.ChildLink | None = None) -> None:
+    executor.warm_child(link)
 
 
 def prepare_base() -> object | None:
