@@ -84,25 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--json", action="store_true", help="print the whole ExecutionResult as JSON instead"
     )
-    run.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="wall-clock limit (default 5)"
-    )
-    run.add_argument(
-        "--memory-mb", type=int, metavar="MB", help="memory the program may allocate (default 256)"
-    )
-    run.add_argument(
-        "--output-bytes",
-        type=int,
-        metavar="N",
-        help="stdout kept before output_limit (default 1e6)",
-    )
-    run.add_argument(
-        "--allow-module",
-        action="append",
-        metavar="NAME",
-        help="allow importing only the named catalogue modules (repeatable); the preloaded "
-        f"{', '.join(DEFAULT_PRELOAD)} stay available. Default: the whole catalogue",
-    )
+    _add_policy_arguments(run)
     run.add_argument(
         "--input",
         action="append",
@@ -110,16 +92,32 @@ def _parser() -> argparse.ArgumentParser:
         help="bind a global before the program starts, e.g. --input rate=0.05 (repeatable)",
     )
     run.add_argument(
-        "--isolation",
-        choices=("process", "inline"),
-        help="process: a fresh locked-down child per run; inline: this process, language layer "
-        "only - one hole in it is code execution as this process; never for untrusted code",
-    )
-    run.add_argument(
         "--audit",
         metavar="DB",
         help="record the run in this SQLite audit database (see: restricted-exec audit)",
     )
+
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the sandbox to MCP clients (needs the [mcp] extra)",
+        description="Serve the run_python and list_modules tools over the Model Context "
+        "Protocol: on stdio (what a desktop client launches), or on Streamable HTTP. Runs "
+        "with the same session_id share variables; each client has its own sessions.",
+    )
+    mcp.add_argument(
+        "--transport",
+        choices=("stdio", "streamable-http"),
+        default="stdio",
+        help="stdio (default) or streamable-http",
+    )
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP: the address to listen on")
+    mcp.add_argument("--port", type=int, default=8000, help="HTTP: the port (default 8000)")
+    mcp.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="a JSON file of Policy settings (the flags below override it)",
+    )
+    _add_policy_arguments(mcp)
 
     commands.add_parser(
         "modules",
@@ -130,8 +128,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_policy_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="wall-clock limit (default 5)"
+    )
+    command.add_argument(
+        "--memory-mb", type=int, metavar="MB", help="memory the program may allocate (default 256)"
+    )
+    command.add_argument(
+        "--output-bytes",
+        type=int,
+        metavar="N",
+        help="stdout kept before output_limit (default 1e6)",
+    )
+    command.add_argument(
+        "--allow-module",
+        action="append",
+        metavar="NAME",
+        help="allow importing only the named catalogue modules (repeatable); the preloaded "
+        f"{', '.join(DEFAULT_PRELOAD)} stay available. Default: the whole catalogue",
+    )
+    command.add_argument(
+        "--isolation",
+        choices=("process", "inline"),
+        help="process: a fresh locked-down child per run; inline: this process, language layer "
+        "only - one hole in it is code execution as this process; never for untrusted code",
+    )
+
+
 def _policy(arguments: argparse.Namespace) -> Policy:
     settings: dict[str, Any] = {}
+    policy_file = getattr(arguments, "policy", None)
+    if policy_file is not None:
+        settings.update(_policy_file(policy_file))
     if arguments.timeout is not None:
         settings["timeout_s"] = arguments.timeout
     if arguments.memory_mb is not None:
@@ -143,6 +172,19 @@ def _policy(arguments: argparse.Namespace) -> Policy:
     if arguments.isolation is not None:
         settings["isolation"] = arguments.isolation
     return Policy(**settings)
+
+
+def _policy_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            settings = json.load(handle)
+    except OSError as problem:
+        raise InputError(f"--policy {path}: cannot read it ({problem.strerror})") from None
+    except ValueError as problem:
+        raise InputError(f"--policy {path}: not valid JSON ({problem})") from None
+    if not isinstance(settings, dict):
+        raise InputError(f"--policy {path}: expected a JSON object of Policy settings")
+    return settings
 
 
 def _inputs(pairs: Sequence[str] | None) -> dict[str, Any]:
@@ -183,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if arguments.command == "audit":
         return run_audit_command(arguments)
+    if arguments.command == "mcp":
+        return _serve_mcp(arguments)
     try:
         source = _read_source(arguments.file)
         policy = _policy(arguments)
@@ -201,6 +245,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"restricted-exec: {problem}", file=sys.stderr)
         return 2
     return _report(result, as_json=arguments.json)
+
+
+def _serve_mcp(arguments: argparse.Namespace) -> int:
+    try:
+        policy = _policy(arguments)
+    except (PolicyError, InputError) as problem:
+        print(f"restricted-exec: {problem}", file=sys.stderr)
+        return 2
+    except ValueError as problem:  # a policy file's setting pydantic refused
+        print(f"restricted-exec: --policy: {problem}", file=sys.stderr)
+        return 2
+    try:
+        from restricted_exec.integrations.mcp_server import build_server
+    except ImportError as problem:
+        print(
+            f"restricted-exec mcp needs the mcp extra: pip install 'restricted_exec[mcp]' "
+            f"({problem})",
+            file=sys.stderr,
+        )
+        return 2
+    with Sandbox(policy) as sandbox:
+        # On stdio the server has one client, the process that launched it; over HTTP any
+        # number, kept apart by session ids the server issues.
+        server = build_server(sandbox, issued_session_ids=arguments.transport != "stdio")
+        if arguments.transport == "stdio":
+            server.run("stdio")
+        else:
+            server.run("streamable-http", host=arguments.host, port=arguments.port)
+    return 0
 
 
 def _escape_what_the_terminal_cannot_show() -> None:

@@ -21,7 +21,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from restricted_exec.errors import InputError, SandboxClosedError
 from restricted_exec.result import ExecutionResult
@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_MAX_CHARS",
     "TOOL_DESCRIPTION",
     "TOOL_NAME",
+    "ToolCallOutcome",
     "ToolSessions",
     "anthropic_tool",
     "extract_code",
@@ -40,6 +41,8 @@ __all__ = [
     "openai_responses_tool",
     "parameters_schema",
     "result_text",
+    "run_tool_call",
+    "run_tool_call_async",
 ]
 
 TOOL_NAME = "run_python"
@@ -168,6 +171,14 @@ class ToolSessions:
         self.close()
 
 
+class ToolCallOutcome(NamedTuple):
+    """One tool call: the run's result (None if the call never ran: arguments a model got
+    wrong, no session for its id, a closed sandbox) and the text for the model."""
+
+    result: ExecutionResult | None
+    text: str
+
+
 def handle_tool_call(
     arguments: str | Mapping[str, Any],
     *,
@@ -184,32 +195,96 @@ def handle_tool_call(
     for the call's ``session_id``; else once, on ``sandbox`` (or the default Sandbox of
     ``restricted_exec.run``). Arguments a model got wrong come back as text that says what
     is wrong, so the model can try again; nothing the program does raises here."""
+    return run_tool_call(
+        arguments, sandbox=sandbox, session=session, sessions=sessions, max_chars=max_chars
+    ).text
+
+
+def run_tool_call(
+    arguments: str | Mapping[str, Any],
+    *,
+    sandbox: Sandbox | None = None,
+    session: Session | None = None,
+    sessions: ToolSessions | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> ToolCallOutcome:
+    """``handle_tool_call`` with the ExecutionResult beside the text (for a caller that also
+    hands the model, or its own code, the structured result)."""
+    call = _prepare(arguments, session, sessions, max_chars)
+    if isinstance(call, ToolCallOutcome):
+        return call
+    code, inputs, target = call
     try:
-        code, inputs, session_id = _read_arguments(arguments)
-    except InputError as problem:
-        return _bounded(f"The tool call was not understood: {problem}", max_chars)
-    try:
-        if session is None and session_id is not None:
-            if sessions is None:
-                return _bounded(
-                    "This tool keeps no sessions here: call it without session_id, and put "
-                    "everything the code needs into one call.",
-                    max_chars,
-                )
-            session = sessions.get(session_id)
-        if session is not None:
-            result = session.run(code, inputs=inputs)
+        if target is not None:
+            result = target.run(code, inputs=inputs)
         elif sandbox is not None:
             result = sandbox.run(code, inputs=inputs)
         else:
             from restricted_exec.sandbox import run
 
             result = run(code, inputs=inputs)
-    except InputError as problem:
-        return _bounded(f"The tool call was not understood: {problem}", max_chars)
-    except SandboxClosedError as problem:
-        return _bounded(f"The sandbox is not available: {problem}", max_chars)
-    return result_text(result, max_chars=max_chars)
+    except (InputError, SandboxClosedError) as problem:
+        return _not_run(problem, max_chars)
+    return ToolCallOutcome(result, result_text(result, max_chars=max_chars))
+
+
+async def run_tool_call_async(
+    arguments: str | Mapping[str, Any],
+    *,
+    sandbox: Sandbox,
+    session: Session | None = None,
+    sessions: ToolSessions | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> ToolCallOutcome:
+    """``run_tool_call`` without blocking the event loop."""
+    call = _prepare(arguments, session, sessions, max_chars)
+    if isinstance(call, ToolCallOutcome):
+        return call
+    code, inputs, target = call
+    try:
+        if target is not None:
+            result = await target.run_async(code, inputs=inputs)
+        else:
+            result = await sandbox.run_async(code, inputs=inputs)
+    except (InputError, SandboxClosedError) as problem:
+        return _not_run(problem, max_chars)
+    return ToolCallOutcome(result, result_text(result, max_chars=max_chars))
+
+
+def _prepare(
+    arguments: str | Mapping[str, Any],
+    session: Session | None,
+    sessions: ToolSessions | None,
+    max_chars: int,
+) -> tuple[str, dict[str, Any] | None, Session | None] | ToolCallOutcome:
+    """The call's code, inputs and the session it runs in; or, if it cannot run, its
+    outcome."""
+    try:
+        code, inputs, session_id = _read_arguments(arguments)
+        if session is None and session_id is not None:
+            if sessions is None:
+                return ToolCallOutcome(
+                    None,
+                    _bounded(
+                        "This tool keeps no sessions here: call it without session_id, and put "
+                        "everything the code needs into one call.",
+                        max_chars,
+                    ),
+                )
+            session = sessions.get(session_id)
+    except (InputError, SandboxClosedError) as problem:
+        return _not_run(problem, max_chars)
+    return code, inputs, session
+
+
+def _not_run(problem: InputError | SandboxClosedError, max_chars: int) -> ToolCallOutcome:
+    if isinstance(problem, SandboxClosedError):
+        return ToolCallOutcome(
+            None, _bounded(f"The sandbox is not available: {problem}", max_chars)
+        )
+    return ToolCallOutcome(
+        None, _bounded(f"The tool call was not understood: {problem}", max_chars)
+    )
 
 
 def _read_arguments(
