@@ -36,6 +36,7 @@ __all__ = [
     "ToolSessions",
     "anthropic_tool",
     "extract_code",
+    "failure_text",
     "handle_tool_call",
     "openai_chat_tool",
     "openai_responses_tool",
@@ -325,7 +326,7 @@ def result_text(result: ExecutionResult, *, max_chars: int = DEFAULT_MAX_CHARS) 
         if not parts:
             parts.append("The code ran and printed nothing (print what you need to see).")
         return _bounded("\n\n".join(parts), max_chars)
-    parts.append(_failure_text(result))
+    parts.append(failure_text(result))
     return _bounded("\n\n".join(parts), max_chars)
 
 
@@ -338,7 +339,8 @@ _HINTS = {
 }
 
 
-def _failure_text(result: ExecutionResult) -> str:
+def failure_text(result: ExecutionResult) -> str:
+    """What failed in a run that did not end ok, where, and a hint: for a model to read."""
     error = result.error
     if error is None:
         return f"The run ended with status {result.status}."
