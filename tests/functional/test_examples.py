@@ -42,3 +42,14 @@ def test_production_features_example() -> None:
     assert lines["stats"] == "6 runs {'error': 1, 'ok': 4, 'rejected': 1} cache hits 1"
     assert lines["audit"] == "6 runs recorded {'error': 1, 'ok': 4, 'rejected': 1}"
     assert lines["compat"] == "{'success': True, 'output': '42\\n', 'error': '', 'return_code': 0}"
+
+
+def test_chat_bot_example() -> None:
+    balance = 0.0
+    for _ in range(5 * 12):
+        balance = (balance + 3000) * (1 + 0.05 / 12)
+    yearly = round(3000 * 12 * ((1 + 0.05) ** 5 - 1) / 0.05, 2)
+    assert _run_example("chat_bot.py") == [
+        f"article flow: After five years you have about {balance:.2f} yuan.",
+        f"tool calling: With yearly compounding: {yearly} yuan.",
+    ]
