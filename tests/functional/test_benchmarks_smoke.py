@@ -193,3 +193,17 @@ def test_the_session_benchmark_checks_every_cell_against_cpython(tmp_path: Path)
     for pace in ("back-to-back", "2 ms apart"):
         assert report[pace]["10-cell REPL"]["restricted_exec"]["p50_ms"] > 0
         assert report[pace]["one cell"]["restricted_exec"]["p50_ms"] > 0
+
+
+def test_the_smolagents_comparison_runs_the_scripted_agent_on_both_executors(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from benchmarks import smolagents_executors
+
+    out = tmp_path / "smolagents.json"
+    assert smolagents_executors.main(["--quick", "--out", str(out)]) == 0  # a wrong answer raises
+    report = json.loads(out.read_text())
+    assert report["restricted_exec SandboxExecutor"]["agent_run_p50_ms"] > 0
+    assert report["smolagents LocalPythonExecutor"]["agent_run_p50_ms"] > 0
