@@ -1,11 +1,11 @@
-"""Production features: tenants and quotas, the audit log, deterministic caching, stats, compat."""
+"""Production features: tenants and quotas, audit log, deterministic caching, stats, the drop-in."""
 
 import tempfile
 from pathlib import Path
 
 from restricted_exec import Policy, Sandbox, TenantQuota
+from restricted_exec.article import execute_python_sandbox
 from restricted_exec.audit import AuditDatabase, AuditLog
-from restricted_exec.compat import execute_python_sandbox
 
 SAVINGS = """
 balance = 0.0
@@ -37,4 +37,4 @@ with tempfile.TemporaryDirectory() as scratch:
     summary = AuditDatabase(database).summary()
     print("audit:", summary.runs, "runs recorded", summary.by_status)
 
-print("compat:", execute_python_sandbox("print(6 * 7)", timeout=3, memory_limit_mb=100))
+print("article:", execute_python_sandbox("print(6 * 7)", timeout=3, memory_limit_mb=100))

@@ -607,6 +607,10 @@ _BUILTIN_EXCEPTIONS: dict[str, type[Exception]] = {
 }  # fmt: skip
 
 
+HOST_EXCEPTION_MODULE = "host"
+"""The module of the classes the child makes for a host function's exceptions."""
+
+
 def _host_exception(
     failure: HostCallFailed, raised: dict[str, type[Exception]], max_items: int
 ) -> Exception:
@@ -615,7 +619,9 @@ def _host_exception(
     if kind is None:
         if not (name.isidentifier() and len(name) <= 100):
             name = "HostFunctionError"
-        kind = raised[failure.type_name] = type(name, (Exception,), {"__module__": "host"})
+        kind = raised[failure.type_name] = type(
+            name, (Exception,), {"__module__": HOST_EXCEPTION_MODULE}
+        )
     if failure.arguments is not None:
         try:
             arguments = decode(failure.arguments, max_items=max_items)
@@ -709,7 +715,8 @@ def describe_exception(error: BaseException, source: str) -> ErrorFields:
         if code.co_filename == PROGRAM_FILENAME:
             frames.append((tb.tb_lineno, code.co_name))
         tb = tb.tb_next
-    last = f"{type_name}: {message}" if message else type_name
+    shown = _qualified_type_name(type(error), type_name)
+    last = f"{shown}: {message}" if message else shown
     return {
         "kind": "exception",
         "type": type_name,
@@ -717,6 +724,22 @@ def describe_exception(error: BaseException, source: str) -> ErrorFields:
         "line": frames[-1][0] if frames else None,
         "traceback": _traceback_text(frames, source, last),
     }
+
+
+def _qualified_type_name(cls: type, type_name: str) -> str:
+    """The exception's name as CPython's traceback shows it: with its module unless that is
+    builtins or __main__ (``decimal.InvalidOperation``, ``json.decoder.JSONDecodeError``).
+    The classes the child makes for a host function's exceptions show their bare name, as
+    the host's do."""
+    try:
+        module = cls.__dict__.get("__module__")
+    except BaseException:
+        return type_name
+    if type(module) is not str or module in ("builtins", "__main__", HOST_EXCEPTION_MODULE):
+        return type_name
+    qualname = cls.__dict__.get("__qualname__", type_name)
+    shown = f"{module}.{qualname if type(qualname) is str else type_name}"
+    return capped(exact(shown), ERROR_TYPE_BYTES)[0]
 
 
 def _traceback_text(frames: list[tuple[int, str]], source: str, last: str) -> str:

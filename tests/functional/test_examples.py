@@ -41,7 +41,7 @@ def test_production_features_example() -> None:
     assert lines["clock under a deterministic policy"].startswith("error - date.today()")
     assert lines["stats"] == "6 runs {'error': 1, 'ok': 4, 'rejected': 1} cache hits 1"
     assert lines["audit"] == "6 runs recorded {'error': 1, 'ok': 4, 'rejected': 1}"
-    assert lines["compat"] == "{'success': True, 'output': '42\\n', 'error': '', 'return_code': 0}"
+    assert lines["article"] == "{'success': True, 'output': '42', 'error': '', 'return_code': 0}"
 
 
 def test_chat_bot_example() -> None:

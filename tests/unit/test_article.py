@@ -1,4 +1,5 @@
-"""The article's drop-in, compared with the article's own recipe run for real."""
+"""The article's drop-in, compared with the article's own recipe run for real, over the
+article's examples and a corpus of calculation programs."""
 
 from __future__ import annotations
 
@@ -9,29 +10,38 @@ from typing import Any
 
 import pytest
 
-from restricted_exec.compat import execute_python_sandbox
+from benchmarks import corpus
+from restricted_exec.article import execute_python_sandbox
 
 
 def article_recipe(code: str, timeout: float = 3, memory_limit_mb: int = 100) -> dict[str, Any]:
-    """The recipe the article shipped: bash, ulimit -v, python3 -c, a timeout (the oracle)."""
+    """The recipe the article shipped: bash, ulimit -v, python3 -c, a timeout; its dict with
+    the stripped stdout, and no return code on a timeout (the oracle)."""
     command = f"ulimit -v {memory_limit_mb * 1024}; {sys.executable} -c {shlex.quote(code)}"
     try:
         completed = subprocess.run(
             ["/bin/bash", "-c", command], capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
-        return {
-            "success": False,
-            "output": "",
-            "error": f"Execution timed out after {timeout} seconds",
-            "return_code": -1,
-        }
+        return {"success": False, "output": "", "error": "(timed out)", "return_code": None}
     return {
         "success": completed.returncode == 0,
-        "output": completed.stdout,
+        "output": completed.stdout.strip(),
         "error": completed.stderr,
         "return_code": completed.returncode,
     }
+
+
+def assert_same_as_the_article(code: str) -> None:
+    ours, theirs = execute_python_sandbox(code), article_recipe(code)
+    assert ours.keys() == theirs.keys() == {"success", "output", "error", "return_code"}
+    assert (ours["success"], ours["output"], ours["return_code"]) == (
+        theirs["success"],
+        theirs["output"],
+        theirs["return_code"],
+    )
+    # On failure both end with the same exception line; on success both are empty.
+    assert ours["error"].strip().splitlines()[-1:] == theirs["error"].strip().splitlines()[-1:]
 
 
 ARTICLE_EXAMPLES = {
@@ -53,21 +63,31 @@ ARTICLE_EXAMPLES = {
 
 @pytest.mark.parametrize("code", ARTICLE_EXAMPLES.values(), ids=ARTICLE_EXAMPLES.keys())
 def test_same_keys_success_output_and_return_code_as_the_article(code: str) -> None:
-    ours, theirs = execute_python_sandbox(code), article_recipe(code)
-    assert ours.keys() == theirs.keys() == {"success", "output", "error", "return_code"}
-    assert (ours["success"], ours["output"], ours["return_code"]) == (
-        theirs["success"],
-        theirs["output"],
-        theirs["return_code"],
-    )
-    # On failure both end with the same exception line; on success both are empty.
-    assert ours["error"].strip().splitlines()[-1:] == theirs["error"].strip().splitlines()[-1:]
+    assert_same_as_the_article(code)
+
+
+CORPUS = [
+    *((name, corpus.PRELUDE + source) for name, source in corpus.BUNDLED.items()),
+    *((program.id, program.source) for program in corpus.load(limit=40)),
+]
+
+
+@pytest.mark.parametrize("code", [code for _, code in CORPUS], ids=[name for name, _ in CORPUS])
+def test_the_corpus_gives_the_articles_dict(code: str) -> None:
+    assert_same_as_the_article(code)
+
+
+def test_output_is_stripped_as_the_article_strips_it() -> None:
+    code = "print()\nprint('  padded  ')\nprint()\n"
+    assert execute_python_sandbox(code)["output"] == article_recipe(code)["output"] == "padded"
 
 
 def test_a_hang_times_out_like_the_article() -> None:
     ours = execute_python_sandbox("while True:\n    pass\n", timeout=0.5)
     theirs = article_recipe("while True:\n    pass\n", timeout=0.5)
-    assert ours == theirs
+    assert (ours["success"], ours["output"], ours["return_code"]) == (False, "", None)
+    assert (theirs["success"], theirs["output"], theirs["return_code"]) == (False, "", None)
+    assert ours["error"] == "Execution timed out after 0.5 seconds"
 
 
 def test_a_memory_bomb_fails_with_memory_error_like_the_article() -> None:
