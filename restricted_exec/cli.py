@@ -10,6 +10,7 @@ import io
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from restricted_exec.errors import InputError, PolicyError
@@ -119,6 +120,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_policy_arguments(mcp)
 
+    serve = commands.add_parser(
+        "serve",
+        help="serve the sandbox over HTTP (needs the [server] extra)",
+        description="Serve the HTTP API (/v1/run, /v1/programs, /v1/sessions, /v1/modules, "
+        "/healthz, /readyz, /metrics; OpenAPI at /docs) with uvicorn. API keys come from the "
+        "config's api_keys_file or the RESTRICTED_EXEC_API_KEYS environment variable.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    serve.add_argument("--config", metavar="FILE", help="a JSON service configuration")
+
     commands.add_parser(
         "modules",
         help="list the module catalogue and what programs may read from each module",
@@ -227,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_audit_command(arguments)
     if arguments.command == "mcp":
         return _serve_mcp(arguments)
+    if arguments.command == "serve":
+        return _serve_http(arguments)
     try:
         source = _read_source(arguments.file)
         policy = _policy(arguments)
@@ -273,6 +287,37 @@ def _serve_mcp(arguments: argparse.Namespace) -> int:
             server.run("stdio")
         else:
             server.run("streamable-http", host=arguments.host, port=arguments.port)
+    return 0
+
+
+def _serve_http(arguments: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from restricted_exec.service.app import create_app
+        from restricted_exec.service.config import ServiceConfig
+    except ImportError as problem:
+        print(
+            f"restricted-exec serve needs the server extra: pip install "
+            f"'restricted_exec[server]' ({problem})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        config = ServiceConfig.load(Path(arguments.config) if arguments.config else None)
+        app = create_app(config)
+    except (InputError, ValueError, OSError) as problem:
+        print(f"restricted-exec: {problem}", file=sys.stderr)
+        return 2
+    # SIGTERM: uvicorn stops accepting, lets accepted requests finish (up to a run's
+    # timeout and a margin), then the app closes its Sandbox and audit log.
+    uvicorn.run(
+        app,
+        host=arguments.host,
+        port=arguments.port,
+        timeout_graceful_shutdown=int(config.policy.timeout_s) + 5,
+        log_level="info",
+    )
     return 0
 
 

@@ -46,6 +46,7 @@ from restricted_exec.isolation import (
     QueueFull,
     RunnerClosed,
 )
+from restricted_exec.isolation.layers import REQUIRED as REQUIRED_LAYERS
 from restricted_exec.isolation.streamed_output import OutputCallbackFailed
 from restricted_exec.language.compiler import CompileOutcome, compile_source
 from restricted_exec.language.values import decode
@@ -390,6 +391,24 @@ class Sandbox:
         while (chunk := await chunks.get()) is not None:
             yield chunk
         yield run.result()
+
+    def start(self) -> None:
+        """Start process mode now (the fork server and its first waiting children), which
+        otherwise starts on the first run: a service calls this before it says it is ready.
+
+        Raises:
+            SandboxClosedError: the Sandbox is closed.
+            IsolationUnavailableError: this machine lacks OS layers the Sandbox's policy
+                requires (it does not allow degraded runs), so no run could proceed.
+        """
+        self._ensure_open()
+        if self.policy.isolation != "process":
+            return
+        missing = sorted(REQUIRED_LAYERS - set(self._process_runner().layers_available()))
+        if missing and not self.policy.allow_degraded:
+            raise IsolationUnavailableError(
+                f"required OS isolation layers are unavailable here: {', '.join(missing)}"
+            )
 
     def session(
         self,

@@ -26,7 +26,7 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
-from restricted_exec.language.catalogue import CATALOGUE, DEFAULT_PRELOAD
+from restricted_exec.language.catalogue import listing
 from restricted_exec.result import ExecutionResult
 from restricted_exec.sandbox import Sandbox
 from restricted_exec.tools import (
@@ -188,14 +188,4 @@ def _tool_result(result: ExecutionResult | None, text: str) -> CallToolResult:
 
 
 def _modules_of(sandbox: Sandbox) -> dict[str, Any]:
-    allowed = sandbox.policy.modules
-    return {
-        "preloaded": [name for name in DEFAULT_PRELOAD if name in allowed],
-        "modules": {
-            name: {
-                "allowed": sorted(CATALOGUE[name].allowed),
-                "denied": dict(sorted(CATALOGUE[name].denied.items())),
-            }
-            for name in sorted(allowed)
-        },
-    }
+    return listing(sandbox.policy.modules)

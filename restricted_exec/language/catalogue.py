@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_PRELOAD",
     "ModuleSpec",
     "denial_reason",
+    "listing",
 ]
 
 
@@ -291,3 +292,19 @@ def denial_reason(module: str, attribute: str) -> str:
     if attribute.startswith("_"):
         return f"{module}.{attribute} is private to the module"
     return f"module {module!r} has no attribute {attribute!r} that programs may use"
+
+
+def listing(modules: frozenset[str]) -> dict[str, object]:
+    """What a program may import under a policy allowing ``modules``, as JSON-ready data:
+    the preloaded modules, and each module's allowed attributes and notable denials."""
+    return {
+        "preloaded": [name for name in DEFAULT_PRELOAD if name in modules],
+        "modules": {
+            name: {
+                "allowed": sorted(CATALOGUE[name].allowed),
+                "denied": dict(sorted(CATALOGUE[name].denied.items())),
+            }
+            for name in sorted(modules)
+            if name in CATALOGUE
+        },
+    }

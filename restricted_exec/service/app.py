@@ -1,0 +1,421 @@
+"""The service's ASGI application (FastAPI, served by uvicorn).
+
+Every route that runs code passes the one ``Admission`` gate (429 past it) and then the
+Sandbox's tenant-fair scheduler; the threads that wait on the Sandbox come from a pool sized
+to the gate, so nothing queues without bound. A request's tenant is its API key's; programs
+and sessions are found by (tenant, id) only. Results are ``ExecutionResult`` JSON, as
+``ExecutionResult.model_dump_json()`` writes it.
+"""
+
+
+import asyncio
+import concurrent.futures
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from restricted_exec.audit import AuditLog
+from restricted_exec.errors import InputError, SandboxClosedError
+from restricted_exec.language.catalogue import DEFAULT_PRELOAD, listing
+from restricted_exec.language.values import UnsupportedValue, decode
+from restricted_exec.policy import Policy
+from restricted_exec.result import ExecutionResult
+from restricted_exec.sandbox import Program, Sandbox
+from restricted_exec.service.admission import Admission, cpu_quota
+from restricted_exec.service.config import ServiceConfig
+from restricted_exec.service.keys import ApiKey, ApiKeys
+from restricted_exec.service.registry import Registry
+from restricted_exec.session import Session
+
+__all__ = ["create_app"]
+
+ANONYMOUS = ApiKey("anonymous", "anonymous")
+
+
+class PolicyRequest(BaseModel):
+    """Limits a request asks for; each is clamped to the server's (a request can only lower
+    them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_s: float | None = Field(default=None, gt=0)
+    memory_mb: int | None = Field(default=None, ge=16)
+    output_bytes: int | None = Field(default=None, ge=0)
+    modules: list[str] | None = None
+
+
+class RunBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    inputs: dict[str, Any] | None = None
+    policy: PolicyRequest | None = None
+
+
+class ProgramBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    policy: PolicyRequest | None = None
+
+
+class InputsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: dict[str, Any] | None = None
+
+
+class SessionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: PolicyRequest | None = None
+
+
+class CellBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    inputs: dict[str, Any] | None = None
+
+
+class Created(BaseModel):
+    id: str
+
+
+class SessionInfo(BaseModel):
+    id: str
+    closed: bool
+    ended_because: str | None
+
+
+def clamped(ceiling: Policy, asked: PolicyRequest | None) -> Policy:
+    """``ceiling`` with the lower limits ``asked`` for; never a higher one."""
+    if asked is None:
+        return ceiling
+    settings = ceiling.model_dump()
+    if asked.timeout_s is not None:
+        settings["timeout_s"] = min(asked.timeout_s, ceiling.timeout_s)
+    if asked.memory_mb is not None:
+        settings["memory_mb"] = min(asked.memory_mb, ceiling.memory_mb)
+    if asked.output_bytes is not None:
+        settings["output_bytes"] = min(asked.output_bytes, ceiling.output_bytes)
+    if asked.modules is not None:
+        preloaded = ceiling.modules & frozenset(DEFAULT_PRELOAD)
+        settings["modules"] = (frozenset(asked.modules) & ceiling.modules) | preloaded
+    return Policy.model_validate(settings)
+
+
+def tagged_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A request's inputs: JSON, with tagged values (``{"$type": "decimal", ...}``) as
+    ExecutionResult JSON writes them."""
+    if inputs is None:
+        return None
+    try:
+        decoded = decode(inputs)
+    except UnsupportedValue as problem:
+        raise HTTPException(422, f"inputs: {problem}") from None
+    if not isinstance(decoded, dict):
+        raise HTTPException(422, "inputs: not an object")
+    return decoded
+
+
+def result_response(result: ExecutionResult) -> Response:
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+class BodyLimit:
+    """Answer 413 to a request whose body is larger than ``limit`` bytes, before it is read
+    in full (by its Content-Length, or as its chunks arrive)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self._app = app
+        self._limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self._limit:
+                await _too_large(self._limit, send)
+                return
+        received = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self._limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, counted, watched)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(self._limit, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    body = json.dumps({"detail": f"the request body is larger than {limit:,} bytes"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
+    """The application for ``config``. ``keys``: the API keys (default: loaded as the config
+    says; none needed with ``allow_anonymous``)."""
+    if keys is None and not config.allow_anonymous:
+        keys = ApiKeys.load(config.api_keys_file)
+    concurrency = config.max_concurrency or cpu_quota()
+    admission = Admission(concurrency + config.queue_limit)
+    programs: Registry[Program] = Registry(config.max_programs_per_tenant)
+    sessions: Registry[Session] = Registry(config.max_sessions_per_tenant or config.max_sessions)
+    holder: dict[str, Sandbox] = {}
+    ready = asyncio.Event()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        # The threads that wait on the Sandbox: as many as the gate lets in, and a few for
+        # what does not pass it (opening, dumping and closing sessions).
+        pool = concurrent.futures.ThreadPoolExecutor(
+            admission.capacity + 4, thread_name_prefix="restricted-exec-run"
+        )
+        loop.set_default_executor(pool)
+        audit = AuditLog.sqlite(config.audit_path) if config.audit_path is not None else None
+        sandbox = Sandbox(
+            config.policy,
+            max_concurrency=concurrency,
+            queue_limit=config.queue_limit,
+            tenants=config.tenants,
+            audit=audit,
+            max_sessions=config.max_sessions,
+            max_sessions_per_tenant=config.max_sessions_per_tenant,
+        )
+        holder["sandbox"] = sandbox
+        await asyncio.to_thread(sandbox.start)
+        ready.set()
+        try:
+            yield
+        finally:
+            ready.clear()
+            await asyncio.to_thread(sandbox.close)  # (it flushes the audit log)
+            if audit is not None:
+                await asyncio.to_thread(audit.close)
+            pool.shutdown(wait=False)
+
+    app = FastAPI(
+        title="restricted_exec",
+        summary="Run untrusted Python exactly as CPython would, in a locked-down sandbox.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+
+    def sandbox() -> Sandbox:
+        found = holder.get("sandbox")
+        if found is None or not ready.is_set():
+            raise HTTPException(503, "the service is starting or stopping")
+        return found
+
+    def caller(request: Request) -> ApiKey:
+        header = request.headers.get("authorization", "")
+        key = header[7:] if header.lower().startswith("bearer ") else None
+        key = key or request.headers.get("x-api-key")
+        if key is None and config.allow_anonymous:
+            return ANONYMOUS
+        found = keys.find(key) if key and keys is not None else None
+        if found is None:
+            raise HTTPException(
+                401, "a valid API key is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return found
+
+    Caller = Annotated[ApiKey, Depends(caller)]
+
+    async def admitted(work: Callable[[], Awaitable[Response]]) -> Response:
+        if not admission.try_enter():
+            raise HTTPException(
+                429,
+                f"the service is running and queueing {admission.capacity} requests; retry",
+                headers={"Retry-After": "1"},
+            )
+        try:
+            return await work()
+        except InputError as problem:
+            raise HTTPException(422, str(problem)) from None
+        except SandboxClosedError as problem:
+            raise HTTPException(503, str(problem)) from None
+        finally:
+            admission.leave()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        if not ready.is_set():
+            return JSONResponse({"ready": False}, status_code=503)
+        return JSONResponse({"ready": True, "in_flight": admission.in_flight})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+        from restricted_exec.metrics import register_prometheus
+
+        registry = CollectorRegistry()
+        register_prometheus(sandbox().stats, registry)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/modules")
+    async def modules(who: Caller) -> dict[str, object]:
+        return listing(sandbox().policy.modules)
+
+    @app.post("/v1/run")
+    async def run(body: RunBody, who: Caller) -> Response:
+        box = sandbox()
+        policy = clamped(box.policy, body.policy)
+        inputs = tagged_inputs(body.inputs)
+
+        async def work() -> Response:
+            result = await box.run_async(body.code, inputs=inputs, policy=policy, tenant=who.tenant)
+            return result_response(result)
+
+        return await admitted(work)
+
+    @app.post("/v1/run/stream")
+    async def run_stream(body: RunBody, who: Caller) -> StreamingResponse:
+        box = sandbox()
+        policy = clamped(box.policy, body.policy)
+        inputs = tagged_inputs(body.inputs)
+        if not admission.try_enter():
+            raise HTTPException(429, "the service is full; retry", headers={"Retry-After": "1"})
+
+        async def lines() -> AsyncIterator[bytes]:
+            try:
+                async for item in box.stream(
+                    body.code, inputs=inputs, policy=policy, tenant=who.tenant
+                ):
+                    if isinstance(item, str):
+                        yield json.dumps({"output": item}).encode() + b"\n"
+                    else:
+                        yield b'{"result":' + item.model_dump_json().encode() + b"}\n"
+            finally:
+                admission.leave()
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @app.post("/v1/programs", status_code=201)
+    async def create_program(body: ProgramBody, who: Caller) -> Created:
+        box = sandbox()
+        policy = clamped(box.policy, body.policy)
+        program = await asyncio.to_thread(box.compile_program, body.code, policy=policy)
+        program_id, _ = programs.add(who.tenant, program)
+        return Created(id=program_id)
+
+    @app.post("/v1/programs/{program_id}/run")
+    async def run_program(program_id: str, body: InputsBody, who: Caller) -> Response:
+        program = programs.get(who.tenant, program_id)
+        if program is None:
+            raise HTTPException(404, "no such program")
+        inputs = tagged_inputs(body.inputs)
+
+        async def work() -> Response:
+            return result_response(await program.run_async(inputs=inputs, tenant=who.tenant))
+
+        return await admitted(work)
+
+    @app.post("/v1/sessions", status_code=201)
+    async def create_session(body: SessionBody, who: Caller) -> Created:
+        box = sandbox()
+        policy = clamped(box.policy, body.policy)
+        try:
+            session = box.session(tenant=who.tenant, policy=policy)
+        except SandboxClosedError as problem:
+            raise HTTPException(503, str(problem)) from None
+        return Created(id=keep_session(who, session))
+
+    @app.post("/v1/sessions/load", status_code=201)
+    async def load_session(request: Request, who: Caller) -> Created:
+        box = sandbox()
+        try:
+            session = box.load_session(await request.body(), tenant=who.tenant)
+        except InputError as problem:
+            raise HTTPException(422, str(problem)) from None
+        except SandboxClosedError as problem:
+            raise HTTPException(503, str(problem)) from None
+        return Created(id=keep_session(who, session))
+
+    def keep_session(who: ApiKey, session: Session) -> str:
+        session_id, dropped = sessions.add(who.tenant, session)
+        for old in dropped:
+            old.close()
+        return session_id
+
+    def open_session(who: ApiKey, session_id: str) -> Session:
+        session = sessions.get(who.tenant, session_id)
+        if session is None:
+            raise HTTPException(404, "no such session")
+        if session.closed:  # an idle or lifetime limit ended it
+            sessions.pop(who.tenant, session_id)
+            why = f": {session.ended_because}" if session.ended_because else ""
+            raise HTTPException(404, f"the session has ended{why}")
+        return session
+
+    @app.get("/v1/sessions/{session_id}")
+    async def session_info(session_id: str, who: Caller) -> SessionInfo:
+        session = open_session(who, session_id)
+        return SessionInfo(
+            id=session_id, closed=session.closed, ended_because=session.ended_because
+        )
+
+    @app.post("/v1/sessions/{session_id}/run")
+    async def run_cell(session_id: str, body: CellBody, who: Caller) -> Response:
+        session = open_session(who, session_id)
+        inputs = tagged_inputs(body.inputs)
+
+        async def work() -> Response:
+            return result_response(await session.run_async(body.code, inputs=inputs))
+
+        return await admitted(work)
+
+    @app.get("/v1/sessions/{session_id}/dump")
+    async def dump_session(session_id: str, who: Caller) -> Response:
+        session = open_session(who, session_id)
+        dump = await asyncio.to_thread(session.dump)
+        return Response(dump, media_type="application/json")
+
+    @app.delete("/v1/sessions/{session_id}", status_code=204)
+    async def delete_session(session_id: str, who: Caller) -> Response:
+        session = sessions.pop(who.tenant, session_id)
+        if session is None:
+            raise HTTPException(404, "no such session")
+        await asyncio.to_thread(session.close)
+        return Response(status_code=204)
+
+    return app

@@ -1,0 +1,297 @@
+"""`restricted-exec serve` as a client sees it: a real uvicorn server subprocess on 127.0.0.1,
+spoken to with httpx."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import io
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from restricted_exec import ExecutionResult
+from restricted_exec.audit import AuditDatabase
+from restricted_exec.language.catalogue import CATALOGUE
+from restricted_exec.service.keys import hash_key
+
+KEYS = {"acme-key-1": "acme", "globex-key-1": "globex"}
+ARTICLE_CODE = (
+    "P = 3000 * 12\nr = 0.05\nt = 5\nA = P * ((1 + r)**t - 1) / r\n"
+    'print(f"五年后总额约为: {A:.2f} 元")\n'
+)
+
+
+def cpython_prints(code: str) -> str:
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, {})
+    return printed.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    keys = tmp_path / "keys.json"
+    keys.write_text(
+        json.dumps(
+            {
+                "keys": [
+                    {"id": f"k{index}", "tenant": tenant, "sha256": hash_key(key)}
+                    for index, (key, tenant) in enumerate(KEYS.items())
+                ]
+            }
+        )
+    )
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "api_keys_file": str(keys),
+                "audit_path": str(tmp_path / "audit.sqlite3"),
+                "policy": {"timeout_s": 3},
+                **settings,
+            }
+        )
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "restricted_exec.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode())  # type: ignore[union-attr]
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server was not ready within 60 s")
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with server(tmp_path_factory.mktemp("service")) as (address, _):
+        yield address
+
+
+def client(url: str, key: str | None = "acme-key-1") -> httpx.Client:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.Client(base_url=url, headers=headers, timeout=30)
+
+
+def result_of(response: httpx.Response) -> ExecutionResult:
+    assert response.status_code == 200, response.text
+    return ExecutionResult.model_validate_json(response.content)
+
+
+def test_a_run_returns_the_execution_result_with_cpythons_output(url: str) -> None:
+    with client(url) as http:
+        result = result_of(http.post("/v1/run", json={"code": ARTICLE_CODE}))
+    assert result.ok and result.stdout == cpython_prints(ARTICLE_CODE)
+    assert result.isolation == "process"
+
+
+def test_inputs_and_values_cross_as_tagged_json(url: str) -> None:
+    with client(url) as http:
+        result = result_of(
+            http.post(
+                "/v1/run",
+                json={
+                    "code": "price * 2",
+                    "inputs": {"price": {"$type": "decimal", "value": "1.10"}},
+                },
+            )
+        )
+    assert result.value == Decimal("2.20")
+
+
+def test_no_key_or_a_wrong_key_is_401(url: str) -> None:
+    for key in (None, "not-a-key"):
+        with client(url, key) as http:
+            response = http.post("/v1/run", json={"code": "1"})
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_request_can_lower_a_limit_but_never_raise_it(url: str) -> None:
+    with client(url) as http:
+        lowered = result_of(
+            http.post(
+                "/v1/run", json={"code": "while True:\n    pass", "policy": {"timeout_s": 0.5}}
+            )
+        )
+        assert lowered.status == "timeout"
+        assert lowered.error is not None and "0.5 s" in lowered.error.message
+        started = time.monotonic()
+        raised = result_of(
+            http.post(
+                "/v1/run", json={"code": "while True:\n    pass", "policy": {"timeout_s": 60}}
+            )
+        )
+    assert raised.status == "timeout" and time.monotonic() - started < 10
+    assert raised.error is not None and "3 s" in raised.error.message  # the server's ceiling
+
+
+def test_a_request_can_narrow_the_modules_but_not_widen_them(url: str) -> None:
+    with client(url) as http:
+        narrowed = result_of(
+            http.post(
+                "/v1/run", json={"code": "import statistics", "policy": {"modules": ["math"]}}
+            )
+        )
+        widened = result_of(
+            http.post("/v1/run", json={"code": "import os", "policy": {"modules": ["os", "math"]}})
+        )
+    assert narrowed.status == "policy_violation"
+    assert widened.status == "policy_violation"
+
+
+def test_malformed_bodies_are_422_naming_the_field(url: str) -> None:
+    with client(url) as http:
+        missing = http.post("/v1/run", json={"source": "1"})
+        not_json = http.post(
+            "/v1/run", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        bad_input = http.post("/v1/run", json={"code": "1", "inputs": {"not a name": 1}})
+    assert missing.status_code == 422 and "code" in missing.text
+    assert not_json.status_code == 422
+    assert bad_input.status_code == 422
+
+
+def test_a_body_over_the_limit_is_413(url: str) -> None:
+    with client(url) as http:
+        response = http.post("/v1/run", json={"code": "x = 1\n" * 300_000})
+    assert response.status_code == 413
+
+
+def test_programs_compile_once_and_are_the_tenants_own(url: str) -> None:
+    with client(url) as acme, client(url, "globex-key-1") as globex:
+        created = acme.post("/v1/programs", json={"code": "round(p * (1 + r) ** n, 2)"})
+        assert created.status_code == 201
+        program_id = created.json()["id"]
+        for p in (100, 200):
+            result = result_of(
+                acme.post(
+                    f"/v1/programs/{program_id}/run", json={"inputs": {"p": p, "r": 0.1, "n": 2}}
+                )
+            )
+            assert result.value == round(p * 1.1**2, 2)
+        assert globex.post(f"/v1/programs/{program_id}/run", json={}).status_code == 404
+
+
+def test_sessions_keep_state_dump_load_and_stay_with_their_tenant(url: str) -> None:
+    with client(url) as acme, client(url, "globex-key-1") as globex:
+        session_id = acme.post("/v1/sessions", json={}).json()["id"]
+        result_of(acme.post(f"/v1/sessions/{session_id}/run", json={"code": "xs = [3, 1, 4]"}))
+        mean = result_of(
+            acme.post(
+                f"/v1/sessions/{session_id}/run",
+                json={"code": "import statistics\nstatistics.mean(xs)"},
+            )
+        )
+        assert mean.value == (3 + 1 + 4) / 3
+        assert globex.post(f"/v1/sessions/{session_id}/run", json={"code": "xs"}).status_code == 404
+        assert globex.get(f"/v1/sessions/{session_id}").status_code == 404
+
+        dump = acme.get(f"/v1/sessions/{session_id}/dump")
+        assert dump.status_code == 200
+        loaded_id = acme.post("/v1/sessions/load", content=dump.content).json()["id"]
+        again = result_of(acme.post(f"/v1/sessions/{loaded_id}/run", json={"code": "sorted(xs)"}))
+        assert again.value == [1, 3, 4]
+
+        assert acme.delete(f"/v1/sessions/{session_id}").status_code == 204
+        assert acme.post(f"/v1/sessions/{session_id}/run", json={"code": "1"}).status_code == 404
+        assert acme.post("/v1/sessions/load", content=b"not a dump").status_code == 422
+
+
+def test_a_streaming_run_sends_output_then_the_result(url: str) -> None:
+    code = "import time\nfor i in range(3):\n    print(i)\n    time.sleep(0.06)\n'done'"
+    with client(url) as http, http.stream("POST", "/v1/run/stream", json={"code": code}) as stream:
+        items = [json.loads(line) for line in stream.iter_lines() if line]
+    outputs = "".join(item["output"] for item in items if "output" in item)
+    assert "result" in items[-1] and all("output" in item for item in items[:-1])
+    result = ExecutionResult.model_validate_json(json.dumps(items[-1]["result"]))
+    assert outputs == result.stdout == "0\n1\n2\n" and result.value == "done"
+    assert len(items) >= 3  # the output came in parts, before the result
+
+
+def test_health_readiness_metrics_modules_and_the_openapi_document(url: str) -> None:
+    with client(url) as http:
+        assert http.get("/healthz").json() == {"status": "alive"}
+        assert http.get("/readyz").json()["ready"] is True
+        result_of(http.post("/v1/run", json={"code": "1"}))
+        metrics = http.get("/metrics").text
+        assert 'restricted_exec_runs_total{status="ok",tenant="acme"}' in metrics
+        modules = http.get("/v1/modules").json()
+        assert modules["modules"]["math"]["allowed"] == sorted(CATALOGUE["math"].allowed)
+        assert "/v1/run" in http.get("/openapi.json").json()["paths"]
+
+
+def test_overload_gives_429_at_once_and_never_a_5xx(tmp_path: Path) -> None:
+    with server(tmp_path, max_concurrency=1, queue_limit=1) as (address, _):
+        slow = {"code": "import time\ntime.sleep(1.0)\n1"}
+
+        def post(_: int) -> int:
+            with client(address) as http:
+                return http.post("/v1/run", json=slow).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(post, range(8)))
+    assert set(codes) <= {200, 429}
+    assert codes.count(200) >= 2 and codes.count(429) >= 1
+
+
+def test_sigterm_lets_an_accepted_run_finish(tmp_path: Path) -> None:
+    with server(tmp_path) as (address, process), client(address) as http:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(
+                http.post, "/v1/run", json={"code": "import time\ntime.sleep(1.0)\nprint('done')"}
+            )
+            time.sleep(0.4)
+            process.send_signal(signal.SIGTERM)
+            response = pending.result(timeout=30)
+        assert result_of(response).stdout == "done\n"
+        # uvicorn finishes the request, shuts the app down, then ends by the signal it got.
+        assert process.wait(30) in (0, -signal.SIGTERM)
+    # The app closed its Sandbox and audit log on the way out: the run is recorded.
+    records = AuditDatabase(tmp_path / "audit.sqlite3").query()
+    assert [(record.tenant, record.status) for record in records] == [("acme", "ok")]
