@@ -7,7 +7,6 @@ and sessions are found by (tenant, id) only. Results are ``ExecutionResult`` JSO
 ``ExecutionResult.model_dump_json()`` writes it.
 """
 
-
 import asyncio
 import concurrent.futures
 import json

@@ -8,24 +8,19 @@ import contextlib
 import io
 import json
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from integrations.service_process import server
 from restricted_exec import ExecutionResult
 from restricted_exec.audit import AuditDatabase
 from restricted_exec.language.catalogue import CATALOGUE
-from restricted_exec.service.keys import hash_key
 
-KEYS = {"acme-key-1": "acme", "globex-key-1": "globex"}
 ARTICLE_CODE = (
     "P = 3000 * 12\nr = 0.05\nt = 5\nA = P * ((1 + r)**t - 1) / r\n"
     'print(f"五年后总额约为: {A:.2f} 元")\n'
@@ -37,74 +32,6 @@ def cpython_prints(code: str) -> str:
     with contextlib.redirect_stdout(printed):
         exec(code, {})
     return printed.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    keys = tmp_path / "keys.json"
-    keys.write_text(
-        json.dumps(
-            {
-                "keys": [
-                    {"id": f"k{index}", "tenant": tenant, "sha256": hash_key(key)}
-                    for index, (key, tenant) in enumerate(KEYS.items())
-                ]
-            }
-        )
-    )
-    config = tmp_path / "config.json"
-    config.write_text(
-        json.dumps(
-            {
-                "api_keys_file": str(keys),
-                "audit_path": str(tmp_path / "audit.sqlite3"),
-                "policy": {"timeout_s": 3},
-                **settings,
-            }
-        )
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "restricted_exec.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--config",
-            str(config),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode())  # type: ignore[union-attr]
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server was not ready within 60 s")
-            time.sleep(0.1)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,87 @@
+"""A real `restricted-exec serve` process on 127.0.0.1 for the tests, with two tenants' keys."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from restricted_exec.service.keys import hash_key
+
+KEYS = {"acme-key-1": "acme", "globex-key-1": "globex"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    keys = tmp_path / "keys.json"
+    keys.write_text(
+        json.dumps(
+            {
+                "keys": [
+                    {"id": f"k{index}", "tenant": tenant, "sha256": hash_key(key)}
+                    for index, (key, tenant) in enumerate(KEYS.items())
+                ]
+            }
+        )
+    )
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "api_keys_file": str(keys),
+                "audit_path": str(tmp_path / "audit.sqlite3"),
+                "policy": {"timeout_s": 3},
+                **settings,
+            }
+        )
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "restricted_exec.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode())  # type: ignore[union-attr]
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server was not ready within 60 s")
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
