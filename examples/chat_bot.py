@@ -76,7 +76,8 @@ def article_flow(sandbox: Sandbox) -> str:
         return f"I could not compute it: {result.error.message if result.error else result.status}"
     messages += [reply, {"role": "user", "content": f"The code printed:\n{result.stdout}"}]
     answer = model.reply(messages)
-    return str(answer["content"]).format(output=result.stdout.strip())
+    # (A real model writes the whole answer; this stand-in fills its one blank.)
+    return str(answer["content"]).replace("{output}", result.stdout.strip())
 
 
 def tool_calling_flow(sandbox: Sandbox) -> str:
@@ -122,7 +123,7 @@ def tool_calling_flow(sandbox: Sandbox) -> str:
                 text = handle_tool_call(tool_call["function"]["arguments"], sessions=sessions)
                 messages.append({"role": "tool", "tool_call_id": tool_call["id"], "content": text})
     last_tool_text = next(m["content"] for m in reversed(messages) if m["role"] == "tool")
-    return str(reply["content"]).format(value=last_tool_text.removeprefix("Value: "))
+    return str(reply["content"]).replace("{value}", last_tool_text.removeprefix("Value: "))
 
 
 def main() -> None:

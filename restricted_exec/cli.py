@@ -173,6 +173,10 @@ def _policy(arguments: argparse.Namespace) -> Policy:
     policy_file = getattr(arguments, "policy", None)
     if policy_file is not None:
         settings.update(_policy_file(policy_file))
+        modules = settings.get("modules")
+        if isinstance(modules, list) and all(isinstance(name, str) for name in modules):
+            # As with --allow-module: the preloaded modules stay available.
+            settings["modules"] = frozenset(modules) | frozenset(DEFAULT_PRELOAD)
     if arguments.timeout is not None:
         settings["timeout_s"] = arguments.timeout
     if arguments.memory_mb is not None:
@@ -267,8 +271,11 @@ def _serve_mcp(arguments: argparse.Namespace) -> int:
     except (PolicyError, InputError) as problem:
         print(f"restricted-exec: {problem}", file=sys.stderr)
         return 2
-    except ValueError as problem:  # a policy file's setting pydantic refused
+    except (ValueError, TypeError) as problem:  # a policy file's setting pydantic refused
         print(f"restricted-exec: --policy: {problem}", file=sys.stderr)
+        return 2
+    if policy.isolation != "process":
+        print(f"restricted-exec: {_SERVERS_RUN_IN_PROCESS_MODE}", file=sys.stderr)
         return 2
     try:
         from restricted_exec.integrations.mcp_server import build_server
@@ -290,6 +297,12 @@ def _serve_mcp(arguments: argparse.Namespace) -> int:
     return 0
 
 
+_SERVERS_RUN_IN_PROCESS_MODE = (
+    "a server runs code that models wrote, so only in process isolation: inline mode would "
+    "run it in the server's own process, behind the language layer alone"
+)
+
+
 def _serve_http(arguments: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -305,7 +318,7 @@ def _serve_http(arguments: argparse.Namespace) -> int:
         return 2
     try:
         config = ServiceConfig.load(Path(arguments.config) if arguments.config else None)
-        app = create_app(config)
+        app = create_app(config)  # (which refuses inline isolation, as mcp does)
     except (InputError, ValueError, OSError) as problem:
         print(f"restricted-exec: {problem}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from restricted_exec.errors import InputError, SandboxClosedError
+from restricted_exec.errors import InputError, IsolationUnavailableError, SandboxClosedError
 from restricted_exec.result import ExecutionResult
 from restricted_exec.sandbox import Sandbox
 from restricted_exec.session import Session
@@ -140,10 +140,20 @@ class ToolSessions:
     def sandbox(self) -> Sandbox:
         return self._sandbox
 
+    @property
+    def tenant(self) -> str | None:
+        return self._tenant
+
+    def alive(self, session_id: str) -> bool:
+        """Whether ``session_id`` names a session that is open now."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return session is not None and not session.closed
+
     def get(self, session_id: str) -> Session:
         """The session named ``session_id``, opened now if it is new (or its last one ended:
-        an idle or lifetime limit). Raises SandboxClosedError, and the Sandbox's refusal when
-        it has too many sessions open."""
+        an idle or lifetime limit, or evicted here). Raises SandboxClosedError. (Past the
+        Sandbox's session limits, the session's runs are ``rejected``.)"""
         evicted: list[Session] = []
         with self._lock:
             session = self._sessions.get(session_id)
@@ -155,7 +165,9 @@ class ToolSessions:
             while len(self._sessions) > self._max_sessions:
                 evicted.append(self._sessions.popitem(last=False)[1])
         for old in evicted:
-            old.close()
+            # Closing waits for a run of it in progress; the caller (maybe an event loop)
+            # must not.
+            threading.Thread(target=old.close, name="close-evicted-session", daemon=True).start()
         return session
 
     def close(self) -> None:
@@ -211,20 +223,24 @@ def run_tool_call(
 ) -> ToolCallOutcome:
     """``handle_tool_call`` with the ExecutionResult beside the text (for a caller that also
     hands the model, or its own code, the structured result)."""
+    _check_max_chars(max_chars)
     call = _prepare(arguments, session, sessions, max_chars)
     if isinstance(call, ToolCallOutcome):
         return call
     code, inputs, target = call
+    tenant = sessions.tenant if sessions is not None else None
+    if sandbox is None and sessions is not None:
+        sandbox = sessions.sandbox
     try:
         if target is not None:
             result = target.run(code, inputs=inputs)
         elif sandbox is not None:
-            result = sandbox.run(code, inputs=inputs)
+            result = sandbox.run(code, inputs=inputs, tenant=tenant)
         else:
             from restricted_exec.sandbox import run
 
             result = run(code, inputs=inputs)
-    except (InputError, SandboxClosedError) as problem:
+    except _NOT_RUN as problem:
         return _not_run(problem, max_chars)
     return ToolCallOutcome(result, result_text(result, max_chars=max_chars))
 
@@ -238,16 +254,18 @@ async def run_tool_call_async(
     max_chars: int = DEFAULT_MAX_CHARS,
 ) -> ToolCallOutcome:
     """``run_tool_call`` without blocking the event loop."""
+    _check_max_chars(max_chars)
     call = _prepare(arguments, session, sessions, max_chars)
     if isinstance(call, ToolCallOutcome):
         return call
     code, inputs, target = call
+    tenant = sessions.tenant if sessions is not None else None
     try:
         if target is not None:
             result = await target.run_async(code, inputs=inputs)
         else:
-            result = await sandbox.run_async(code, inputs=inputs)
-    except (InputError, SandboxClosedError) as problem:
+            result = await sandbox.run_async(code, inputs=inputs, tenant=tenant)
+    except _NOT_RUN as problem:
         return _not_run(problem, max_chars)
     return ToolCallOutcome(result, result_text(result, max_chars=max_chars))
 
@@ -273,13 +291,19 @@ def _prepare(
                     ),
                 )
             session = sessions.get(session_id)
-    except (InputError, SandboxClosedError) as problem:
+    except _NOT_RUN as problem:
         return _not_run(problem, max_chars)
     return code, inputs, session
 
 
-def _not_run(problem: InputError | SandboxClosedError, max_chars: int) -> ToolCallOutcome:
-    if isinstance(problem, SandboxClosedError):
+# What stops a call before its program runs, told to the model as text.
+_NOT_RUN = (InputError, SandboxClosedError, IsolationUnavailableError)
+
+
+def _not_run(
+    problem: InputError | SandboxClosedError | IsolationUnavailableError, max_chars: int
+) -> ToolCallOutcome:
+    if isinstance(problem, SandboxClosedError | IsolationUnavailableError):
         return ToolCallOutcome(
             None, _bounded(f"The sandbox is not available: {problem}", max_chars)
         )
@@ -296,6 +320,8 @@ def _read_arguments(
             arguments = json.loads(arguments)
         except ValueError as problem:
             raise InputError(f"the arguments are not JSON ({problem})") from None
+        except RecursionError:
+            raise InputError("the arguments are JSON nested too deeply") from None
     if not isinstance(arguments, Mapping):
         raise InputError("the arguments must be an object with a `code` string")
     unknown = sorted(set(arguments) - {"code", "inputs", "session_id"})
@@ -363,10 +389,14 @@ _CUT_NOTE = "\n[... {cut:,} characters cut: the tool returns at most {limit:,} .
 MIN_MAX_CHARS = 200
 
 
-def _bounded(text: str, max_chars: int) -> str:
-    """``text``, or its head and tail around a note that says how much was cut."""
+def _check_max_chars(max_chars: int) -> None:
     if max_chars < MIN_MAX_CHARS:
         raise ValueError(f"max_chars must be at least {MIN_MAX_CHARS}")
+
+
+def _bounded(text: str, max_chars: int) -> str:
+    """``text``, or its head and tail around a note that says how much was cut."""
+    _check_max_chars(max_chars)
     if len(text) <= max_chars:
         return text
     note_room = len(_CUT_NOTE.format(cut=len(text), limit=max_chars))
@@ -394,7 +424,7 @@ def extract_code(text: str) -> str | None:
     for match in _FENCE.finditer(text):
         words = match.group("info").split()
         language = words[0].lower().strip("{}.") if words else ""
-        body = match.group("body")
+        body = _dedent_by(match.group("body"), len(match.group("indent")))
         if language in _PYTHON_TAGS:
             tagged.append(body)
         elif not language:
@@ -404,3 +434,12 @@ def extract_code(text: str) -> str | None:
         return None
     code = "\n".join(block.rstrip("\n") for block in blocks)
     return code + "\n" if code.strip() else None
+
+
+def _dedent_by(body: str, width: int) -> str:
+    """``body`` with up to ``width`` leading spaces taken off each line, as CommonMark takes
+    an indented fence's indentation off its content."""
+    if not width:
+        return body
+    lines = body.split("\n")
+    return "\n".join(line[min(width, len(line) - len(line.lstrip(" "))) :] for line in lines)

@@ -727,18 +727,21 @@ def describe_exception(error: BaseException, source: str) -> ErrorFields:
 
 
 def _qualified_type_name(cls: type, type_name: str) -> str:
-    """The exception's name as CPython's traceback shows it: with its module unless that is
-    builtins or __main__ (``decimal.InvalidOperation``, ``json.decoder.JSONDecodeError``).
-    The classes the child makes for a host function's exceptions show their bare name, as
-    the host's do."""
+    """The exception's name as CPython's traceback shows it: its qualified name, with its
+    module unless that is builtins or __main__ (``decimal.InvalidOperation``,
+    ``json.decoder.JSONDecodeError``, a program's nested ``Account.Overdrawn``).
+    restricted_exec's own exceptions (a guard's refusal) and the classes the child makes for
+    a host function's exceptions show their bare name: a program never imports them."""
     try:
         module = cls.__dict__.get("__module__")
+        qualname = type.__dict__["__qualname__"].__get__(cls)
     except BaseException:
         return type_name
-    if type(module) is not str or module in ("builtins", "__main__", HOST_EXCEPTION_MODULE):
+    if type(module) is not str or type(qualname) is not str:
         return type_name
-    qualname = cls.__dict__.get("__qualname__", type_name)
-    shown = f"{module}.{qualname if type(qualname) is str else type_name}"
+    if module == HOST_EXCEPTION_MODULE or module.split(".")[0] == "restricted_exec":
+        return type_name
+    shown = qualname if module in ("builtins", "__main__") else f"{module}.{qualname}"
     return capped(exact(shown), ERROR_TYPE_BYTES)[0]
 
 

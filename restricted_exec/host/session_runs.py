@@ -77,7 +77,9 @@ class SessionCore:
         """``source`` as this session runs it (under ``lock``): a source it ran lately is not
         compiled again (its policy and trust domain never change)."""
         cell = self.cells.get(source)
-        if cell is None:
+        if cell is not None:
+            self.cells[source] = self.cells.pop(source)  # now the most recently used
+        else:
             outcome = compile_for(source, self.policy, self.tenant)
             part = ProgramPart(source, outcome, self.policy)
             cell = self.cells[source] = SessionCell(source, outcome, part)

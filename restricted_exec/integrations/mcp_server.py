@@ -63,36 +63,68 @@ class _ServerSessions:
       ``session_id`` the model picks is that client's;
     - on HTTP many clients may reach one server, so a ``session_id`` must be one this server
       issued (``new_session``: 128 random bits). Knowing the id is what gives a client its
-      session; an id another client picked cannot be guessed.
+      session; an id another client picked cannot be guessed. The clients share the server's
+      pool of sessions (``max_sessions``, the least recently used closed first).
+
+    A session that ended (closed to make room, or idle past its limit) is said to have ended
+    when its id is next used, never silently replaced by an empty one.
     """
 
     def __init__(self, sessions: ToolSessions, *, issued_only: bool) -> None:
         self.sessions = sessions
         self._issued_only = issued_only
-        self._issued: OrderedDict[str, None] = OrderedDict()
+        # Ids issued, oldest first; the value: whether a run has used it (its session opened).
+        self._issued: OrderedDict[str, bool] = OrderedDict()
+        self._used: set[str] = set()  # (stdio: the ids the model named)
         self._lock = threading.Lock()
 
     def issue(self) -> str:
         session_id = secrets.token_urlsafe(16)
         with self._lock:
-            self._issued[session_id] = None
-            # Ids kept a while beyond the sessions alive: a closed one then reads as ended.
-            while len(self._issued) > _ISSUED_KEPT:
-                self._issued.popitem(last=False)
+            self._issued[session_id] = False
+            if len(self._issued) > _ISSUED_KEPT:
+                # Past the bound, forget the oldest id never used or whose session has ended:
+                # a flood of new_session calls cannot take an id whose session is alive.
+                stale = next(
+                    (
+                        old
+                        for old, used in self._issued.items()
+                        if not used or not self.sessions.alive(old)
+                    ),
+                    None,
+                )
+                if stale is not None:
+                    del self._issued[stale]
         return session_id
 
     def refusal(self, session_id: str) -> str | None:
-        """Why ``session_id`` may not be used here, or None."""
-        if not self._issued_only:
-            return None
+        """Why ``session_id`` may not be used now, or None (it is then counted as used)."""
         with self._lock:
-            if session_id in self._issued:
+            if self._issued_only and session_id not in self._issued:
+                return (
+                    f"Unknown session_id {session_id[:64]!r}: on this server a session_id must "
+                    f"come from the {NEW_SESSION_TOOL} tool. Call it, then pass the id it "
+                    "returns."
+                )
+            used = self._issued.get(session_id, False) or session_id in self._used
+            if used and not self.sessions.alive(session_id):
+                self._issued.pop(session_id, None)
+                self._used.discard(session_id)
+                return (
+                    f"Session {session_id[:64]!r} has ended (closed to make room for newer "
+                    "sessions, or idle past its limit): its variables are gone. "
+                    + (
+                        f"Call {NEW_SESSION_TOOL} for a new one."
+                        if self._issued_only
+                        else "Call again to start a new, empty session under this id."
+                    )
+                )
+            if self._issued_only:
+                self._issued[session_id] = True
                 self._issued.move_to_end(session_id)
-                return None
-        return (
-            f"Unknown session_id {session_id[:64]!r}: on this server a session_id must come "
-            f"from the {NEW_SESSION_TOOL} tool. Call it, then pass the id it returns."
-        )
+            else:
+                self._used.add(session_id)
+        return None
 
 
 _ISSUED_KEPT = 4096

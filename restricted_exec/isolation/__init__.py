@@ -11,11 +11,13 @@ Public API::
         verdict = classify(outcome)
 
 The fork server calls ``restricted_exec.child.executor.warm_up()`` and
-``prepare_base()`` once, and ``prepare_to_share(program)`` for each program it
-is sent ahead; each child calls ``warm_child()`` while it waits (when allowed),
-``prepare(program, base)`` unless it inherited the program prepared (ahead of
-the request when it was primed with the program) and
-``run_prepared(prepared, inputs) -> bytes`` once.
+``prepare_base()`` once, ``warm_child(link)`` many times through a link of the
+children's type that sends nothing (an entry with no ``warm_child`` is not), and
+``prepare_to_share(program)`` for each program it is sent ahead; each child
+calls ``warm_child(link)`` while it waits (when allowed), ``prepare(program,
+base)`` unless it inherited the program prepared (ahead of the request when it
+was primed with the program) and ``run_prepared(prepared, inputs, link) ->
+bytes`` once (a session's child ``run_session`` for each of its runs).
 """
 
 from typing import TYPE_CHECKING, Any

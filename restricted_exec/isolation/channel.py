@@ -19,8 +19,10 @@ from restricted_exec.isolation.streamed_output import OutputRefused, StreamedOut
 
 # How long the caller may keep trying to read a reply before blocking in poll. A thread that
 # blocks pays the wake-up latency of an idle CPU when the reply comes; a trivial program replies
-# well within this window. The runner lets a run spin only when it arrives at an idle runner
-# (ProcessRunner._arrive), so a spin never takes a CPU from another run's child under load.
+# well within this window. A single run spins only when it arrives at an idle runner
+# (ProcessRunner._arrive), a session's run only when it is the only run in flight (decided
+# when the run starts), so a spin does not take a CPU from another run's child under load;
+# a run with host functions spins again after each call it answers.
 # (What it saves: docs/performance.md, "Measurements behind the code".)
 SPIN_S = 0.0005
 

@@ -372,7 +372,7 @@ class ProcessRunner:
 
     def _running_alone(self) -> bool:
         """Whether the one run in flight is the caller's (a session's run may then spin for its
-        reply: no other run's child wants the CPU, and no child is being forked for it)."""
+        reply: no other run's child wants the CPU)."""
         return self._active == 1  # advisory: a read of one int, without the lock
 
     # ----- fork servers and ready queue ---------------------------------------------------------

@@ -187,6 +187,11 @@ async def _too_large(limit: int, send: Send) -> None:
 def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
     """The application for ``config``. ``keys``: the API keys (default: loaded as the config
     says; none needed with ``allow_anonymous``)."""
+    if config.policy.isolation != "process":
+        raise ValueError(
+            "the service runs code that models wrote, so only in process isolation (inline "
+            "mode would run it in the server's own process, behind the language layer alone)"
+        )
     if keys is None and not config.allow_anonymous:
         keys = ApiKeys.load(config.api_keys_file)
     concurrency = config.max_concurrency or cpu_quota()

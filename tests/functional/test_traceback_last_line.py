@@ -17,7 +17,18 @@ PROGRAMS = {
     "calendar": "import calendar\ncalendar.monthrange(2024, 13)",
     "builtin": "int('twelve')",
     "own_class": "class Overdrawn(Exception):\n    pass\nraise Overdrawn('by 5')",
+    "nested_class": "class Account:\n    class Overdrawn(Exception):\n        pass\n"
+    "raise Account.Overdrawn('by 5')",
+    "class_in_a_function": "def make():\n    class Late(Exception):\n        pass\n"
+    "    return Late\nraise make()('x')",
 }
+
+
+def test_a_guards_refusal_is_named_without_restricted_execs_modules() -> None:
+    with Sandbox(Policy()) as sandbox:
+        result = sandbox.run("getattr(1, '__cl' + 'ass__')")
+    assert result.error is not None
+    assert result.error.traceback.splitlines()[-1].startswith("AccessDenied: ")
 
 
 def cpython_last_line(source: str) -> str:

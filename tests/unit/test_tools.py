@@ -220,7 +220,9 @@ def test_tilde_fences_longer_fences_and_indented_fences() -> None:
     assert extract_code("~~~python\nprint('t')\n~~~") == "print('t')\n"
     inner = "````python\ns = '''\n```\n'''\nprint(s)\n````"
     assert extract_code(inner) == "s = '''\n```\n'''\nprint(s)\n"
-    assert extract_code("  ```python\n  x = 1\n  ```") == "  x = 1\n"
+    indented = "  ```python\n  x = 1\n  if x:\n      print(x)\n  ```"
+    assert extract_code(indented) == "x = 1\nif x:\n    print(x)\n"
+    assert cpython_prints(extract_code(indented) or "") == "1\n"
 
 
 def test_no_code_gives_none() -> None:
