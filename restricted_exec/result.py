@@ -23,7 +23,7 @@ from restricted_exec import errors
 from restricted_exec.child.protocol import ErrorKind, Status
 from restricted_exec.language.values import decode, encode
 
-__all__ = ["ErrorInfo", "ErrorKind", "ExecutionResult", "Status", "Violation"]
+__all__ = ["ErrorInfo", "ErrorKind", "ExecutionResult", "Status", "Violation", "value_repr"]
 
 
 class Violation(BaseModel):
@@ -70,6 +70,12 @@ _EXCEPTION_FOR_STATUS: dict[str, type[errors.ExecutionError]] = {
     "crashed": errors.SandboxCrashed,
     "rejected": errors.RunRejected,
 }
+
+
+def value_repr(value: Any) -> str:
+    """``repr(value)``, except that an int too long for CPython's int-to-text limit (and a
+    Fraction or container holding one) is shown by its size instead of raising ValueError."""
+    return repr(_ReprSafe(value))
 
 
 class _ReprSafe:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from restricted_exec.errors import InputError, IsolationUnavailableError, SandboxClosedError
-from restricted_exec.result import ExecutionResult
+from restricted_exec.result import ExecutionResult, value_repr
 from restricted_exec.sandbox import Sandbox
 from restricted_exec.session import Session
 
@@ -35,6 +35,7 @@ __all__ = [
     "ToolCallOutcome",
     "ToolSessions",
     "anthropic_tool",
+    "bounded",
     "extract_code",
     "failure_text",
     "handle_tool_call",
@@ -284,7 +285,7 @@ def _prepare(
             if sessions is None:
                 return ToolCallOutcome(
                     None,
-                    _bounded(
+                    bounded(
                         "This tool keeps no sessions here: call it without session_id, and put "
                         "everything the code needs into one call.",
                         max_chars,
@@ -304,12 +305,8 @@ def _not_run(
     problem: InputError | SandboxClosedError | IsolationUnavailableError, max_chars: int
 ) -> ToolCallOutcome:
     if isinstance(problem, SandboxClosedError | IsolationUnavailableError):
-        return ToolCallOutcome(
-            None, _bounded(f"The sandbox is not available: {problem}", max_chars)
-        )
-    return ToolCallOutcome(
-        None, _bounded(f"The tool call was not understood: {problem}", max_chars)
-    )
+        return ToolCallOutcome(None, bounded(f"The sandbox is not available: {problem}", max_chars))
+    return ToolCallOutcome(None, bounded(f"The tool call was not understood: {problem}", max_chars))
 
 
 def _read_arguments(
@@ -348,12 +345,12 @@ def result_text(result: ExecutionResult, *, max_chars: int = DEFAULT_MAX_CHARS) 
         parts.append(f"Output{cut}:\n{result.stdout.rstrip(chr(10))}")
     if result.status == "ok":
         if result.value is not None:
-            parts.append(f"Value: {result.value!r}")
+            parts.append(f"Value: {value_repr(result.value)}")
         if not parts:
             parts.append("The code ran and printed nothing (print what you need to see).")
-        return _bounded("\n\n".join(parts), max_chars)
+        return bounded("\n\n".join(parts), max_chars)
     parts.append(failure_text(result))
-    return _bounded("\n\n".join(parts), max_chars)
+    return bounded("\n\n".join(parts), max_chars)
 
 
 _HINTS = {
@@ -394,7 +391,7 @@ def _check_max_chars(max_chars: int) -> None:
         raise ValueError(f"max_chars must be at least {MIN_MAX_CHARS}")
 
 
-def _bounded(text: str, max_chars: int) -> str:
+def bounded(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """``text``, or its head and tail around a note that says how much was cut."""
     _check_max_chars(max_chars)
     if len(text) <= max_chars:
@@ -406,40 +403,56 @@ def _bounded(text: str, max_chars: int) -> str:
     return text[:head] + _CUT_NOTE.format(cut=cut, limit=max_chars) + text[len(text) - tail :]
 
 
-_FENCE = re.compile(
-    r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)\n"
-    r"(?P<body>.*?)"
-    r"^(?P=indent)(?P=fence)[ \t]*$",
-    re.DOTALL | re.MULTILINE,
-)
 _PYTHON_TAGS = frozenset({"python", "py", "python3", "py3"})
+_OPENING_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+
+
+class _Block(NamedTuple):
+    language: str
+    body: str
+
+
+def _fenced_blocks(text: str) -> list[_Block]:
+    """The fenced code blocks of ``text`` as CommonMark reads them: an opening fence of three
+    or more backticks (whose info string holds no backtick) or tildes, indented at most three
+    spaces; closed by a fence of the same character, at least as long, indented at most three
+    spaces, with nothing after it but spaces; unclosed, a block runs to the end. The content
+    loses as much indentation as the opening fence had."""
+    blocks: list[_Block] = []
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        opening = _OPENING_FENCE.match(lines[index])
+        index += 1
+        if opening is None:
+            continue
+        fence, info = opening.group("fence"), opening.group("info").strip()
+        if fence[0] == "`" and "`" in info:
+            continue  # not a fence: a line of inline code
+        indent = len(opening.group("indent"))
+        closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+        body: list[str] = []
+        while index < len(lines) and not closing.match(lines[index]):
+            line = lines[index]
+            body.append(line[min(indent, len(line) - len(line.lstrip(" "))) :])
+            index += 1
+        index += 1  # the closing fence (or the end)
+        words = info.split()
+        language = words[0].lower().strip("{}.") if words else ""
+        blocks.append(_Block(language, "\n".join(body)))
+    return blocks
 
 
 def extract_code(text: str) -> str | None:
     """The Python of a model's reply: its fenced code blocks tagged ``python`` (or ``py``),
     joined in order; if none is tagged, its untagged blocks; None if it has neither. Blocks
-    tagged as another language (``bash``, ``json``, ``text`` ...) are never taken."""
-    tagged: list[str] = []
-    untagged: list[str] = []
-    for match in _FENCE.finditer(text):
-        words = match.group("info").split()
-        language = words[0].lower().strip("{}.") if words else ""
-        body = _dedent_by(match.group("body"), len(match.group("indent")))
-        if language in _PYTHON_TAGS:
-            tagged.append(body)
-        elif not language:
-            untagged.append(body)
-    blocks = tagged or untagged
-    if not blocks:
+    tagged as another language (``bash``, ``json``, ``text`` ...) are never taken, nor is
+    anything inside them: the fences are read as CommonMark reads them."""
+    blocks = _fenced_blocks(text)
+    tagged = [block.body for block in blocks if block.language in _PYTHON_TAGS]
+    untagged = [block.body for block in blocks if not block.language]
+    chosen = tagged or untagged
+    if not chosen:
         return None
-    code = "\n".join(block.rstrip("\n") for block in blocks)
+    code = "\n".join(body.rstrip("\n") for body in chosen)
     return code + "\n" if code.strip() else None
-
-
-def _dedent_by(body: str, width: int) -> str:
-    """``body`` with up to ``width`` leading spaces taken off each line, as CommonMark takes
-    an indented fence's indentation off its content."""
-    if not width:
-        return body
-    lines = body.split("\n")
-    return "\n".join(line[min(width, len(line) - len(line.lstrip(" "))) :] for line in lines)

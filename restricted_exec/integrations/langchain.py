@@ -64,7 +64,8 @@ def sandbox_tool(
 ) -> StructuredTool:
     """A LangChain tool that runs code on ``sandbox``; with ``sessions``, the model may name
     a ``session_id`` to keep state between calls (``sessions`` should be on the same
-    Sandbox). The caller closes both."""
+    Sandbox). Session ids are the model's words: make one tool, with its own sessions, per
+    conversation, never one shared by several users. The caller closes both."""
 
     def arguments_of(
         code: str, inputs: dict[str, Any] | None, session_id: str | None

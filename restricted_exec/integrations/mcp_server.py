@@ -34,6 +34,7 @@ from restricted_exec.tools import (
     TOOL_DESCRIPTION,
     TOOL_NAME,
     ToolSessions,
+    bounded,
     run_tool_call_async,
 )
 
@@ -182,7 +183,7 @@ def build_server(
         if session_id is not None:
             refusal = known.refusal(session_id)
             if refusal is not None:
-                return _tool_result(None, refusal)
+                return _tool_result(None, bounded(refusal, max_chars))
             arguments["session_id"] = session_id
         outcome = await run_tool_call_async(
             arguments, sandbox=sandbox, sessions=known.sessions, max_chars=max_chars

@@ -25,6 +25,7 @@ from smolagents.tools import Tool
 
 from restricted_exec.language.values import UnsupportedValue, encode
 from restricted_exec.policy import Policy
+from restricted_exec.result import value_repr
 from restricted_exec.sandbox import Sandbox
 from restricted_exec.session import Session
 from restricted_exec.tools import failure_text
@@ -102,16 +103,17 @@ class SandboxExecutor(PythonExecutor):
     def __call__(self, code_action: str) -> CodeOutput:
         """Run one step. Returns its last expression's value and what it printed, or the
         answer it gave ``final_answer``; raises InterpreterError for a step that failed."""
-        session = self._open_session()
+        session, note = self._open_session()
         inputs, self._pending = self._pending, {}
         self._answers.clear()
         result = session.run(code_action, inputs=inputs or None)
-        self.state["_print_outputs"] = result.stdout
+        logs = note + result.stdout
+        self.state["_print_outputs"] = logs
         if self._answers:
-            return CodeOutput(output=self._answers[-1], logs=result.stdout, is_final_answer=True)
+            return CodeOutput(output=_printable(self._answers[-1]), logs=logs, is_final_answer=True)
         if result.ok:
-            return CodeOutput(output=result.value, logs=result.stdout, is_final_answer=False)
-        raise InterpreterError(failure_text(result))
+            return CodeOutput(output=_printable(result.value), logs=logs, is_final_answer=False)
+        raise InterpreterError(note + failure_text(result))
 
     def cleanup(self) -> None:
         """Close the session (and the Sandbox this executor made). smolagents calls this when
@@ -122,14 +124,36 @@ class SandboxExecutor(PythonExecutor):
         if self._owns_sandbox:
             self.sandbox.close()
 
-    def _open_session(self) -> Session:
-        if self._session is None or self._session.closed:
+    def _open_session(self) -> tuple[Session, str]:
+        """The session, and a note for the model if its state was lost on the way: a session
+        that ended between steps (an idle or lifetime limit) goes on from its dump."""
+        note = ""
+        if self._session is not None and self._session.closed:
+            ended, self._session = self._session, None
+            self._session = self.sandbox.load_session(
+                ended.dump(), tenant=self._tenant, functions=self._functions
+            )
+            note = (
+                f"Note: the sandbox session ended ({ended.ended_because or 'closed'}) and was "
+                "made again from its variables and definitions.\n"
+            )
+        if self._session is None:
             self._session = self.sandbox.session(tenant=self._tenant, functions=self._functions)
-        return self._session
+        return self._session, note
 
     def _final_answer(self, answer: Any) -> None:
         self._answers.append(answer)
         raise FinalAnswerException("final_answer was called: the step ends with that answer")
+
+
+def _printable(value: Any) -> Any:
+    """``value``, or its repr if smolagents could not print it (an int past CPython's
+    int-to-text limit): the agent writes ``str(output)`` outside its error handling."""
+    try:
+        str(value)
+    except ValueError:
+        return value_repr(value)
+    return value
 
 
 def _tool_function(tool: Tool) -> Callable[..., Any]:

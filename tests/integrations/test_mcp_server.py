@@ -213,3 +213,39 @@ def test_http_sessions_need_an_issued_id_and_two_clients_ids_never_meet(http_url
             assert is_error and "NameError: name 'y' is not defined" in text
 
     asyncio.run(scenario())
+
+
+def test_a_session_closed_to_make_room_is_reported_ended_not_replaced_silently() -> None:
+    from restricted_exec import Policy, Sandbox
+    from restricted_exec.integrations.mcp_server import build_server
+
+    async def scenario(server: Any) -> None:
+        async with Client(server) as client:  # the SDK's client, connected in process
+            await run_python(client, code="x = 1", session_id="first")
+            await run_python(client, code="y = 2", session_id="second")  # closes "first"
+            text, _, is_error = await run_python(client, code="x", session_id="first")
+            assert is_error and "has ended" in text and "variables are gone" in text
+            text, _, is_error = await run_python(client, code="z = 3\nz", session_id="first")
+            assert not is_error and text == "Value: 3"  # a new, empty session under that id
+
+    with Sandbox(Policy(timeout_s=2)) as sandbox:
+        asyncio.run(scenario(build_server(sandbox, issued_session_ids=False, max_sessions=1)))
+
+
+def test_mcp_refuses_inline_isolation() -> None:
+    finished = subprocess.run(
+        [*SERVER, "--isolation", "inline"], capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 2 and "only in process isolation" in finished.stderr
+
+
+def test_a_policy_files_modules_keep_the_preloaded_ones(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"modules": ["math", "statistics"]}))
+
+    async def scenario() -> None:
+        async with stdio_client("--policy", str(policy)) as client:
+            listed = (await client.call_tool("list_modules", {})).structured_content
+            assert set(listed["modules"]) == {"math", "statistics", "datetime", "json"}
+
+    asyncio.run(scenario())

@@ -161,3 +161,17 @@ def _final_answer_tool() -> Tool:
     from smolagents.default_tools import FinalAnswerTool
 
     return FinalAnswerTool()
+
+
+def test_a_session_that_ended_between_steps_goes_on_from_its_state(sandbox: Sandbox) -> None:
+    executor = SandboxExecutor(sandbox)
+    try:
+        executor.send_tools({})
+        executor("rate = 0.05\ndef grow(p):\n    return p * (1 + rate)")
+        assert executor._session is not None
+        executor._session.close()  # as the Sandbox's idle limit would
+        output = executor("round(grow(100), 2)")
+        assert output.output == 105.0
+        assert output.logs.startswith("Note: the sandbox session ended")
+    finally:
+        executor.cleanup()

@@ -229,3 +229,41 @@ def test_no_code_gives_none() -> None:
     assert extract_code("The answer is 42.") is None
     assert extract_code('```json\n{"a": 1}\n```') is None
     assert extract_code("```python\n\n```") is None
+
+
+# ----- what a review found ----------------------------------------------------------------------
+
+
+def test_a_call_without_a_session_runs_on_the_sessions_sandbox_under_its_tenant() -> None:
+    narrow = Policy(isolation="inline", modules=frozenset({"math", "datetime", "json"}))
+    with Sandbox(narrow) as box, ToolSessions(box, tenant="acme") as sessions:
+        text = handle_tool_call({"code": "import random"}, sessions=sessions)
+        assert "`random` is not an allowed module" in text
+        assert box.stats().tenants["acme"].runs == 1
+
+
+def test_arguments_nested_past_the_parsers_depth_come_back_as_text(sandbox: Sandbox) -> None:
+    arguments = '{"code": "1", "inputs": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    text = handle_tool_call(arguments, sandbox=sandbox)
+    assert text.startswith("The tool call was not understood: ")
+
+
+def test_a_max_chars_too_small_is_refused_before_anything_runs(sandbox: Sandbox) -> None:
+    with sandbox.session() as session:
+        with pytest.raises(ValueError, match="max_chars"):
+            handle_tool_call({"code": "ran = True"}, session=session, max_chars=50)
+        assert "NameError" in handle_tool_call({"code": "ran"}, session=session)
+
+
+def test_evicting_a_running_session_does_not_wait_for_its_run() -> None:
+    import threading
+
+    with Sandbox(Policy(timeout_s=3)) as box, ToolSessions(box, max_sessions=1) as sessions:
+        busy = sessions.get("a")
+        running = threading.Thread(target=busy.run, args=("while True:\n    pass",))
+        running.start()
+        try:
+            sessions.get("b")  # evicts "a", whose run goes on until its timeout
+            assert running.is_alive()
+        finally:
+            running.join()
