@@ -207,3 +207,15 @@ def test_the_smolagents_comparison_runs_the_scripted_agent_on_both_executors(
     report = json.loads(out.read_text())
     assert report["restricted_exec SandboxExecutor"]["agent_run_p50_ms"] > 0
     assert report["smolagents LocalPythonExecutor"]["agent_run_p50_ms"] > 0
+
+
+def test_the_service_benchmark_runs_against_real_servers_without_a_5xx(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks import service
+
+    out = tmp_path / "service.json"
+    assert service.main(["--quick", "--out", str(out)]) == 0  # a 5xx or a wrong answer fails
+    report = json.loads(out.read_text())
+    assert report["overhead"]["service_p50_ms"] > 0
+    assert set(report["overload"]["statuses"]) <= {"200", "429"}

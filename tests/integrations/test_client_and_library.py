@@ -4,9 +4,7 @@ restricted_exec.client, so the two cannot drift apart."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
-import io
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,21 +12,10 @@ from typing import Any, Protocol
 
 import pytest
 
+from integrations.programs import ARTICLE_CODE, cpython_prints
 from integrations.service_process import server
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.client import AsyncClient, Client, ServiceAuthError
-
-ARTICLE_CODE = (
-    "P = 3000 * 12\nr = 0.05\nt = 5\nA = P * ((1 + r)**t - 1) / r\n"
-    'print(f"五年后总额约为: {A:.2f} 元")\n'
-)
-
-
-def cpython_prints(code: str) -> str:
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(code, {})
-    return printed.getvalue()
 
 
 class Backend(Protocol):

@@ -4,8 +4,6 @@ driven by one of langchain_core's fake chat models."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -17,21 +15,10 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
+from integrations.programs import ARTICLE_CODE, cpython_prints
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.integrations.langchain import sandbox_tool
 from restricted_exec.tools import TOOL_NAME, ToolSessions, parameters_schema
-
-ARTICLE_CODE = (
-    "P = 3000 * 12\nr = 0.05\nt = 5\nA = P * ((1 + r)**t - 1) / r\n"
-    'print(f"五年后总额约为: {A:.2f} 元")\n'
-)
-
-
-def cpython_prints(code: str) -> str:
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(code, {})
-    return printed.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import socket
 import subprocess
@@ -19,21 +18,11 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from integrations.programs import ARTICLE_CODE, cpython_prints
 from restricted_exec import ExecutionResult
 from restricted_exec.language.catalogue import CATALOGUE, DEFAULT_PRELOAD
 
 SERVER = [sys.executable, "-m", "restricted_exec.cli", "mcp", "--timeout", "2"]
-ARTICLE_CODE = (
-    "P = 3000 * 12\nr = 0.05\nt = 5\nA = P * ((1 + r)**t - 1) / r\n"
-    'print(f"五年后总额约为: {A:.2f} 元")\n'
-)
-
-
-def cpython_prints(code: str) -> str:
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(code, {})
-    return printed.getvalue()
 
 
 def stdio_client(*extra: str) -> Client:

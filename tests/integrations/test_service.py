@@ -4,8 +4,6 @@ spoken to with httpx."""
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import io
 import json
 import signal
 import time
@@ -16,22 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from integrations.programs import ARTICLE_CODE, cpython_prints
 from integrations.service_process import server
 from restricted_exec import ExecutionResult
 from restricted_exec.audit import AuditDatabase
 from restricted_exec.language.catalogue import CATALOGUE
-
-ARTICLE_CODE = (
-    "P = 3000 * 12\nr = 0.05\nt = 5\nA = P * ((1 + r)**t - 1) / r\n"
-    'print(f"五年后总额约为: {A:.2f} 元")\n'
-)
-
-
-def cpython_prints(code: str) -> str:
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(code, {})
-    return printed.getvalue()
 
 
 @pytest.fixture(scope="module")
