@@ -8,11 +8,12 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from restricted_exec.child.protocol import encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
+from restricted_exec.host.async_runs import AsyncRuns
 from restricted_exec.host.call_workers import CallWorkers
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
@@ -105,6 +106,13 @@ RunProgram = Callable[
     [RunRequest, "dict[str, Any] | None", "str | None", RunHooks], ExecutionResult
 ]
 CompileFor = Callable[[str, Policy], CompileOutcome]
+Offload = Callable[
+    [Callable[[], ExecutionResult], Callable[[str], ExecutionResult], "str | None"],
+    Awaitable[ExecutionResult],
+]
+"""How an async caller's run waits for its worker thread (the Sandbox's bounded AsyncRuns):
+the run's result, or, at once if the Sandbox has no room, its rejection (made from the
+reason by the second callable), for the tenant named last."""
 
 
 class Program:
@@ -122,6 +130,7 @@ class Program:
         policy: Policy,
         run_program: RunProgram,
         compile_for: CompileFor,
+        offload: Offload,
         *,
         one_off: bool = False,
     ) -> None:
@@ -132,6 +141,7 @@ class Program:
         self._compiled = _Compiled(policy, outcome, ProgramPart(source, outcome, policy))
         self._compile_for = compile_for
         self._run_program = run_program
+        self._offload = offload
         self._expect_again = not one_off
 
     @property
@@ -221,7 +231,12 @@ class Program:
         """:meth:`run` without blocking the event loop (``on_output`` is called from a
         worker thread; ``async def`` host functions are awaited on this loop)."""
         hooks = RunHooks(on_output, functions, asyncio.get_running_loop())
-        return await asyncio.to_thread(self._run_hooked, inputs, tenant, hooks)
+        compiled = self._current()
+        return await self._offload(
+            lambda: self._run_hooked(inputs, tenant, hooks),
+            lambda reason: rejected_result(compiled.outcome, compiled.policy, reason),
+            tenant,
+        )
 
     def __repr__(self) -> str:
         return f"<Program sha256={self.code_sha256[:12]} compiled={self.compiled}>"
@@ -299,6 +314,8 @@ class Sandbox:
         self._runner: ProcessRunner | None = None
         self._workers: CallWorkers | None = None
         self._max_concurrency = concurrency
+        # Async callers' runs wait on these threads, as many as the scheduler admits.
+        self._async_runs = AsyncRuns(concurrency + queue_limit)
         self._prefork = prefork
         self._sessions = SessionBook(
             SessionLimits(max_sessions, max_sessions_per_tenant, session_idle_s, session_lifetime_s)
@@ -465,6 +482,7 @@ class Sandbox:
             self._closed = True
             runner, self._runner = self._runner, None
         self._scheduler.close()
+        self._async_runs.close()
         if runner is not None:
             runner.close()
         with self._lock:
@@ -563,6 +581,38 @@ class Sandbox:
             tenant, cpu_budget_s=self._sessions.limits.lifetime_s
         )
 
+    async def _offload(
+        self,
+        work: Callable[[], ExecutionResult],
+        rejection: Callable[[str], ExecutionResult],
+        tenant: str | None,
+    ) -> ExecutionResult:
+        admitted, result = await self._async_runs.offload(work)
+        if admitted:
+            assert result is not None
+            return result
+        self._metrics.observe_rejection(tenant_name(tenant), "queue_full")
+        return rejection(
+            f"{self._async_runs.capacity} async runs are already running or queued "
+            "(max_concurrency + queue_limit)"
+        )
+
+    async def _run_in_session_async(
+        self,
+        session: Session,
+        code: str,
+        inputs: dict[str, Any] | None,
+        on_output: OutputCallback | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> ExecutionResult:
+        return await self._offload(
+            lambda: self._run_in_session(session, code, inputs, on_output, loop),
+            lambda reason: rejected_result(
+                self._compile(code, session.policy, session.tenant), session.policy, reason
+            ),
+            session.tenant,
+        )
+
     def _close_session(
         self, session: Session, reason: str | None = None, *, wait: bool = True
     ) -> None:
@@ -601,6 +651,7 @@ class Sandbox:
             chosen,
             self._run_program,
             lambda source, changed: self._compile(source, changed, tenant),
+            self._offload,
             one_off=one_off,
         )
 

@@ -28,6 +28,15 @@ class SessionHost(Protocol):
         loop: asyncio.AbstractEventLoop | None,
     ) -> ExecutionResult: ...
 
+    async def _run_in_session_async(
+        self,
+        session: Session,
+        code: str,
+        inputs: dict[str, Any] | None,
+        on_output: OutputCallback | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> ExecutionResult: ...
+
     def _close_session(self, session: Session) -> None: ...
 
 
@@ -102,9 +111,8 @@ class Session:
     ) -> ExecutionResult:
         """:meth:`run` without blocking the event loop (``async def`` host functions are
         awaited on it)."""
-        loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(
-            self._host._run_in_session, self, code, inputs, on_output, loop
+        return await self._host._run_in_session_async(
+            self, code, inputs, on_output, asyncio.get_running_loop()
         )
 
     def dump(self) -> bytes:
