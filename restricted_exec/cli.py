@@ -131,6 +131,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
     serve.add_argument("--config", metavar="FILE", help="a JSON service configuration")
 
+    worker = commands.add_parser(
+        "worker",
+        help="run queued jobs (needs the [queue] extra and a Redis broker)",
+        description="A Celery worker whose jobs run in its own Sandbox, whose policy is the "
+        "ceiling of every job's limits. At most once: a job this worker is lost in the middle "
+        "of is never run again; its status reads crashed.",
+    )
+    worker.add_argument(
+        "--broker",
+        metavar="URL",
+        help="the Redis broker (default: $RESTRICTED_EXEC_BROKER_URL, else "
+        "redis://127.0.0.1:6379/0)",
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=None, help="jobs at once (default: the CPU quota)"
+    )
+    worker.add_argument(
+        "--policy", metavar="FILE", help="a JSON file of Policy settings (the flags override it)"
+    )
+    _add_policy_arguments(worker)
+
     commands.add_parser(
         "modules",
         help="list the module catalogue and what programs may read from each module",
@@ -245,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_mcp(arguments)
     if arguments.command == "serve":
         return _serve_http(arguments)
+    if arguments.command == "worker":
+        return _serve_jobs(arguments)
     try:
         source = _read_source(arguments.file)
         policy = _policy(arguments)
@@ -330,6 +353,31 @@ def _serve_http(arguments: argparse.Namespace) -> int:
         port=arguments.port,
         timeout_graceful_shutdown=int(config.policy.timeout_s) + 5,
         log_level="info",
+    )
+    return 0
+
+
+def _serve_jobs(arguments: argparse.Namespace) -> int:
+    try:
+        from restricted_exec.jobs.queue import serve_worker
+        from restricted_exec.service.admission import cpu_quota
+    except ImportError as problem:
+        print(
+            f"restricted-exec worker needs the queue extra: pip install "
+            f"'restricted_exec[queue]' ({problem})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        policy = _policy(arguments)
+    except (PolicyError, InputError, ValueError, TypeError) as problem:
+        print(f"restricted-exec: {problem}", file=sys.stderr)
+        return 2
+    if policy.isolation != "process":
+        print(f"restricted-exec: {_SERVERS_RUN_IN_PROCESS_MODE}", file=sys.stderr)
+        return 2
+    serve_worker(
+        policy, broker_url=arguments.broker, concurrency=arguments.concurrency or cpu_quota()
     )
     return 0
 

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from restricted_exec.errors import InputError, RestrictedExecError
+from restricted_exec.host.limits import policy_request
 from restricted_exec.language.values import encode
 from restricted_exec.policy import Policy
 from restricted_exec.result import ErrorInfo, ExecutionResult
@@ -56,18 +57,6 @@ class ServiceError(RestrictedExecError):
 
 class ServiceAuthError(ServiceError):
     """No valid API key (401), or not allowed (403)."""
-
-
-def _policy_request(policy: Policy | None) -> dict[str, Any] | None:
-    """The limits of ``policy`` a request may ask for (the server clamps them to its own)."""
-    if policy is None:
-        return None
-    return {
-        "timeout_s": policy.timeout_s,
-        "memory_mb": policy.memory_mb,
-        "output_bytes": policy.output_bytes,
-        "modules": sorted(policy.modules),
-    }
 
 
 def _inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -148,14 +137,14 @@ class Client:
     def run(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> ExecutionResult:
-        body = _body(code=code, inputs=_inputs(inputs), policy=_policy_request(policy))
+        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
         return _result(self._http.post("/v1/run", json=body))
 
     def stream(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> Iterator[str | ExecutionResult]:
         """The output as the program prints it, then its ExecutionResult, last."""
-        body = _body(code=code, inputs=_inputs(inputs), policy=_policy_request(policy))
+        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
         with self._http.stream("POST", "/v1/run/stream", json=body) as response:
             if response.status_code == 429:
                 response.read()
@@ -170,13 +159,13 @@ class Client:
 
     def compile_program(self, code: str, *, policy: Policy | None = None) -> RemoteProgram:
         response = self._http.post(
-            "/v1/programs", json=_body(code=code, policy=_policy_request(policy))
+            "/v1/programs", json=_body(code=code, policy=policy_request(policy))
         )
         _raise_for(response)
         return RemoteProgram(self._http, response.json()["id"])
 
     def session(self, *, policy: Policy | None = None) -> RemoteSession:
-        response = self._http.post("/v1/sessions", json=_body(policy=_policy_request(policy)))
+        response = self._http.post("/v1/sessions", json=_body(policy=policy_request(policy)))
         _raise_for(response)
         return RemoteSession(self._http, response.json()["id"])
 
@@ -270,13 +259,13 @@ class AsyncClient:
     async def run(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> ExecutionResult:
-        body = _body(code=code, inputs=_inputs(inputs), policy=_policy_request(policy))
+        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
         return _result(await self._http.post("/v1/run", json=body))
 
     async def stream(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> AsyncIterator[str | ExecutionResult]:
-        body = _body(code=code, inputs=_inputs(inputs), policy=_policy_request(policy))
+        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
         async with self._http.stream("POST", "/v1/run/stream", json=body) as response:
             if response.status_code == 429:
                 await response.aread()
@@ -293,13 +282,13 @@ class AsyncClient:
         self, code: str, *, policy: Policy | None = None
     ) -> AsyncRemoteProgram:
         response = await self._http.post(
-            "/v1/programs", json=_body(code=code, policy=_policy_request(policy))
+            "/v1/programs", json=_body(code=code, policy=policy_request(policy))
         )
         _raise_for(response)
         return AsyncRemoteProgram(self._http, response.json()["id"])
 
     async def session(self, *, policy: Policy | None = None) -> AsyncRemoteSession:
-        response = await self._http.post("/v1/sessions", json=_body(policy=_policy_request(policy)))
+        response = await self._http.post("/v1/sessions", json=_body(policy=policy_request(policy)))
         _raise_for(response)
         return AsyncRemoteSession(self._http, response.json()["id"])
 

@@ -12,18 +12,18 @@ import concurrent.futures
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from restricted_exec.audit import AuditLog
 from restricted_exec.errors import InputError, SandboxClosedError
-from restricted_exec.language.catalogue import DEFAULT_PRELOAD, listing
+from restricted_exec.host.limits import PolicyRequest, clamped
+from restricted_exec.language.catalogue import listing
 from restricted_exec.language.values import UnsupportedValue, decode
-from restricted_exec.policy import Policy
 from restricted_exec.result import ExecutionResult
 from restricted_exec.sandbox import Program, Sandbox
 from restricted_exec.service.admission import Admission, cpu_quota
@@ -32,21 +32,12 @@ from restricted_exec.service.keys import ApiKey, ApiKeys
 from restricted_exec.service.registry import Registry
 from restricted_exec.session import Session
 
+if TYPE_CHECKING:
+    from restricted_exec.jobs.queue import Jobs
+
 __all__ = ["create_app"]
 
 ANONYMOUS = ApiKey("anonymous", "anonymous")
-
-
-class PolicyRequest(BaseModel):
-    """Limits a request asks for; each is clamped to the server's (a request can only lower
-    them)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    timeout_s: float | None = Field(default=None, gt=0)
-    memory_mb: int | None = Field(default=None, ge=16)
-    output_bytes: int | None = Field(default=None, ge=0)
-    modules: list[str] | None = None
 
 
 class RunBody(BaseModel):
@@ -87,27 +78,16 @@ class Created(BaseModel):
     id: str
 
 
+class JobInfo(BaseModel):
+    id: str
+    state: str
+    result: dict[str, Any] | None = None
+
+
 class SessionInfo(BaseModel):
     id: str
     closed: bool
     ended_because: str | None
-
-
-def clamped(ceiling: Policy, asked: PolicyRequest | None) -> Policy:
-    """``ceiling`` with the lower limits ``asked`` for; never a higher one."""
-    if asked is None:
-        return ceiling
-    settings = ceiling.model_dump()
-    if asked.timeout_s is not None:
-        settings["timeout_s"] = min(asked.timeout_s, ceiling.timeout_s)
-    if asked.memory_mb is not None:
-        settings["memory_mb"] = min(asked.memory_mb, ceiling.memory_mb)
-    if asked.output_bytes is not None:
-        settings["output_bytes"] = min(asked.output_bytes, ceiling.output_bytes)
-    if asked.modules is not None:
-        preloaded = ceiling.modules & frozenset(DEFAULT_PRELOAD)
-        settings["modules"] = (frozenset(asked.modules) & ceiling.modules) | preloaded
-    return Policy.model_validate(settings)
 
 
 def tagged_inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -421,5 +401,34 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
             raise HTTPException(404, "no such session")
         await asyncio.to_thread(session.close)
         return Response(status_code=204)
+
+    jobs: list[Jobs] = []
+
+    def job_queue() -> "Jobs":
+        if config.broker_url is None:
+            raise HTTPException(404, "this server has no job queue (broker_url)")
+        if not jobs:
+            from restricted_exec.jobs.queue import Jobs
+
+            jobs.append(Jobs(config.broker_url, result_expires_s=config.job_result_expires_s))
+        return jobs[0]
+
+    @app.post("/v1/jobs", status_code=202)
+    async def submit_job(body: RunBody, who: Caller) -> Created:
+        queue = job_queue()
+        policy = clamped(sandbox().policy, body.policy)
+        inputs = tagged_inputs(body.inputs)
+        job_id = await asyncio.to_thread(
+            queue.submit, body.code, inputs=inputs, policy=policy, tenant=who.tenant
+        )
+        return Created(id=job_id)
+
+    @app.get("/v1/jobs/{job_id}")
+    async def job_status(job_id: str, who: Caller) -> JobInfo:
+        status = await asyncio.to_thread(job_queue().status, job_id, tenant=who.tenant)
+        if status.state == "unknown":
+            raise HTTPException(404, "no such job (or its result expired)")
+        result = status.result.model_dump(mode="json") if status.result is not None else None
+        return JobInfo(id=job_id, state=status.state, result=result)
 
     return app

@@ -31,6 +31,9 @@ class ServiceConfig(BaseModel):
         max_programs_per_tenant: compiled programs kept per tenant, least recently used
             dropped first.
         max_sessions, max_sessions_per_tenant: open sessions.
+        broker_url: the Redis broker of queued jobs (``/v1/jobs``; workers are
+            ``restricted-exec worker``); None: no jobs.
+        job_result_expires_s: how long a job's result is kept.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -46,6 +49,8 @@ class ServiceConfig(BaseModel):
     max_programs_per_tenant: int = Field(default=256, ge=1)
     max_sessions: int = Field(default=64, ge=1)
     max_sessions_per_tenant: int | None = Field(default=16, ge=1)
+    broker_url: str | None = None
+    job_result_expires_s: float = Field(default=3600.0, gt=0)
 
     @classmethod
     def load(cls, path: Path | None) -> ServiceConfig:
