@@ -303,12 +303,7 @@ def _serve_mcp(arguments: argparse.Namespace) -> int:
     try:
         from restricted_exec.integrations.mcp_server import build_server
     except ImportError as problem:
-        print(
-            f"restricted-exec mcp needs the mcp extra: pip install 'restricted_exec[mcp]' "
-            f"({problem})",
-            file=sys.stderr,
-        )
-        return 2
+        return _missing_extra("mcp", "mcp", problem)
     with Sandbox(policy) as sandbox:
         # On stdio the server has one client, the process that launched it; over HTTP any
         # number, kept apart by session ids the server issues.
@@ -318,6 +313,15 @@ def _serve_mcp(arguments: argparse.Namespace) -> int:
         else:
             server.run("streamable-http", host=arguments.host, port=arguments.port)
     return 0
+
+
+def _missing_extra(command: str, extra: str, problem: ImportError) -> int:
+    print(
+        f"restricted-exec {command} needs the {extra} extra: pip install "
+        f"'restricted_exec[{extra}]' ({problem})",
+        file=sys.stderr,
+    )
+    return 2
 
 
 _SERVERS_RUN_IN_PROCESS_MODE = (
@@ -333,12 +337,7 @@ def _serve_http(arguments: argparse.Namespace) -> int:
         from restricted_exec.service.app import create_app
         from restricted_exec.service.config import ServiceConfig
     except ImportError as problem:
-        print(
-            f"restricted-exec serve needs the server extra: pip install "
-            f"'restricted_exec[server]' ({problem})",
-            file=sys.stderr,
-        )
-        return 2
+        return _missing_extra("serve", "server", problem)
     try:
         config = ServiceConfig.load(Path(arguments.config) if arguments.config else None)
         app = create_app(config)  # (which refuses inline isolation, as mcp does)
@@ -362,12 +361,7 @@ def _serve_jobs(arguments: argparse.Namespace) -> int:
         from restricted_exec.jobs.queue import serve_worker
         from restricted_exec.service.admission import cpu_quota
     except ImportError as problem:
-        print(
-            f"restricted-exec worker needs the queue extra: pip install "
-            f"'restricted_exec[queue]' ({problem})",
-            file=sys.stderr,
-        )
-        return 2
+        return _missing_extra("worker", "queue", problem)
     try:
         policy = _policy(arguments)
     except (PolicyError, InputError, ValueError, TypeError) as problem:
