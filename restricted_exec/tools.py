@@ -206,9 +206,10 @@ def handle_tool_call(
     ``arguments``: the call's arguments as the model API hands them over (a JSON string, as
     OpenAI's, or a mapping, as Anthropic's). Where it runs: in ``session`` if given (its
     state carries on, whatever ``session_id`` says); else in the session ``sessions`` keeps
-    for the call's ``session_id``; else once, on ``sandbox`` (or the default Sandbox of
-    ``restricted_exec.run``). Arguments a model got wrong come back as text that says what
-    is wrong, so the model can try again; nothing the program does raises here."""
+    for the call's ``session_id``; else once, on ``sandbox``, else on the Sandbox of
+    ``sessions`` under its tenant, else on the default Sandbox of ``restricted_exec.run``.
+    Arguments a model got wrong come back as text that says what is wrong, so the model can
+    try again; nothing the program does raises here."""
     return run_tool_call(
         arguments, sandbox=sandbox, session=session, sessions=sessions, max_chars=max_chars
     ).text
