@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -218,6 +219,17 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, problem: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes each wrong input back, which fails to render when it
+        # holds a NaN (Python's JSON parser takes one) and returns what the client sent: say
+        # where and what is wrong, not the input.
+        detail = [
+            {"type": error.get("type"), "loc": list(error.get("loc", ())), "msg": error.get("msg")}
+            for error in problem.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     def sandbox() -> Sandbox:
         found = holder.get("sandbox")

@@ -50,6 +50,7 @@ def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Po
         )
     )
     port = free_port()
+    log = tmp_path / "server.log"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -62,14 +63,15 @@ def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Po
             str(config),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe nobody reads: a full pipe would stop the server mid-test.
+        stderr=log.open("wb"),
     )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode())  # type: ignore[union-attr]
+                raise RuntimeError(log.read_text())
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                     break

@@ -209,3 +209,18 @@ def test_sigterm_lets_an_accepted_run_finish(tmp_path: Path) -> None:
     # The app closed its Sandbox and audit log on the way out: the run is recorded.
     records = AuditDatabase(tmp_path / "audit.sqlite3").query()
     assert [(record.tenant, record.status) for record in records] == [("acme", "ok")]
+
+
+def test_a_body_with_nan_is_answered_not_a_500(url: str) -> None:
+    headers = {"content-type": "application/json"}
+    with client(url) as http:
+        wrong = http.post("/v1/run", content=b'{"code": 1, "inputs": {"x": NaN}}', headers=headers)
+        right = http.post(
+            "/v1/run", content=b'{"code": "x", "inputs": {"x": NaN}}', headers=headers
+        )
+    assert wrong.status_code == 422
+    assert [error["loc"] for error in wrong.json()["detail"]] == [["body", "code"]]
+    assert "NaN" not in wrong.text  # the answer does not echo what was sent
+    assert right.status_code == 200
+    result = ExecutionResult.model_validate_json(right.content)
+    assert result.ok and result.value != result.value  # NaN, as CPython would give

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -88,7 +89,7 @@ PATHS = st.sampled_from(
 
 
 @settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("RESTRICTED_EXEC_FUZZ_EXAMPLES", "150")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
