@@ -10,6 +10,7 @@ and sessions are found by (tenant, id) only. Results are ``ExecutionResult`` JSO
 import asyncio
 import concurrent.futures
 import json
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -370,7 +371,9 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
     def keep_session(who: ApiKey, session: Session) -> str:
         session_id, dropped = sessions.add(who.tenant, session)
         for old in dropped:
-            old.close()
+            # Closing waits for a run of it in progress: never on the event loop, which
+            # serves every tenant.
+            threading.Thread(target=old.close, name="close-dropped-session", daemon=True).start()
         return session_id
 
     def open_session(who: ApiKey, session_id: str) -> Session:

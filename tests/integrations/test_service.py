@@ -224,3 +224,22 @@ def test_a_body_with_nan_is_answered_not_a_500(url: str) -> None:
     assert right.status_code == 200
     result = ExecutionResult.model_validate_json(right.content)
     assert result.ok and result.value != result.value  # NaN, as CPython would give
+
+
+def test_dropping_a_running_session_for_room_does_not_stall_other_requests(
+    tmp_path: Path,
+) -> None:
+    import concurrent.futures
+
+    with server(tmp_path, max_sessions_per_tenant=1) as (address, _), client(address) as http:
+        busy = http.post("/v1/sessions", json={}).json()["id"]
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            running = pool.submit(
+                http.post, f"/v1/sessions/{busy}/run", json={"code": "while True:\n    pass"}
+            )
+            time.sleep(0.3)  # the run is in progress
+            started = time.monotonic()
+            http.post("/v1/sessions", json={})  # drops the busy session to make room
+            assert http.get("/healthz").status_code == 200
+            assert time.monotonic() - started < 2.0  # not the busy run's 3 s timeout
+            assert running.result(timeout=30).status_code == 200
