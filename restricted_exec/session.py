@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -131,8 +132,13 @@ class Session:
         return self._core.unrestored
 
     def close(self) -> None:
-        """End the session and its child. Idempotent."""
+        """End the session and its child. Idempotent. Waits for a run of it in progress."""
         self._host._close_session(self)
+
+    def close_later(self) -> None:
+        """:meth:`close` on a thread of its own, so that a caller that must not wait for a
+        run of it in progress (an event loop serving others) does not."""
+        threading.Thread(target=self.close, name="close-session", daemon=True).start()
 
     def __enter__(self) -> Session:
         return self

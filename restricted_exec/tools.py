@@ -166,9 +166,7 @@ class ToolSessions:
             while len(self._sessions) > self._max_sessions:
                 evicted.append(self._sessions.popitem(last=False)[1])
         for old in evicted:
-            # Closing waits for a run of it in progress; the caller (maybe an event loop)
-            # must not.
-            threading.Thread(target=old.close, name="close-evicted-session", daemon=True).start()
+            old.close_later()  # the caller may be an event loop; its run may be in progress
         return session
 
     def close(self) -> None:
@@ -225,12 +223,10 @@ def run_tool_call(
 ) -> ToolCallOutcome:
     """``handle_tool_call`` with the ExecutionResult beside the text (for a caller that also
     hands the model, or its own code, the structured result)."""
-    _check_max_chars(max_chars)
     call = _prepare(arguments, session, sessions, max_chars)
     if isinstance(call, ToolCallOutcome):
         return call
-    code, inputs, target = call
-    tenant = sessions.tenant if sessions is not None else None
+    code, inputs, target, tenant = call
     if sandbox is None and sessions is not None:
         sandbox = sessions.sandbox
     try:
@@ -256,12 +252,10 @@ async def run_tool_call_async(
     max_chars: int = DEFAULT_MAX_CHARS,
 ) -> ToolCallOutcome:
     """``run_tool_call`` without blocking the event loop."""
-    _check_max_chars(max_chars)
     call = _prepare(arguments, session, sessions, max_chars)
     if isinstance(call, ToolCallOutcome):
         return call
-    code, inputs, target = call
-    tenant = sessions.tenant if sessions is not None else None
+    code, inputs, target, tenant = call
     try:
         if target is not None:
             result = await target.run_async(code, inputs=inputs)
@@ -277,9 +271,11 @@ def _prepare(
     session: Session | None,
     sessions: ToolSessions | None,
     max_chars: int,
-) -> tuple[str, dict[str, Any] | None, Session | None] | ToolCallOutcome:
-    """The call's code, inputs and the session it runs in; or, if it cannot run, its
-    outcome."""
+) -> tuple[str, dict[str, Any] | None, Session | None, str | None] | ToolCallOutcome:
+    """The call's code, inputs, the session it runs in and the tenant a run without one has
+    (the sessions'); or, if it cannot run, its outcome. Checks ``max_chars`` before
+    anything runs."""
+    _check_max_chars(max_chars)
     try:
         code, inputs, session_id = _read_arguments(arguments)
         if session is None and session_id is not None:
@@ -295,7 +291,7 @@ def _prepare(
             session = sessions.get(session_id)
     except _NOT_RUN as problem:
         return _not_run(problem, max_chars)
-    return code, inputs, session
+    return code, inputs, session, sessions.tenant if sessions is not None else None
 
 
 # What stops a call before its program runs, told to the model as text.

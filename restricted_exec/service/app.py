@@ -10,7 +10,6 @@ and sessions are found by (tenant, id) only. Results are ``ExecutionResult`` JSO
 import asyncio
 import concurrent.futures
 import json
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -371,9 +370,7 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
     def keep_session(who: ApiKey, session: Session) -> str:
         session_id, dropped = sessions.add(who.tenant, session)
         for old in dropped:
-            # Closing waits for a run of it in progress: never on the event loop, which
-            # serves every tenant.
-            threading.Thread(target=old.close, name="close-dropped-session", daemon=True).start()
+            old.close_later()  # never on the event loop, which serves every tenant
         return session_id
 
     def open_session(who: ApiKey, session_id: str) -> Session:
