@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,69 +135,86 @@ def overhead(url: str, runs: int, expected: str) -> dict[str, float]:
     }
 
 
+# One client's call: the status of its answer, and what the program printed if it ran.
+Call = Callable[[], tuple[object, str | None]]
+
+
+def _drive(
+    clients: int,
+    seconds: float,
+    expected: str,
+    open_call: Callable[[int], contextlib.AbstractContextManager[Call]],
+) -> tuple[list[float], dict[object, int]]:
+    """``clients`` threads calling for ``seconds``: the latencies (ms) of the calls whose
+    program ran, and the count of each status. A program that printed anything but
+    ``expected`` raises."""
+    latencies: list[float] = []
+    statuses: dict[object, int] = {}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        with open_call(number) as call:
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                status, stdout = call()
+                elapsed = (time.perf_counter() - started) * 1000
+                if stdout is not None and stdout != expected:
+                    raise RuntimeError(f"a wrong answer: {stdout!r}")
+                with lock:
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if stdout is not None:
+                        latencies.append(elapsed)
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    return latencies, statuses
+
+
+def _summary(latencies: list[float], seconds: float) -> dict[str, Any]:
+    return {
+        "runs_per_s": len(latencies) / seconds,
+        "p50_ms": statistics.median(latencies) if latencies else None,
+        "p99_ms": percentile(latencies, 0.99) if latencies else None,
+    }
+
+
 def service_throughput(
     urls: list[str], clients: int, seconds: float, expected: str, source: str = SOURCE
 ) -> dict[str, Any]:
     program_ids = [
         httpx.post(f"{url}/v1/programs", json={"code": source}).json()["id"] for url in urls
     ]
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
 
-    def client(number: int) -> None:
+    @contextlib.contextmanager
+    def open_call(number: int) -> Iterator[Call]:
         target = number % len(urls)
         with httpx.Client(base_url=urls[target], timeout=60) as http:
-            while time.monotonic() < stop:
-                started = time.perf_counter()
-                response = http.post(f"/v1/programs/{program_ids[target]}/run", json={})
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                    if response.status_code == 200:
-                        if response.json()["stdout"] != expected:
-                            raise RuntimeError("a wrong answer")
-                        latencies.append(elapsed)
 
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        list(pool.map(client, range(clients)))
-    return {
-        "runs_per_s": len(latencies) / seconds,
-        "p50_ms": statistics.median(latencies) if latencies else None,
-        "p99_ms": percentile(latencies, 0.99) if latencies else None,
-        "statuses": statuses,
-    }
+            def call() -> tuple[object, str | None]:
+                response = http.post(f"/v1/programs/{program_ids[target]}/run", json={})
+                ran = response.status_code == 200
+                return response.status_code, response.json()["stdout"] if ran else None
+
+            yield call
+
+    latencies, statuses = _drive(clients, seconds, expected, open_call)
+    return {**_summary(latencies, seconds), "statuses": statuses}
 
 
 def in_process_throughput(clients: int, seconds: float, expected: str) -> dict[str, Any]:
     from restricted_exec import Policy, Sandbox
 
-    latencies: list[float] = []
-    lock = threading.Lock()
     with Sandbox(Policy(timeout_s=TIMEOUT_S), queue_limit=max(256, clients)) as sandbox:
         program = sandbox.compile_program(SOURCE)
         program.run()
-        stop = time.monotonic() + seconds
 
-        def client(_: int) -> None:
-            while time.monotonic() < stop:
-                started = time.perf_counter()
-                result = program.run()
-                elapsed = (time.perf_counter() - started) * 1000
-                if result.status == "ok":
-                    if result.stdout != expected:
-                        raise RuntimeError("a wrong answer")
-                    with lock:
-                        latencies.append(elapsed)
+        def call() -> tuple[object, str | None]:
+            result = program.run()
+            return result.status, result.stdout if result.status == "ok" else None
 
-        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-            list(pool.map(client, range(clients)))
-    return {
-        "runs_per_s": len(latencies) / seconds,
-        "p50_ms": statistics.median(latencies) if latencies else None,
-        "p99_ms": percentile(latencies, 0.99) if latencies else None,
-    }
+        latencies, _ = _drive(clients, seconds, expected, lambda _: contextlib.nullcontext(call))
+    return _summary(latencies, seconds)
 
 
 OVERLOAD_SOURCE = "import time\ntime.sleep(0.05)\nprint('done')"
