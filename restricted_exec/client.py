@@ -71,6 +71,14 @@ def _inputs(inputs: dict[str, Any] | None) -> dict[str, Any] | None:
     return tagged
 
 
+def _auth(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _run_body(code: str, inputs: dict[str, Any] | None, policy: Policy | None) -> dict[str, Any]:
+    return _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
+
+
 def _body(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
@@ -129,7 +137,7 @@ class Client:
         timeout: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        headers = _auth(api_key)
         self._http = httpx.Client(
             base_url=base_url, headers=headers, timeout=timeout, transport=transport
         )
@@ -137,22 +145,19 @@ class Client:
     def run(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> ExecutionResult:
-        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
+        body = _run_body(code, inputs, policy)
         return _result(self._http.post("/v1/run", json=body))
 
     def stream(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> Iterator[str | ExecutionResult]:
         """The output as the program prints it, then its ExecutionResult, last."""
-        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
+        body = _run_body(code, inputs, policy)
         with self._http.stream("POST", "/v1/run/stream", json=body) as response:
-            if response.status_code == 429:
-                response.read()
-                yield _rejected(_detail(response))
-                return
             if response.status_code >= 400:
                 response.read()
-                _raise_for(response)
+                yield _result(response)  # rejected (429), or it raises
+                return
             for line in response.iter_lines():
                 if line:
                     yield _stream_item(line)
@@ -251,7 +256,7 @@ class AsyncClient:
         timeout: float = 120.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        headers = _auth(api_key)
         self._http = httpx.AsyncClient(
             base_url=base_url, headers=headers, timeout=timeout, transport=transport
         )
@@ -259,21 +264,18 @@ class AsyncClient:
     async def run(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> ExecutionResult:
-        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
+        body = _run_body(code, inputs, policy)
         return _result(await self._http.post("/v1/run", json=body))
 
     async def stream(
         self, code: str, *, inputs: dict[str, Any] | None = None, policy: Policy | None = None
     ) -> AsyncIterator[str | ExecutionResult]:
-        body = _body(code=code, inputs=_inputs(inputs), policy=policy_request(policy))
+        body = _run_body(code, inputs, policy)
         async with self._http.stream("POST", "/v1/run/stream", json=body) as response:
-            if response.status_code == 429:
-                await response.aread()
-                yield _rejected(_detail(response))
-                return
             if response.status_code >= 400:
                 await response.aread()
-                _raise_for(response)
+                yield _result(response)  # rejected (429), or it raises
+                return
             async for line in response.aiter_lines():
                 if line:
                     yield _stream_item(line)
