@@ -5,8 +5,9 @@
 In one run, on 127.0.0.1 (``restricted-exec serve`` subprocesses, audit log off, anonymous):
 
 - **overhead**: one client, the compound-interest Program run through ``POST
-  /v1/programs/{id}/run`` against ``Program.run`` in this process, interleaved (A B A B ...);
-  the difference of the medians is the service's overhead per request (target: p50 <= 1 ms);
+  /v1/programs/{id}/run`` against ``Program.run`` in this process, in alternating blocks; the
+  difference of the medians is the service's overhead per request (target: p50 <= 1 ms), and
+  httpx's own cost as the client is given beside it;
 - **throughput**: N concurrent clients for a few seconds against one server and against two
   (the clients alternate between them), beside N threads on one in-process Sandbox;
 - **overload**: ten times the server's capacity (running + queued) at once: every answer must
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import http.client as http_client
 import json
 import os
 import socket
@@ -106,32 +108,54 @@ def rss_kb(pid: int) -> int:
 
 
 def overhead(url: str, runs: int, expected: str) -> dict[str, float]:
+    """One caller at a time, in alternating quiet blocks (a block's first calls dropped): on a
+    2-CPU machine, interleaving single calls would time each side against the other side's
+    leftover work (the other Sandbox's fork server preparing its next child). The service is
+    called twice over: with a bare HTTP/1.1 client (``http.client``, one kept-alive
+    connection), whose time less the in-process run's is the server's overhead, and with
+    httpx, as ``restricted_exec.client`` calls it."""
     from restricted_exec import Policy, Sandbox
 
-    samples: dict[str, list[float]] = {"service": [], "in-process": []}
-    with Sandbox(Policy(timeout_s=TIMEOUT_S)) as sandbox, httpx.Client(base_url=url) as http:
+    port = int(url.rsplit(":", 1)[1])
+    samples: dict[str, list[float]] = {"in-process": [], "service": [], "service, httpx": []}
+    block, warm = 25, 5
+    with (
+        Sandbox(Policy(timeout_s=TIMEOUT_S)) as sandbox,
+        httpx.Client(base_url=url) as http,
+        contextlib.closing(http_client.HTTPConnection("127.0.0.1", port)) as bare,
+    ):
         program = sandbox.compile_program(SOURCE)
         program_id = http.post("/v1/programs", json={"code": SOURCE}).json()["id"]
-        for index in range(runs + runs // 10):
-            for side in ("service", "in-process") if index % 2 else ("in-process", "service"):
-                started = time.perf_counter()
-                if side == "service":
-                    response = http.post(f"/v1/programs/{program_id}/run", json={})
-                    stdout = response.json()["stdout"]
-                else:
-                    stdout = program.run().stdout
-                elapsed = (time.perf_counter() - started) * 1000
-                if stdout != expected:
-                    raise RuntimeError(f"{side} printed {stdout!r}")
-                if index >= runs // 10:
-                    samples[side].append(elapsed)
-    service, local = statistics.median(samples["service"]), statistics.median(samples["in-process"])
+        path = f"/v1/programs/{program_id}/run"
+
+        def bare_call() -> str:
+            bare.request("POST", path, body=b"{}", headers={"content-type": "application/json"})
+            return str(json.loads(bare.getresponse().read())["stdout"])
+
+        calls: dict[str, Callable[[], str]] = {
+            "in-process": lambda: program.run().stdout,
+            "service": bare_call,
+            "service, httpx": lambda: str(http.post(path, json={}).json()["stdout"]),
+        }
+        while min(len(taken) for taken in samples.values()) < runs:
+            for side, call in calls.items():
+                for index in range(block + warm):
+                    started = time.perf_counter()
+                    stdout = call()
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if stdout != expected:
+                        raise RuntimeError(f"{side} printed {stdout!r}")
+                    if index >= warm:
+                        samples[side].append(elapsed)
+    p50 = {side: statistics.median(taken) for side, taken in samples.items()}
     return {
-        "service_p50_ms": service,
-        "service_p99_ms": percentile(samples["service"], 0.99),
-        "in_process_p50_ms": local,
+        "in_process_p50_ms": p50["in-process"],
         "in_process_p99_ms": percentile(samples["in-process"], 0.99),
-        "overhead_p50_ms": service - local,
+        "service_p50_ms": p50["service"],
+        "service_p99_ms": percentile(samples["service"], 0.99),
+        "service_httpx_p50_ms": p50["service, httpx"],
+        "overhead_p50_ms": p50["service"] - p50["in-process"],
+        "httpx_client_p50_ms": p50["service, httpx"] - p50["service"],
     }
 
 
@@ -257,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"overhead, one client: service p50 {o['service_p50_ms']:.3f} ms, in-process p50 "
             f"{o['in_process_p50_ms']:.3f} ms: {o['overhead_p50_ms']:+.3f} ms per request "
-            f"(p99 {o['service_p99_ms']:.3f} / {o['in_process_p99_ms']:.3f} ms)"
+            f"(p99 {o['service_p99_ms']:.3f} / {o['in_process_p99_ms']:.3f} ms); httpx as the "
+            f"client adds {o['httpx_client_p50_ms']:+.3f} ms"
         )
         for n in clients:
             one = service_throughput([first], n, seconds, expected)

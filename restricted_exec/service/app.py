@@ -237,7 +237,9 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
             raise HTTPException(503, "the service is starting or stopping")
         return found
 
-    def caller(request: Request) -> ApiKey:
+    # async, though it never waits: FastAPI runs a plain ``def`` dependency on a worker
+    # thread, a thread handoff each way on every request.
+    async def caller(request: Request) -> ApiKey:
         header = request.headers.get("authorization", "")
         key = header[7:] if header.lower().startswith("bearer ") else None
         key = key or request.headers.get("x-api-key")
