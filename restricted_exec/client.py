@@ -185,6 +185,14 @@ class Client:
         result: dict[str, Any] = response.json()
         return result
 
+    def functions(self) -> dict[str, str]:
+        """The host functions the server offers this key's runs (configured on the server:
+        a client cannot add any), each with the first line of its docstring."""
+        response = self._http.get("/v1/functions")
+        _raise_for(response)
+        described: dict[str, str] = response.json()
+        return described
+
     def close(self) -> None:
         self._http.close()
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from restricted_exec.audit import AuditLog
 from restricted_exec.errors import InputError, SandboxClosedError
+from restricted_exec.host.host_calls import checked_functions
 from restricted_exec.host.limits import PolicyRequest, clamped
 from restricted_exec.language.catalogue import listing
 from restricted_exec.language.values import UnsupportedValue, decode
@@ -29,6 +30,7 @@ from restricted_exec.result import ExecutionResult
 from restricted_exec.sandbox import Program, Sandbox
 from restricted_exec.service.admission import Admission, cpu_quota
 from restricted_exec.service.config import ServiceConfig
+from restricted_exec.service.functions import ServedFunctions
 from restricted_exec.service.keys import ApiKey, ApiKeys
 from restricted_exec.service.registry import Registry
 from restricted_exec.session import Session
@@ -175,6 +177,7 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
         )
     if keys is None and not config.allow_anonymous:
         keys = ApiKeys.load(config.api_keys_file)
+    served = ServedFunctions(config.host_functions)  # (imported now: a bad target fails here)
     concurrency = config.max_concurrency or cpu_quota()
     admission = Admission(concurrency + config.queue_limit)
     programs: Registry[Program] = Registry(config.max_programs_per_tenant)
@@ -294,6 +297,12 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
     async def modules(who: Caller) -> dict[str, object]:
         return listing(sandbox().policy.modules)
 
+    @app.get("/v1/functions")
+    async def functions(who: Caller) -> dict[str, str]:
+        """The host functions this caller's runs may call, each with its docstring's first
+        line."""
+        return served.described(who.tenant)
+
     @app.post("/v1/run")
     async def run(body: RunBody, who: Caller) -> Response:
         box = sandbox()
@@ -301,7 +310,13 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
         inputs = tagged_inputs(body.inputs)
 
         async def work() -> Response:
-            result = await box.run_async(body.code, inputs=inputs, policy=policy, tenant=who.tenant)
+            result = await box.run_async(
+                body.code,
+                inputs=inputs,
+                policy=policy,
+                tenant=who.tenant,
+                functions=served.for_tenant(who.tenant),
+            )
             return result_response(result)
 
         return await admitted(work)
@@ -311,13 +326,22 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
         box = sandbox()
         policy = clamped(box.policy, body.policy)
         inputs = tagged_inputs(body.inputs)
+        functions = served.for_tenant(who.tenant)
+        try:  # here, while a 422 can still be answered: the stream's 200 goes out first
+            checked_functions(functions, inputs)
+        except InputError as problem:
+            raise HTTPException(422, str(problem)) from None
         if not admission.try_enter():
             raise HTTPException(429, "the service is full; retry", headers={"Retry-After": "1"})
 
         async def lines() -> AsyncIterator[bytes]:
             try:
                 async for item in box.stream(
-                    body.code, inputs=inputs, policy=policy, tenant=who.tenant
+                    body.code,
+                    inputs=inputs,
+                    policy=policy,
+                    tenant=who.tenant,
+                    functions=functions,
                 ):
                     if isinstance(item, str):
                         yield json.dumps({"output": item}).encode() + b"\n"
@@ -344,7 +368,10 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
         inputs = tagged_inputs(body.inputs)
 
         async def work() -> Response:
-            return result_response(await program.run_async(inputs=inputs, tenant=who.tenant))
+            result = await program.run_async(
+                inputs=inputs, tenant=who.tenant, functions=served.for_tenant(who.tenant)
+            )
+            return result_response(result)
 
         return await admitted(work)
 
@@ -353,7 +380,9 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
         box = sandbox()
         policy = clamped(box.policy, body.policy)
         try:
-            session = box.session(tenant=who.tenant, policy=policy)
+            session = box.session(
+                tenant=who.tenant, policy=policy, functions=served.for_tenant(who.tenant)
+            )
         except SandboxClosedError as problem:
             raise HTTPException(503, str(problem)) from None
         return Created(id=keep_session(who, session))
@@ -362,7 +391,11 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
     async def load_session(request: Request, who: Caller) -> Created:
         box = sandbox()
         try:
-            session = box.load_session(await request.body(), tenant=who.tenant)
+            session = box.load_session(
+                await request.body(),
+                tenant=who.tenant,
+                functions=served.for_tenant(who.tenant),
+            )
         except InputError as problem:
             raise HTTPException(422, str(problem)) from None
         except SandboxClosedError as problem:

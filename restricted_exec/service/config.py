@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from restricted_exec.errors import InputError
 from restricted_exec.host.tenants import TenantQuota
 from restricted_exec.policy import Policy
+from restricted_exec.service.functions import FunctionSpec
 
 __all__ = ["ServiceConfig"]
 
@@ -34,6 +35,10 @@ class ServiceConfig(BaseModel):
         broker_url: the Redis broker of queued jobs (``/v1/jobs``; workers are
             ``restricted-exec worker``); None: no jobs.
         job_result_expires_s: how long a job's result is kept.
+        host_functions: host functions the runs may call, by name: each a
+            ``FunctionSpec`` (``{"target": "package.module:function", "tenants": [...]}``),
+            imported from the operator's code when the service starts. Queued jobs get none
+            (a worker is another process, with no service configuration).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -51,6 +56,7 @@ class ServiceConfig(BaseModel):
     max_sessions_per_tenant: int | None = Field(default=16, ge=1)
     broker_url: str | None = None
     job_result_expires_s: float = Field(default=3600.0, gt=0)
+    host_functions: dict[str, FunctionSpec] = Field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None) -> ServiceConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -26,7 +27,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def server(
+    tmp_path: Path, *, import_path: Path | None = None, **settings: Any
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A server with ``settings`` in its config; ``import_path``: a directory the server can
+    import the operator's modules (host functions) from."""
     keys = tmp_path / "keys.json"
     keys.write_text(
         json.dumps(
@@ -65,6 +70,7 @@ def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Po
         stdout=subprocess.DEVNULL,
         # A file, not a pipe nobody reads: a full pipe would stop the server mid-test.
         stderr=log.open("wb"),
+        env=_with_import_path(import_path),
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -87,3 +93,11 @@ def server(tmp_path: Path, **settings: Any) -> Iterator[tuple[str, subprocess.Po
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _with_import_path(directory: Path | None) -> dict[str, str]:
+    environment = dict(os.environ)
+    if directory is not None:
+        paths = [str(directory), *filter(None, [environment.get("PYTHONPATH")])]
+        environment["PYTHONPATH"] = os.pathsep.join(paths)
+    return environment

@@ -20,10 +20,30 @@ from restricted_exec import ExecutionResult
 from restricted_exec.audit import AuditDatabase
 from restricted_exec.language.catalogue import CATALOGUE
 
+OPERATOR_MODULE = """
+RATES = {("USD", "CNY"): 7.1, ("EUR", "USD"): 1.08}
+
+
+def fx_rate(base, quote):
+    \"\"\"The exchange rate from base to quote.\"\"\"
+    return RATES[(base, quote)]
+
+
+def acme_ledger():
+    \"\"\"acme's own books.\"\"\"
+    return {"balance": 1200}
+"""
+
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with server(tmp_path_factory.mktemp("service")) as (address, _):
+    directory = tmp_path_factory.mktemp("service")
+    (directory / "operator_tools.py").write_text(OPERATOR_MODULE)
+    functions = {
+        "fx_rate": {"target": "operator_tools:fx_rate"},
+        "acme_ledger": {"target": "operator_tools:acme_ledger", "tenants": ["acme"]},
+    }
+    with server(directory, import_path=directory, host_functions=functions) as (address, _):
         yield address
 
 
@@ -243,3 +263,49 @@ def test_dropping_a_running_session_for_room_does_not_stall_other_requests(
             assert http.get("/healthz").status_code == 200
             assert time.monotonic() - started < 2.0  # not the busy run's 3 s timeout
             assert running.result(timeout=30).status_code == 200
+
+
+# -- host functions: the operator's, named in the server's config ------------------------
+
+
+def test_a_run_calls_the_host_functions_the_server_configures(url: str) -> None:
+    code = "print(round(100 * fx_rate('USD', 'CNY'), 2))"
+    with client(url) as http:
+        result = result_of(http.post("/v1/run", json={"code": code}))
+        program_id = http.post("/v1/programs", json={"code": code}).json()["id"]
+        from_program = result_of(http.post(f"/v1/programs/{program_id}/run", json={}))
+        session_id = http.post("/v1/sessions", json={}).json()["id"]
+        in_session = result_of(http.post(f"/v1/sessions/{session_id}/run", json={"code": code}))
+        streamed = http.post("/v1/run/stream", json={"code": code}).text
+    assert result.stdout == from_program.stdout == in_session.stdout == "710.0\n"
+    assert '"output": "710.0\\n"' in streamed
+
+
+def test_a_host_function_reaches_only_the_tenants_it_names(url: str) -> None:
+    code = "print(acme_ledger()['balance'])"
+    with client(url) as acme, client(url, "globex-key-1") as globex:
+        assert result_of(acme.post("/v1/run", json={"code": code})).stdout == "1200\n"
+        refused = result_of(globex.post("/v1/run", json={"code": code}))
+        assert acme.get("/v1/functions").json() == {
+            "fx_rate": "The exchange rate from base to quote.",
+            "acme_ledger": "acme's own books.",
+        }
+        assert globex.get("/v1/functions").json() == {
+            "fx_rate": "The exchange rate from base to quote."
+        }
+    assert refused.error is not None and refused.error.type == "NameError"
+
+
+def test_a_request_cannot_bring_host_functions_of_its_own(url: str) -> None:
+    with client(url) as http:
+        response = http.post("/v1/run", json={"code": "1", "functions": {"evil": "os:system"}})
+    assert response.status_code == 422
+
+
+def test_an_input_named_as_a_host_function_is_a_422_not_a_shadow(url: str) -> None:
+    body = {"code": "fx_rate", "inputs": {"fx_rate": 1}}
+    with client(url) as http:
+        plain = http.post("/v1/run", json=body)
+        streamed = http.post("/v1/run/stream", json=body)
+    assert plain.status_code == streamed.status_code == 422
+    assert "fx_rate" in plain.json()["detail"]
