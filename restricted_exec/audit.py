@@ -6,7 +6,9 @@
     audit = AuditLog.sqlite("runs.db", retention=Retention(max_age_s=30 * 86400))
     sandbox = Sandbox(audit=audit)
 
-Query it with :class:`AuditDatabase` or ``restricted-exec audit``.
+Query it with :class:`AuditDatabase` or ``restricted-exec audit``. ``with attributed_to("k1"):``
+records the runs started inside as asked for by that caller (an API key's id, an end user),
+beside their tenant.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from restricted_exec.host.audit.sinks import (
     read_json_lines,
 )
 from restricted_exec.host.audit.sqlite import AuditDatabase, AuditSummary, SQLiteSink
+from restricted_exec.host.callers import attributed_to
 
 if TYPE_CHECKING:
     from restricted_exec.host.audit.sqlalchemy_sink import SQLAlchemySink
@@ -50,5 +53,6 @@ __all__ = [
     "Retention",
     "SQLAlchemySink",
     "SQLiteSink",
+    "attributed_to",
     "read_json_lines",
 ]

@@ -15,6 +15,7 @@ from restricted_exec.child.protocol import encode_inputs
 from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.async_runs import AsyncRuns
 from restricted_exec.host.call_workers import CallWorkers
+from restricted_exec.host.callers import current_caller
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
     host_call_limit_result,
@@ -739,6 +740,7 @@ class Sandbox:
             self._audit.log_run(
                 started_at=time.time() - result.duration_ms / 1000,
                 tenant=tenant,
+                caller=current_caller(),
                 code=request.source,
                 code_sha256=request.outcome.source_sha256,
                 tagged_inputs=tagged_inputs,

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from restricted_exec.audit import AuditLog
 from restricted_exec.errors import InputError, SandboxClosedError
+from restricted_exec.host.callers import attribute_context_to
 from restricted_exec.host.host_calls import checked_functions
 from restricted_exec.host.limits import PolicyRequest, clamped
 from restricted_exec.language.catalogue import listing
@@ -253,6 +254,9 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
             raise HTTPException(
                 401, "a valid API key is required", headers={"WWW-Authenticate": "Bearer"}
             )
+        # Each request runs in a task, and so a context, of its own, which its runs carry to
+        # their threads: the audit log records this key with every run the request starts.
+        attribute_context_to(found.key_id)
         return found
 
     Caller = Annotated[ApiKey, Depends(caller)]

@@ -228,7 +228,7 @@ def test_sigterm_lets_an_accepted_run_finish(tmp_path: Path) -> None:
         assert process.wait(30) in (0, -signal.SIGTERM)
     # The app closed its Sandbox and audit log on the way out: the run is recorded.
     records = AuditDatabase(tmp_path / "audit.sqlite3").query()
-    assert [(record.tenant, record.status) for record in records] == [("acme", "ok")]
+    assert [(r.tenant, r.caller, r.status) for r in records] == [("acme", "k0", "ok")]
 
 
 def test_a_body_with_nan_is_answered_not_a_500(url: str) -> None:

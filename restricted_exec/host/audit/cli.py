@@ -27,6 +27,7 @@ def _moment(text: str) -> datetime:
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tenant", help="only this tenant's runs")
+    parser.add_argument("--caller", help="only runs asked for by this caller (an API key id)")
     parser.add_argument("--status", help="only runs with this status (ok, error, timeout, ...)")
     parser.add_argument("--since", type=_moment, metavar="ISO", help="runs started at or after")
     parser.add_argument("--until", type=_moment, metavar="ISO", help="runs started before")
@@ -80,18 +81,20 @@ def run_audit_command(arguments: argparse.Namespace) -> int:
         return 0
     filters = {
         "tenant": arguments.tenant,
+        "caller": arguments.caller,
         "status": arguments.status,
         "since": arguments.since,
         "until": arguments.until,
     }
     if action == "list":
         _print_table(
-            ("started (UTC)", "run id", "tenant", "status", "ms"),
+            ("started (UTC)", "run id", "tenant", "caller", "status", "ms"),
             [
                 (
                     record.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                     record.run_id,
                     printable(record.tenant),
+                    printable(record.caller or "-"),
                     record.status + (" (cached)" if record.cache_hit else ""),
                     f"{record.duration_ms:.2f}",
                 )
@@ -127,6 +130,7 @@ def _print_run(record: AuditRecord) -> None:
         ("run id", record.run_id),
         ("started", record.started_at.isoformat()),
         ("tenant", record.tenant),
+        ("caller", record.caller or "-"),
         ("status", record.status + (" (from the result cache)" if record.cache_hit else "")),
         ("duration", f"{record.duration_ms:.2f} ms"),
         ("cpu", f"{record.cpu_ms:.2f} ms" if record.cpu_ms is not None else "-"),

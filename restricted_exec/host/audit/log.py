@@ -138,6 +138,7 @@ class AuditLog:
         *,
         started_at: float,
         tenant: str,
+        caller: str | None = None,
         code: str,
         code_sha256: str,
         tagged_inputs: dict[str, Any] | None,
@@ -149,7 +150,9 @@ class AuditLog:
             # A record stores no value, and a queued value (up to 8 MB a run) would escape
             # max_pending_bytes, which counts the text a record keeps.
             result = result.model_copy(update={"value": None})
-        run = PendingRun(started_at, tenant, code, code_sha256, tagged_inputs, policy, result)
+        run = PendingRun(
+            started_at, tenant, caller, code, code_sha256, tagged_inputs, policy, result
+        )
         with self._lock:
             if self._closing:
                 self.dropped_records += 1

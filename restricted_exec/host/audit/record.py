@@ -36,6 +36,7 @@ class AuditRecord(BaseModel):
     run_id: str
     started_at: datetime
     tenant: str
+    caller: str | None = None
     code_sha256: str
     code: str
     code_truncated: bool
@@ -74,6 +75,7 @@ class PendingRun:
 
     started_at: float  # time.time()
     tenant: str
+    caller: str | None  # restricted_exec.host.callers
     code: str
     code_sha256: str
     tagged_inputs: dict[str, Any] | None
@@ -101,6 +103,7 @@ def build_record(run: PendingRun, limits: RecordLimits, policy_digest: str) -> A
         run_id=uuid.uuid4().hex,
         started_at=datetime.fromtimestamp(run.started_at, UTC),
         tenant=encodable(run.tenant),
+        caller=None if run.caller is None else encodable(run.caller),
         code_sha256=run.code_sha256,
         code=code,
         code_truncated=code_cut,

@@ -44,6 +44,7 @@ class SQLAlchemySink:
             sa.Column("run_id", sa.String(32), primary_key=True),
             sa.Column("started_at", sa.Float, nullable=False, index=True),
             sa.Column("tenant", sa.String(200), nullable=False, index=True),
+            sa.Column("caller", sa.String(200), index=True),
             sa.Column("code_sha256", sa.String(64), nullable=False, index=True),
             sa.Column("code", sa.Text, nullable=False),
             sa.Column("code_truncated", sa.Boolean, nullable=False),
@@ -61,6 +62,19 @@ class SQLAlchemySink:
             sa.Column("isolation", sa.String(16), nullable=False),
         )
         metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        # A table written before a column was added gains it (existing rows read NULL).
+        sa, table = self._sa, self.table
+        present = {column["name"] for column in sa.inspect(self.engine).get_columns(table.name)}
+        with self.engine.begin() as connection:
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    connection.execute(
+                        sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                    )
 
     def write(self, records: Sequence[AuditRecord]) -> None:
         with self.engine.begin() as connection:  # one transaction per batch

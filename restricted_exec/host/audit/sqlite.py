@@ -24,11 +24,12 @@ from restricted_exec.language.text import json_for_terminal
 
 __all__ = ["AuditDatabase", "AuditSummary", "SQLiteSink"]
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     started_at REAL NOT NULL,
     tenant TEXT NOT NULL,
+    caller TEXT,
     code_sha256 TEXT NOT NULL,
     code TEXT NOT NULL,
     code_truncated INTEGER NOT NULL,
@@ -45,8 +46,14 @@ CREATE TABLE IF NOT EXISTS runs (
     cache_hit INTEGER NOT NULL,
     isolation TEXT NOT NULL
 );
+"""
+# Columns added after the first release, with their type: a database written before them
+# gains them when a sink opens it (existing rows read NULL).
+_ADDED_COLUMNS = {"caller": "TEXT"}
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_started_at ON runs (started_at);
 CREATE INDEX IF NOT EXISTS runs_tenant ON runs (tenant, started_at);
+CREATE INDEX IF NOT EXISTS runs_caller ON runs (caller, started_at);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, started_at);
 CREATE INDEX IF NOT EXISTS runs_code_sha256 ON runs (code_sha256);
 """
@@ -65,6 +72,10 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def _columns(connection: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+
+
 def _values(row: dict[str, Any]) -> tuple[Any, ...]:
     # One record's row, dumped once, in the column order of _INSERT.
     return tuple(row[column] for column in COLUMNS)
@@ -79,8 +90,14 @@ class SQLiteSink:
 
     def _db(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._connection = _connect(self.path)
-            self._connection.executescript(_SCHEMA)
+            connection = _connect(self.path)
+            connection.executescript(_TABLE)
+            present = _columns(connection)
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            connection.executescript(_INDEXES)
+            self._connection = connection
         return self._connection
 
     def write(self, records: Sequence[AuditRecord]) -> None:
@@ -147,20 +164,19 @@ class AuditDatabase:
         self,
         *,
         tenant: str | None = None,
+        caller: str | None = None,
         status: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = 100,
     ) -> list[AuditRecord]:
         """Runs matching every filter given, newest first (``limit=None``: all)."""
-        return list(self._select(tenant, status, since, until, limit))
+        return list(self._select(tenant, caller, status, since, until, limit))
 
     def get(self, run_id: str) -> AuditRecord | None:
         """One run by its id."""
         with self._reader() as db:
-            cursor = db.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM runs WHERE run_id = ?", (run_id,)
-            )
+            cursor = db.execute(f"SELECT {_selected(db)} FROM runs WHERE run_id = ?", (run_id,))
             row = cursor.fetchone()
         return AuditRecord.from_row(dict(zip(COLUMNS, row, strict=True))) if row else None
 
@@ -169,13 +185,14 @@ class AuditDatabase:
         out: TextIO,
         *,
         tenant: str | None = None,
+        caller: str | None = None,
         status: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> int:
         """Write matching runs to ``out`` as JSON lines, oldest first; return the count."""
         count = 0
-        for record in reversed(list(self._select(tenant, status, since, until, None))):
+        for record in reversed(list(self._select(tenant, caller, status, since, until, None))):
             out.write(json_for_terminal(record.model_dump_json()) + "\n")
             count += 1
         return count
@@ -184,12 +201,13 @@ class AuditDatabase:
         self,
         *,
         tenant: str | None = None,
+        caller: str | None = None,
         status: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> AuditSummary:
         """Runs per status and p50/p99 of ``duration_ms`` over the matching runs."""
-        where, parameters = _where(tenant, status, since, until)
+        where, parameters = _where(tenant, caller, status, since, until)
         with self._reader() as db:
             by_status = dict(
                 db.execute(
@@ -210,17 +228,18 @@ class AuditDatabase:
     def _select(
         self,
         tenant: str | None,
+        caller: str | None,
         status: str | None,
         since: datetime | None,
         until: datetime | None,
         limit: int | None,
     ) -> Iterator[AuditRecord]:
-        where, parameters = _where(tenant, status, since, until)
-        sql = f"SELECT {', '.join(COLUMNS)} FROM runs{where} ORDER BY started_at DESC, rowid DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            parameters = (*parameters, limit)
+        where, parameters = _where(tenant, caller, status, since, until)
         with self._reader() as db:
+            sql = f"SELECT {_selected(db)} FROM runs{where} ORDER BY started_at DESC, rowid DESC"
+            if limit is not None:
+                sql += " LIMIT ?"
+                parameters = (*parameters, limit)
             rows = db.execute(sql, parameters).fetchall()
         for row in rows:
             yield AuditRecord.from_row(dict(zip(COLUMNS, row, strict=True)))
@@ -239,13 +258,25 @@ class AuditDatabase:
             connection.close()
 
 
+def _selected(db: sqlite3.Connection) -> str:
+    # Every column, as NULL where a database written before it was added lacks it (a reader
+    # opens read-only, so it cannot add the column as a sink does).
+    present = _columns(db)
+    return ", ".join(column if column in present else "NULL" for column in COLUMNS)
+
+
 def _where(
-    tenant: str | None, status: str | None, since: datetime | None, until: datetime | None
+    tenant: str | None,
+    caller: str | None,
+    status: str | None,
+    since: datetime | None,
+    until: datetime | None,
 ) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     parameters: list[Any] = []
     for clause, value in (
         ("tenant = ?", tenant),
+        ("caller = ?", caller),
         ("status = ?", status),
         ("started_at >= ?", since.timestamp() if since is not None else None),
         ("started_at < ?", until.timestamp() if until is not None else None),

@@ -31,8 +31,8 @@ def test_audit_list_shows_runs_newest_first_and_filters(
     capsys.readouterr()
     assert main(["audit", "list", str(database)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["started", "(UTC)", "run", "id", "tenant", "status", "ms"]
-    statuses = [line.split()[4] for line in lines[2:]]
+    assert lines[0].split() == ["started", "(UTC)", "run", "id", "tenant", "caller", "status", "ms"]
+    statuses = [line.split()[5] for line in lines[2:]]
     assert statuses == ["policy_violation", "error", "ok"]
     assert main(["audit", "list", str(database), "--status", "error"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
