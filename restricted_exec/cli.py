@@ -150,6 +150,11 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--policy", metavar="FILE", help="a JSON file of Policy settings (the flags override it)"
     )
+    worker.add_argument(
+        "--audit",
+        metavar="DB",
+        help="record every job's run in this SQLite audit database (see: restricted-exec audit)",
+    )
     _add_policy_arguments(worker)
 
     commands.add_parser(
@@ -371,7 +376,10 @@ def _serve_jobs(arguments: argparse.Namespace) -> int:
         print(f"restricted-exec: {_SERVERS_RUN_IN_PROCESS_MODE}", file=sys.stderr)
         return 2
     serve_worker(
-        policy, broker_url=arguments.broker, concurrency=arguments.concurrency or cpu_quota()
+        policy,
+        broker_url=arguments.broker,
+        concurrency=arguments.concurrency or cpu_quota(),
+        audit_path=Path(arguments.audit) if arguments.audit else None,
     )
     return 0
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import redis
@@ -12,6 +16,7 @@ from celery import Celery
 from celery.result import AsyncResult
 
 from restricted_exec.errors import InputError
+from restricted_exec.host.callers import attributed_to, current_caller
 from restricted_exec.host.limits import PolicyRequest, clamped, policy_request
 from restricted_exec.language.values import UnsupportedValue, decode, encode
 from restricted_exec.policy import Policy
@@ -31,8 +36,12 @@ __all__ = [
 BROKER_ENVIRONMENT_VARIABLE = "RESTRICTED_EXEC_BROKER_URL"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 TASK_NAME = "restricted_exec.run"
-# How long a worker that took a job may stay silent to a ping before its job reads crashed.
-PING_TIMEOUT_S = 1.0
+# A worker says it is alive in Redis every HEARTBEAT_EVERY_S, and the word lasts HEARTBEAT_TTL_S:
+# a worker silent that long is taken to be gone, and the job it started reads crashed. A key
+# with a lifetime, not a ping through the broker: a worker reconnecting after a Redis restart
+# cannot answer a ping for seconds, while its last word (kept in Redis's file) still stands.
+HEARTBEAT_EVERY_S = 1.0
+HEARTBEAT_TTL_S = 5.0
 
 JobState = Literal["queued", "running", "done", "crashed", "unknown"]
 
@@ -75,16 +84,24 @@ def make_celery(broker_url: str | None = None, *, result_expires_s: float = 3600
 _WORKER: dict[str, Sandbox] = {}
 
 
-def _run_job(code: str, inputs: Any, policy: dict[str, Any] | None, tenant: str | None) -> str:
-    """The task: run one job in the worker's Sandbox; the ExecutionResult's JSON."""
+def _run_job(
+    code: str,
+    inputs: Any,
+    policy: dict[str, Any] | None,
+    tenant: str | None,
+    caller: str | None = None,
+) -> str:
+    """The task: run one job in the worker's Sandbox; the ExecutionResult's JSON. ``caller``:
+    who submitted it (restricted_exec.audit.attributed_to), for the worker's audit log."""
     sandbox = _WORKER["sandbox"]
     asked = PolicyRequest.model_validate(policy) if policy is not None else None
-    result = sandbox.run(
-        code,
-        inputs=decode(inputs) if inputs is not None else None,
-        policy=clamped(sandbox.policy, asked),
-        tenant=tenant,
-    )
+    with attributed_to(caller) if caller is not None else contextlib.nullcontext():
+        result = sandbox.run(
+            code,
+            inputs=decode(inputs) if inputs is not None else None,
+            policy=clamped(sandbox.policy, asked),
+            tenant=tenant,
+        )
     return result.model_dump_json()
 
 
@@ -110,7 +127,9 @@ class Jobs:
             tagged = encode(inputs) if inputs is not None else None
         except UnsupportedValue as problem:
             raise InputError(f"inputs: {problem}") from None
-        job = self.app.send_task(TASK_NAME, args=[code, tagged, policy_request(policy), tenant])
+        job = self.app.send_task(
+            TASK_NAME, args=[code, tagged, policy_request(policy), tenant, current_caller()]
+        )
         self._redis.set(_owner_key(job.id), _owner(tenant), ex=self._expires_s)
         return str(job.id)
 
@@ -119,12 +138,12 @@ class Jobs:
         owner = self._redis.get(_owner_key(job_id))
         if not isinstance(owner, bytes) or owner.decode() != _owner(tenant):
             return JobStatus(job_id, "unknown")
-        if self._redis.exists(_crashed_key(job_id)):
-            return JobStatus(job_id, "crashed")
         result = AsyncResult(job_id, app=self.app)
         state = result.state
         if state == "SUCCESS":
             return JobStatus(job_id, "done", ExecutionResult.model_validate_json(result.result))
+        if self._redis.exists(_crashed_key(job_id)):
+            return JobStatus(job_id, "crashed")
         if state == "PENDING":
             return JobStatus(job_id, "queued")
         if state == "STARTED":
@@ -137,8 +156,7 @@ class Jobs:
         return JobStatus(job_id, "crashed")
 
     def _worker_alive(self, hostname: str) -> bool:
-        replies = self.app.control.ping(destination=[hostname], timeout=PING_TIMEOUT_S)
-        return bool(replies)
+        return bool(self._redis.exists(_heartbeat_key(hostname)))
 
     def close(self) -> None:
         self._redis.close()
@@ -154,6 +172,19 @@ def _owner_key(job_id: str) -> str:
 
 def _crashed_key(job_id: str) -> str:
     return f"restricted_exec:job:{job_id}:crashed"
+
+
+def _heartbeat_key(hostname: str) -> str:
+    return f"restricted_exec:worker:{hostname}:alive"
+
+
+def _beat_forever(broker_url: str, hostname: str) -> None:
+    """The worker's heartbeat (a daemon thread: it ends with the process, as it must)."""
+    connection = redis.Redis.from_url(broker_url)
+    while True:
+        with contextlib.suppress(redis.RedisError):  # the broker is away: try again
+            connection.set(_heartbeat_key(hostname), b"1", px=int(HEARTBEAT_TTL_S * 1000))
+        time.sleep(HEARTBEAT_EVERY_S)
 
 
 _DEFAULT_JOBS: list[Jobs] = []
@@ -172,21 +203,44 @@ def submit(
     return _DEFAULT_JOBS[0].submit(code, inputs=inputs, policy=policy, tenant=tenant)
 
 
-def serve_worker(policy: Policy, *, broker_url: str | None = None, concurrency: int = 1) -> None:
+def serve_worker(
+    policy: Policy,
+    *,
+    broker_url: str | None = None,
+    concurrency: int = 1,
+    audit_path: Path | None = None,
+) -> None:
     """Run a Celery worker (until it is stopped) whose jobs run in a Sandbox of ``policy``,
-    the ceiling of every job's limits, ``concurrency`` at a time."""
+    the ceiling of every job's limits, ``concurrency`` at a time; each job's run recorded in
+    the SQLite audit log at ``audit_path``, if given."""
     app = make_celery(broker_url)
-    with Sandbox(policy, max_concurrency=concurrency) as sandbox:
-        sandbox.start()
-        _WORKER["sandbox"] = sandbox
-        app.worker_main(
-            argv=[
-                "worker",
-                "--pool=threads",
-                f"--concurrency={concurrency}",
-                f"--hostname=restricted-exec-{os.getpid()}@{socket.gethostname()}",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ]
-        )
+    audit = None
+    if audit_path is not None:
+        from restricted_exec.audit import AuditLog
+
+        audit = AuditLog.sqlite(audit_path)
+    try:
+        with Sandbox(policy, max_concurrency=concurrency, audit=audit) as sandbox:
+            sandbox.start()
+            _WORKER["sandbox"] = sandbox
+            hostname = f"restricted-exec-{os.getpid()}@{socket.gethostname()}"
+            threading.Thread(
+                target=_beat_forever,
+                args=(str(app.conf.broker_url), hostname),
+                name="restricted-exec-heartbeat",
+                daemon=True,
+            ).start()
+            app.worker_main(
+                argv=[
+                    "worker",
+                    "--pool=threads",
+                    f"--concurrency={concurrency}",
+                    f"--hostname={hostname}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=INFO",
+                ]
+            )
+    finally:
+        if audit is not None:
+            audit.close()

@@ -8,9 +8,11 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,31 +22,23 @@ import pytest
 from integrations.programs import ARTICLE_CODE, cpython_prints
 from integrations.service_process import free_port, server
 from restricted_exec import Policy
+from restricted_exec.audit import AuditDatabase
 from restricted_exec.jobs import Jobs, JobStatus
 
 REQUIRED = os.environ.get("RESTRICTED_EXEC_REQUIRE_SERVICES") == "1"
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[str]:
-    """A redis-server of this test module's own on 127.0.0.1 (``.ci/run`` installs it)."""
+@contextlib.contextmanager
+def redis_server(port: int, *persistence: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A redis-server on 127.0.0.1:``port`` (``.ci/run`` installs it); ``persistence``: its
+    flags (default: none, data in memory only)."""
     if shutil.which("redis-server") is None:
         if REQUIRED:
             pytest.fail("redis-server is not installed, and .ci/run requires it")
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
+    flags = persistence or ("--save", "", "--appendonly", "no")
     process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -52,15 +46,21 @@ def broker() -> Iterator[str]:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
-                import socket
-
                 socket.create_connection(("127.0.0.1", port), 0.2).close()
                 break
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield process
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[str]:
+    """A redis-server of this test module's own."""
+    port = free_port()
+    with redis_server(port):
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 @contextlib.contextmanager
@@ -161,7 +161,8 @@ def test_results_expire(broker: str) -> None:
 
 
 def test_jobs_over_http_are_the_tenants_own(broker: str, tmp_path: Path) -> None:
-    with server(tmp_path, broker_url=broker) as (url, _), worker(broker):
+    audit = tmp_path / "worker-audit.sqlite3"
+    with server(tmp_path, broker_url=broker) as (url, _), worker(broker, "--audit", str(audit)):
         acme = httpx.Client(base_url=url, headers={"Authorization": "Bearer acme-key-1"})
         globex = httpx.Client(base_url=url, headers={"Authorization": "Bearer globex-key-1"})
         with acme, globex:
@@ -174,3 +175,38 @@ def test_jobs_over_http_are_the_tenants_own(broker: str, tmp_path: Path) -> None
                 time.sleep(0.1)
             assert info["result"]["stdout"] == "42\n"
             assert globex.get(f"/v1/jobs/{job_id}").status_code == 404
+    # The worker's audit log names the tenant and the key that submitted the job.
+    (record,) = AuditDatabase(audit).query()
+    assert (record.tenant, record.caller, record.stdout) == ("acme", "k0", "42\n")
+
+
+def test_a_redis_restart_loses_no_queued_job_and_runs_none_twice(tmp_path: Path) -> None:
+    # Redis as production runs it for a queue: every write in its append-only file.
+    port = free_port()
+    persisted = ("--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp_path))
+    broker_url = f"redis://127.0.0.1:{port}/0"
+    audit = tmp_path / "worker-audit.sqlite3"
+    code = "import time\ntime.sleep(0.2)\nprint('job {}')"
+    with redis_server(port, *persisted) as first:
+        jobs = Jobs(broker_url)
+        with worker(broker_url, "--audit", str(audit)):
+            before = [jobs.submit(code.format(number)) for number in range(10)]
+            wait_for(jobs, before[0], lambda s: s.state == "done")
+            first.terminate()  # redis-server writes its file and stops
+            first.wait(10)
+            with redis_server(port, *persisted):
+                after = [jobs.submit(code.format(number)) for number in range(10, 14)]
+                final = {
+                    job_id: wait_for(jobs, job_id, lambda s: s.state in ("done", "crashed"))
+                    for job_id in before + after
+                }
+    states = Counter(status.state for status in final.values())
+    # The queue recovers: every job queued before the restart, and every one after, ran.
+    assert all(final[job_id].state == "done" for job_id in after), states
+    assert states["done"] + states["crashed"] == len(before) + len(after), states
+    # No job ran twice: the worker's own audit log saw each program's output once at most.
+    ran = Counter(record.stdout for record in AuditDatabase(audit).query(limit=None))
+    assert ran and max(ran.values()) == 1, ran
+    for job_id, status in final.items():
+        if status.state == "done":
+            assert status.result is not None and ran[status.result.stdout] == 1
