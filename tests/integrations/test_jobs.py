@@ -207,6 +207,6 @@ def test_a_redis_restart_loses_no_queued_job_and_runs_none_twice(tmp_path: Path)
     # No job ran twice: the worker's own audit log saw each program's output once at most.
     ran = Counter(record.stdout for record in AuditDatabase(audit).query(limit=None))
     assert ran and max(ran.values()) == 1, ran
-    for job_id, status in final.items():
+    for status in final.values():
         if status.state == "done":
             assert status.result is not None and ran[status.result.stdout] == 1
