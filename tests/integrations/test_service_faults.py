@@ -1,9 +1,10 @@
-"""The service under stress, on real server processes: SIGTERM with runs in flight, and a fuzz
-of the HTTP API for 5xx answers."""
+"""The service under stress, on real server processes: SIGTERM with runs in flight, a replica
+killed under load, and a fuzz of the HTTP API for 5xx answers."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import signal
@@ -44,6 +45,98 @@ def test_sigterm_under_load_gives_every_accepted_request_its_result(tmp_path: Pa
         ExecutionResult.model_validate_json(response.content).stdout == "done\n"
         for response in responses
     )
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                # The parent pid follows the command name, which may hold spaces.
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie runs nothing; its new parent reaps it when it will
+
+
+def test_a_replica_killed_under_load_fails_only_the_requests_in_flight_on_it(
+    tmp_path: Path,
+) -> None:
+    """Two replicas, eight clients spreading runs over both; one replica is SIGKILLed. A client
+    that finds it refusing connections goes to the other, as a load balancer would: only the
+    requests in flight on the killed replica may fail, and the replica leaves no process
+    behind."""
+    code = "import time\ntime.sleep(0.05)\nprint('done')"
+    headers = {"Authorization": "Bearer acme-key-1"}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with server(tmp_path / "a") as (doomed, process), server(tmp_path / "b") as (survivor, _):
+        killed_at: list[float] = []
+        stop = time.monotonic() + 4.0
+        # (replica, started, ended, what happened)
+        calls: list[tuple[str, float, float, str]] = []
+
+        def client(number: int) -> None:
+            with httpx.Client(timeout=30, headers=headers) as http:
+                turn = number
+                while time.monotonic() < stop:
+                    target = (doomed, survivor)[turn % 2]
+                    turn += 1
+                    started = time.monotonic()
+                    try:
+                        response = http.post(f"{target}/v1/run", json={"code": code})
+                    except httpx.ConnectError:
+                        what = "refused"  # nothing was sent: the balancer sends it elsewhere
+                    except httpx.TransportError as problem:
+                        what = f"lost: {type(problem).__name__}"
+                    else:
+                        ran = ExecutionResult.model_validate_json(response.content)
+                        what = (
+                            "ok"
+                            if response.status_code == 200 and ran.stdout == "done\n"
+                            else (f"wrong: {response.status_code} {response.text[:200]}")
+                        )
+                    calls.append((target, started, time.monotonic(), what))
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            running = [pool.submit(client, number) for number in range(8)]
+            time.sleep(1.5)
+            left_behind = _descendants(process.pid)
+            process.kill()
+            killed_at.append(time.monotonic())
+            for future in running:
+                future.result(timeout=60)
+        kill = killed_at[0]
+    assert left_behind, "the replica had no fork server to leave behind"
+    lost = [call for call in calls if call[3].startswith("lost")]
+    assert not [call for call in calls if call[3].startswith("wrong")]
+    # Errors only on the killed replica, and only for requests it held when it died.
+    assert all(target == doomed and started < kill <= ended for target, started, ended, _ in lost)
+    assert len(lost) <= 8
+    assert all(what == "ok" for target, _, _, what in calls if target == survivor)
+    assert sum(1 for target, started, _, _ in calls if target == survivor and started > kill) > 8
+    assert all(
+        what != "ok"
+        for target, started, _, what in calls
+        if started > kill + 0.5 and target == doomed
+    )
+    # Its fork server and children do not outlive it.
+    deadline = time.monotonic() + 15
+    while [pid for pid in left_behind if _running(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in left_behind if _running(pid)]
 
 
 @pytest.fixture(scope="module")
