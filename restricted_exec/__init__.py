@@ -32,6 +32,7 @@ from restricted_exec.errors import (
 )
 
 if TYPE_CHECKING:
+    from restricted_exec.host.child_reuse import ChildReuse
     from restricted_exec.host.metrics import SandboxStats
     from restricted_exec.host.tenants import TenantQuota
     from restricted_exec.policy import Policy
@@ -51,6 +52,7 @@ _LAZY = {
     "run": "restricted_exec.sandbox",
     "SandboxStats": "restricted_exec.host.metrics",
     "TenantQuota": "restricted_exec.host.tenants",
+    "ChildReuse": "restricted_exec.host.child_reuse",
 }
 
 
@@ -72,6 +74,7 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChildReuse",
     "CompileError",
     "ErrorInfo",
     "ExecutionError",

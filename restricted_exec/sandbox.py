@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from restricted_exec.child.protocol import encode_inputs
@@ -16,6 +16,7 @@ from restricted_exec.errors import IsolationUnavailableError, SandboxClosedError
 from restricted_exec.host.async_runs import AsyncRuns
 from restricted_exec.host.call_workers import CallWorkers
 from restricted_exec.host.callers import current_caller
+from restricted_exec.host.child_reuse import ChildReuse
 from restricted_exec.host.compile_cache import CompileCache
 from restricted_exec.host.endings import (
     host_call_limit_result,
@@ -50,6 +51,7 @@ from restricted_exec.isolation import (
 )
 from restricted_exec.isolation.layers import REQUIRED as REQUIRED_LAYERS
 from restricted_exec.isolation.streamed_output import OutputCallbackFailed
+from restricted_exec.isolation.warm_children import ReuseRules, WarmChildren, WarmCounts
 from restricted_exec.language.compiler import CompileOutcome, compile_source
 from restricted_exec.language.values import decode
 from restricted_exec.policy import Policy
@@ -276,6 +278,9 @@ class Sandbox:
         session_idle_s: a session not run for this long ends (its child too).
         session_lifetime_s: a session ends this long after it opened; it is also
             the CPU its child may use in all.
+        child_reuse: warm children (opt-in; None: every run has a fresh child): a child
+            serves consecutive runs of one trust domain and policy. See ChildReuse and
+            SECURITY.md for what each mode promises.
     """
 
     def __init__(
@@ -297,8 +302,11 @@ class Sandbox:
         max_sessions_per_tenant: int | None = None,
         session_idle_s: float = 900.0,
         session_lifetime_s: float = 3600.0,
+        child_reuse: ChildReuse | None = None,
     ) -> None:
         self.policy = policy if policy is not None else Policy()
+        self._child_reuse = child_reuse
+        self._warm: WarmChildren | None = None
         concurrency = max_concurrency if max_concurrency is not None else os.cpu_count() or 1
         # Admission (quotas, fairness, the queue bound) happens here, for both
         # isolation modes; the process runner gets the same concurrency, so its
@@ -468,8 +476,15 @@ class Sandbox:
         """Counters and histograms since the Sandbox was made, and what runs and waits now."""
         stats = self._metrics.snapshot(load=self._scheduler.snapshot())
         sessions = self._sessions.counts()
+        warm = self._warm.snapshot() if self._warm is not None else WarmCounts()
         return stats.model_copy(
-            update={"sessions_open": sum(sessions.values()), "sessions_by_tenant": sessions}
+            update={
+                "sessions_open": sum(sessions.values()),
+                "sessions_by_tenant": sessions,
+                "warm_started": warm.started,
+                "warm_reused": warm.reused,
+                "warm_retired": warm.retired,
+            }
         )
 
     def close(self) -> None:
@@ -484,6 +499,10 @@ class Sandbox:
             runner, self._runner = self._runner, None
         self._scheduler.close()
         self._async_runs.close()
+        with self._lock:
+            warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.close()
         if runner is not None:
             runner.close()
         with self._lock:
@@ -825,6 +844,9 @@ class Sandbox:
                 host_calls=host_calls,
             )
             return result_from_payload(payload, outcome, policy, isolation="inline")
+        reuse_key = self._reuse_key(domain, policy)
+        if reuse_key is not None:
+            return self._execute_warm(reuse_key, request, tagged_inputs, domain, attached)
         try:
             child = self._process_runner().run(
                 request.part.encoded(),
@@ -844,6 +866,69 @@ class Sandbox:
         except IsolationUnavailable as problem:
             raise IsolationUnavailableError(str(problem)) from None
         return result_from_child(child, outcome, policy)
+
+    def _reuse_key(self, domain: str | None, policy: Policy) -> Hashable | None:
+        """The warm children a run may take (child_reuse), or None: a fresh child."""
+        reuse = self._child_reuse
+        if reuse is None:
+            return None
+        caller = None
+        if reuse.per == "caller":
+            caller = current_caller()
+            if caller is None:
+                return None  # no finer domain was named: single-use, as documented
+        return (trust_domain(domain), caller, policy.digest())
+
+    def _execute_warm(
+        self,
+        key: Hashable,
+        request: RunRequest,
+        tagged_inputs: dict[str, Any],
+        domain: str | None,
+        attached: _Attached,
+    ) -> ExecutionResult:
+        policy, outcome = request.policy, request.outcome
+        relay, host_calls = attached
+        limits = child_limits(policy)
+        assert self._child_reuse is not None
+        try:
+            warm = self._warm_children()
+            # Its CPU over all its runs; each run still ends at its own deadline.
+            budget_s = self._child_reuse.runs * limits.cpu_s + 1.0
+            child = warm.checkout(key, domain, cpu_budget_s=budget_s)
+        except RunnerClosed:
+            raise SandboxClosedError("this Sandbox is closed") from None
+        reusable = False
+        try:
+            ended = child.run(
+                request.part.encoded(),
+                limits,
+                inputs=encode_inputs(
+                    tagged_inputs, host_calls.names if host_calls is not None else ()
+                ),
+                on_output=relay,
+                host_calls=host_calls,
+            )
+            result = result_from_child(ended, outcome, policy)
+            reusable = result.status in ("ok", "error")
+            return result
+        except QueueFull as problem:
+            return rejected_result(outcome, policy, str(problem))
+        except RunnerClosed:
+            raise SandboxClosedError("this Sandbox is closed") from None
+        finally:
+            warm.checkin(key, child, reusable=reusable, memory_mb=limits.memory_mb)
+
+    def _warm_children(self) -> WarmChildren:
+        runner = self._process_runner()
+        with self._lock:
+            if self._warm is None:
+                assert self._child_reuse is not None
+                reuse = self._child_reuse
+                self._warm = WarmChildren(
+                    runner, ReuseRules(reuse.runs, reuse.idle_s, reuse.max_idle)
+                )
+            return self._warm
 
     def _process_runner(self) -> ProcessRunner:
         with self._lock:

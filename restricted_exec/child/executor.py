@@ -73,6 +73,7 @@ __all__ = [
     "OutputLimitReached",
     "Prepared",
     "RunOptions",
+    "discard",
     "ending",
     "error_info",
     "execute",
@@ -1105,6 +1106,21 @@ def _binder(
         return program_globals
 
     return bind_inputs
+
+
+def discard(prepared: Prepared) -> None:
+    """A warm child's, after a run: drop everything the run holds (its globals, output, last
+    value and decimal context). Its globals may be the fork server's base, frozen with it
+    (gc.freeze), whose cycles the collector never walks: clearing them here is what frees the
+    objects the program left in them."""
+    restricted, prepared.restricted = prepared.restricted, None
+    prepared.table = None
+    if restricted is not None:
+        _code, _options, stream, state, program_globals = restricted
+        program_globals.clear()
+        stream.reset(0)
+        state.value = None
+        state.decimal_context = None
 
 
 SESSION_STATE_BYTES = 4 * 1024 * 1024

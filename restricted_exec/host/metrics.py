@@ -140,6 +140,9 @@ class SandboxStats(BaseModel):
         load: runs running and queued at the moment of the snapshot, if known.
         sessions_open: sessions holding a child at the moment of the snapshot.
         sessions_by_tenant: the same per tenant.
+        warm_started, warm_reused, warm_retired: under ``child_reuse``, warm children
+            started, runs served by a child that had served a run before, and children
+            retired.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -155,6 +158,9 @@ class SandboxStats(BaseModel):
     load: SchedulerSnapshot | None = None
     sessions_open: int = 0
     sessions_by_tenant: dict[str, int] = {}
+    warm_started: int = 0
+    warm_reused: int = 0
+    warm_retired: int = 0
 
 
 # -- the hot path ----------------------------------------------------------------------------

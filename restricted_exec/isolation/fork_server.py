@@ -91,6 +91,9 @@ class _Entry:
     # In the fork server, for a program it is sent ahead (CTL_PRIME): a prepared program its
     # children may all start from, or None. Entries without one: children prepare it themselves.
     prepare_to_share: Callable[[bytes], object | None]
+    # What a warm child calls after each run: drop what the prepared run holds (ChildContext).
+    # Entries without one serve no warm children.
+    discard: Callable[[object], None] | None
 
 
 def _no_sharing(program: bytes) -> None:
@@ -130,6 +133,7 @@ def _load_entry(name: str | None) -> _Entry:
         prepare_to_share=cast(
             Callable[[bytes], object | None], getattr(module, "prepare_to_share", _no_sharing)
         ),
+        discard=cast("Callable[[object], None] | None", getattr(module, "discard", None)),
     )
 
 
@@ -401,6 +405,7 @@ def main(config: dict[str, Any]) -> None:
             prepare=entry.prepare,
             run_prepared=entry.run_prepared,
             run_session=entry.run_session,
+            discard=entry.discard,
             available=frozenset(available),
             seccomp_filter=(
                 FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None

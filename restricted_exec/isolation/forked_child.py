@@ -8,6 +8,7 @@ Runs only inside a process freshly forked by the fork server, and never returns:
 from __future__ import annotations
 
 import contextvars
+import gc
 import os
 import resource
 import select
@@ -48,6 +49,10 @@ class ChildContext:
     # A session child's runs: run_session(prepared, program part or None for the first,
     # inputs, link) -> payload with the program's state. None: the entry serves no sessions.
     run_session: Callable[[object, bytes | None, bytes, ChildLink | None], bytes] | None
+    # A warm child's, after each run: discard(prepared) drops everything the run holds (its
+    # globals, output, value), so that nothing of it outlives the run, even in objects the fork
+    # server froze (gc.freeze), which the collector never walks. None: no warm children.
+    discard: Callable[[object], None] | None
     available: frozenset[str]
     seccomp_filter: FilterProgram | None
     landlock_ruleset: landlock.Ruleset | None
@@ -397,7 +402,11 @@ def _receive_request(
     Returns the request's header, its prepared program and its inputs part, or an exit code.
     """
     prepared: object = None
+    # Taken out of the context, the child's own copy (a frozen dataclass, hence setattr): the
+    # base becomes the first program's globals, and a warm child's later runs must find no
+    # reference to them left (they would stay alive, and with them all the run kept).
     base = ctx.base
+    object.__setattr__(ctx, "base", None)
 
     def prepare(program: bytes) -> object:
         nonlocal base
@@ -503,7 +512,8 @@ def _serve(
         return exit_codes.EXIT_LOCKDOWN_FAILED
 
     session = bool(header.flags & wire.FLAG_SESSION)
-    if session and ctx.run_session is None:
+    reuse = bool(header.flags & wire.FLAG_REUSE)
+    if (session and ctx.run_session is None) or (reuse and (session or ctx.discard is None)):
         return exit_codes.EXIT_INTERNAL
 
     # ---- untrusted code runs below this line ----
@@ -514,10 +524,16 @@ def _serve(
         payload = ctx.run_prepared(prepared, inputs, _LINK)
     if not isinstance(payload, bytes):
         return exit_codes.EXIT_INTERNAL
+    if reuse:
+        del received
+        _clear_after_run(ctx, prepared)
+        del prepared
     _reply(fd, payload, active, run_started_cpu_s)
-    if not session:
-        return exit_codes.EXIT_OK
-    return _serve_session(fd, ctx, prepared, active)
+    if session:
+        return _serve_session(fd, ctx, prepared, active)
+    if reuse:
+        return _serve_reused(fd, ctx, active)
+    return exit_codes.EXIT_OK
 
 
 def _reply(fd: int, payload: bytes, active: set[str], run_started_cpu_s: float) -> None:
@@ -534,20 +550,65 @@ def _serve_session(fd: int, ctx: ChildContext, prepared: object, active: set[str
     kills the child)."""
     assert ctx.run_session is not None
     while True:
-        raw = _recv_exactly(fd, wire.REQUEST.size)
-        if raw is None:
-            return exit_codes.EXIT_OK  # the session is over
-        header = wire.decode_request(raw)
-        if header is None or header.kind != wire.HostFrame.REQUEST:
+        received = _next_request(fd)
+        if isinstance(received, int):
+            return received  # EXIT_OK: the session is over
+        header, body = received
+        if header.flags & wire.FLAG_REUSE:
             return exit_codes.EXIT_INTERNAL
-        body = _recv_exactly(fd, header.length) if header.length else b""
-        if body is None:
-            return exit_codes.EXIT_NO_REQUEST
-        if not header.flags & wire.FLAG_LIMITS_SET_BY_HOST:
-            return exit_codes.EXIT_LOCKDOWN_FAILED
         run_started_cpu_s = rlimits.cpu_seconds()
         split = header.program_length
         payload = ctx.run_session(prepared, body[:split], body[split:], _LINK)
         if not isinstance(payload, bytes):
             return exit_codes.EXIT_INTERNAL
         _reply(fd, payload, active, run_started_cpu_s)
+
+
+def _serve_reused(fd: int, ctx: ChildContext, active: set[str]) -> int:
+    """A warm child's later runs (FLAG_REUSE): each request brings a program, prepared in
+    globals of its own as a fresh child's would be, and what it leaves is cleared before the
+    reply. The host sets the limits from outside, as for a session. Ends when the host closes
+    the socket (or kills the child)."""
+    while True:
+        received = _next_request(fd)
+        if isinstance(received, int):
+            return received
+        header, body = received
+        if not header.flags & wire.FLAG_REUSE:
+            return exit_codes.EXIT_INTERNAL
+        run_started_cpu_s = rlimits.cpu_seconds()
+        split = header.program_length
+        prepared = ctx.prepare(body[:split], None)
+        payload = ctx.run_prepared(prepared, body[split:], _LINK)
+        if not isinstance(payload, bytes):
+            return exit_codes.EXIT_INTERNAL
+        _clear_after_run(ctx, prepared)
+        del prepared
+        _reply(fd, payload, active, run_started_cpu_s)
+
+
+def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
+    """A session's or a warm child's next request (its limits set by the host), or the exit
+    code when there is none (EXIT_OK: the host closed the socket, the child is done)."""
+    raw = _recv_exactly(fd, wire.REQUEST.size)
+    if raw is None:
+        return exit_codes.EXIT_OK
+    header = wire.decode_request(raw)
+    if header is None or header.kind != wire.HostFrame.REQUEST:
+        return exit_codes.EXIT_INTERNAL
+    body = _recv_exactly(fd, header.length) if header.length else b""
+    if body is None:
+        return exit_codes.EXIT_NO_REQUEST
+    if not header.flags & wire.FLAG_LIMITS_SET_BY_HOST:
+        return exit_codes.EXIT_LOCKDOWN_FAILED
+    return header, body
+
+
+def _clear_after_run(ctx: ChildContext, prepared: object) -> None:
+    """Drop and collect what the run left, before the reply: its finalizers (a suspended
+    generator's ``finally`` in a reference cycle) then run inside its own deadline, never
+    during the next run. The fork server froze its own objects (gc.freeze), so the collection
+    walks only what the child made."""
+    assert ctx.discard is not None  # (checked before the first run)
+    ctx.discard(prepared)
+    gc.collect()

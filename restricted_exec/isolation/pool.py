@@ -266,17 +266,20 @@ class ProcessRunner:
         finally:
             self._leave()
 
-    def open_session(self, domain: Domain = None, *, cpu_budget_s: float) -> SessionChild:
+    def open_session(
+        self, domain: Domain = None, *, cpu_budget_s: float, reuse: bool = False
+    ) -> SessionChild:
         """A child of its own for one session (of trust domain ``domain``): it serves that
         session's runs one after another, keeping the program's globals, and nothing else; it
         never goes back to the waiting children. ``cpu_budget_s``: the CPU its whole life may
-        take. Raises RunnerClosed; a child that cannot be started gives a SessionChild whose
-        runs report it."""
+        take. ``reuse``: a warm child instead, whose runs each have globals of their own (see
+        isolation.warm_children). Raises RunnerClosed; a child that cannot be started gives a
+        SessionChild whose runs report it."""
         with self._admission:
             if self._closed:
                 raise RunnerClosed("the runner is closed")
         checked_out = self._checkout(b"", domain)
-        session = SessionChild(self, checked_out, cpu_budget_s)
+        session = SessionChild(self, checked_out, cpu_budget_s, reuse=reuse)
         if checked_out is not None:
             self._release_slot(checked_out[0])  # between runs it takes no run slot
             self._replenish_after_run()

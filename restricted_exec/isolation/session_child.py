@@ -1,4 +1,5 @@
-"""A session's own child: it serves the session's runs one after another, in one namespace."""
+"""A child of its own for one session or one trust domain: it serves runs one after another,
+in one namespace (a session's) or each in fresh globals (a warm child's, Sandbox child_reuse)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,12 @@ class SessionChild:
         runner: ProcessRunner,
         checked_out: tuple[_Slot, wire.Hello] | None,
         cpu_budget_s: float,
+        *,
+        reuse: bool = False,
     ) -> None:
+        # reuse: a warm child's (wire.FLAG_REUSE): each run in globals of its own, not the
+        # session's namespace, and its reply carries no state.
+        self._mode_flag = wire.FLAG_REUSE if reuse else wire.FLAG_SESSION
         self._runner = runner
         self._checked_out = checked_out
         self._cpu_budget_s = cpu_budget_s
@@ -56,6 +62,11 @@ class SessionChild:
         self._ending: Ending | None = None  # set by the first run (_first_run)
         self._lock = threading.Lock()
         self.dead = checked_out is None
+        # Runs it replied to, and the peak RSS its last reply reported (the child's word: it
+        # only decides when a warm child is retired early).
+        self.runs = 0
+        self.peak_rss_kb = 0
+        self.baseline_rss_kb = checked_out[1].baseline_rss_kb if checked_out is not None else 0
 
     def run(
         self,
@@ -98,7 +109,7 @@ class SessionChild:
         if self._ending is None:
             self._ending = self._first_run(slot, hello, limits)
         ending = self._ending
-        flags = wire.FLAG_SESSION | (wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0)
+        flags = self._mode_flag | (wire.FLAG_ALLOW_DEGRADED if limits.allow_degraded else 0)
         if self._limits_set:
             flags |= wire.FLAG_LIMITS_SET_BY_HOST
         body = request + inputs
@@ -134,6 +145,8 @@ class SessionChild:
             if not replied:
                 self._end(close_socket=not left_behind)
         if reply is not None:
+            self.runs += 1
+            self.peak_rss_kb = reply.header.peak_rss_kb
             # (Its own word, bounded like any reply's: it only shifts this child's accounting.)
             self._cpu_before_us += min(reply.header.cpu_us, int(limits.wall_s * 1e6) + 1)
             return ending.replied(reply, wall_ms, output.text())

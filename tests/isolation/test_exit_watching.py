@@ -58,7 +58,7 @@ from restricted_exec.isolation.forked_child import ChildContext
 host, ours = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 ctx = ChildContext(fork_server_pid=os.getpid(), workdir="/", warm_up=lambda: None,
                    prepare=lambda program, base: None, run_prepared=lambda p, i, o: b"",
-                   run_session=None,
+                   run_session=None, discard=None,
                    available=frozenset(), seccomp_filter=None, landlock_ruleset=None,
                    reset_signals=False)
 server = fork_server._ForkServer(ours, ctx, lambda program: None)
