@@ -43,6 +43,7 @@ from restricted_exec.child.protocol import (
     read_call_reply,
 )
 from restricted_exec.language.catalogue import DEFAULT_MODULES, DEFAULT_PRELOAD
+from restricted_exec.language.class_building import clear_shared_caches
 from restricted_exec.language.compiler import (
     CHECK_HOOK,
     OUTSIDE_HOOK,
@@ -1110,9 +1111,11 @@ def _binder(
 
 def discard(prepared: Prepared) -> None:
     """A warm child's, after a run: drop everything the run holds (its globals, output, last
-    value and decimal context). Its globals may be the fork server's base, frozen with it
-    (gc.freeze), whose cycles the collector never walks: clearing them here is what frees the
-    objects the program left in them."""
+    value and decimal context), and empty the standard library's caches that keep program
+    objects as keys, as after an inline run. Its globals may be the fork server's base, frozen
+    with it (gc.freeze), whose cycles the collector never walks: clearing them here is what
+    frees the objects the program left in them."""
+    clear_shared_caches()
     restricted, prepared.restricted = prepared.restricted, None
     prepared.table = None
     if restricted is not None:

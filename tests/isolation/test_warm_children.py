@@ -245,3 +245,15 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition never came true"
         time.sleep(0.02)
+
+
+def test_a_warm_child_streams_output_and_answers_host_calls_on_every_run(warm: Sandbox) -> None:
+    tenant = next(_TENANTS)
+    code = "for n in range(3):\n    print(double(n))"
+    for _ in range(3):
+        chunks: list[str] = []
+        result = warm.run(
+            code, tenant=tenant, on_output=chunks.append, functions={"double": lambda n: 2 * n}
+        )
+        assert result.stdout == "".join(chunks) == "0\n2\n4\n"
+    assert warm.stats().warm_reused >= 2
