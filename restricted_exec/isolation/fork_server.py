@@ -406,6 +406,7 @@ def main(config: dict[str, Any]) -> None:
             run_prepared=entry.run_prepared,
             run_session=entry.run_session,
             discard=entry.discard,
+            prepare_base=entry.prepare_base,
             available=frozenset(available),
             seccomp_filter=(
                 FilterProgram(seccomp.rules(privileges.NOBODY)) if has_seccomp else None

@@ -62,6 +62,8 @@ class ChildContext:
     # part of a run's globals. Each child's own copy goes to its first prepare, and only to that
     # one.
     base: object | None = None
+    # The entry's prepare_base, for a warm child to build its next run's base while it waits.
+    prepare_base: Callable[[], object | None] | None = None
     # Whether the fork server handles SIGCHLD (it has no pidfds) and the child must undo that.
     reset_signals: bool = True
     # The fork server entered an empty root (emptyroot.py): a descriptor of the host's /proc kept
@@ -524,14 +526,13 @@ def _serve(
         payload = ctx.run_prepared(prepared, inputs, _LINK)
     if not isinstance(payload, bytes):
         return exit_codes.EXIT_INTERNAL
-    if reuse:
-        del received
-        _clear_after_run(ctx, prepared)
-        del prepared
     _reply(fd, payload, active, run_started_cpu_s)
     if session:
         return _serve_session(fd, ctx, prepared, active)
     if reuse:
+        del received
+        _clear_after_run(ctx, prepared)
+        del prepared
         return _serve_reused(fd, ctx, active)
     return exit_codes.EXIT_OK
 
@@ -570,6 +571,9 @@ def _serve_reused(fd: int, ctx: ChildContext, active: set[str]) -> int:
     reply. The host sets the limits from outside, as for a session. Ends when the host closes
     the socket (or kills the child)."""
     while True:
+        # While no request waits: the next run's globals, built ahead as the fork server built
+        # the first one's (a fresh base each time: a base is used up by the run it goes to).
+        base = ctx.prepare_base() if ctx.prepare_base is not None else None
         received = _next_request(fd)
         if isinstance(received, int):
             return received
@@ -578,13 +582,14 @@ def _serve_reused(fd: int, ctx: ChildContext, active: set[str]) -> int:
             return exit_codes.EXIT_INTERNAL
         run_started_cpu_s = rlimits.cpu_seconds()
         split = header.program_length
-        prepared = ctx.prepare(body[:split], None)
+        prepared = ctx.prepare(body[:split], base)
+        del base
         payload = ctx.run_prepared(prepared, body[split:], _LINK)
         if not isinstance(payload, bytes):
             return exit_codes.EXIT_INTERNAL
+        _reply(fd, payload, active, run_started_cpu_s)
         _clear_after_run(ctx, prepared)
         del prepared
-        _reply(fd, payload, active, run_started_cpu_s)
 
 
 def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
@@ -605,10 +610,11 @@ def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
 
 
 def _clear_after_run(ctx: ChildContext, prepared: object) -> None:
-    """Drop and collect what the run left, before the reply: its finalizers (a suspended
-    generator's ``finally`` in a reference cycle) then run inside its own deadline, never
-    during the next run. The fork server froze its own objects (gc.freeze), so the collection
-    walks only what the child made."""
+    """Drop and collect what the run left, after its reply and before the next request is
+    read, so that nothing of it is alive when the next run starts. Its code cannot run any more
+    (a finalizer the collection sets off refuses: every program function checks that its own
+    run is on, see compiler.RUN_HOOK). The fork server froze its own objects (gc.freeze), so
+    the collection walks only what the child made."""
     assert ctx.discard is not None  # (checked before the first run)
     ctx.discard(prepared)
     gc.collect()
