@@ -25,6 +25,7 @@ from benchmarks.backends import (
     Backend,
     load_all,
 )
+from benchmarks.host_floor import print_floor
 from benchmarks.workloads import THROUGHPUT_WORKLOAD, WORKLOADS
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     workloads = [w for w in WORKLOADS if w.name in wanted]
 
     started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    floor = print_floor()
     clock = time.perf_counter()
     backends = load_all(keys)
     for backend in backends:
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": started_at,
         "settings": settings.__dict__,
         "machine": report.machine_info(),
+        "host_floor": floor,
         "backends": [_backend_info(b) for b in backends],
         "ratio_reference": ref_key,
         "workloads": [],

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from benchmarks.host_floor import print_floor
 from restricted_exec import Policy, Sandbox
 
 SOURCE = (Path(__file__).resolve().parents[1] / "examples" / "compound_interest.py").read_text()
@@ -56,6 +57,7 @@ def main() -> None:
         "--new-source", action="store_true", help="Sandbox.run a new source every run"
     )
     args = parser.parse_args()
+    print_floor()
     with Sandbox(Policy(timeout_s=10, memory_mb=256)) as sandbox:
         program = sandbox.compile_program(SOURCE)
         for _ in range(20):

@@ -30,6 +30,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.core import percentile
+from benchmarks.host_floor import print_floor
 from benchmarks.inline_micro import interleaved, summarise
 from benchmarks.workloads import COMPOUND_INTEREST
 
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs (rough figures)")
     parser.add_argument("--out", type=Path, default=None, help="also write features.json here")
     args = parser.parse_args(argv)
+    print_floor()
     runs = {"process": 300, "inline": 1000} if args.quick else {"process": 2000, "inline": 5000}
     print(f"Python {sys.version.split()[0]}; interleaved, warm-up excluded")
     report: dict[str, Any] = {}

@@ -28,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.core import percentile
+from benchmarks.host_floor import print_floor
 
 TARGET_P50_US = 100.0
 
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 calls: a smoke run")
     parser.add_argument("--out", type=Path, help="also write the numbers here as JSON")
     args = parser.parse_args(argv)
+    print_floor()
     calls = 200 if args.quick else args.calls
     report: dict[str, Any] = {
         "floor: Python function call": summary(function_floor(calls)),

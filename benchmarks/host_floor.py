@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 
-__all__ = ["floor_line", "measure_floor"]
+__all__ = ["floor_line", "measure_floor", "print_floor"]
 
 _PAGE = mmap.PAGESIZE
 
@@ -118,5 +118,12 @@ def floor_line(floor: dict[str, float]) -> str:
     )
 
 
+def print_floor() -> dict[str, float]:
+    """Measure the floor and print its line: the first thing every benchmark reports."""
+    floor = measure_floor()
+    print(floor_line(floor), flush=True)
+    return floor
+
+
 if __name__ == "__main__":
-    print(floor_line(measure_floor()))
+    print_floor()

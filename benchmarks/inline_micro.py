@@ -39,6 +39,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 from benchmarks.capture import captured_stdout
 from benchmarks.core import percentile
+from benchmarks.host_floor import print_floor
 from benchmarks.workloads import LOOP_HEAVY
 
 SNIPPET = """\
@@ -253,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the compile+run path")
     parser.add_argument("--out", type=Path, default=None, help="also write inline_micro.json here")
     args = parser.parse_args(argv)
+    print_floor()
     loop_runs, compile_runs = (15, 300) if args.quick else (60, 3000)
     gc.collect()
     print(f"Python {sys.version.split()[0]} on {sys.platform}; interleaved, warm-up excluded")

@@ -25,6 +25,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from isolation.unrestricted_entry import UnrestrictedRunner, encode
 
+from benchmarks.host_floor import print_floor
 from restricted_exec import Policy
 from restricted_exec.child.executor import RunOptions, program_part
 from restricted_exec.isolation import ChildLimits, ProcessRunner, classify
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         "--gap-ms", type=float, default=5.0, help="pause between runs for the warm-pool latency"
     )
     args = parser.parse_args(argv)
+    print_floor()
     started = time.perf_counter()
     runner, request = _make(args.production, args.prefork)
     with runner:

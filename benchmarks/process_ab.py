@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.host_floor import print_floor
 from restricted_exec import ExecutionResult, Policy, Sandbox
 from restricted_exec.isolation import ProcessRunner, channel
 from restricted_exec.isolation.fork_server_client import ForkServer
@@ -190,6 +191,7 @@ def main() -> None:
         help="priming, replenish, warm-up: follow each call with new source",
     )
     args = parser.parse_args()
+    print_floor()
     policy = Policy(timeout_s=10, memory_mb=256)
     compare = _COMPARISONS[args.compare]
     samples = compare(args, policy)

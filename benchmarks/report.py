@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks.host_floor import floor_line
+
 PACKAGES = (
     "restricted_exec",
     "RestrictedPython",
@@ -118,6 +120,11 @@ def markdown(data: dict[str, Any]) -> str:
         f"Python {machine['python']}; subprocess recipes run `{machine['subprocess_python3']}`. "
         "Packages: " + ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v) + ".",
         "",
+        *(
+            [floor_line(data["host_floor"]).capitalize() + " (measured in this run).", ""]
+            if "host_floor" in data
+            else []
+        ),
         "Method: warm-up runs excluded; backends interleaved (A B C A B C ...) within each "
         "workload; every run's stdout (and exception type) is compared with CPython's, and a "
         "wrong or failed answer replaces the time. Times are wall-clock milliseconds until the "

@@ -41,6 +41,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 import httpx
 
 from benchmarks.core import percentile
+from benchmarks.host_floor import print_floor
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = (ROOT / "examples" / "compound_interest.py").read_text()
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     clients = [2] if args.quick else [int(n) for n in args.clients.split(",")]
     runs = 20 if args.quick else args.runs
     expected = _expected()
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"host_floor": print_floor()}
     with serve({}) as (first, _), serve({}) as (second, _):
         report["overhead"] = overhead(first, runs, expected)
         o = report["overhead"]

@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.core import percentile
+from benchmarks.host_floor import print_floor
 
 TIMEOUT_S = 5.0
 MEMORY_MB = 256
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the numbers here as JSON")
     args = parser.parse_args(argv)
     repeats = 20 if args.quick else args.repeats
+    floor = print_floor()
     ours, close_ours = restricted_exec_sides()
     sides = {"restricted_exec": ours}
     closers = [close_ours]
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for close in closers:
             close()
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"host_floor": floor}
     print(
         f"sessions, {repeats} runs of each, in alternating blocks of {BLOCK}; "
         f"limits {TIMEOUT_S:g} s, {MEMORY_MB} MB"

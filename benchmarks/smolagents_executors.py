@@ -22,6 +22,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.core import percentile
+from benchmarks.host_floor import print_floor
 
 STEPS = [
     "monthly = 3000\nrate = exchange_rate(base='USD', quote='CNY')\nprint(rate)",
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 runs, no snippets: a smoke run")
     parser.add_argument("--out", type=Path, help="also write the numbers here as JSON")
     args = parser.parse_args(argv)
+    print_floor()
     runs = 3 if args.quick else args.runs
     makers = executors(timeout_s=2)
     sandbox = makers.pop("_sandbox")

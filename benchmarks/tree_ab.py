@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.host_floor import print_floor
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "examples" / "compound_interest.py"
 
@@ -58,6 +60,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=SOURCE, help="the program to run")
     parser.add_argument("--isolation", choices=("process", "inline"), default="process")
     args = parser.parse_args()
+    print_floor()
     sides = {f"before ({args.before})": args.before, f"after ({args.after})": args.after}
     workers: dict[str, subprocess.Popen[str]] = {}
     for name, tree in sides.items():

@@ -40,7 +40,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.core import percentile
-from benchmarks.host_floor import floor_line, measure_floor
+from benchmarks.host_floor import print_floor
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = (ROOT / "examples" / "compound_interest.py").read_text()
@@ -101,7 +101,9 @@ def latencies(
 ) -> dict[str, dict[str, list[float]]]:
     """Samples in ms by workload and side."""
     workloads = list(next(iter(sides.values())))
-    samples: dict[str, dict[str, list[float]]] = {w: {side: [] for side in sides} for w in workloads}
+    samples: dict[str, dict[str, list[float]]] = {
+        w: {side: [] for side in sides} for w in workloads
+    }
     counted = BLOCK - BLOCK_WARMUP
     number = 0
     for block in range(-1, -(-repeats // counted)):  # block -1 warms everything up
@@ -169,10 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: short and small")
     parser.add_argument("--out", type=Path, help="also write the numbers here as JSON")
     args = parser.parse_args(argv)
-    repeats, seconds = (16, 0.5) if args.quick else (args.repeats, args.seconds)
+    repeats, seconds = (8, 0.3) if args.quick else (args.repeats, args.seconds)
     expected = cpython_output()
-    floor = measure_floor()
-    print(floor_line(floor))
+    floor = print_floor()
     report: dict[str, Any] = {"floor": floor}
     with (
         restricted_exec_sides(reuse=True) as warm,
@@ -199,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
                     line += f"  {ratio:5.2f}x monty (bar {BARS[(side, workload)]:g}x)"
                 print(line)
         print(f"throughput, {THREADS} caller threads, {seconds:g} s each:")
-        report["throughput"] = {"warm Program.run": throughput(warm["Program.run"], seconds, expected)}
+        report["throughput"] = {
+            "warm Program.run": throughput(warm["Program.run"], seconds, expected)
+        }
         if monty is not None:
             report["throughput"]["pydantic-monty"] = throughput(
                 monty["Program.run"], seconds, expected

@@ -877,7 +877,7 @@ class Sandbox:
             caller = current_caller()
             if caller is None:
                 return None  # no finer domain was named: single-use, as documented
-        return (trust_domain(domain), caller, policy.digest())
+        return (trust_domain(domain), caller, policy)  # (a Policy is frozen and hashable)
 
     def _execute_warm(
         self,

@@ -219,3 +219,21 @@ def test_the_service_benchmark_runs_against_real_servers_without_a_5xx(tmp_path:
     report = json.loads(out.read_text())
     assert report["overhead"]["service_p50_ms"] > 0
     assert set(report["overload"]["statuses"]) <= {"200", "429"}
+
+
+def test_the_host_floor_measures_four_plausible_costs() -> None:
+    from benchmarks.host_floor import floor_line, measure_floor
+
+    floor = measure_floor()
+    assert set(floor) == {"fork_wait_ms", "page_fault_us", "pipe_round_trip_us", "idle_wake_up_us"}
+    assert 0 < floor["page_fault_us"] < floor["pipe_round_trip_us"] < floor["fork_wait_ms"] * 1000
+    assert floor_line(floor).startswith("host floor: fork+wait ")
+
+
+def test_the_warm_reuse_benchmark_checks_every_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    # Quick mode still compares every output with CPython's (a wrong one raises).
+    from benchmarks import warm_reuse
+
+    assert warm_reuse.main(["--quick"]) == 0
+    printed = capsys.readouterr().out
+    assert "Program.run        warm" in printed and "throughput" in printed
