@@ -567,9 +567,9 @@ def _serve_session(fd: int, ctx: ChildContext, prepared: object, active: set[str
 
 def _serve_reused(fd: int, ctx: ChildContext, active: set[str]) -> int:
     """A warm child's later runs (FLAG_REUSE): each request brings a program, prepared in
-    globals of its own as a fresh child's would be, and what it leaves is cleared before the
-    reply. The host sets the limits from outside, as for a session. Ends when the host closes
-    the socket (or kills the child)."""
+    globals of its own as a fresh child's would be, and what it leaves is cleared after the
+    reply, before the next request is read. The host sets the limits from outside, as for a
+    session. Ends when the host closes the socket (or kills the child)."""
     while True:
         # While no request waits: the next run's globals, built ahead as the fork server built
         # the first one's (a fresh base each time: a base is used up by the run it goes to).
