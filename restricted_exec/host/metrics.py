@@ -436,9 +436,20 @@ class _PrometheusCollector:
         )
         running = GaugeMetricFamily(f"{p}running", "Runs running now.", labels=["tenant"])
         queued = GaugeMetricFamily(f"{p}queued", "Runs waiting for a slot.", labels=["tenant"])
-        families = [runs, rejected, hits, duration, cpu, running, queued]
+        warm = CounterMetricFamily(
+            f"{p}warm_children",
+            "Warm children (child_reuse): started, runs served again, retired.",
+            labels=["event"],
+        )
+        families = [runs, rejected, hits, duration, cpu, running, queued, warm]
         if stats is None:
             return families
+        for event, count in (
+            ("started", stats.warm_started),
+            ("reused", stats.warm_reused),
+            ("retired", stats.warm_retired),
+        ):
+            warm.add_metric([event], count)
         for name, tenant in stats.tenants.items():
             for status, run_stats in tenant.by_status.items():
                 runs.add_metric([name, status], run_stats.runs)

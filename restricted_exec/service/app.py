@@ -204,6 +204,7 @@ def create_app(config: ServiceConfig, keys: ApiKeys | None = None) -> FastAPI:
             audit=audit,
             max_sessions=config.max_sessions,
             max_sessions_per_tenant=config.max_sessions_per_tenant,
+            child_reuse=config.child_reuse,
         )
         holder["sandbox"] = sandbox
         await asyncio.to_thread(sandbox.start)

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from restricted_exec.errors import InputError
+from restricted_exec.host.child_reuse import ChildReuse
 from restricted_exec.host.tenants import TenantQuota
 from restricted_exec.policy import Policy
 from restricted_exec.service.functions import FunctionSpec
@@ -39,6 +40,8 @@ class ServiceConfig(BaseModel):
             ``FunctionSpec`` (``{"target": "package.module:function", "tenants": [...]}``),
             imported from the operator's code when the service starts. Queued jobs get none
             (a worker is another process, with no service configuration).
+        child_reuse: warm children (``ChildReuse``; None: a fresh child per run). With
+            ``"per": "caller"`` each API key is a trust domain of its own.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,6 +60,7 @@ class ServiceConfig(BaseModel):
     broker_url: str | None = None
     job_result_expires_s: float = Field(default=3600.0, gt=0)
     host_functions: dict[str, FunctionSpec] = Field(default_factory=dict)
+    child_reuse: ChildReuse | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> ServiceConfig:

@@ -43,7 +43,12 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "fx_rate": {"target": "operator_tools:fx_rate"},
         "acme_ledger": {"target": "operator_tools:acme_ledger", "tenants": ["acme"]},
     }
-    with server(directory, import_path=directory, host_functions=functions) as (address, _):
+    with server(
+        directory,
+        import_path=directory,
+        host_functions=functions,
+        child_reuse={"per": "caller"},
+    ) as (address, _):
         yield address
 
 
@@ -309,3 +314,27 @@ def test_an_input_named_as_a_host_function_is_a_422_not_a_shadow(url: str) -> No
         streamed = http.post("/v1/run/stream", json=body)
     assert plain.status_code == streamed.status_code == 422
     assert "fx_rate" in plain.json()["detail"]
+
+
+# -- warm children: each API key a trust domain of its own (child_reuse per caller) ----------
+
+
+def warm_counts(http: httpx.Client) -> dict[str, float]:
+    counts = {}
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith("restricted_exec_warm_children_total{"):
+            event = line.split('event="', 1)[1].split('"', 1)[0]
+            counts[event] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def test_a_keys_consecutive_runs_share_a_warm_child(url: str) -> None:
+    # per="caller" reuses only for runs attributed to a caller: the reuse proves each request's
+    # key id reached the Sandbox as its caller (the library's tests keep callers apart).
+    with client(url) as acme:
+        acme.post("/v1/run", json={"code": "print(1)"})
+        before = warm_counts(acme)
+        assert result_of(acme.post("/v1/run", json={"code": "print(2)"})).stdout == "2\n"
+        after = warm_counts(acme)
+    assert after["reused"] == before["reused"] + 1
+    assert after["started"] == before["started"]
