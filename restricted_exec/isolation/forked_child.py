@@ -526,13 +526,14 @@ def _serve(
         payload = ctx.run_prepared(prepared, inputs, _LINK)
     if not isinstance(payload, bytes):
         return exit_codes.EXIT_INTERNAL
-    _reply(fd, payload, active, run_started_cpu_s)
-    if session:
-        return _serve_session(fd, ctx, prepared, active)
     if reuse:
         del received
         _clear_after_run(ctx, prepared)
         del prepared
+    _reply(fd, payload, active, run_started_cpu_s)
+    if session:
+        return _serve_session(fd, ctx, prepared, active)
+    if reuse:
         return _serve_reused(fd, ctx, active)
     return exit_codes.EXIT_OK
 
@@ -567,9 +568,9 @@ def _serve_session(fd: int, ctx: ChildContext, prepared: object, active: set[str
 
 def _serve_reused(fd: int, ctx: ChildContext, active: set[str]) -> int:
     """A warm child's later runs (FLAG_REUSE): each request brings a program, prepared in
-    globals of its own as a fresh child's would be, and what it leaves is cleared after the
-    reply, before the next request is read. The host sets the limits from outside, as for a
-    session. Ends when the host closes the socket (or kills the child)."""
+    globals of its own as a fresh child's would be, and what it leaves is cleared before the
+    reply. The host sets the limits from outside, as for a session. Ends when the host closes
+    the socket (or kills the child)."""
     while True:
         # While no request waits: the next run's globals, built ahead as the fork server built
         # the first one's (a fresh base each time: a base is used up by the run it goes to).
@@ -587,9 +588,9 @@ def _serve_reused(fd: int, ctx: ChildContext, active: set[str]) -> int:
         payload = ctx.run_prepared(prepared, body[split:], _LINK)
         if not isinstance(payload, bytes):
             return exit_codes.EXIT_INTERNAL
-        _reply(fd, payload, active, run_started_cpu_s)
         _clear_after_run(ctx, prepared)
         del prepared
+        _reply(fd, payload, active, run_started_cpu_s)
 
 
 def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
@@ -610,11 +611,12 @@ def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
 
 
 def _clear_after_run(ctx: ChildContext, prepared: object) -> None:
-    """Drop and collect what the run left, after its reply and before the next request is
-    read, so that nothing of it is alive when the next run starts. Its code cannot run any more
-    (a finalizer the collection sets off refuses: every program function checks that its own
-    run is on, see compiler.RUN_HOOK). The fork server froze its own objects (gc.freeze), so
-    the collection walks only what the child made."""
+    """Drop and collect what the run left, before its reply: what freeing it costs, or a crash
+    it causes (a deep chain of objects whose deallocation overflows the C stack), is the run's
+    own, inside its deadline and CPU, never the next run's. Its code cannot run any more (a
+    finalizer the collection sets off refuses: every program function checks that its own run
+    is on, see compiler.RUN_HOOK). The fork server froze its own objects (gc.freeze), so the
+    collection walks only what the child made."""
     assert ctx.discard is not None  # (checked before the first run)
     ctx.discard(prepared)
     gc.collect()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -174,6 +175,18 @@ class SessionChild:
             memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
             layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
         )
+
+    def sound_while_idle(self) -> bool:
+        """Whether the child, between runs, is still there and silent: a child that died (its
+        socket reads EOF) or sends anything unasked (a taken-over one) is not. Never blocks."""
+        if self.dead or self._checked_out is None:
+            return False
+        poller = select.poll()  # (not select.select: a busy host's descriptors pass 1024)
+        try:
+            poller.register(self._checked_out[0].sock, select.POLLIN)
+            return not poller.poll(0)
+        except (OSError, ValueError):  # the socket is closed
+            return False
 
     def close(self) -> None:
         """End the session's child. Idempotent."""

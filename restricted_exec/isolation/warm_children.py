@@ -4,10 +4,11 @@ waits for the next run of the same key (one trust domain and one policy) instead
 A single-use child holds one run. A warm child holds the consecutive runs of one key, so a program
 that escaped the language layer in one run would still be in the process for the next run of that
 key, and of no other: the key is the caller's trust domain (a tenant, or finer), never shared.
-Between runs the child drops the run's globals and collects what they held, before it reads
-the next request (``forked_child._serve_reused``); the language layer already keeps runs in
-one process apart (the inline mode depends on it), and the tests in
-``tests/isolation/test_warm_children.py`` plant in one run and look in the next.
+Between runs the child drops the run's globals and collects what they held, before it replies
+(``forked_child._serve_reused``), so that what freeing them costs is the run's own. The language
+layer already keeps runs in one process apart (the inline mode depends on it), and the tests in
+``tests/isolation/test_warm_children.py`` plant in one run and look in the next. A child found
+gone or talking while idle (its socket readable) is retired at checkout, never handed on.
 
 A child is retired (killed) after any ending other than ok or error, after ``runs`` runs, after
 ``idle_s`` idle, when its peak RSS grew past half its memory limit, and when the pool holds
@@ -84,7 +85,7 @@ class WarmChildren:
                     found = idle.child
                     break
         self._retire(expired)
-        if found is not None and not found.dead:
+        if found is not None and found.sound_while_idle():
             self._count(reused=1)
             return found
         if found is not None:

@@ -49,8 +49,7 @@ FLAG_PRIMED = 4
 # and each reply carries the program's state (see child.executor.run_session).
 FLAG_SESSION = 8
 # A warm child's request (Sandbox child_reuse): the child serves request after request of one
-# trust domain, each program in globals of its own, and clears what a run left before it reads
-# the next request.
+# trust domain, each program in globals of its own, and clears what a run left before it replies.
 FLAG_REUSE = 16
 # The largest program the host primes children with (it must fit a fresh socket's buffer).
 MAX_PRIME_BYTES = 64 * 1024

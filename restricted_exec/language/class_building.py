@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import encodings
 import enum
 import keyword
 import re
@@ -449,10 +450,14 @@ def clear_shared_caches() -> None:
     """Empty the standard library's process-wide caches that keep program objects as keys
     (``typing``'s parameter caches: ``List[x]``, ``Literal[x]``; ``re``'s replacement
     templates; ``strptime``'s formats), whose ``__eq__`` and ``__hash__`` a later lookup by
-    anyone would call natively, and whose cached answers it would get."""
+    anyone would call natively, and whose cached answers it would get; and those a program
+    can fill without bound (``encodings``' codec names)."""
     for clear in getattr(typing, "_cleanups", ()):
         clear()
     re.purge()  # the pattern cache and the replacement-template cache (keyed by str subclasses)
     strptime = sys.modules.get("_strptime")
     if strptime is not None:
         strptime._regex_cache.clear()
+    # Every codec name looked up, found or not (``"".encode(name)``): unbounded, and the names
+    # are the program's, up to megabytes each.
+    encodings._cache.clear()

@@ -9,6 +9,8 @@ what it prints in a fresh child, as if the plant never ran.
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -39,14 +41,14 @@ def counts(sandbox: Sandbox) -> tuple[int, int, int]:
 
 
 def plant_then_look(
-    sandbox: Sandbox, plant: str, look: str, **plant_options: Any
+    sandbox: Sandbox, plant: str, look: str, policy: Policy | None = None, **plant_options: Any
 ) -> tuple[ExecutionResult, ExecutionResult]:
-    """Run ``plant`` then ``look`` for a tenant of their own, and check that ``look`` ran in
-    the child ``plant`` ran in."""
+    """Run ``plant`` then ``look`` for a tenant of their own, under ``policy``, and check that
+    ``look`` ran in the child ``plant`` ran in."""
     tenant = next(_TENANTS)
     started, reused, _ = counts(sandbox)
-    planted = sandbox.run(plant, tenant=tenant, **plant_options)
-    looked = sandbox.run(look, tenant=tenant)
+    planted = sandbox.run(plant, tenant=tenant, policy=policy, **plant_options)
+    looked = sandbox.run(look, tenant=tenant, policy=policy)
     assert counts(sandbox)[:2] == (started + 1, reused + 1), "the look ran in another child"
     return planted, looked
 
@@ -152,6 +154,75 @@ def test_a_runs_memory_is_freed_before_the_next_run(warm: Sandbox) -> None:
     looked = warm.run("more = bytearray(110 * 2**20)\nprint('fits')", policy=policy, tenant=tenant)
     assert planted.stdout == "kept\n" and looked.stdout == "fits\n", looked.error
     assert counts(warm)[:2] == (started + 1, reused + 1)
+
+
+# Red-team round 20: what freeing a run's leftovers costs, or a crash it causes, was charged to
+# the next run while the child cleared them after its reply.
+_CRASHES_WHEN_FREED = """
+import itertools
+chain = iter(())
+for index in range(600000):
+    chain = itertools.islice(chain, 1)
+print('planted')
+"""
+
+
+def _slow_to_finalize(generators: int) -> str:
+    nested = "yield 1\n"
+    for _ in range(18):
+        body = "".join(f"    {line}\n" for line in nested.splitlines())
+        nested = f"try:\n{body}finally:\n    pass\n"
+    body = "".join(f"    {line}\n" for line in nested.splitlines())
+    return (
+        f"def suspended():\n{body}"
+        f"keep = []\nfor index in range({generators}):\n"
+        "    it = suspended()\n    next(it)\n    keep.append(it)\nprint('planted')\n"
+    )
+
+
+def test_a_crash_while_freeing_a_runs_objects_is_that_runs_not_the_nexts(warm: Sandbox) -> None:
+    tenant = next(_TENANTS)
+    planted = warm.run(_CRASHES_WHEN_FREED, tenant=tenant)
+    looked = warm.run("print('looked')", tenant=tenant)
+    assert planted.status == "crashed"  # its objects crashed its child as they were freed
+    assert (looked.status, looked.stdout) == ("ok", "looked\n")
+
+
+def test_the_time_to_free_a_runs_objects_is_that_runs_not_the_nexts(warm: Sandbox) -> None:
+    policy = Policy(timeout_s=1)
+    tenant = next(_TENANTS)
+    planted = warm.run(_slow_to_finalize(150_000), tenant=tenant, policy=policy)
+    looked = warm.run("print('looked')", tenant=tenant, policy=policy)
+    assert planted.status in ("ok", "timeout")
+    assert (looked.status, looked.stdout) == ("ok", "looked\n"), looked.error
+    assert looked.duration_ms < 500
+
+
+def test_codec_names_a_run_looked_up_are_forgotten_before_the_next_run(warm: Sandbox) -> None:
+    # encodings keeps every name looked up, found or not: 24 MB of names here.
+    policy = Policy(memory_mb=80, timeout_s=10)
+    plant = (
+        "for index in range(24):\n"
+        "    try:\n        ''.encode('a' * 2**20 + str(index))\n"
+        "    except LookupError:\n        pass\nprint('planted')"
+    )
+    look = "more = bytearray(60 * 2**20)\nprint('fits')"
+    _, looked = plant_then_look(warm, plant, look, policy=policy)
+    assert (looked.status, looked.stdout) == ("ok", "fits\n"), looked.error
+
+
+def test_an_idle_child_found_dead_is_never_handed_to_a_run() -> None:
+    with Sandbox(child_reuse=ChildReuse()) as sandbox:
+        assert sandbox.run("print(1)").ok
+        warm = sandbox._warm
+        assert warm is not None
+        (idle,) = warm._idle.values()
+        hello = idle.child._checked_out[1]  # type: ignore[index]
+        os.kill(hello.pid, signal.SIGKILL)  # as the kernel's OOM killer would, say
+        wait_until(lambda: not idle.child.sound_while_idle())
+        looked = sandbox.run("print(2)")
+        assert (looked.status, looked.stdout) == ("ok", "2\n")
+        assert counts(sandbox)[:2] == (2, 0)
 
 
 # -- which runs share a child ----------------------------------------------------------------
