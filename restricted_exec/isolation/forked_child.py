@@ -90,7 +90,13 @@ def child_main(
     runs arrive so often that the CPU it takes would only slow them down)."""
     code = exit_codes.EXIT_INTERNAL
     try:
-        code = _serve(sock_fd, ctx, inherited, warm_up)
+        served = _serve(sock_fd, ctx, inherited, warm_up)
+        # A warm child goes on from here, from frames that hold nothing of its first run (its
+        # inputs, its reply, a primed program): what one run leaves must not outlive it.
+        del inherited
+        if isinstance(served, _ServeAgain):
+            served = _serve_reused(wire.CHILD_SOCKET_FD, ctx, served.active)
+        code = served
     except MemoryError:
         code = exit_codes.EXIT_MEMORY
     except BaseException:
@@ -456,9 +462,16 @@ def _receive_request(
     return header, prepare(body[:split]), body[split:]
 
 
+@dataclass(frozen=True, slots=True)
+class _ServeAgain:
+    """What ``_serve`` returns for a warm child: serve the next requests (``_serve_reused``)."""
+
+    active: set[str]
+
+
 def _serve(
     sock_fd: int, ctx: ChildContext, inherited: InheritedProgram | None, warm_up: bool
-) -> int:
+) -> int | _ServeAgain:
     _prepare(sock_fd, ctx)
     fd = wire.CHILD_SOCKET_FD
     if warm_up:
@@ -534,7 +547,7 @@ def _serve(
     if session:
         return _serve_session(fd, ctx, prepared, active)
     if reuse:
-        return _serve_reused(fd, ctx, active)
+        return _ServeAgain(active)
     return exit_codes.EXIT_OK
 
 
@@ -572,25 +585,34 @@ def _serve_reused(fd: int, ctx: ChildContext, active: set[str]) -> int:
     reply. The host sets the limits from outside, as for a session. Ends when the host closes
     the socket (or kills the child)."""
     while True:
-        # While no request waits: the next run's globals, built ahead as the fork server built
-        # the first one's (a fresh base each time: a base is used up by the run it goes to).
-        base = ctx.prepare_base() if ctx.prepare_base is not None else None
-        received = _next_request(fd)
-        if isinstance(received, int):
-            return received
-        header, body = received
-        if not header.flags & wire.FLAG_REUSE:
-            return exit_codes.EXIT_INTERNAL
-        run_started_cpu_s = rlimits.cpu_seconds()
-        split = header.program_length
-        prepared = ctx.prepare(body[:split], base)
-        del base
-        payload = ctx.run_prepared(prepared, body[split:], _LINK)
-        if not isinstance(payload, bytes):
-            return exit_codes.EXIT_INTERNAL
-        _clear_after_run(ctx, prepared)
-        del prepared
-        _reply(fd, payload, active, run_started_cpu_s)
+        code = _serve_one_reused(fd, ctx, active)
+        if code is not None:
+            return code
+
+
+def _serve_one_reused(fd: int, ctx: ChildContext, active: set[str]) -> int | None:
+    """One run of a warm child, in a frame of its own, so that nothing of the run (its request,
+    its reply) outlives the call; None when it replied, else the exit code."""
+    # While no request waits: the next run's globals, built ahead as the fork server built the
+    # first one's (a fresh base each time: a base is used up by the run it goes to).
+    base = ctx.prepare_base() if ctx.prepare_base is not None else None
+    received = _next_request(fd)
+    if isinstance(received, int):
+        return received
+    header, body = received
+    if not header.flags & wire.FLAG_REUSE:
+        return exit_codes.EXIT_INTERNAL
+    run_started_cpu_s = rlimits.cpu_seconds()
+    split = header.program_length
+    prepared = ctx.prepare(body[:split], base)
+    del base
+    payload = ctx.run_prepared(prepared, body[split:], _LINK)
+    if not isinstance(payload, bytes):
+        return exit_codes.EXIT_INTERNAL
+    _clear_after_run(ctx, prepared)
+    del prepared
+    _reply(fd, payload, active, run_started_cpu_s)
+    return None
 
 
 def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:

@@ -267,18 +267,24 @@ class ProcessRunner:
             self._leave()
 
     def open_session(
-        self, domain: Domain = None, *, cpu_budget_s: float, reuse: bool = False
+        self,
+        domain: Domain = None,
+        *,
+        cpu_budget_s: float,
+        reuse: bool = False,
+        clean_only: bool = False,
     ) -> SessionChild:
         """A child of its own for one session (of trust domain ``domain``): it serves that
         session's runs one after another, keeping the program's globals, and nothing else; it
         never goes back to the waiting children. ``cpu_budget_s``: the CPU its whole life may
         take. ``reuse``: a warm child instead, whose runs each have globals of their own (see
-        isolation.warm_children). Raises RunnerClosed; a child that cannot be started gives a
-        SessionChild whose runs report it."""
+        isolation.warm_children). ``clean_only``: never a child primed with a program of
+        ``domain``. Raises RunnerClosed; a child that cannot be started gives a SessionChild
+        whose runs report it."""
         with self._admission:
             if self._closed:
                 raise RunnerClosed("the runner is closed")
-        checked_out = self._checkout(b"", domain)
+        checked_out = self._checkout(b"", CLEAN if clean_only else domain)
         session = SessionChild(self, checked_out, cpu_budget_s, reuse=reuse)
         if checked_out is not None:
             self._release_slot(checked_out[0])  # between runs it takes no run slot
@@ -626,9 +632,10 @@ class ProcessRunner:
         finally:
             self._lock.release()
 
-    def _take_slot(self, program: bytes, domain: Domain) -> _Slot | None:
+    def _take_slot(self, program: bytes, domain: Domain | _Clean) -> _Slot | None:
         """A waiting child that may serve ``domain`` (one primed with ``program`` first), else
-        a new clean one. Counted in flight for its fork server until _release_slot."""
+        a new clean one; CLEAN: a clean one only. Counted in flight for its fork server until
+        _release_slot."""
         with self._lock:
             fork_server = self._ensure_fork_server_locked()
             chosen: _Slot | None = None
@@ -636,7 +643,7 @@ class ProcessRunner:
                 if slot.generation != fork_server.generation or slot.fork_server.dead.is_set():
                     self._ready.remove(slot)
                     slot.sock.close()
-                elif slot.serves(domain) and (
+                elif (slot.domain is CLEAN if domain is CLEAN else slot.serves(domain)) and (
                     chosen is None or (chosen.primed != program and slot.primed == program)
                 ):
                     chosen = slot
@@ -659,7 +666,9 @@ class ProcessRunner:
         """The fork servers with a child serving a run now."""
         return list(self._in_flight.values())
 
-    def _checkout(self, program: bytes, domain: Domain) -> tuple[_Slot, wire.Hello] | None:
+    def _checkout(
+        self, program: bytes, domain: Domain | _Clean
+    ) -> tuple[_Slot, wire.Hello] | None:
         for _ in range(CHILD_START_ATTEMPTS):
             slot = self._take_slot(program, domain)
             if slot is None:

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import os
 import select
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -105,7 +106,8 @@ class SessionChild:
     ) -> ChildOutcome:
         checked_out = self._checked_out
         if self.dead or checked_out is None:
-            return no_child(limits, self._runner.layers_available(), "the session's child is gone")
+            why = "the child is gone" if self._checked_out is not None else "no child could start"
+            return no_child(limits, self._runner.layers_available(), why)
         slot, hello = checked_out
         if self._ending is None:
             self._ending = self._first_run(slot, hello, limits)
@@ -175,6 +177,23 @@ class SessionChild:
             memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
             layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
         )
+
+    @property
+    def limits_set(self) -> bool:
+        """Whether the host set the child's rlimits itself (prlimit): a later request needs
+        it, since a locked-down child cannot set them."""
+        return self._limits_set
+
+    def pause(self) -> None:
+        """Stop the child (SIGSTOP) while it waits between a warm child's runs: whatever it
+        would do then, it does on no CPU. ``resume`` before its next run."""
+        if self._checked_out is not None and not self.dead:
+            signal_child(self._pidfd, self._checked_out[1].pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused child go on (SIGCONT)."""
+        if self._checked_out is not None and not self.dead:
+            signal_child(self._pidfd, self._checked_out[1].pid, signal.SIGCONT)
 
     def sound_while_idle(self) -> bool:
         """Whether the child, between runs, is still there and silent: a child that died (its

@@ -7,8 +7,9 @@ key, and of no other: the key is the caller's trust domain (a tenant, or finer),
 Between runs the child drops the run's globals and collects what they held, before it replies
 (``forked_child._serve_reused``), so that what freeing them costs is the run's own. The language
 layer already keeps runs in one process apart (the inline mode depends on it), and the tests in
-``tests/isolation/test_warm_children.py`` plant in one run and look in the next. A child found
-gone or talking while idle (its socket readable) is retired at checkout, never handed on.
+``tests/isolation/test_warm_children.py`` plant in one run and look in the next. An idle child is
+stopped (SIGSTOP) until its next run, so it takes no CPU no run accounts for; one found gone or
+talking (its socket readable) is retired at checkout, never handed on.
 
 A child is retired (killed) after any ending other than ok or error, after ``runs`` runs, after
 ``idle_s`` idle, when its peak RSS grew past half its memory limit, and when the pool holds
@@ -86,11 +87,16 @@ class WarmChildren:
                     break
         self._retire(expired)
         if found is not None and found.sound_while_idle():
+            found.resume()
             self._count(reused=1)
             return found
         if found is not None:
             self._retire([found])
-        child = self._runner.open_session(domain, cpu_budget_s=cpu_budget_s, reuse=True)
+        # A clean child: not one primed with another program of ``domain``, whose runs may
+        # be another caller's (per="caller").
+        child = self._runner.open_session(
+            domain, cpu_budget_s=cpu_budget_s, reuse=True, clean_only=True
+        )
         self._count(started=1)
         return child
 
@@ -103,12 +109,14 @@ class WarmChildren:
         keep = (
             reusable
             and not child.dead
+            and child.limits_set  # its next request needs them set from outside
             and child.runs < self._rules.runs
             and grown_kb <= memory_mb * 1024 // 2
         )
         retired: list[SessionChild] = []
         with self._lock:
             if keep and not self._closed:
+                child.pause()  # idle on no CPU: nothing it does between runs is unaccounted
                 self._idle[id(child)] = _Idle(key, child)
                 while len(self._idle) > self._rules.max_idle:
                     retired.append(self._idle.popitem(last=False)[1].child)

@@ -211,6 +211,38 @@ def test_codec_names_a_run_looked_up_are_forgotten_before_the_next_run(warm: San
     assert (looked.status, looked.stdout) == ("ok", "fits\n"), looked.error
 
 
+def test_a_runs_inputs_and_reply_are_freed_before_the_next_run(warm: Sandbox) -> None:
+    # The first run's frame held its inputs and its reply for the child's life (review).
+    policy = Policy(memory_mb=200)
+    tenant = next(_TENANTS)
+    started, reused, _ = counts(warm)
+    blob = "x" * (30 * 2**20)
+    planted = warm.run("print(len(blob))", policy=policy, tenant=tenant, inputs={"blob": blob})
+    looked = warm.run("more = bytearray(175 * 2**20)\nprint('fits')", policy=policy, tenant=tenant)
+    assert (planted.status, looked.status) == ("ok", "ok"), looked.error
+    assert counts(warm)[:2] == (started + 1, reused + 1)
+
+
+def _process_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_an_idle_child_is_stopped_until_its_next_run() -> None:
+    # Code that escaped the language layer and went on after its reply would otherwise run on
+    # CPU no run slot accounts for (review).
+    with Sandbox(child_reuse=ChildReuse()) as sandbox:
+        assert sandbox.run("print(1)").ok
+        warm = sandbox._warm
+        assert warm is not None
+        (idle,) = warm._idle.values()
+        pid = idle.child._checked_out[1].pid  # type: ignore[index]
+        wait_until(lambda: _process_state(pid) == "T")
+        assert sandbox.run("print(2)").stdout == "2\n"
+        assert counts(sandbox)[:2] == (1, 1)
+        wait_until(lambda: _process_state(pid) == "T")
+
+
 def test_an_idle_child_found_dead_is_never_handed_to_a_run() -> None:
     with Sandbox(child_reuse=ChildReuse()) as sandbox:
         assert sandbox.run("print(1)").ok
