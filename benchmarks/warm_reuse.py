@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats, seconds = (8, 0.3) if args.quick else (args.repeats, args.seconds)
     expected = cpython_output()
     floor = print_floor()
-    report: dict[str, Any] = {"floor": floor}
+    report: dict[str, Any] = {"host_floor": floor}
     with (
         restricted_exec_sides(reuse=True) as warm,
         restricted_exec_sides(reuse=False) as single,

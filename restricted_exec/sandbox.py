@@ -892,14 +892,8 @@ class Sandbox:
         limits = child_limits(policy)
         assert self._child_reuse is not None
         warm = self._warm_children()
-        active = set(self._process_runner().layers_available())
-        if not limits.allow_degraded and not active >= REQUIRED_LAYERS:
-            # As a single-use run refuses (ProcessRunner.run), before any child is taken.
-            raise IsolationUnavailableError(
-                "required OS isolation layers are unavailable and this policy does not allow "
-                f"degraded mode (active: {', '.join(sorted(active)) or 'none'})"
-            )
         try:
+            self._process_runner().require_layers(limits)  # as a single-use run is refused
             # Its CPU over all its runs; each run still ends at its own deadline.
             budget_s = self._child_reuse.runs * limits.cpu_s + 1.0
             child = warm.checkout(key, domain, cpu_budget_s=budget_s)

@@ -1064,10 +1064,10 @@ def run_prepared(prepared: Prepared, inputs: bytes, link: ChildLink | None = Non
     """Bind the inputs (see restricted_exec.child.protocol) and run a prepared program
     once; return the JSON payload. Never raises: a malformed request becomes a
     payload with status ``crashed``. The child's entry; ``link`` is its socket's."""
-    # The child runs this one request and exits: its guards stay on from here to its end
-    # (fail closed), not only while the program's code is on the stack; whatever of the
-    # program still runs afterwards (its objects' methods, reached by the reply) is judged
-    # as program code.
+    # The child runs this request and exits (or, a warm child, clears what the run left and
+    # waits for the next): its guards stay on from here to its end (fail closed), not only
+    # while the program's code is on the stack; whatever of the program still runs afterwards
+    # (its objects' methods, reached by the reply) is judged as program code.
     PROGRAM_RUNNING.set(True)
     if prepared.failure is not None:
         payload = prepared.failure

@@ -217,6 +217,16 @@ class ProcessRunner:
             fork_server = self._fork_server
             return fork_server.info.layers if fork_server is not None else ()
 
+    def require_layers(self, limits: ChildLimits) -> None:
+        """Raise IsolationUnavailable if ``limits`` do not allow degraded mode and this
+        machine lacks a required layer: before any child is taken for the run."""
+        expected = self.layers_available()
+        if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
+            raise IsolationUnavailable(
+                "required OS isolation layers are unavailable and these limits do not allow "
+                f"degraded mode (active: {', '.join(expected) or 'none'})"
+            )
+
     @property
     def generation(self) -> int:
         """Counts fork servers started; children of one share its hash seed."""
@@ -666,9 +676,7 @@ class ProcessRunner:
         """The fork servers with a child serving a run now."""
         return list(self._in_flight.values())
 
-    def _checkout(
-        self, program: bytes, domain: Domain | _Clean
-    ) -> tuple[_Slot, wire.Hello] | None:
+    def _checkout(self, program: bytes, domain: Domain | _Clean) -> tuple[_Slot, wire.Hello] | None:
         for _ in range(CHILD_START_ATTEMPTS):
             slot = self._take_slot(program, domain)
             if slot is None:
@@ -693,12 +701,8 @@ class ProcessRunner:
         output: StreamedOutput,
         host_calls: channel.HostCalls | None,
     ) -> ChildOutcome:
+        self.require_layers(limits)
         expected = self.layers_available()
-        if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
-            raise IsolationUnavailable(
-                "required OS isolation layers are unavailable and these limits do not allow "
-                f"degraded mode (active: {', '.join(expected) or 'none'})"
-            )
         cpu_limit_ms = limits.cpu_s * 1000.0
         self._note_program(request, expect_again, domain)
         checked_out = self._checkout(request, domain)

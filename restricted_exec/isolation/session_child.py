@@ -34,7 +34,9 @@ __all__ = ["SessionChild"]
 
 class SessionChild:
     """One session's child (``ProcessRunner.open_session``): each ``run`` sends it the next
-    program, which runs in the globals the earlier ones left (``child.executor.run_session``).
+    program, which runs in the globals the earlier ones left (``child.executor.run_session``);
+    or, with ``reuse``, a warm child, whose runs each have fresh globals
+    (isolation.warm_children).
     A run that ends the child (a timeout, the memory limit, a crash) leaves it ``dead``; the
     session then opens another. Runs of one SessionChild must not overlap.
 

@@ -37,9 +37,10 @@ BROKER_ENVIRONMENT_VARIABLE = "RESTRICTED_EXEC_BROKER_URL"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 TASK_NAME = "restricted_exec.run"
 # A worker says it is alive in Redis every HEARTBEAT_EVERY_S, and the word lasts HEARTBEAT_TTL_S:
-# a worker silent that long is taken to be gone, and the job it started reads crashed. A key
-# with a lifetime, not a ping through the broker: a worker reconnecting after a Redis restart
-# cannot answer a ping for seconds, while its last word (kept in Redis's file) still stands.
+# a worker silent that long (gone, or cut off from Redis that long) is taken to be lost, and the
+# job it started reads crashed, for good. A key with a lifetime, not a ping through the broker: a
+# worker reconnecting after a Redis restart cannot answer a ping for seconds, while its last
+# word (kept in Redis's file) still stands.
 HEARTBEAT_EVERY_S = 1.0
 HEARTBEAT_TTL_S = 5.0
 
@@ -127,8 +128,12 @@ class Jobs:
             tagged = encode(inputs) if inputs is not None else None
         except UnsupportedValue as problem:
             raise InputError(f"inputs: {problem}") from None
+        caller = current_caller()
         job = self.app.send_task(
-            TASK_NAME, args=[code, tagged, policy_request(policy), tenant, current_caller()]
+            TASK_NAME,
+            args=[code, tagged, policy_request(policy), tenant],
+            # Only when there is one: a worker from before callers takes such a job as it was.
+            kwargs={"caller": caller} if caller is not None else None,
         )
         self._redis.set(_owner_key(job.id), _owner(tenant), ex=self._expires_s)
         return str(job.id)
@@ -138,12 +143,12 @@ class Jobs:
         owner = self._redis.get(_owner_key(job_id))
         if not isinstance(owner, bytes) or owner.decode() != _owner(tenant):
             return JobStatus(job_id, "unknown")
+        if self._redis.exists(_crashed_key(job_id)):
+            return JobStatus(job_id, "crashed")  # final, as documented
         result = AsyncResult(job_id, app=self.app)
         state = result.state
         if state == "SUCCESS":
             return JobStatus(job_id, "done", ExecutionResult.model_validate_json(result.result))
-        if self._redis.exists(_crashed_key(job_id)):
-            return JobStatus(job_id, "crashed")
         if state == "PENDING":
             return JobStatus(job_id, "queued")
         if state == "STARTED":
@@ -180,7 +185,10 @@ def _heartbeat_key(hostname: str) -> str:
 
 def _beat_forever(broker_url: str, hostname: str) -> None:
     """The worker's heartbeat (a daemon thread: it ends with the process, as it must)."""
-    connection = redis.Redis.from_url(broker_url)
+    # Bounded waits: a heartbeat stuck on a silent network would let the word lapse unseen.
+    connection = redis.Redis.from_url(
+        broker_url, socket_timeout=HEARTBEAT_EVERY_S, socket_connect_timeout=HEARTBEAT_EVERY_S
+    )
     while True:
         with contextlib.suppress(redis.RedisError):  # the broker is away: try again
             connection.set(_heartbeat_key(hostname), b"1", px=int(HEARTBEAT_TTL_S * 1000))

@@ -19,8 +19,8 @@ class FunctionSpec(BaseModel):
     """One configured host function.
 
     Attributes:
-        target: where it is, as ``package.module:function`` (``module:Class.method`` works
-            too); imported when the service starts.
+        target: where it is, as ``package.module:function`` (or ``module:Class.method`` for
+            a static or class method); imported when the service starts.
         tenants: the tenants whose runs may call it (None: every tenant's).
     """
 

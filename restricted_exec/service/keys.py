@@ -53,6 +53,10 @@ class ApiKeys:
         self._by_digest = {entry.sha256: ApiKey(entry.id, entry.tenant) for entry in entries}
         if len(self._by_digest) != len(entries):
             raise ValueError("two keys have the same digest")
+        # The id names the key in the audit log and, under child_reuse per caller, is a trust
+        # domain: two keys must never share one.
+        if len({entry.id for entry in entries}) != len(entries):
+            raise ValueError("two keys have the same id")
 
     @classmethod
     def load(cls, path: Path | None) -> ApiKeys:

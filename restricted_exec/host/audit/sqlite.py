@@ -92,10 +92,14 @@ class SQLiteSink:
         if self._connection is None:
             connection = _connect(self.path)
             connection.executescript(_TABLE)
-            present = _columns(connection)
             for column, kind in _ADDED_COLUMNS.items():
-                if column not in present:
-                    connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+                if column not in _columns(connection):
+                    try:
+                        connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+                    except sqlite3.OperationalError:
+                        # Another writer (a second replica) added it first: then all is well.
+                        if column not in _columns(connection):
+                            raise
             connection.executescript(_INDEXES)
             self._connection = connection
         return self._connection
@@ -207,8 +211,8 @@ class AuditDatabase:
         until: datetime | None = None,
     ) -> AuditSummary:
         """Runs per status and p50/p99 of ``duration_ms`` over the matching runs."""
-        where, parameters = _where(tenant, caller, status, since, until)
         with self._reader() as db:
+            where, parameters = _where(db, tenant, caller, status, since, until)
             by_status = dict(
                 db.execute(
                     f"SELECT status, COUNT(*) FROM runs{where} GROUP BY status ORDER BY status",
@@ -234,8 +238,8 @@ class AuditDatabase:
         until: datetime | None,
         limit: int | None,
     ) -> Iterator[AuditRecord]:
-        where, parameters = _where(tenant, caller, status, since, until)
         with self._reader() as db:
+            where, parameters = _where(db, tenant, caller, status, since, until)
             sql = f"SELECT {_selected(db)} FROM runs{where} ORDER BY started_at DESC, rowid DESC"
             if limit is not None:
                 sql += " LIMIT ?"
@@ -266,6 +270,7 @@ def _selected(db: sqlite3.Connection) -> str:
 
 
 def _where(
+    db: sqlite3.Connection,
     tenant: str | None,
     caller: str | None,
     status: str | None,
@@ -274,9 +279,11 @@ def _where(
 ) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     parameters: list[Any] = []
+    # A database written before the caller column has no run with a caller.
+    caller_clause = "caller = ?" if "caller" in _columns(db) else "NULL = ?"
     for clause, value in (
         ("tenant = ?", tenant),
-        ("caller = ?", caller),
+        (caller_clause, caller),
         ("status = ?", status),
         ("started_at >= ?", since.timestamp() if since is not None else None),
         ("started_at < ?", until.timestamp() if until is not None else None),

@@ -111,6 +111,8 @@ def test_a_database_from_before_the_caller_column_is_read_and_then_gains_it(
     # A reader opens it read-only: the column it lacks reads as None.
     (old,) = AuditDatabase(path).query()
     assert (old.run_id, old.caller) == ("old", None)
+    assert AuditDatabase(path).query(caller="key-1") == []  # no run had a caller then
+    assert AuditDatabase(path).summary(caller="key-1").runs == 0
     sink = SQLiteSink(path)
     sink.write([_record("key-1")])
     sink.close()
@@ -131,4 +133,9 @@ def test_a_sqlalchemy_table_from_before_the_caller_column_gains_it(tmp_path: Pat
         (False, "key-2"),
         (True, None),
     ]
+    import sqlalchemy as sa
+
+    indexed = [index["column_names"] for index in sa.inspect(sink.engine).get_indexes("runs")]
+    assert ["caller"] in indexed
     sink.close()
+    SQLAlchemySink(f"sqlite:///{path}").close()  # a second opening finds all in place

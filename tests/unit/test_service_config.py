@@ -1,4 +1,4 @@
-"""The service's host functions come from its config: checked and imported when it starts."""
+"""The service's host functions and keys come from its config: checked when it starts."""
 
 from __future__ import annotations
 
@@ -48,3 +48,17 @@ def test_a_target_must_be_written_module_colon_name(tmp_path: Path) -> None:
     path.write_text(json.dumps({"host_functions": {"f": {"target": "os.system"}}}))
     with pytest.raises(InputError, match="not a service configuration"):
         ServiceConfig.load(path)
+
+
+def test_two_keys_may_share_neither_a_digest_nor_an_id() -> None:
+    # The id names the key in the audit log and is a trust domain under child_reuse per caller.
+    from restricted_exec.service.keys import ApiKeys, KeyEntry, hash_key
+
+    def entry(key_id: str, key: str) -> KeyEntry:
+        return KeyEntry(id=key_id, tenant="acme", sha256=hash_key(key))
+
+    assert ApiKeys([entry("k1", "a"), entry("k2", "b")]).find("b") is not None
+    with pytest.raises(ValueError, match="same id"):
+        ApiKeys([entry("k1", "a"), entry("k1", "b")])
+    with pytest.raises(ValueError, match="same digest"):
+        ApiKeys([entry("k1", "a"), entry("k2", "a")])
