@@ -851,9 +851,7 @@ class Sandbox:
             child = self._process_runner().run(
                 request.part.encoded(),
                 child_limits(policy),
-                inputs=encode_inputs(
-                    tagged_inputs, host_calls.names if host_calls is not None else ()
-                ),
+                inputs=_child_inputs(tagged_inputs, host_calls),
                 expect_again=request.expect_again,
                 domain=domain,
                 on_output=relay,
@@ -906,9 +904,7 @@ class Sandbox:
             ended = child.run(
                 request.part.encoded(),
                 limits,
-                inputs=encode_inputs(
-                    tagged_inputs, host_calls.names if host_calls is not None else ()
-                ),
+                inputs=_child_inputs(tagged_inputs, host_calls),
                 on_output=relay,
                 host_calls=host_calls,
             )
@@ -954,6 +950,11 @@ class Sandbox:
                 except IsolationUnavailable as problem:
                     raise IsolationUnavailableError(str(problem)) from None
             return self._runner
+
+
+def _child_inputs(tagged_inputs: dict[str, Any], host_calls: RunHostCalls | None) -> bytes:
+    """A child request's inputs part: the inputs and the names of the run's host functions."""
+    return encode_inputs(tagged_inputs, host_calls.names if host_calls is not None else ())
 
 
 # -- module-level convenience --------------------------------------------------
