@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -197,6 +198,11 @@ def test_the_time_to_free_a_runs_objects_is_that_runs_not_the_nexts(warm: Sandbo
     assert (looked.status, looked.stdout) == ("ok", "looked\n"), looked.error
 
 
+@pytest.mark.skipif(
+    sys.version_info >= (3, 12),
+    reason="CPython 3.12+ also interns every codec name looked up, and interned strings are "
+    "immortal there: no process can forget them (SECURITY.md, known limits)",
+)
 def test_codec_names_a_run_looked_up_are_forgotten_before_the_next_run(warm: Sandbox) -> None:
     # encodings keeps every name looked up, found or not: 24 MB of names here.
     policy = Policy(memory_mb=80, timeout_s=10)
