@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ from typing import Any
 
 import httpx
 
+from integrations.processes import free_port, stop
 from restricted_exec.service.keys import hash_key
 
 KEYS = {"acme-key-1": "acme", "globex-key-1": "globex"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -86,13 +80,7 @@ def server(
             time.sleep(0.1)
         yield url, process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process, 30)
 
 
 def _with_import_path(directory: Path | None) -> dict[str, str]:

@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from integrations.processes import free_port, stop
 from integrations.programs import ARTICLE_CODE, cpython_prints
-from integrations.service_process import free_port, server
+from integrations.service_process import server
 from restricted_exec import Policy
 from restricted_exec.audit import AuditDatabase
 from restricted_exec.jobs import Jobs, JobStatus
@@ -85,13 +86,7 @@ def worker(broker: str, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process, 20)
 
 
 def wait_for(

@@ -4,9 +4,7 @@ and one over Streamable HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from integrations.processes import free_port, listening
 from integrations.programs import ARTICLE_CODE, cpython_prints
 from restricted_exec import ExecutionResult
 from restricted_exec.language.catalogue import CATALOGUE, DEFAULT_PRELOAD
@@ -29,38 +28,11 @@ def stdio_client(*extra: str) -> Client:
     return Client(StdioServerParameters(command=SERVER[0], args=[*SERVER[1:], *extra]))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def http_url() -> Iterator[str]:
     port = free_port()
-    server = subprocess.Popen(
-        [*SERVER, "--transport", "streamable-http", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited: {server.stderr.read().decode()}")  # type: ignore[union-attr]
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("the server did not listen within 30 s")
+    with listening([*SERVER, "--transport", "streamable-http", "--port", str(port)], port):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def text_of(result: Any) -> str:

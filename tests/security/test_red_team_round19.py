@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -17,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from integrations.processes import free_port, listening
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from smolagents import CodeAgent, Tool
@@ -49,33 +48,10 @@ def text_of(result: Any) -> str:
     return "".join(block.text for block in result.content)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def http_server(command: list[str], port: int) -> Iterator[str]:
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise RuntimeError("the MCP server exited")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("the MCP server did not listen within 30 s")
+    with listening(command, port):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 # -- R19-1: a value whose repr() raises makes the tool handlers raise -----------------------------
