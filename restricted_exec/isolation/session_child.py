@@ -70,7 +70,6 @@ class SessionChild:
         # only decides when a warm child is retired early).
         self.runs = 0
         self.peak_rss_kb = 0
-        self.baseline_rss_kb = checked_out[1].baseline_rss_kb if checked_out is not None else 0
 
     def run(
         self,
@@ -179,6 +178,11 @@ class SessionChild:
             memory_ceiling_kb=hello.baseline_rss_kb + limits.memory_mb * 1024,
             layers=layers.with_host_layers(hello.layers_mask, drop_root="drop_root" in expected),
         )
+
+    @property
+    def baseline_rss_kb(self) -> int:
+        """The child's RSS when it said hello, before any run."""
+        return self._checked_out[1].baseline_rss_kb if self._checked_out is not None else 0
 
     @property
     def limits_set(self) -> bool:

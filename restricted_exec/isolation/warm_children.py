@@ -71,22 +71,23 @@ class WarmChildren:
         self._closed = False
         self._sweeper: threading.Thread | None = None
         self._wake = threading.Event()
-        self.counts = WarmCounts()
+        self._counts = WarmCounts()
 
     def checkout(self, key: Hashable, domain: Domain, *, cpu_budget_s: float) -> SessionChild:
         """An idle child of ``key`` (the one used last), else a new warm child of ``domain``.
         It is the caller's until ``checkin``. Raises RunnerClosed."""
-        expired = self._take_expired()
         found: SessionChild | None = None
+        fresh = False
         with self._lock:
             for handle in reversed(self._idle):
                 idle = self._idle[handle]
                 if idle.key == key:
                     del self._idle[handle]
                     found = idle.child
+                    # (Others past idle_s are the sweeper's to retire.)
+                    fresh = idle.since >= time.monotonic() - self._rules.idle_s
                     break
-        self._retire(expired)
-        if found is not None and found.sound_while_idle():
+        if found is not None and fresh and found.sound_while_idle():
             found.resume()
             self._count(reused=1)
             return found
@@ -128,7 +129,7 @@ class WarmChildren:
     def snapshot(self) -> WarmCounts:
         """The counts now, read together."""
         with self._lock:
-            return dataclasses.replace(self.counts)
+            return dataclasses.replace(self._counts)
 
     def close(self) -> None:
         """Retire every idle child and stop the sweeper. Idempotent."""
@@ -165,6 +166,6 @@ class WarmChildren:
 
     def _count(self, *, started: int = 0, reused: int = 0, retired: int = 0) -> None:
         with self._lock:
-            self.counts.started += started
-            self.counts.reused += reused
-            self.counts.retired += retired
+            self._counts.started += started
+            self._counts.reused += reused
+            self._counts.retired += retired

@@ -180,7 +180,8 @@ class AuditDatabase:
     def get(self, run_id: str) -> AuditRecord | None:
         """One run by its id."""
         with self._reader() as db:
-            cursor = db.execute(f"SELECT {_selected(db)} FROM runs WHERE run_id = ?", (run_id,))
+            selected = _selected(_columns(db))
+            cursor = db.execute(f"SELECT {selected} FROM runs WHERE run_id = ?", (run_id,))
             row = cursor.fetchone()
         return AuditRecord.from_row(dict(zip(COLUMNS, row, strict=True))) if row else None
 
@@ -212,7 +213,7 @@ class AuditDatabase:
     ) -> AuditSummary:
         """Runs per status and p50/p99 of ``duration_ms`` over the matching runs."""
         with self._reader() as db:
-            where, parameters = _where(db, tenant, caller, status, since, until)
+            where, parameters = _where(_columns(db), tenant, caller, status, since, until)
             by_status = dict(
                 db.execute(
                     f"SELECT status, COUNT(*) FROM runs{where} GROUP BY status ORDER BY status",
@@ -239,8 +240,11 @@ class AuditDatabase:
         limit: int | None,
     ) -> Iterator[AuditRecord]:
         with self._reader() as db:
-            where, parameters = _where(db, tenant, caller, status, since, until)
-            sql = f"SELECT {_selected(db)} FROM runs{where} ORDER BY started_at DESC, rowid DESC"
+            columns = _columns(db)
+            where, parameters = _where(columns, tenant, caller, status, since, until)
+            sql = (
+                f"SELECT {_selected(columns)} FROM runs{where} ORDER BY started_at DESC, rowid DESC"
+            )
             if limit is not None:
                 sql += " LIMIT ?"
                 parameters = (*parameters, limit)
@@ -262,15 +266,14 @@ class AuditDatabase:
             connection.close()
 
 
-def _selected(db: sqlite3.Connection) -> str:
+def _selected(present: set[str]) -> str:
     # Every column, as NULL where a database written before it was added lacks it (a reader
     # opens read-only, so it cannot add the column as a sink does).
-    present = _columns(db)
     return ", ".join(column if column in present else "NULL" for column in COLUMNS)
 
 
 def _where(
-    db: sqlite3.Connection,
+    present: set[str],
     tenant: str | None,
     caller: str | None,
     status: str | None,
@@ -280,7 +283,7 @@ def _where(
     clauses: list[str] = []
     parameters: list[Any] = []
     # A database written before the caller column has no run with a caller.
-    caller_clause = "caller = ?" if "caller" in _columns(db) else "NULL = ?"
+    caller_clause = "caller = ?" if "caller" in present else "NULL = ?"
     for clause, value in (
         ("tenant = ?", tenant),
         (caller_clause, caller),
