@@ -29,6 +29,7 @@ from types import CodeType
 from typing import Any, Protocol
 
 from restricted_exec.child.protocol import (
+    DecodedProgram,
     ErrorFields,
     ErrorKind,
     HostCaller,
@@ -1014,6 +1015,23 @@ def prepare_base() -> BaseGlobals | None:
     )
 
 
+# The program part ``prepare`` decoded last, and what it decoded to.
+_last_decoded: tuple[bytes, DecodedProgram] | None = None
+
+
+def _decoded(program: bytes) -> DecodedProgram:
+    """``decode_program``, remembering the last one: a warm child that serves one Program run
+    after run decodes it once. What is kept cannot change: a code object, its options and its
+    hoisted names are immutable, and each run builds its functions and globals anew."""
+    global _last_decoded
+    last = _last_decoded
+    if last is not None and last[0] == program:
+        return last[1]
+    decoded = decode_program(program)
+    _last_decoded = (program, decoded)
+    return decoded
+
+
 def prepare(program: bytes, base: BaseGlobals | None = None) -> Prepared:
     """Decode a program part (see restricted_exec.child.protocol) and build its globals.
 
@@ -1025,7 +1043,7 @@ def prepare(program: bytes, base: BaseGlobals | None = None) -> Prepared:
     up. Never raises.
     """
     try:
-        decoded = decode_program(program)
+        decoded = _decoded(program)
         options, hoisted = decoded.options, decoded.hoisted
         if base is not None and base.fits(options):
             stream, state, table = base.stream, base.state, base.table

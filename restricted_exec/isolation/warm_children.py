@@ -7,9 +7,11 @@ key, and of no other: the key is the caller's trust domain (a tenant, or finer),
 Between runs the child drops the run's globals and collects what they held, before it replies
 (``forked_child._serve_reused``), so that what freeing them costs is the run's own. The language
 layer already keeps runs in one process apart (the inline mode depends on it), and the tests in
-``tests/isolation/test_warm_children.py`` plant in one run and look in the next. An idle child is
-stopped (SIGSTOP) until its next run, so it takes no CPU no run accounts for; one found gone or
-talking (its socket readable) is retired at checkout, never handed on.
+``tests/isolation/test_warm_children.py`` plant in one run and look in the next. A child idle for
+PAUSE_AFTER_S is stopped (SIGSTOP) until its next run, so that what it could do between runs on
+CPU no run accounts for is bounded by that much per run; one found gone or talking (its socket
+readable) is retired at checkout, never handed on. (Stopping it at once would cost every run a
+stop and a continue: two signals and two wake-ups of the child, a tenth of a warm run.)
 
 A child is retired (killed) after any ending other than ok or error, after ``runs`` runs, after
 ``idle_s`` idle, when its peak RSS grew past half its memory limit, and when the pool holds
@@ -30,7 +32,10 @@ if TYPE_CHECKING:
     from restricted_exec.isolation.pool import Domain, ProcessRunner
     from restricted_exec.isolation.session_child import SessionChild
 
-__all__ = ["ReuseRules", "WarmChildren", "WarmCounts"]
+__all__ = ["PAUSE_AFTER_S", "ReuseRules", "WarmChildren", "WarmCounts"]
+
+PAUSE_AFTER_S = 0.01
+"""How long a warm child may stay idle and unstopped: runs that come sooner find it ready."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,7 @@ class _Idle:
     key: Hashable
     child: SessionChild
     since: float = field(default_factory=time.monotonic)
+    paused: bool = False
 
 
 class WarmChildren:
@@ -71,24 +77,32 @@ class WarmChildren:
         self._closed = False
         self._sweeper: threading.Thread | None = None
         self._wake = threading.Event()
+        # Idle children not yet paused, and children taken back since the sweeper last looked:
+        # while there are either, it looks every PAUSE_AFTER_S / 2; otherwise it dozes (for
+        # the idle_s rule only), and the next checkin wakes it.
+        self._unpaused = 0
+        self._checkins = 0
+        self._sweeper_dozing = False
         self._counts = WarmCounts()
 
     def checkout(self, key: Hashable, domain: Domain, *, cpu_budget_s: float) -> SessionChild:
         """An idle child of ``key`` (the one used last), else a new warm child of ``domain``.
         It is the caller's until ``checkin``. Raises RunnerClosed."""
         found: SessionChild | None = None
-        fresh = False
+        fresh = paused = False
         with self._lock:
             for handle in reversed(self._idle):
                 idle = self._idle[handle]
                 if idle.key == key:
                     del self._idle[handle]
-                    found = idle.child
+                    found, paused = idle.child, idle.paused
+                    self._unpaused -= not paused
                     # (Others past idle_s are the sweeper's to retire.)
                     fresh = idle.since >= time.monotonic() - self._rules.idle_s
                     break
         if found is not None and fresh and found.sound_while_idle():
-            found.resume()
+            if paused:
+                found.resume()
             self._count(reused=1)
             return found
         if found is not None:
@@ -117,10 +131,16 @@ class WarmChildren:
         retired: list[SessionChild] = []
         with self._lock:
             if keep and not self._closed:
-                child.pause()  # idle on no CPU: nothing it does between runs is unaccounted
                 self._idle[id(child)] = _Idle(key, child)
+                self._unpaused += 1
+                self._checkins += 1
                 while len(self._idle) > self._rules.max_idle:
-                    retired.append(self._idle.popitem(last=False)[1].child)
+                    evicted = self._idle.popitem(last=False)[1]
+                    self._unpaused -= not evicted.paused
+                    retired.append(evicted.child)
+                if self._sweeper_dozing:
+                    self._sweeper_dozing = False
+                    self._wake.set()
                 self._start_sweeper_locked()
             else:
                 retired.append(child)
@@ -137,14 +157,25 @@ class WarmChildren:
             self._closed = True
             idle = [entry.child for entry in self._idle.values()]
             self._idle.clear()
+            self._unpaused = 0
         self._wake.set()
         self._retire(idle)
 
-    def _take_expired(self) -> list[SessionChild]:
-        cutoff = time.monotonic() - self._rules.idle_s
-        with self._lock:
-            expired = [handle for handle, idle in self._idle.items() if idle.since < cutoff]
-            return [self._idle.pop(handle).child for handle in expired]
+    def _sweep_locked(self) -> list[SessionChild]:
+        """Pause the children idle for PAUSE_AFTER_S, and take out those idle for idle_s."""
+        now = time.monotonic()
+        expired = [h for h, idle in self._idle.items() if idle.since < now - self._rules.idle_s]
+        taken = [self._idle.pop(handle) for handle in expired]
+        self._unpaused -= sum(not idle.paused for idle in taken)
+        if self._unpaused:
+            for idle in self._idle.values():
+                if not idle.paused and idle.since <= now - PAUSE_AFTER_S:
+                    # Under the lock: a checkout must not take it between the flag and the
+                    # signal, or its SIGCONT could come first and stop it mid-run.
+                    idle.child.pause()
+                    idle.paused = True
+                    self._unpaused -= 1
+        return [idle.child for idle in taken]
 
     def _start_sweeper_locked(self) -> None:
         if self._sweeper is None:
@@ -154,10 +185,22 @@ class WarmChildren:
             self._sweeper.start()
 
     def _sweep_forever(self) -> None:
-        # Idle children are retired even when no run comes to look for them.
+        # Idle children are paused and retired even when no run comes to look for them.
         period = min(max(self._rules.idle_s / 2, 0.05), 5.0)
-        while not self._wake.wait(period):
-            self._retire(self._take_expired())
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                self._sweeper_dozing = not self._unpaused and not self._checkins
+                self._checkins = 0
+                dozing = self._sweeper_dozing
+            # (A checkin between the flag and the wait sets the event: the wait returns.)
+            self._wake.wait(period if dozing else PAUSE_AFTER_S / 2)
+            self._wake.clear()
+            with self._lock:
+                self._sweeper_dozing = False
+                expired = self._sweep_locked()
+            self._retire(expired)
 
     def _retire(self, children: list[SessionChild]) -> None:
         for child in children:

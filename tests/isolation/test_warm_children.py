@@ -12,6 +12,7 @@ import itertools
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -246,6 +247,32 @@ def test_an_idle_child_is_stopped_until_its_next_run() -> None:
         assert sandbox.run("print(2)").stdout == "2\n"
         assert counts(sandbox)[:2] == (1, 1)
         wait_until(lambda: _process_state(pid) == "T")
+
+
+def _wake_ups(thread: threading.Thread) -> int:
+    with open(f"/proc/self/task/{thread.native_id}/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches line")
+
+
+def test_an_idle_child_is_stopped_soon_and_then_nothing_wakes_for_it() -> None:
+    # A run that comes within PAUSE_AFTER_S finds its child ready; once every idle child is
+    # stopped, the sweeper sleeps for the idle_s rule only, not a tick every few milliseconds.
+    with Sandbox(child_reuse=ChildReuse(idle_s=60)) as sandbox:
+        assert sandbox.run("print(1)").ok
+        warm = sandbox._warm
+        assert warm is not None and warm._sweeper is not None
+        (idle,) = warm._idle.values()
+        pid = idle.child._checked_out[1].pid  # type: ignore[index]
+        stopped_by = time.monotonic() + 1.0
+        wait_until(lambda: _process_state(pid) == "T")
+        assert time.monotonic() < stopped_by
+        time.sleep(0.1)  # (a tick may be under way)
+        before = _wake_ups(warm._sweeper)
+        time.sleep(0.5)
+        assert _wake_ups(warm._sweeper) - before <= 2
 
 
 def test_an_idle_child_found_dead_is_never_handed_to_a_run() -> None:
