@@ -703,27 +703,61 @@ class _NameScan:
     rebinding: frozenset[str]  # bound other than by `import M` of a preloaded M
     attribute_bases: frozenset[str]  # names read as `name.attr`
     scopes: int  # functions, lambdas, classes and comprehensions: each a code object
-    nodes: int  # every node of the tree
+    nodes: int  # every node of the tree but expression contexts (leaves: see _walk)
     captures: int  # the most names one case pattern of a match statement binds
     keywords: int  # the most keyword arguments one call or class statement passes
     finally_blocks: int  # `try` statements with a `finally`
 
 
+# Fields that never hold a node, in any node type (identifiers, strings, numbers), or hold only
+# an expression context (Load, Store, Del: a leaf a walk learns nothing from); and, per type,
+# fields whose name elsewhere does hold nodes (Constant.value against Attribute.value, or 3.12's
+# TypeAlias.name). A walk skips them all.
+_LEAF_FIELDS = frozenset(
+    {"id", "ctx", "attr", "arg", "asname", "module", "level", "type_comment", "is_async"}
+    | {"simple", "conversion", "kind", "rest", "kwd_attrs"}
+)
+_LEAF_FIELDS_OF: dict[type[ast.AST], frozenset[str]] = {
+    ast.Constant: frozenset({"value"}),
+    ast.MatchSingleton: frozenset({"value"}),
+    ast.Global: frozenset({"names"}),
+    ast.Nonlocal: frozenset({"names"}),
+    **dict.fromkeys(
+        (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler, ast.alias),
+        frozenset({"name"}),
+    ),
+    **dict.fromkeys((ast.MatchAs, ast.MatchStar), frozenset({"name"})),
+}
+# Node type -> the fields a walk reads. Filled lazily; concurrent fills store the same tuple.
+_NODE_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def _node_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    fields = _NODE_FIELDS.get(kind)
+    if fields is None:
+        leaves = _LEAF_FIELDS | _LEAF_FIELDS_OF.get(kind, frozenset())
+        fields = _NODE_FIELDS[kind] = tuple(f for f in kind._fields if f not in leaves)
+    return fields
+
+
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of ``tree``, like ``ast.walk`` (iterative, so deep trees cannot exhaust the
-    stack) but in no particular order and about twice as fast: it reads each node's ``_fields``
-    directly instead of through three nested generators. Compiling new source runs two walks,
-    which were as costly as RestrictedPython's whole transform."""
+    """Every node of ``tree`` but expression contexts, like ``ast.walk`` (iterative, so deep
+    trees cannot exhaust the stack) but in no particular order and over twice as fast: it reads
+    only the fields that can hold nodes (``_node_fields``) directly, instead of every field
+    through three nested generators. Compiling new source walks the tree before the transform."""
     stack = [tree]
     pop, push, extend = stack.pop, stack.append, stack.extend
     node_type = ast.AST
+    fields_of = _NODE_FIELDS
     while stack:
         node = pop()
         yield node
-        for name in node._fields:
+        kind = type(node)
+        fields = fields_of.get(kind) or _node_fields(kind)
+        for name in fields:
             child = getattr(node, name, None)
             if type(child) is list:
-                # Lists hold nodes, or plain values (Global.names) or None (Dict keys of **).
+                # Lists hold nodes, or None (Dict keys of **).
                 extend([item for item in child if isinstance(item, node_type)])
             elif isinstance(child, node_type):
                 push(child)
