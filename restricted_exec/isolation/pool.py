@@ -59,14 +59,22 @@ REPLENISH_LOCK_WAIT_S = 0.002
 # A run spins for its reply only if the runner was idle this long before it (_arrive).
 SPIN_AFTER_IDLE_S = 0.001
 # A child rehearses a run while it waits (forked_child.py: CPU spent to take time off its run's
-# latency) only while runs arrive on average at least this far apart. Closer together,
-# the CPU is what limits throughput and the next request would arrive during the rehearsal.
-WARM_UP_MIN_ARRIVAL_GAP_S = 0.002
-# Weight of the latest gap in that average (an exponentially weighted moving average), and the
-# longest a gap counts for: longer gaps all mean "idle", and a burst after an hour of quiet must
-# be recognised within a few runs (from the cap to below the threshold in 8).
+# latency) only while runs arrive on average at least this many times as far apart as a
+# rehearsing child takes CPU to start (fork to hello, rehearsal included, as each one reports in
+# its hello): then at most half of one CPU goes to starting children. Closer together, the CPU
+# is what limits throughput and the next request would arrive during the rehearsal. Measured,
+# not fixed, because what a child's start costs (its copy-on-write faults above all) differs
+# two-fold from one host to the next.
+WARM_UP_GAP_PER_START_CPU = 2.0
+# What a rehearsing child's start is taken to cost until one has reported (as on a 2-core Xeon
+# VM: ~0.9 ms), and the weight of each report in the average.
+ASSUMED_START_CPU_S = 0.001
+START_CPU_WEIGHT = 0.2
+# Weight of the latest gap in the arrivals' average (an exponentially weighted moving average),
+# and the longest a gap counts for: longer gaps all mean "idle", and a burst after an hour of
+# quiet must be recognised within a few runs. The threshold never passes half the cap.
 ARRIVAL_GAP_WEIGHT = 0.25
-ARRIVAL_GAP_CAP_S = 10 * WARM_UP_MIN_ARRIVAL_GAP_S
+ARRIVAL_GAP_CAP_S = 0.02
 # Runs of other programs after which the primed program is dropped (children are no longer
 # sent it): a few, so a program interleaved with one-off runs stays primed.
 PRIME_UNUSED_RUNS = 8
@@ -101,6 +109,8 @@ class _Slot:
     domain: Domain | _Clean
     # The program part this child was sent ahead of its request (see wire.HostFrame.PRIME).
     primed: bytes | None = None
+    # Whether it was asked to rehearse a run while it waits.
+    warm_up: bool = False
 
     def serves(self, domain: Domain | _Clean) -> bool:
         return self.domain is CLEAN or self.domain == domain
@@ -150,6 +160,8 @@ class ProcessRunner:
         # When the last run arrived, and the average gap between arrivals (WARM_UP_...).
         self._last_arrival = time.monotonic()
         self._arrival_gap_s = ARRIVAL_GAP_CAP_S
+        # The CPU a rehearsing child takes to start, averaged over their hellos.
+        self._start_cpu_s = ASSUMED_START_CPU_S
         # The reader thread gave up a top-up (see _replenish_after_exit): the next run does it.
         self._top_up_missed = False
         self._waiting = 0
@@ -451,11 +463,23 @@ class ProcessRunner:
 
         return replace_exited_child
 
+    def warm_up_gap_s(self) -> float:
+        """How far apart runs must arrive, on average, for waiting children to rehearse
+        (WARM_UP_GAP_PER_START_CPU)."""
+        return min(WARM_UP_GAP_PER_START_CPU * self._start_cpu_s, ARRIVAL_GAP_CAP_S / 2)
+
     def _children_may_warm_up(self) -> bool:
-        """Whether runs arrive far enough apart for a waiting child's rehearsal to pay off
-        (WARM_UP_MIN_ARRIVAL_GAP_S). Read without the admission lock: a stale value only
-        decides one child's warm-up."""
-        return self._arrival_gap_s >= WARM_UP_MIN_ARRIVAL_GAP_S
+        """Whether runs arrive far enough apart for a waiting child's rehearsal to pay off.
+        Read without the admission lock: a stale value only decides one child's warm-up."""
+        return self._arrival_gap_s >= self.warm_up_gap_s()
+
+    def _note_start(self, slot: _Slot, hello: wire.Hello) -> None:
+        """Count a rehearsing child's start in the average (see WARM_UP_GAP_PER_START_CPU).
+        Its hello's word, but a fresh child has run nothing untrusted yet; capped all the same.
+        Unlocked: a lost update only delays the average by one child."""
+        if slot.warm_up:
+            cpu_s = min(hello.baseline_cpu_us / 1e6, ARRIVAL_GAP_CAP_S)
+            self._start_cpu_s += START_CPU_WEIGHT * (cpu_s - self._start_cpu_s)
 
     def _wanted_domain_locked(self) -> Domain | _Clean:
         """The domain the waiting children are kept for: the current prime's (CLEAN if none)."""
@@ -469,14 +493,14 @@ class ProcessRunner:
         ):
             source, prime_id = self._fork_source_locked(fork_server, wait=wait)
             prime = self._prime
+            warm_up = self._children_may_warm_up()
             try:
                 slot = _Slot(
-                    source.request_child(
-                        wait=wait, prime_id=prime_id, warm_up=self._children_may_warm_up()
-                    ),
+                    source.request_child(wait=wait, prime_id=prime_id, warm_up=warm_up),
                     fork_server.generation,
                     source,
                     CLEAN if source is fork_server or prime is None else prime.domain,
+                    warm_up=warm_up,
                 )
             except OSError:
                 return
@@ -683,6 +707,7 @@ class ProcessRunner:
                 continue
             hello = channel.read_hello(slot.sock, time.monotonic() + CHILD_START_TIMEOUT_S)
             if hello is not None:
+                self._note_start(slot, hello)
                 return slot, hello
             slot.sock.close()
             self._release_slot(slot)
