@@ -16,7 +16,8 @@ caller at the end of every run (as before; a private switch, for this measuremen
 
 ``--compare warm-up``: two Sandboxes called in turn; one lets its idle waiting children rehearse
 a run (the default while runs arrive far enough apart, see pool.WARM_UP_GAP_PER_START_CPU),
-the other never does (a private switch, for this measurement only). ``--new-source`` applies here too.
+the other never does (a private switch, for this measurement only). ``--new-source`` applies
+here too.
 
     python -m benchmarks.process_ab [--compare priming|spin|replenish|warm-up] [--runs 400]
                                     [--gap-ms 3] [--new-source]

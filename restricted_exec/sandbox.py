@@ -357,6 +357,9 @@ class Sandbox:
         See :meth:`Program.run` for ``inputs``, ``tenant``, ``on_output``, ``functions`` and
         what is raised.
         """
+        if self._warm is not None and on_output is None and not functions:
+            # Before the compile, whose time the warm child's wake-up then overlaps.
+            self._expect_warm_run(tenant, policy or self._policy_for(tenant))
         program = self._make_program(code, policy, tenant, one_off=True)
         return program.run(inputs=inputs, tenant=tenant, on_output=on_output, functions=functions)
 
@@ -663,7 +666,7 @@ class Sandbox:
         self, code: str, policy: Policy | None, tenant: str | None, *, one_off: bool
     ) -> Program:
         self._ensure_open()
-        chosen = policy or self._scheduler.policy_for(tenant) or self.policy
+        chosen = policy or self._policy_for(tenant)
         outcome = self._compile(code, chosen, tenant)
         return Program(
             code,
@@ -674,6 +677,10 @@ class Sandbox:
             self._offload,
             one_off=one_off,
         )
+
+    def _policy_for(self, tenant: str | None) -> Policy:
+        """The policy of a run that names none: the tenant's quota policy, else the Sandbox's."""
+        return self._scheduler.policy_for(tenant) or self.policy
 
     def _compile(self, code: str, policy: Policy, tenant: str | None) -> CompileOutcome:
         if not isinstance(code, str):
@@ -692,6 +699,8 @@ class Sandbox:
     ) -> ExecutionResult:
         self._ensure_open()
         started = time.perf_counter()
+        if hooks.on_output is None and not hooks.functions:
+            self._expect_warm_run(tenant, request.policy)
         name = tenant_name(tenant)
         tagged_inputs = checked_inputs(inputs)
         attached = self._attach(hooks, request.policy, inputs)
@@ -917,6 +926,17 @@ class Sandbox:
             raise SandboxClosedError("this Sandbox is closed") from None
         finally:
             warm.checkin(key, child, reusable=reusable, memory_mb=limits.memory_mb)
+
+    def _expect_warm_run(self, tenant: str | None, policy: Policy) -> None:
+        """Tell the warm child this thread's next run of ``tenant`` under ``policy`` would
+        take that it comes soon (SessionChild.expect_request), if no other run is in flight:
+        under load the CPU its look would take is other runs'."""
+        warm, runner = self._warm, self._runner
+        if warm is None or runner is None or policy.isolation != "process" or not runner.idle():
+            return
+        key = self._reuse_key(tenant, policy)
+        if key is not None:
+            warm.expect(key)
 
     def _warm_children(self) -> WarmChildren:
         runner = self._process_runner()

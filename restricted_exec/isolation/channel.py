@@ -53,9 +53,15 @@ _FIRST_CHUNK = 64 * 1024
 
 
 def recv_exactly(
-    sock: socket.socket, size: int, deadline: float, *, spin_until: float = 0.0
+    sock: socket.socket,
+    size: int,
+    deadline: float,
+    *,
+    spin_until: float = 0.0,
+    on_sleep: Callable[[], None] | None = None,
 ) -> bytearray:
     """Read exactly ``size`` bytes or raise Deadline/Closed. Never reads past ``size``.
+    ``on_sleep`` is called before the first wait in poll (after any spin).
 
     The buffer grows with what arrives (doubling, from 64 KiB): a length a child announces
     and never sends costs the host nothing."""
@@ -72,6 +78,9 @@ def recv_exactly(
         except BlockingIOError:
             if spin_until and time.monotonic() < spin_until:
                 continue
+            if on_sleep is not None:
+                on_sleep()
+                on_sleep = None
             _wait(sock, select.POLLIN, deadline)
             continue
         except (ConnectionResetError, BrokenPipeError) as exc:
@@ -123,6 +132,7 @@ def read_reply(
     request_flush: Callable[[], None] | None = None,
     host_calls: HostCalls | None = None,
     spin: bool = False,
+    on_sleep: Callable[[], None] | None = None,
 ) -> Reply:
     """Read the run's frames up to its reply; raise Deadline, Closed or ProtocolError. Reads at
     most header + max_payload for the reply, and no more output than ``output`` allows.
@@ -132,12 +142,14 @@ def read_reply(
     wire.FLUSH_INTERVAL_S (it asks the child for the output it holds: the caller streams it).
     HOST_CALL frames go to ``host_calls``, whose answer goes back as a CALL_REPLY frame (a run
     without it did not ask for them). With ``spin``, keep trying for up to SPIN_S before
-    blocking (see SPIN_S)."""
+    blocking (see SPIN_S). ``on_sleep`` is called before this thread first sleeps in poll."""
     spin_until = min(deadline, time.monotonic() + SPIN_S) if spin else 0.0
     while True:
         if request_flush is not None:
+            if on_sleep is not None:
+                on_sleep()
             _await_frame(sock, deadline, request_flush)
-        header = _read_header(sock, deadline, spin_until)
+        header = _read_header(sock, deadline, spin_until, on_sleep)
         if header.kind == wire.ChildFrame.OUTPUT:
             _read_output(sock, header, deadline, output)
         elif header.kind == wire.ChildFrame.HOST_CALL:
@@ -193,8 +205,13 @@ def _await_frame(sock: socket.socket, deadline: float, request_flush: Callable[[
             request_flush()
 
 
-def _read_header(sock: socket.socket, deadline: float, spin_until: float) -> wire.ReplyHeader:
-    raw = recv_exactly(sock, wire.REPLY.size, deadline, spin_until=spin_until)
+def _read_header(
+    sock: socket.socket,
+    deadline: float,
+    spin_until: float,
+    on_sleep: Callable[[], None] | None = None,
+) -> wire.ReplyHeader:
+    raw = recv_exactly(sock, wire.REPLY.size, deadline, spin_until=spin_until, on_sleep=on_sleep)
     header = wire.decode_reply(raw)
     if header is None:
         raise ProtocolError("the child wrote garbage instead of a frame header")

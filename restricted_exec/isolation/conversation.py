@@ -57,8 +57,10 @@ def exchange(
     output: StreamedOutput,
     request_flush: Callable[[], None] | None,
     host_calls: channel.HostCalls | None,
+    on_sleep: Callable[[], None] | None = None,
 ) -> Exchanged:
-    """Send the request and read the reply by the deadline.
+    """Send the request and read the reply by the deadline (``on_sleep``: see
+    channel.read_reply).
 
     A run with host functions holds its conversation on a worker thread, which calls the
     functions itself when the child asks (no thread handoff per call), while this thread keeps
@@ -75,6 +77,7 @@ def exchange(
                 request_flush=request_flush,
                 host_calls=host_calls,
                 spin=spin,
+                on_sleep=on_sleep,
             )
             return Exchanged(reply, False, None)
         except channel.Deadline:

@@ -13,6 +13,7 @@ import os
 import resource
 import select
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -615,6 +616,16 @@ def _serve_one_reused(fd: int, ctx: ChildContext, active: set[str]) -> int | Non
     return None
 
 
+def _await_request(fd: int) -> None:
+    """After READY: look for the request's first bytes for up to wire.READY_SPIN_S without
+    sleeping, so that it finds this process running rather than paying the wake-up of an idle
+    CPU (the caller keeps it off its own CPU meanwhile: SessionChild.expect_request)."""
+    until = time.monotonic() + wire.READY_SPIN_S
+    while time.monotonic() < until:
+        if _request_pending(fd):
+            return
+
+
 def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
     """A session's or a warm child's next request (its limits set by the host), or the exit
     code when there is none (EXIT_OK: the host closed the socket, the child is done)."""
@@ -622,6 +633,12 @@ def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
     if raw is None:
         return exit_codes.EXIT_OK
     header = wire.decode_request(raw)
+    while header is not None and header.kind == wire.HostFrame.READY:
+        _await_request(fd)
+        raw = _recv_exactly(fd, wire.REQUEST.size)
+        if raw is None:
+            return exit_codes.EXIT_OK
+        header = wire.decode_request(raw)
     if header is None or header.kind != wire.HostFrame.REQUEST:
         return exit_codes.EXIT_INTERNAL
     body = _recv_exactly(fd, header.length) if header.length else b""

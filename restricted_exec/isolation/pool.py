@@ -401,6 +401,10 @@ class ProcessRunner:
             idle_for = now - self._last_finished
             return self._active == 0 and idle_for > SPIN_AFTER_IDLE_S
 
+    def idle(self) -> bool:
+        """Whether no run is in flight (advisory: a read of one int, without the lock)."""
+        return self._active == 0
+
     def _running_alone(self) -> bool:
         """Whether the one run in flight is the caller's (a session's run may then spin for its
         reply: no other run's child wants the CPU)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from restricted_exec.isolation import channel, layers, rlimits, wire
+from restricted_exec.isolation import channel, cpus, layers, rlimits, wire
 from restricted_exec.isolation.child_limits import ChildLimits
 from restricted_exec.isolation.conversation import (
     Ending,
@@ -70,6 +71,10 @@ class SessionChild:
         # only decides when a warm child is retired early).
         self.runs = 0
         self.peak_rss_kb = 0
+        # The CPU the child is kept off (expect_request) until its caller sleeps, and when it
+        # was last told READY.
+        self._kept_off: int | None = None
+        self._told_ready_at = -math.inf
 
     def run(
         self,
@@ -122,6 +127,14 @@ class SessionChild:
         deadline = started + min(limits.wall_s, limits.cpu_s)
         left_behind = False
         replied = False
+
+        self._told_ready_at = -math.inf  # this request ends any look for it
+
+        def let_back() -> None:  # the caller sleeps now: every CPU is the child's again
+            if self._kept_off is not None:
+                self._kept_off = None
+                cpus.let_back(hello.pid)
+
         try:
             request_flush = (
                 (lambda: signal_child(self._pidfd, hello.pid, wire.FLUSH_SIGNAL))
@@ -137,6 +150,7 @@ class SessionChild:
                 output,
                 request_flush,
                 host_calls,
+                let_back,
             )
             if watchdog and not left_behind:
                 signal_child(self._pidfd, hello.pid, wire.FLUSH_SIGNAL)
@@ -189,6 +203,35 @@ class SessionChild:
         """Whether the host set the child's rlimits itself (prlimit): a later request needs
         it, since a locked-down child cannot set them."""
         return self._limits_set
+
+    def expect_request(self) -> None:
+        """Tell the child (between runs) that its next request comes within
+        wire.READY_SPIN_S, from this thread: it looks for it without sleeping, kept off this
+        thread's CPU until this thread sleeps in that run (see isolation.cpus). Only for a run
+        whose conversation this thread holds (no host functions, no streamed output). Best
+        effort: without a CPU to keep it off, nothing is sent."""
+        checked_out = self._checked_out
+        now = time.monotonic()
+        if checked_out is None or self.dead or not self.runs:
+            return
+        if now - self._told_ready_at < wire.READY_SPIN_S:
+            return  # still looking
+        cpu = cpus.current_cpu()
+        if cpu is None:
+            return
+        slot, hello = checked_out
+        if cpu != self._kept_off:
+            if not cpus.keep_off(hello.pid, cpu):
+                return
+            self._kept_off = cpu
+        try:
+            sent = slot.sock.send(wire.READY_FRAME)
+        except OSError:
+            return  # a full or broken socket: the run finds out
+        if sent != len(wire.READY_FRAME):  # (an idle child's buffer is empty: never)
+            self._end(close_socket=True)
+            return
+        self._told_ready_at = now
 
     def pause(self) -> None:
         """Stop the child (SIGSTOP) while it waits between a warm child's runs: whatever it

@@ -115,6 +115,18 @@ class WarmChildren:
         self._count(started=1)
         return child
 
+    def expect(self, key: Hashable) -> None:
+        """Tell the child ``checkout(key)`` would hand out now that its request comes soon,
+        from this thread (SessionChild.expect_request); nothing if it is stopped or there is
+        none. Under the lock: no checkout sends it a request meanwhile."""
+        with self._lock:
+            for handle in reversed(self._idle):
+                idle = self._idle[handle]
+                if idle.key == key:
+                    if not idle.paused:
+                        idle.child.expect_request()
+                    return
+
     def checkin(
         self, key: Hashable, child: SessionChild, *, reusable: bool, memory_mb: int
     ) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from restricted_exec import ChildReuse, ExecutionResult, Policy, Sandbox
 from restricted_exec.audit import attributed_to
+from restricted_exec.isolation import cpus
 
 _TENANTS = (f"leak-{number}" for number in itertools.count())
 
@@ -287,6 +288,70 @@ def test_an_idle_child_found_dead_is_never_handed_to_a_run() -> None:
         looked = sandbox.run("print(2)")
         assert (looked.status, looked.stdout) == ("ok", "2\n")
         assert counts(sandbox)[:2] == (2, 0)
+
+
+# -- a warm child told its run comes ----------------------------------------------------------
+
+
+def _affinity(pid: int) -> set[int]:
+    return set(os.sched_getaffinity(pid))
+
+
+@pytest.mark.skipif(len(cpus.allowed_cpus()) < 2, reason="needs a second CPU to keep a child on")
+def test_a_child_told_its_run_comes_waits_off_the_callers_cpu_and_is_let_back_when_it_sleeps() -> (
+    None
+):
+    # A child looking for its request without sleeping must not share its caller's CPU (the
+    # caller spins for the reply next): two spinners on one CPU share it in slices of
+    # milliseconds. Once the caller sleeps, a long run may use every CPU again.
+    with Sandbox(child_reuse=ChildReuse()) as sandbox:
+        assert sandbox.run("print(1)").ok
+        warm = sandbox._warm
+        assert warm is not None
+        (idle,) = warm._idle.values()
+        child = idle.child
+        pid = child._checked_out[1].pid  # type: ignore[index]
+        sandbox._expect_warm_run(None, sandbox.policy)
+        kept_off = child._kept_off
+        assert kept_off is not None
+        assert _affinity(pid) == set(cpus.allowed_cpus()) - {kept_off}
+        # Told again and again, or told and then left waiting: the protocol holds.
+        sandbox._expect_warm_run(None, sandbox.policy)
+        time.sleep(0.01)
+        sandbox._expect_warm_run(None, sandbox.policy)
+        assert sandbox.run("print(2)").stdout == "2\n"
+        # A run longer than the caller's spin: the caller sleeps, the child gets every CPU.
+        sandbox._expect_warm_run(None, sandbox.policy)
+        assert child._kept_off is not None
+        busy = "while time.monotonic() < end:\n    pass\n"
+        looked = sandbox.run(f"import time\nend = time.monotonic() + 0.05\n{busy}print(3)")
+        assert looked.stdout == "3\n"
+        assert child._kept_off is None
+        assert _affinity(pid) == set(cpus.allowed_cpus())
+        assert counts(sandbox)[:2] == (1, 2)
+
+
+def test_a_child_is_told_its_run_comes_only_for_a_run_this_thread_converses_with() -> None:
+    # Output streamed or host functions: the conversation is held on other threads, whose CPU
+    # this thread cannot know.
+    told: list[int] = []
+    with Sandbox(child_reuse=ChildReuse()) as sandbox:
+        assert sandbox.run("print(1)").ok
+        warm = sandbox._warm
+        assert warm is not None
+        (idle,) = warm._idle.values()
+        original = idle.child.expect_request
+
+        def counted() -> None:
+            told.append(1)
+            original()
+
+        idle.child.expect_request = counted  # type: ignore[method-assign]
+        sandbox.run("print(double(2))", functions={"double": lambda x: 2 * x})
+        sandbox.run("print(2)", on_output=lambda text: None)
+        assert told == []
+        sandbox.run("print(3)")
+        assert len(told) >= 1
 
 
 # -- which runs share a child ----------------------------------------------------------------
