@@ -12,28 +12,14 @@ session.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
-from collections.abc import Callable
+
+from restricted_exec.isolation.syscalls import libc_function
 
 __all__ = ["allowed_cpus", "current_cpu", "keep_off", "let_back"]
 
 
-def _load_sched_getcpu() -> Callable[[], int] | None:
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        getcpu = libc.sched_getcpu
-    except (OSError, AttributeError):
-        return None
-    getcpu.restype = ctypes.c_int
-    getcpu.argtypes = []
-    return getcpu
-
-
-_sched_getcpu = _load_sched_getcpu()
+_sched_getcpu = libc_function("sched_getcpu") if hasattr(os, "sched_setaffinity") else None
 _allowed: frozenset[int] | None = None
 
 

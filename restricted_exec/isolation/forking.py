@@ -36,24 +36,11 @@ import ctypes
 import os
 import random
 import threading
-from collections.abc import Callable
 from typing import Any
 
+from restricted_exec.isolation.syscalls import libc_function
 
-def _libc_fork() -> Callable[[], int] | None:
-    try:
-        # PyDLL, not CDLL: the call keeps the GIL, so the child starts holding it, exactly as
-        # the only thread of the parent did.
-        libc = ctypes.PyDLL(None, use_errno=True)
-        fork = libc.fork
-    except (OSError, AttributeError):
-        return None
-    fork.restype = ctypes.c_int
-    fork.argtypes = []
-    return fork
-
-
-_FORK = _libc_fork()
+_FORK = libc_function("fork", keep_gil=True)
 
 
 def fork() -> int:

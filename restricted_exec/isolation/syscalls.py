@@ -10,7 +10,8 @@ import ctypes
 import os
 import platform
 import sys
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 IS_LINUX = sys.platform.startswith("linux")
 # The seccomp filter hard-codes x86_64 syscall numbers; any other architecture must not load it.
@@ -64,6 +65,20 @@ def _load() -> None:
     lib.syscall.restype = ctypes.c_long
     lib.prctl.restype = ctypes.c_int
     _prctl, _syscall = lib.prctl, lib.syscall
+
+
+def libc_function(name: str, *, keep_gil: bool = False) -> Callable[[], int] | None:
+    """libc's ``name``, a function of no arguments that returns a C int, or None where there is
+    none. With ``keep_gil`` (PyDLL) a call keeps the GIL, as ``fork`` must: the child then starts
+    holding it, as the parent's only thread did."""
+    try:
+        library = ctypes.PyDLL(None, use_errno=True) if keep_gil else ctypes.CDLL(None)
+        function = getattr(library, name)
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_int
+    function.argtypes = []
+    return cast("Callable[[], int]", function)
 
 
 def load() -> None:
