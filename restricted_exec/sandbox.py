@@ -699,7 +699,12 @@ class Sandbox:
     ) -> ExecutionResult:
         self._ensure_open()
         started = time.perf_counter()
-        if hooks.on_output is None and not hooks.functions:
+        if (
+            hooks.on_output is None
+            and not hooks.functions
+            and request.session is None
+            and request.outcome.code is not None
+        ):
             self._expect_warm_run(tenant, request.policy)
         name = tenant_name(tenant)
         tagged_inputs = checked_inputs(inputs)
@@ -934,6 +939,8 @@ class Sandbox:
         warm, runner = self._warm, self._runner
         if warm is None or runner is None or policy.isolation != "process" or not runner.idle():
             return
+        if policy.deterministic and self._results.enabled:
+            return  # it may be answered from the result cache, without a child
         key = self._reuse_key(tenant, policy)
         if key is not None:
             warm.expect(key)

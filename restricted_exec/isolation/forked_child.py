@@ -447,8 +447,8 @@ def _receive_request(
         body = _recv_exactly(fd, header.length) if header.length else b""
         if body is None:
             return exit_codes.EXIT_NO_REQUEST
-        if header.kind == wire.HostFrame.CALL_REPLY:
-            return exit_codes.EXIT_INTERNAL  # no call was made: the host is confused
+        if header.kind != wire.HostFrame.REQUEST and header.kind != wire.HostFrame.PRIME:
+            return exit_codes.EXIT_INTERNAL  # no call was made, no run ran: the host is confused
         if not header.prime:
             break
         if prepared is not None:
@@ -634,6 +634,8 @@ def _next_request(fd: int) -> tuple[wire.RequestHeader, bytes] | int:
         return exit_codes.EXIT_OK
     header = wire.decode_request(raw)
     while header is not None and header.kind == wire.HostFrame.READY:
+        if header.length:
+            return exit_codes.EXIT_INTERNAL  # READY has no body
         _await_request(fd)
         raw = _recv_exactly(fd, wire.REQUEST.size)
         if raw is None:

@@ -689,8 +689,12 @@ class ProcessRunner:
                 self._ready.remove(chosen)
             else:
                 try:
+                    # (No rehearsal: its run is waiting for it.)
                     chosen = _Slot(
-                        fork_server.request_child(), fork_server.generation, fork_server, CLEAN
+                        fork_server.request_child(warm_up=False),
+                        fork_server.generation,
+                        fork_server,
+                        CLEAN,
                     )
                 except OSError:
                     return None

@@ -71,9 +71,11 @@ class SessionChild:
         # only decides when a warm child is retired early).
         self.runs = 0
         self.peak_rss_kb = 0
-        # The CPU the child is kept off (expect_request) until its caller sleeps, and when it
-        # was last told READY.
+        # The CPU the child is kept off (expect_request) until its caller sleeps (after a run
+        # that replied while its caller spun it stays off it: the next READY from that CPU then
+        # needs no syscall), the CPUs it may use otherwise, and when it was last told READY.
         self._kept_off: int | None = None
+        self._cpus: frozenset[int] | None = None
         self._told_ready_at = -math.inf
 
     def run(
@@ -130,10 +132,11 @@ class SessionChild:
 
         self._told_ready_at = -math.inf  # this request ends any look for it
 
-        def let_back() -> None:  # the caller sleeps now: every CPU is the child's again
-            if self._kept_off is not None:
+        def let_back() -> None:  # the caller sleeps now: all its CPUs are the child's again
+            if self._kept_off is not None and self._cpus is not None:
                 self._kept_off = None
-                cpus.let_back(hello.pid)
+                if self._unreaped():
+                    cpus.let_back(hello.pid, self._cpus)
 
         try:
             request_flush = (
@@ -221,7 +224,11 @@ class SessionChild:
             return
         slot, hello = checked_out
         if cpu != self._kept_off:
-            if not cpus.keep_off(hello.pid, cpu):
+            if not self._unreaped():
+                return
+            if self._cpus is None:
+                self._cpus = cpus.affinity(hello.pid)
+            if self._cpus is None or not cpus.keep_off(hello.pid, cpu, self._cpus):
                 return
             self._kept_off = cpu
         try:
@@ -229,9 +236,20 @@ class SessionChild:
         except OSError:
             return  # a full or broken socket: the run finds out
         if sent != len(wire.READY_FRAME):  # (an idle child's buffer is empty: never)
-            self._end(close_socket=True)
+            self.close()
             return
         self._told_ready_at = now
+
+    def _unreaped(self) -> bool:
+        """Whether the child's pid is still its own (alive, or dead and not yet reaped): the
+        pidfd says, so that no setting by pid lands on a process that took the pid over."""
+        if self._pidfd is None:
+            return False
+        try:
+            signal.pidfd_send_signal(self._pidfd, 0)
+        except OSError:
+            return False
+        return True
 
     def pause(self) -> None:
         """Stop the child (SIGSTOP) while it waits between a warm child's runs: whatever it

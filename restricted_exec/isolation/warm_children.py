@@ -125,6 +125,7 @@ class WarmChildren:
                 if idle.key == key:
                     if not idle.paused:
                         idle.child.expect_request()
+                        idle.since = time.monotonic()  # in use: not to be stopped mid-look
                     return
 
     def checkin(
@@ -209,10 +210,13 @@ class WarmChildren:
             # (A checkin between the flag and the wait sets the event: the wait returns.)
             self._wake.wait(period if dozing else PAUSE_AFTER_S / 2)
             self._wake.clear()
-            with self._lock:
-                self._sweeper_dozing = False
-                expired = self._sweep_locked()
-            self._retire(expired)
+            try:
+                with self._lock:
+                    self._sweeper_dozing = False
+                    expired = self._sweep_locked()
+                self._retire(expired)
+            except Exception:  # (a bug): the next tick tries again; the sweeper must not end
+                continue
 
     def _retire(self, children: list[SessionChild]) -> None:
         for child in children:

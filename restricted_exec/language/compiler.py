@@ -753,7 +753,9 @@ def _walk(tree: ast.AST) -> Iterator[ast.AST]:
         node = pop()
         yield node
         kind = type(node)
-        fields = fields_of.get(kind) or _node_fields(kind)
+        fields = fields_of.get(kind)
+        if fields is None:  # (most node types have no node fields at all: an empty tuple)
+            fields = _node_fields(kind)
         for name in fields:
             child = getattr(node, name, None)
             if type(child) is list:

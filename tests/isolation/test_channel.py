@@ -9,7 +9,8 @@ from typing import cast
 
 import pytest
 
-from restricted_exec.isolation import channel, wire
+from restricted_exec.isolation import ProcessRunner, channel, exit_codes, wire
+from restricted_exec.isolation.pool import CLEAN
 
 PAYLOAD = b'{"status": "ok"}'
 REPLY = wire.encode_reply(wire.ReplyHeader(0, 100, 1000, len(PAYLOAD))) + PAYLOAD
@@ -91,7 +92,24 @@ def test_every_frame_kind_round_trips_through_its_header() -> None:
     for child_kind in [*child_kinds, wire.ChildFrame.OUTPUT, wire.ChildFrame.HOST_CALL]:
         header = wire.ReplyHeader(3, 4, 5, 6, kind=child_kind)
         assert wire.decode_reply(wire.encode_reply(header)) == header
-    for host_kind in (wire.HostFrame.REQUEST, wire.HostFrame.PRIME, wire.HostFrame.CALL_REPLY):
+    host_kinds = (wire.HostFrame.REQUEST, wire.HostFrame.PRIME, wire.HostFrame.CALL_REPLY)
+    for host_kind in (*host_kinds, wire.HostFrame.READY):
         request = wire.RequestHeader(1, 2.0, 3, 4, 4, kind=host_kind)
         assert wire.decode_request(wire.encode_request(request)) == request
     assert wire.decode_request(b"RXzz" + wire.encode_request(request)[4:]) is None
+
+
+@pytest.mark.parametrize("kind", [wire.HostFrame.READY, wire.HostFrame.CALL_REPLY])
+def test_a_fresh_child_ends_on_a_frame_that_only_comes_between_or_inside_runs(kind: bytes) -> None:
+    # READY is for a warm or session child between its runs, CALL_REPLY for a run that called:
+    # a fresh child that got either before its request would otherwise take it for one.
+    with ProcessRunner(prefork=1) as runner:
+        checked_out = runner._checkout(b"", CLEAN)
+        assert checked_out is not None
+        slot, hello = checked_out
+        frame = wire.encode_request(wire.RequestHeader(0, 1.0, 64, 0, 0, kind=kind))
+        slot.sock.sendall(frame)
+        report = slot.fork_server.board.wait(hello.pid, 10.0)
+        assert report is not None and report.exit_code == exit_codes.EXIT_INTERNAL
+        slot.sock.close()
+        runner._release_slot(slot)
