@@ -21,6 +21,7 @@ import pytest
 
 from restricted_exec import ChildReuse, ExecutionResult, Policy, Sandbox
 from restricted_exec.audit import attributed_to
+from restricted_exec.isolation import warm_children
 
 _TENANTS = (f"leak-{number}" for number in itertools.count())
 
@@ -308,12 +309,13 @@ def _affinity(pid: int) -> set[int]:
     return set(os.sched_getaffinity(pid))
 
 
-def test_a_child_told_its_run_comes_waits_off_the_callers_cpu_and_is_let_back_when_it_sleeps() -> (
-    None
-):
+def test_a_child_told_its_run_comes_waits_off_the_callers_cpu_and_is_let_back_when_it_sleeps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # A child looking for its request without sleeping must not share its caller's CPU (the
     # caller spins for the reply next): two spinners on one CPU share it in slices of
     # milliseconds. Once the caller sleeps, a long run may use all its CPUs again.
+    monkeypatch.setattr(warm_children, "PAUSE_AFTER_S", 60.0)  # (a stopped child is not told)
     with Sandbox(child_reuse=ChildReuse()) as sandbox:
         assert sandbox.run("print(1)").ok
         warm = sandbox._warm
@@ -348,9 +350,12 @@ def test_a_child_told_its_run_comes_waits_off_the_callers_cpu_and_is_let_back_wh
         assert counts(sandbox)[:2] == (1, 2)
 
 
-def test_a_warm_child_is_told_its_run_comes_only_for_a_run_it_will_serve() -> None:
+def test_a_warm_child_is_told_its_run_comes_only_for_a_run_it_will_serve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # A refused program, a session's run, a run that may be answered from the result cache:
     # no child of this key serves them, so none is told (its look would be CPU no run pays).
+    monkeypatch.setattr(warm_children, "PAUSE_AFTER_S", 60.0)  # (a stopped child is not told)
     told: list[int] = []
     with Sandbox(child_reuse=ChildReuse()) as sandbox:
         assert sandbox.run("print(1)").ok
