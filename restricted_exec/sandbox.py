@@ -357,9 +357,10 @@ class Sandbox:
         See :meth:`Program.run` for ``inputs``, ``tenant``, ``on_output``, ``functions`` and
         what is raised.
         """
-        if self._warm is not None and on_output is None and not functions:
+        if self._warm is not None:
             # Before the compile, whose time the warm child's wake-up then overlaps.
-            self._expect_warm_run(tenant, policy or self._policy_for(tenant))
+            hooks = RunHooks(on_output, functions)
+            self._expect_warm_run(tenant, policy or self._policy_for(tenant), hooks)
         program = self._make_program(code, policy, tenant, one_off=True)
         return program.run(inputs=inputs, tenant=tenant, on_output=on_output, functions=functions)
 
@@ -699,13 +700,8 @@ class Sandbox:
     ) -> ExecutionResult:
         self._ensure_open()
         started = time.perf_counter()
-        if (
-            hooks.on_output is None
-            and not hooks.functions
-            and request.session is None
-            and request.outcome.code is not None
-        ):
-            self._expect_warm_run(tenant, request.policy)
+        if request.session is None and request.outcome.code is not None:
+            self._expect_warm_run(tenant, request.policy, hooks)
         name = tenant_name(tenant)
         tagged_inputs = checked_inputs(inputs)
         attached = self._attach(hooks, request.policy, inputs)
@@ -932,12 +928,15 @@ class Sandbox:
         finally:
             warm.checkin(key, child, reusable=reusable, memory_mb=limits.memory_mb)
 
-    def _expect_warm_run(self, tenant: str | None, policy: Policy) -> None:
+    def _expect_warm_run(self, tenant: str | None, policy: Policy, hooks: RunHooks) -> None:
         """Tell the warm child this thread's next run of ``tenant`` under ``policy`` would
-        take that it comes soon (SessionChild.expect_request), if no other run is in flight:
-        under load the CPU its look would take is other runs'."""
+        take that it comes soon (SessionChild.expect_request), if no other run is in flight
+        (under load the CPU its look would take is other runs') and this thread holds the run's
+        conversation (host functions and streamed output hold it on other threads)."""
         warm, runner = self._warm, self._runner
         if warm is None or runner is None or policy.isolation != "process" or not runner.idle():
+            return
+        if hooks.on_output is not None or hooks.functions:
             return
         if policy.deterministic and self._results.enabled:
             return  # it may be answered from the result cache, without a child

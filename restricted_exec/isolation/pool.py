@@ -229,15 +229,17 @@ class ProcessRunner:
             fork_server = self._fork_server
             return fork_server.info.layers if fork_server is not None else ()
 
-    def require_layers(self, limits: ChildLimits) -> None:
-        """Raise IsolationUnavailable if ``limits`` do not allow degraded mode and this
-        machine lacks a required layer: before any child is taken for the run."""
+    def require_layers(self, limits: ChildLimits) -> tuple[str, ...]:
+        """The layers a child gets here (layers_available); raise IsolationUnavailable if
+        ``limits`` do not allow degraded mode and one that is required is missing: before any
+        child is taken for the run."""
         expected = self.layers_available()
         if not limits.allow_degraded and not set(expected) >= layers.REQUIRED:
             raise IsolationUnavailable(
                 "required OS isolation layers are unavailable and these limits do not allow "
                 f"degraded mode (active: {', '.join(expected) or 'none'})"
             )
+        return expected
 
     @property
     def generation(self) -> int:
@@ -734,8 +736,7 @@ class ProcessRunner:
         output: StreamedOutput,
         host_calls: channel.HostCalls | None,
     ) -> ChildOutcome:
-        self.require_layers(limits)
-        expected = self.layers_available()
+        expected = self.require_layers(limits)
         cpu_limit_ms = limits.cpu_s * 1000.0
         self._note_program(request, expect_again, domain)
         checked_out = self._checkout(request, domain)

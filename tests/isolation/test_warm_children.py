@@ -22,6 +22,8 @@ import pytest
 from restricted_exec import ChildReuse, ExecutionResult, Policy, Sandbox
 from restricted_exec.audit import attributed_to
 from restricted_exec.isolation import warm_children
+from restricted_exec.isolation.session_child import SessionChild
+from restricted_exec.sandbox import RunHooks
 
 _TENANTS = (f"leak-{number}" for number in itertools.count())
 
@@ -247,15 +249,20 @@ def _process_state(pid: int) -> str:
         return stat.read().rsplit(")", 1)[1].split()[0]
 
 
+def _only_idle_child(sandbox: Sandbox) -> tuple[SessionChild, int]:
+    """The one idle warm child of ``sandbox`` after its first run, and its pid."""
+    warm = sandbox._warm
+    assert warm is not None
+    (idle,) = warm._idle.values()
+    return idle.child, idle.child._checked_out[1].pid  # type: ignore[index]
+
+
 def test_an_idle_child_is_stopped_until_its_next_run() -> None:
     # Code that escaped the language layer and went on after its reply would otherwise run on
     # CPU no run slot accounts for (review).
     with Sandbox(child_reuse=ChildReuse()) as sandbox:
         assert sandbox.run("print(1)").ok
-        warm = sandbox._warm
-        assert warm is not None
-        (idle,) = warm._idle.values()
-        pid = idle.child._checked_out[1].pid  # type: ignore[index]
+        _, pid = _only_idle_child(sandbox)
         wait_until(lambda: _process_state(pid) == "T")
         assert sandbox.run("print(2)").stdout == "2\n"
         assert counts(sandbox)[:2] == (1, 1)
@@ -275,10 +282,9 @@ def test_an_idle_child_is_stopped_soon_and_then_nothing_wakes_for_it() -> None:
     # stopped, the sweeper sleeps for the idle_s rule only, not a tick every few milliseconds.
     with Sandbox(child_reuse=ChildReuse(idle_s=60)) as sandbox:
         assert sandbox.run("print(1)").ok
+        _, pid = _only_idle_child(sandbox)
         warm = sandbox._warm
         assert warm is not None and warm._sweeper is not None
-        (idle,) = warm._idle.values()
-        pid = idle.child._checked_out[1].pid  # type: ignore[index]
         stopped_by = time.monotonic() + 1.0
         wait_until(lambda: _process_state(pid) == "T")
         assert time.monotonic() < stopped_by
@@ -291,12 +297,9 @@ def test_an_idle_child_is_stopped_soon_and_then_nothing_wakes_for_it() -> None:
 def test_an_idle_child_found_dead_is_never_handed_to_a_run() -> None:
     with Sandbox(child_reuse=ChildReuse()) as sandbox:
         assert sandbox.run("print(1)").ok
-        warm = sandbox._warm
-        assert warm is not None
-        (idle,) = warm._idle.values()
-        hello = idle.child._checked_out[1]  # type: ignore[index]
-        os.kill(hello.pid, signal.SIGKILL)  # as the kernel's OOM killer would, say
-        wait_until(lambda: not idle.child.sound_while_idle())
+        child, pid = _only_idle_child(sandbox)
+        os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would, say
+        wait_until(lambda: not child.sound_while_idle())
         looked = sandbox.run("print(2)")
         assert (looked.status, looked.stdout) == ("ok", "2\n")
         assert counts(sandbox)[:2] == (2, 0)
@@ -318,11 +321,7 @@ def test_a_child_told_its_run_comes_waits_off_the_callers_cpu_and_is_let_back_wh
     monkeypatch.setattr(warm_children, "PAUSE_AFTER_S", 60.0)  # (a stopped child is not told)
     with Sandbox(child_reuse=ChildReuse()) as sandbox:
         assert sandbox.run("print(1)").ok
-        warm = sandbox._warm
-        assert warm is not None
-        (idle,) = warm._idle.values()
-        child = idle.child
-        pid = child._checked_out[1].pid  # type: ignore[index]
+        child, pid = _only_idle_child(sandbox)
         own_cpus = _affinity(pid)
         if len(own_cpus) < 2:
             pytest.skip("needs a second CPU to keep the child on")
@@ -330,17 +329,17 @@ def test_a_child_told_its_run_comes_waits_off_the_callers_cpu_and_is_let_back_wh
             os.sched_setaffinity(pid, own_cpus)
         except PermissionError:
             pytest.skip("this host may not set its children's CPUs (no CAP_SYS_NICE)")
-        sandbox._expect_warm_run(None, sandbox.policy)
+        sandbox._expect_warm_run(None, sandbox.policy, RunHooks())
         kept_off = child._kept_off
         assert kept_off is not None
         assert _affinity(pid) == own_cpus - {kept_off}
         # Told again and again, or told and then left waiting: the protocol holds.
-        sandbox._expect_warm_run(None, sandbox.policy)
+        sandbox._expect_warm_run(None, sandbox.policy, RunHooks())
         time.sleep(0.01)
-        sandbox._expect_warm_run(None, sandbox.policy)
+        sandbox._expect_warm_run(None, sandbox.policy, RunHooks())
         assert sandbox.run("print(2)").stdout == "2\n"
         # A run longer than the caller's spin: the caller sleeps, the child gets its CPUs back.
-        sandbox._expect_warm_run(None, sandbox.policy)
+        sandbox._expect_warm_run(None, sandbox.policy, RunHooks())
         assert child._kept_off is not None
         busy = "while time.monotonic() < end:\n    pass\n"
         looked = sandbox.run(f"import time\nend = time.monotonic() + 0.05\n{busy}print(3)")
@@ -386,16 +385,14 @@ def test_a_child_is_told_its_run_comes_only_for_a_run_this_thread_converses_with
     told: list[int] = []
     with Sandbox(child_reuse=ChildReuse()) as sandbox:
         assert sandbox.run("print(1)").ok
-        warm = sandbox._warm
-        assert warm is not None
-        (idle,) = warm._idle.values()
-        original = idle.child.expect_request
+        child, _ = _only_idle_child(sandbox)
+        original = child.expect_request
 
         def counted() -> None:
             told.append(1)
             original()
 
-        idle.child.expect_request = counted  # type: ignore[method-assign]
+        child.expect_request = counted  # type: ignore[method-assign]
         sandbox.run("print(double(2))", functions={"double": lambda x: 2 * x})
         sandbox.run("print(2)", on_output=lambda text: None)
         assert told == []
