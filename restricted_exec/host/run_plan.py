@@ -7,6 +7,8 @@ added here and in those two types, nowhere else.
 
 from __future__ import annotations
 
+import functools
+
 from restricted_exec.child.executor import program_part
 from restricted_exec.child.protocol import RunOptions
 from restricted_exec.host.reply import max_reply_bytes
@@ -30,6 +32,9 @@ def run_options(policy: Policy, source: str) -> RunOptions:
     )
 
 
+# A Sandbox runs under a handful of policies, and every process-mode run needs its limits:
+# worked out once per policy (both types are frozen, so a shared ChildLimits cannot change).
+@functools.lru_cache(maxsize=64)
 def child_limits(policy: Policy) -> ChildLimits:
     """What the child running under ``policy`` may consume."""
     return ChildLimits(
