@@ -279,7 +279,6 @@ class SessionChild:
         """End the session's child. Idempotent."""
         if self._checked_out is not None and not self.dead:
             self._end(close_socket=True)
-            self._checked_out[1]
             self._checked_out[0].fork_server.board.ignore(self._checked_out[1].pid)
 
     def _end(self, *, close_socket: bool) -> None:
