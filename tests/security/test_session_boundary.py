@@ -34,7 +34,7 @@ def gone(pid: int, within_s: float = 5.0) -> bool:
             with open(f"/proc/{pid}/stat", "rb") as stat:
                 if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
                     return True
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # reaped before the open, or the read
             return True
         time.sleep(0.02)
     return False
