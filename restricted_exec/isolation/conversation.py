@@ -223,6 +223,19 @@ def open_pidfd(pid: int) -> int | None:
         return None  # already gone (and possibly reaped): nothing to kill
 
 
+def unreaped(pidfd: int | None) -> bool:
+    """Whether the child's pid is still its own (alive, or dead and not yet reaped), as its
+    pidfd says: a setting made by pid (its CPUs) then cannot land on a process that took the
+    pid over."""
+    if pidfd is None:
+        return False
+    try:
+        signal.pidfd_send_signal(pidfd, 0)
+    except OSError:
+        return False
+    return True
+
+
 def signal_child(pidfd: int | None, pid: int, signum: int) -> None:
     """Send the child (only the child, never its group) a signal other than the kill."""
     with contextlib.suppress(OSError):

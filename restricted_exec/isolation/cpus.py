@@ -1,13 +1,16 @@
 """Which CPU the calling thread is on, and keeping a child off it (Linux; elsewhere a no-op).
 
-A child told READY (wire.HostFrame.READY) looks for its request without sleeping while its caller
-prepares the run, and the caller then looks for the reply without sleeping (channel.SPIN_S). The
-kernel wakes the reader of a Unix socket on the writer's CPU ("the writer sleeps next"), which is
-wrong for both: two spinners on one CPU share it in slices of milliseconds. So while the caller
-spins, the child is kept off the caller's CPU, and let back onto its own CPUs once the caller
-sleeps (a long run is then free to use any of them). Setting another process's affinity needs
-the same uid or CAP_SYS_NICE; without it, children are not told READY. Measured:
-docs/performance.md, the seventh session.
+A caller that arrives at an idle runner looks for its reply without sleeping (channel.SPIN_S),
+and a warm child told READY (wire.HostFrame.READY) looks for its request without sleeping while
+its caller prepares the run. The kernel may wake the reader of a Unix socket on the writer's CPU
+("the writer sleeps next"), which is wrong while the writer spins: the child then waits for the
+spin to end, or both share the CPU in slices of milliseconds. So while the caller spins, a warm
+child told READY and a fresh single-use child are kept off the caller's CPU, and let back onto
+their own CPUs once the caller sleeps (a long run is then free to use any of them). (A warm
+child not told READY, and a session's child, measured no different with it.) Setting another
+process's affinity needs the same uid or CAP_SYS_NICE; without it, warm children are not told
+READY, and a fresh child that already dropped root stays off its caller's CPU until it exits.
+Measured: docs/performance.md, the seventh and eighth sessions.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import os
 
 from restricted_exec.isolation.syscalls import libc_function
 
-__all__ = ["affinity", "current_cpu", "keep_off", "let_back"]
+__all__ = ["affinity", "current_cpu", "keep_off", "keep_off_caller", "let_back"]
 
 _sched_getcpu = libc_function("sched_getcpu") if hasattr(os, "sched_setaffinity") else None
 
@@ -51,6 +54,18 @@ def keep_off(pid: int, cpu: int, cpus: frozenset[int]) -> bool:
     except OSError:
         return False
     return True
+
+
+def keep_off_caller(pid: int) -> frozenset[int] | None:
+    """Keep process ``pid`` off the calling thread's CPU; the CPUs to let it back onto, or None
+    if nothing changed (the CPU is unknown, ``pid`` has no other, or the kernel refused)."""
+    cpu = current_cpu()
+    if cpu is None:
+        return None
+    own = affinity(pid)
+    if own is None or not keep_off(pid, cpu, own):
+        return None
+    return own
 
 
 def let_back(pid: int, cpus: frozenset[int]) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
 
-from restricted_exec.isolation import channel, layers, rlimits, wire
+from restricted_exec.isolation import channel, cpus, layers, rlimits, wire
 from restricted_exec.isolation.child_limits import ChildLimits
 from restricted_exec.isolation.conversation import (
     Ending,
@@ -42,6 +42,7 @@ from restricted_exec.isolation.conversation import (
     kill_child,
     open_pidfd,
     signal_child,
+    unreaped,
 )
 from restricted_exec.isolation.errors import IsolationUnavailable, QueueFull, RunnerClosed
 from restricted_exec.isolation.fork_server_client import ForkServer
@@ -787,6 +788,19 @@ class ProcessRunner:
         left_behind = False
         try:
             flags = self._hand_over(slot, hello, limits)
+            # This thread spins for the reply (not so with host functions, whose conversation
+            # another thread holds, nor with streamed output, which waits in poll at once): the
+            # child runs off its CPU until it sleeps (isolation/cpus.py).
+            own_cpus = (
+                cpus.keep_off_caller(hello.pid)
+                if spin and host_calls is None and not output.streaming and unreaped(pidfd)
+                else None
+            )
+
+            def let_back() -> None:
+                if own_cpus is not None and unreaped(pidfd):
+                    cpus.let_back(hello.pid, own_cpus)
+
             frame = _request_frame(slot, request, inputs, limits, flags)
             started = time.monotonic()
             request_flush = (
@@ -803,6 +817,7 @@ class ProcessRunner:
                 output,
                 request_flush,
                 host_calls,
+                let_back if own_cpus is not None else None,
             )
             if watchdog and not left_behind:
                 # What the program printed since the child's last flush is still in the child:

@@ -23,6 +23,7 @@ from restricted_exec.isolation.conversation import (
     no_child,
     open_pidfd,
     signal_child,
+    unreaped,
 )
 from restricted_exec.isolation.outcome import ChildOutcome
 from restricted_exec.isolation.streamed_output import StreamedOutput
@@ -135,7 +136,7 @@ class SessionChild:
         def let_back() -> None:  # the caller sleeps now: all its CPUs are the child's again
             if self._kept_off is not None and self._cpus is not None:
                 self._kept_off = None
-                if self._unreaped():
+                if unreaped(self._pidfd):
                     cpus.let_back(hello.pid, self._cpus)
 
         try:
@@ -224,7 +225,7 @@ class SessionChild:
             return
         slot, hello = checked_out
         if cpu != self._kept_off:
-            if not self._unreaped():
+            if not unreaped(self._pidfd):
                 return
             if self._cpus is None:
                 self._cpus = cpus.affinity(hello.pid)
@@ -239,17 +240,6 @@ class SessionChild:
             self.close()
             return
         self._told_ready_at = now
-
-    def _unreaped(self) -> bool:
-        """Whether the child's pid is still its own (alive, or dead and not yet reaped): the
-        pidfd says, so that no setting by pid lands on a process that took the pid over."""
-        if self._pidfd is None:
-            return False
-        try:
-            signal.pidfd_send_signal(self._pidfd, 0)
-        except OSError:
-            return False
-        return True
 
     def pause(self) -> None:
         """Stop the child (SIGSTOP) while it waits between a warm child's runs: whatever it

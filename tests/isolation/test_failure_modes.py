@@ -300,6 +300,35 @@ def test_only_a_run_arriving_at_an_idle_runner_spins_for_its_reply(
     assert release.is_set()
 
 
+def test_a_child_runs_off_its_spinning_callers_cpu_until_the_caller_sleeps(
+    runner: UnrestrictedRunner,
+) -> None:
+    # The kernel may wake the child on the CPU of the caller that wrote its request, where the
+    # caller then spins for the reply: the child would wait for the spin to end. Once the caller
+    # sleeps (a run longer than its spin), the child may use every CPU again.
+    from restricted_exec.isolation.pool import SPIN_AFTER_IDLE_S
+
+    own = os.sched_getaffinity(0)
+    if len(own) < 2:
+        pytest.skip("needs a second CPU to keep the child on")
+    cpu = min(own)
+    report = "import os\nprint(sorted(os.sched_getaffinity(0)))"
+    os.sched_setaffinity(0, {cpu})  # this thread only: the caller's CPU is known
+    try:
+        time.sleep(SPIN_AFTER_IDLE_S * 2)  # an idle runner: the caller spins
+        quick = run_ok(runner, report)["stdout"]
+        time.sleep(SPIN_AFTER_IDLE_S * 2)
+        slow = run_ok(runner, f"import time\ntime.sleep(0.05)\n{report}")["stdout"]
+    finally:
+        os.sched_setaffinity(0, own)
+    assert quick == f"{sorted(own - {cpu})}\n"
+    assert runner._fork_server is not None
+    if not runner._fork_server.info.renice_waiting:
+        # The child dropped root on its request: setting its CPUs then needs CAP_SYS_NICE.
+        pytest.skip("this host may not set its children's CPUs back (no CAP_SYS_NICE)")
+    assert slow == f"{sorted(own)}\n"
+
+
 def _ready_count_reaches(runner: UnrestrictedRunner, count: int, within_s: float) -> bool:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
