@@ -144,6 +144,8 @@ def read_reply(
     without it did not ask for them). With ``spin``, keep trying for up to SPIN_S before
     blocking (see SPIN_S). ``on_sleep`` is called before this thread first sleeps in poll."""
     spin_until = min(deadline, time.monotonic() + SPIN_S) if spin else 0.0
+    if on_sleep is not None:
+        on_sleep = _once(on_sleep)
     while True:
         if request_flush is not None:
             if on_sleep is not None:
@@ -166,13 +168,28 @@ def read_reply(
             f"({max_payload} bytes)"
         )
     try:
-        payload = recv_exactly(sock, header.length, deadline) if header.length else bytearray()
+        payload = (
+            recv_exactly(sock, header.length, deadline, on_sleep=on_sleep)
+            if header.length
+            else bytearray()
+        )
     except Closed:
         raise ProtocolError("the child closed its socket in the middle of its reply") from None
     if header.failure:
         text = payload.decode("utf-8", "replace")
         raise ProtocolError(f"the child's machinery failed before replying:\n{text}")
     return Reply(header, bytes(payload))
+
+
+def _once(call: Callable[[], None]) -> Callable[[], None]:
+    """``call``, which does something the first time it is called and nothing after."""
+    pending = [call]
+
+    def once() -> None:
+        if pending:
+            pending.pop()()
+
+    return once
 
 
 def collect_flushed_output(sock: socket.socket, until: float, output: StreamedOutput) -> None:

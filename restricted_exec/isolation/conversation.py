@@ -225,8 +225,9 @@ def open_pidfd(pid: int) -> int | None:
 
 def unreaped(pidfd: int | None) -> bool:
     """Whether the child's pid is still its own (alive, or dead and not yet reaped), as its
-    pidfd says: a setting made by pid (its CPUs) then cannot land on a process that took the
-    pid over."""
+    pidfd says. Checked just before a setting made by pid (its CPUs), it leaves only the moment
+    between the check and the setting for the child to be reaped and its pid taken over: the
+    pid space would have to wrap around within it."""
     if pidfd is None:
         return False
     try:

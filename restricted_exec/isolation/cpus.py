@@ -63,8 +63,8 @@ def keep_off_caller(pid: int) -> frozenset[int] | None:
     if cpu is None:
         return None
     own = affinity(pid)
-    if own is None or not keep_off(pid, cpu, own):
-        return None
+    if own is None or cpu not in own or not keep_off(pid, cpu, own):
+        return None  # (a CPU not among its own: it is off that one already)
     return own
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import cast
@@ -11,6 +12,7 @@ import pytest
 
 from restricted_exec.isolation import ProcessRunner, channel, exit_codes, wire
 from restricted_exec.isolation.pool import CLEAN
+from restricted_exec.isolation.streamed_output import StreamedOutput
 
 PAYLOAD = b'{"status": "ok"}'
 REPLY = wire.encode_reply(wire.ReplyHeader(0, 100, 1000, len(PAYLOAD))) + PAYLOAD
@@ -78,6 +80,40 @@ def test_a_frame_of_a_kind_the_run_did_not_ask_for_is_a_protocol_error(
     child.sendall(REPLY)
     with pytest.raises(channel.ProtocolError, match=f"{wire.FRAME_NAMES[kind]} frame"):
         channel.read_reply(host, time.monotonic() + 5.0, max_payload=1 << 16)
+
+
+def test_the_caller_is_told_once_that_it_sleeps_however_often_it_waits(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    # on_sleep gives a child kept off the caller's CPU all its CPUs back (isolation/cpus.py):
+    # once is enough, and more would only repeat the syscalls for every frame of a long run.
+    host, child = pair
+    chunk = b"tick\n"
+    output_frame = wire.encode_reply(
+        wire.ReplyHeader(0, 0, 0, len(chunk), kind=wire.ChildFrame.OUTPUT)
+    )
+    header, payload = REPLY[: wire.REPLY.size], REPLY[wire.REPLY.size :]
+
+    def child_sends() -> None:  # each piece after the host has had time to sleep for it
+        for piece in (output_frame, chunk, header, payload):
+            time.sleep(0.02)
+            child.sendall(piece)
+
+    sleeps: list[float] = []
+    sender = threading.Thread(target=child_sends)
+    sender.start()
+    try:
+        reply = channel.read_reply(
+            host,
+            time.monotonic() + 5.0,
+            max_payload=1 << 16,
+            output=StreamedOutput(1000),
+            on_sleep=lambda: sleeps.append(time.monotonic()),
+        )
+    finally:
+        sender.join()
+    assert reply.payload == PAYLOAD
+    assert len(sleeps) == 1
 
 
 def test_an_unknown_frame_tag_is_garbage(pair: tuple[socket.socket, socket.socket]) -> None:
