@@ -58,13 +58,14 @@ def keep_off(pid: int, cpu: int, cpus: frozenset[int]) -> bool:
 
 def keep_off_caller(pid: int) -> frozenset[int] | None:
     """Keep process ``pid`` off the calling thread's CPU; the CPUs to let it back onto, or None
-    if nothing changed (the CPU is unknown, ``pid`` has no other, or the kernel refused)."""
+    if nothing changed (the CPU is unknown, ``pid`` is off it already or has no other, or the
+    kernel refused)."""
     cpu = current_cpu()
     if cpu is None:
         return None
     own = affinity(pid)
     if own is None or cpu not in own or not keep_off(pid, cpu, own):
-        return None  # (a CPU not among its own: it is off that one already)
+        return None
     return own
 
 
